@@ -1,0 +1,7 @@
+//! keydeck: administer API keys, identities, roles and PostgreSQL query statistics from a
+//! terminal, and the reference GraphQL key service it talks to.
+#![forbid(unsafe_code)]
+
+pub mod server;
+pub mod token;
+pub mod ttl;

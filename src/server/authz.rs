@@ -1,0 +1,232 @@
+//! Authorization: every "may this caller do that" decision lives here, nowhere else.
+//!
+//! Global roles: `super_admin` may do everything; `project_admin` administers every project
+//! (creates projects, manages members and project keys) and identities' roles it holds
+//! itself; `monitor` reads query statistics. Inside a project, a membership in the role
+//! `admin` makes an identity that project's admin. Nobody grants a role they do not hold,
+//! except super admins, and no key creates a key with permissions it lacks itself.
+
+use crate::server::auth::Caller;
+use crate::server::model::{ApiKey, Permission, Role, Visibility};
+use crate::server::store::KeyScope;
+
+pub const SUPER_ADMIN: &str = "super_admin";
+pub const PROJECT_ADMIN: &str = "project_admin";
+pub const MONITOR: &str = "monitor";
+/// The project role whose members administer that project.
+pub const PROJECT_ROLE_ADMIN: &str = "admin";
+
+/// The global role catalog.
+pub fn role_catalog() -> Vec<Role> {
+    [
+        (SUPER_ADMIN, "Everything, including granting any role."),
+        (
+            PROJECT_ADMIN,
+            "Creates projects; manages every project's members and keys; grants the roles it holds.",
+        ),
+        (MONITOR, "Reads query statistics of the monitored databases."),
+    ]
+    .into_iter()
+    .map(|(name, description)| Role {
+        name: name.to_owned(),
+        description: description.to_owned(),
+    })
+    .collect()
+}
+
+pub fn is_known_role(name: &str) -> bool {
+    [SUPER_ADMIN, PROJECT_ADMIN, MONITOR].contains(&name)
+}
+
+/// A refusal; the message says what was missing, for the developer reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied(pub String);
+
+type Decision = Result<(), Denied>;
+
+fn deny(message: impl Into<String>) -> Decision {
+    Err(Denied(message.into()))
+}
+
+impl Caller {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.global_roles.iter().any(|r| r == role)
+    }
+
+    pub fn is_super_admin(&self) -> bool {
+        self.has_role(SUPER_ADMIN)
+    }
+
+    fn project_roles(&self, project_id: &str) -> impl Iterator<Item = &str> {
+        self.memberships
+            .iter()
+            .filter(move |(p, _)| p == project_id)
+            .flat_map(|(_, ms)| ms.iter().map(|m| m.role.as_str()))
+    }
+
+    pub fn is_project_admin(&self, project_id: &str) -> bool {
+        self.is_super_admin()
+            || self.has_role(PROJECT_ADMIN)
+            || self
+                .project_roles(project_id)
+                .any(|r| r == PROJECT_ROLE_ADMIN)
+    }
+
+    pub fn is_member_of(&self, project_id: &str) -> bool {
+        self.project_roles(project_id).next().is_some()
+    }
+
+    // ---- keys -------------------------------------------------------------------------
+
+    /// Which keys listings show this caller.
+    pub fn key_scope(&self) -> KeyScope {
+        if self.is_super_admin() {
+            KeyScope::All
+        } else {
+            KeyScope::VisibleTo(self.identity_id().to_owned())
+        }
+    }
+
+    pub fn can_see_key(&self, key: &ApiKey) -> bool {
+        self.is_super_admin()
+            || key.visibility == Visibility::OrgWide
+            || key.owner_id.as_deref() == Some(self.identity_id())
+    }
+
+    /// Disable, enable: owners and super admins for personal keys; for org-wide keys super
+    /// admins, and a project's admins for that project's keys.
+    pub fn may_manage_key(&self, key: &ApiKey) -> Decision {
+        let allowed = match key.visibility {
+            _ if self.is_super_admin() => true,
+            Visibility::Personal => key.owner_id.as_deref() == Some(self.identity_id()),
+            Visibility::OrgWide => key
+                .project_id
+                .as_deref()
+                .is_some_and(|p| self.is_project_admin(p)),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            deny("only the key's owner, a super admin or (for org-wide project keys) the project's admins may change this key")
+        }
+    }
+
+    fn may_give_permissions(&self, permissions: &[Permission]) -> Decision {
+        if self.is_super_admin() || permissions.iter().all(|p| self.key.allows(*p)) {
+            Ok(())
+        } else {
+            deny("a key cannot create a key with permissions it lacks itself")
+        }
+    }
+
+    pub fn may_create_global_key(
+        &self,
+        roles: &[String],
+        visibility: Visibility,
+        permissions: &[Permission],
+    ) -> Decision {
+        if self.is_super_admin() {
+            return Ok(());
+        }
+        if visibility == Visibility::OrgWide {
+            return deny("only super admins create org-wide global keys; ask for a PERSONAL key");
+        }
+        if let Some(role) = roles.iter().find(|r| !self.has_role(r)) {
+            return deny(format!("you cannot grant the role `{role}`: you do not hold it"));
+        }
+        self.may_give_permissions(permissions)
+    }
+
+    pub fn may_create_project_key<'a>(
+        &self,
+        project_id: &str,
+        roles: impl IntoIterator<Item = &'a str>,
+        visibility: Visibility,
+        permissions: &[Permission],
+    ) -> Decision {
+        if !self.is_project_admin(project_id) {
+            if visibility == Visibility::OrgWide {
+                return deny("only the project's admins create org-wide keys for it; ask for a PERSONAL key");
+            }
+            let held: Vec<&str> = self.project_roles(project_id).collect();
+            if let Some(role) = roles.into_iter().find(|r| !held.contains(r)) {
+                return deny(format!(
+                    "you cannot grant the project role `{role}`: you do not hold it in this project"
+                ));
+            }
+        }
+        self.may_give_permissions(permissions)
+    }
+
+    // ---- identities and projects -------------------------------------------------------
+
+    pub fn may_change_global_roles(&self, roles: &[String]) -> Decision {
+        if self.is_super_admin() {
+            return Ok(());
+        }
+        if !self.has_role(PROJECT_ADMIN) {
+            return deny("changing global roles needs the super_admin or project_admin role");
+        }
+        match roles.iter().find(|r| !self.has_role(r)) {
+            Some(role) => deny(format!("you cannot grant or revoke `{role}`: you do not hold it")),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the caller may change a target identity's roles at all: only super admins
+    /// touch a super admin.
+    pub fn may_change_identity(&self, target_roles: &[String]) -> Decision {
+        if !self.is_super_admin() && target_roles.iter().any(|r| r == SUPER_ADMIN) {
+            return deny("only super admins change a super admin's roles");
+        }
+        Ok(())
+    }
+
+    pub fn may_manage_members(&self, project_id: &str) -> Decision {
+        if self.is_project_admin(project_id) {
+            Ok(())
+        } else {
+            deny("managing members needs the project's admin role, project_admin or super_admin")
+        }
+    }
+
+    pub fn may_create_project(&self) -> Decision {
+        if self.is_super_admin() || self.has_role(PROJECT_ADMIN) {
+            Ok(())
+        } else {
+            deny("creating projects needs the super_admin or project_admin role")
+        }
+    }
+
+    pub fn can_see_project(&self, project_id: &str) -> bool {
+        self.is_project_admin(project_id) || self.is_member_of(project_id)
+    }
+
+    pub fn may_list_identities(&self) -> Decision {
+        if self.is_super_admin() || self.has_role(PROJECT_ADMIN) {
+            Ok(())
+        } else {
+            deny("listing identities needs the super_admin or project_admin role")
+        }
+    }
+
+    pub fn can_see_identity(&self, identity_id: &str) -> bool {
+        identity_id == self.identity_id() || self.may_list_identities().is_ok()
+    }
+
+    pub fn may_read_audit_log(&self) -> Decision {
+        if self.is_super_admin() {
+            Ok(())
+        } else {
+            deny("the audit log needs the super_admin role")
+        }
+    }
+
+    pub fn may_read_query_stats(&self) -> Decision {
+        if self.is_super_admin() || self.has_role(MONITOR) {
+            Ok(())
+        } else {
+            deny("query statistics need the monitor or super_admin role")
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `keydeck serve`: the reference key service (axum + async-graphql + sqlx).
+
+pub mod auth;
+pub mod authz;
+pub mod http;
+pub mod memberships;
+pub mod model;
+pub mod schema;
+pub mod stats;
+pub mod store;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::server::model::{Permission, Visibility};
+pub use crate::server::schema::{Services, Settings, schema, sdl};
+use crate::server::stats::Monitor;
+use crate::server::store::{NewKey, Store};
+use crate::token;
+use crate::ttl::Ttl;
+
+pub use http::router;
+
+/// Everything `keydeck serve` is configured with.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    /// `sqlite:PATH`
+    pub database_url: String,
+    /// Where the bootstrap token goes (mode 0600, never overwritten); stderr when `None`.
+    pub bootstrap_token_file: Option<PathBuf>,
+    pub max_key_ttl: Option<Ttl>,
+    pub public_url: Option<String>,
+    /// `(name, postgres URL)` of the databases whose query statistics are served.
+    pub monitor: Vec<(String, String)>,
+}
+
+/// A service listening on a socket, as tests and `keydeck demo` run it.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The bootstrap token, when this start created it and no file was asked for.
+    pub bootstrap_token: Option<String>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn graphql_url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+}
+
+/// Opens the store, bootstraps it if empty, binds and serves in a background task.
+pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("opening the store at {}", config.database_url))?;
+    let bootstrap_token = bootstrap(&store, config.bootstrap_token_file.as_deref()).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let services = Services {
+        store,
+        settings: Settings {
+            max_key_ttl: config.max_key_ttl,
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+        },
+        monitor: Monitor::new(&config.monitor).context("a --monitor URL is not a PostgreSQL URL")?,
+    };
+    let app = router(schema(services.clone()), services);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    });
+    Ok(Running {
+        addr,
+        bootstrap_token,
+        task,
+    })
+}
+
+/// Runs `keydeck serve` until SIGINT or SIGTERM.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let running = start(&config).await?;
+    if let Some(token) = &running.bootstrap_token {
+        // Shown once, on the terminal only: never through the log.
+        eprintln!(
+            "keydeck: created the bootstrap super_admin key. Its token is shown this once:\n\n    {token}\n"
+        );
+    }
+    tracing::info!(addr = %running.addr, "keydeck serve listening");
+    eprintln!("keydeck: serving GraphQL on {}", running.graphql_url());
+    running.task.await??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// On an empty store, creates the one super_admin key. Its token goes to `file` (created with
+/// mode 0600, never overwritten) or is returned to the caller; later starts do nothing.
+pub async fn bootstrap(store: &Store, file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    if !store.has_no_keys().await? {
+        return Ok(None);
+    }
+    let mut out = match file {
+        Some(path) => Some(create_private_file(path).with_context(|| {
+            format!(
+                "cannot write the bootstrap token to {} (it is never overwritten)",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    let token = token::generate().context("the OS random source failed")?;
+    let prefix = token::display_prefix(&token);
+    let roles = [authz::SUPER_ADMIN.to_owned()];
+    let created = store
+        .insert_key(NewKey {
+            description: "bootstrap admin",
+            project_id: None,
+            token_hash: &token::hash(&token),
+            token_prefix: Some(&prefix),
+            // The only key that can create others must not lapse; rotate it instead.
+            expires_at: None,
+            permissions: &[Permission::Read, Permission::Write],
+            visibility: Visibility::OrgWide,
+            owner_id: None,
+            global_roles: &roles,
+            memberships: &[],
+        })
+        .await;
+    let key = match created {
+        Ok(key) => key,
+        Err(e) => {
+            if let Some(path) = file {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
+    store
+        .append_audit(None, "bootstrap", Some(&key.id), "OK", None)
+        .await?;
+    match out.as_mut() {
+        Some(f) => {
+            writeln!(f, "{token}")?;
+            f.sync_all()?;
+            Ok(None)
+        }
+        None => Ok(Some(token)),
+    }
+}
+
+fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}

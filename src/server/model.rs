@@ -1,0 +1,261 @@
+//! The service's records. They are read from the store and exposed to GraphQL as they are:
+//! one type per idea, internal columns marked `skip`. Relations (a key's identity, a
+//! project's members) are resolved in `schema::objects`.
+
+use async_graphql::{
+    Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType,
+    SimpleObject, Value,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Seconds since the Unix epoch; shown to clients as an RFC 3339 `DateTime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Timestamp(OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Timestamp(self.0.saturating_add(seconds))
+    }
+
+    pub fn rfc3339(self) -> String {
+        OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| self.0.to_string())
+    }
+}
+
+/// An RFC 3339 date and time in UTC, e.g. `2026-11-23T13:43:24Z`.
+#[Scalar(name = "DateTime")]
+impl ScalarType for Timestamp {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => OffsetDateTime::parse(s, &Rfc3339)
+                .map(|t| Timestamp(t.unix_timestamp()))
+                .map_err(|e| InputValueError::custom(format!("not an RFC 3339 date-time: {e}"))),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.rfc3339())
+    }
+}
+
+/// What a key may do with this service's own API: queries need READ, mutations WRITE.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    Read,
+    Write,
+}
+
+/// Who sees and manages a key (Aggregations.io's personal and org-wide keys).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Visible to and manageable by its owner and super admins only.
+    Personal,
+    /// Visible to everyone; created and changed by super admins (or a project's admins).
+    #[default]
+    OrgWide,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Personal => "PERSONAL",
+            Visibility::OrgWide => "ORG_WIDE",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Self {
+        if s == "PERSONAL" {
+            Visibility::Personal
+        } else {
+            Visibility::OrgWide
+        }
+    }
+}
+
+/// A global key carries global roles; a project key carries memberships in one project.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyType {
+    Global,
+    Project,
+}
+
+/// Whether a key authenticates right now, and if not, why.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyState {
+    Enabled,
+    Disabled,
+    Expired,
+}
+
+/// An API key's record. The token itself is never stored: only its hash (not exposed).
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct ApiKey {
+    pub id: String,
+    #[graphql(name = "type")]
+    pub kind: ApiKeyType,
+    /// The key's name: 1 to 200 characters, unique among the enabled, unexpired keys of its scope.
+    pub description: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    /// Updated at most once a minute, so authentication does not write on every request.
+    pub last_used_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub disabled_at: Option<Timestamp>,
+    pub permissions: Vec<Permission>,
+    pub visibility: Visibility,
+    /// The first characters of a generated token (`kd_AbC123`); null for keys made from a tokenHash.
+    pub token_prefix: Option<String>,
+    #[graphql(skip)]
+    pub seq: i64,
+    #[graphql(skip)]
+    pub identity_id: String,
+    #[graphql(skip)]
+    pub project_id: Option<String>,
+    #[graphql(skip)]
+    pub owner_id: Option<String>,
+}
+
+impl ApiKey {
+    pub fn is_expired_at(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    pub fn state_at(&self, now: Timestamp) -> ApiKeyState {
+        if !self.enabled {
+            ApiKeyState::Disabled
+        } else if self.is_expired_at(now) {
+            ApiKeyState::Expired
+        } else {
+            ApiKeyState::Enabled
+        }
+    }
+
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+}
+
+/// Who acts: every API key authenticates as its own identity.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct Identity {
+    pub id: String,
+    pub description: String,
+    pub created_at: Timestamp,
+    #[graphql(skip)]
+    pub seq: i64,
+}
+
+/// One role an identity holds in a project, with the values of the role's variables.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[graphql(input_name = "MembershipInput")]
+pub struct Membership {
+    pub role: String,
+    pub variables: Vec<VariableEntry>,
+}
+
+/// The values given to one variable of a role, e.g. `language = [cs, en]`.
+#[derive(SimpleObject, InputObject, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[graphql(input_name = "VariableEntryInput")]
+pub struct VariableEntry {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct Project {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A role a project defines, and the variables a membership in it must fill.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct RoleDefinition {
+    pub name: String,
+    pub variables: Vec<RoleVariable>,
+}
+
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct RoleVariable {
+    pub name: String,
+}
+
+/// A role definition given to `createProject`.
+#[derive(InputObject, Debug, Clone)]
+pub struct RoleDefinitionInput {
+    pub name: String,
+    #[graphql(default)]
+    pub variables: Vec<String>,
+}
+
+/// A role of the global catalog.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+}
+
+/// One mutation as it happened: who, what, on what, when and how it ended.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AuditEntry {
+    #[graphql(skip)]
+    pub seq: i64,
+    pub at: Timestamp,
+    /// The identity that called the mutation.
+    pub actor_id: Option<String>,
+    /// The mutation's name, e.g. `createApiKey`.
+    pub action: String,
+    pub target: Option<String>,
+    /// `OK` or the error code the mutation answered.
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// Options from Grafana and Aggregations.io that Contember's API does not have.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct CreateApiKeyOptions {
+    /// Time to live in Grafana's syntax (`12h`, `30d`, `1M`); defaults to the service's maximum.
+    pub expires_in: Option<String>,
+    /// Defaults to READ and WRITE.
+    pub permissions: Option<Vec<Permission>>,
+    /// Defaults to ORG_WIDE.
+    pub visibility: Option<Visibility>,
+}
+
+/// Narrows `apiKeys`. Disabled and expired keys are left out unless asked for.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct ApiKeyFilter {
+    #[graphql(default)]
+    pub include_disabled: bool,
+    #[graphql(default)]
+    pub include_expired: bool,
+    /// Case-insensitive substring of the key's name.
+    pub search: Option<String>,
+    pub project_slug: Option<String>,
+    #[graphql(name = "type")]
+    pub kind: Option<ApiKeyType>,
+    pub visibility: Option<Visibility>,
+}
+
+/// Narrows `identities`.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct IdentityFilter {
+    /// Case-insensitive substring of the identity's description or id.
+    pub search: Option<String>,
+    /// Only identities holding this global role.
+    pub role: Option<String>,
+}

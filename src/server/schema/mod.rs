@@ -1,0 +1,88 @@
+//! The GraphQL schema: roots, relations, replies, paging and the permission gate.
+//! `graphql/schema.graphql` is this schema's SDL; a test keeps the two equal.
+
+mod gate;
+mod mutation;
+mod objects;
+mod paging;
+pub mod payload;
+mod query;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+
+use crate::server::auth::Caller;
+use crate::server::stats::Monitor;
+use crate::server::store::Store;
+use crate::ttl::Ttl;
+
+pub use mutation::MutationRoot;
+pub use paging::MAX_PAGE_SIZE;
+pub use query::QueryRoot;
+
+pub type KeydeckSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Service-wide settings the resolvers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Longest allowed key lifetime; keys created without `expiresIn` get exactly this.
+    /// `None` lifts the limit (and such keys never expire).
+    pub max_key_ttl: Option<Ttl>,
+    /// Base URL of this service, used in `queryUrl`.
+    pub public_url: String,
+}
+
+/// What every resolver can reach.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub settings: Settings,
+    pub monitor: Monitor,
+}
+
+/// Limits that keep one request from costing too much.
+const MAX_DEPTH: usize = 16;
+const MAX_COMPLEXITY: usize = 5_000;
+
+/// The schema without data: enough to print the SDL.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// The executable schema over `services`.
+pub fn schema(services: Services) -> KeydeckSchema {
+    builder().data(services).finish()
+}
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_DEPTH * 2)
+        .extension(gate::PermissionGate)
+}
+
+/// Typed access to request data.
+trait ContextExt {
+    fn caller(&self) -> async_graphql::Result<&Caller>;
+    fn services(&self) -> async_graphql::Result<&Services>;
+}
+
+impl ContextExt for Context<'_> {
+    fn caller(&self) -> async_graphql::Result<&Caller> {
+        self.data::<Caller>()
+    }
+
+    fn services(&self) -> async_graphql::Result<&Services> {
+        self.data::<Services>()
+    }
+}
+
+/// A top-level error with a machine-readable `extensions.code`.
+fn coded_error(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+}
+
+fn forbidden(denied: crate::server::authz::Denied) -> async_graphql::Error {
+    coded_error("FORBIDDEN", denied.0)
+}

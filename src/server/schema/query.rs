@@ -1,0 +1,158 @@
+//! Read operations. Each needs the READ permission (see `gate`); what each caller may see
+//! is decided by `authz`.
+
+use async_graphql::{Context, ID, Object};
+
+use super::paging::{Listing, decode_cursor, listing, page_size};
+use super::{ContextExt, forbidden};
+use crate::server::authz;
+use crate::server::model::{
+    ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
+};
+use crate::server::stats::{Database, QueryStat};
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The identity of the key making this request.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Identity> {
+        let caller = ctx.caller()?;
+        Ok(ctx
+            .services()?
+            .store
+            .identity(caller.identity_id())
+            .await?
+            .ok_or("the caller's identity is missing")?)
+    }
+
+    /// Projects the caller is a member or an admin of.
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let caller = ctx.caller()?;
+        let all = ctx.services()?.store.projects().await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| caller.can_see_project(&p.id))
+            .collect())
+    }
+
+    async fn project_by_slug(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Project>> {
+        let caller = ctx.caller()?;
+        let project = ctx.services()?.store.project_by_slug(&slug).await?;
+        Ok(project.filter(|p| caller.can_see_project(&p.id)))
+    }
+
+    /// Keys the caller can see, oldest first. Disabled and expired keys only when the filter
+    /// asks for them.
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApiKeyFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Listing<ApiKey>> {
+        let caller = ctx.caller()?;
+        let store = &ctx.services()?.store;
+        let filter = filter.unwrap_or_default();
+        let limit = page_size(first)?;
+        let after = decode_cursor(after.as_deref())?;
+        let scope = caller.key_scope();
+        let page = store.list_keys(&scope, &filter, after, limit).await?;
+        let total = store.count_keys(&scope, &filter).await?;
+        Ok(listing(page, total, |k| k.seq))
+    }
+
+    /// The enabled, unexpired global keys the caller can see (at most 500; page with
+    /// `apiKeys(filter: {type: GLOBAL})` for more).
+    async fn global_api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        let caller = ctx.caller()?;
+        let filter = ApiKeyFilter {
+            kind: Some(ApiKeyType::Global),
+            ..ApiKeyFilter::default()
+        };
+        let page = ctx
+            .services()?
+            .store
+            .list_keys(&caller.key_scope(), &filter, None, i64::from(super::MAX_PAGE_SIZE))
+            .await?;
+        Ok(page.items)
+    }
+
+    /// All identities (super admins and project admins only).
+    async fn identities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IdentityFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Listing<Identity>> {
+        let caller = ctx.caller()?;
+        caller.may_list_identities().map_err(forbidden)?;
+        let store = &ctx.services()?.store;
+        let filter = filter.unwrap_or_default();
+        let limit = page_size(first)?;
+        let after = decode_cursor(after.as_deref())?;
+        let page = store.list_identities(&filter, after, limit).await?;
+        let total = store.count_identities(&filter).await?;
+        Ok(listing(page, total, |i| i.seq))
+    }
+
+    /// One identity: the caller's own, or any for super admins and project admins.
+    async fn identity(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Identity>> {
+        let caller = ctx.caller()?;
+        if !caller.can_see_identity(&id) {
+            return Ok(None);
+        }
+        Ok(ctx.services()?.store.identity(&id).await?)
+    }
+
+    /// The global role catalog.
+    async fn roles(&self) -> Vec<Role> {
+        authz::role_catalog()
+    }
+
+    /// Every mutation, newest first (super admins only).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Listing<AuditEntry>> {
+        let caller = ctx.caller()?;
+        caller.may_read_audit_log().map_err(forbidden)?;
+        let store = &ctx.services()?.store;
+        let limit = page_size(first)?;
+        let before = decode_cursor(after.as_deref())?;
+        let page = store.audit_log(before, limit).await?;
+        let total = store.count_audit_entries().await?;
+        Ok(listing(page, total, |e| e.seq))
+    }
+
+    /// The PostgreSQL databases whose pg_stat_statements this service reads.
+    async fn databases(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Database>> {
+        ctx.caller()?.may_read_query_stats().map_err(forbidden)?;
+        Ok(ctx.services()?.monitor.databases())
+    }
+
+    /// Statement statistics of one monitored database, sorted by share of total time.
+    /// `startTs`/`endTs` (Unix seconds) select a window between two snapshots.
+    async fn get_query_stats(
+        &self,
+        ctx: &Context<'_>,
+        database_id: ID,
+        start_ts: Option<i32>,
+        end_ts: Option<i32>,
+    ) -> async_graphql::Result<Vec<QueryStat>> {
+        ctx.caller()?.may_read_query_stats().map_err(forbidden)?;
+        let services = ctx.services()?;
+        services
+            .monitor
+            .query_stats(&database_id, start_ts, end_ts, &services.settings.public_url)
+            .await
+            .map_err(|e| super::coded_error(e.code(), e.to_string()))
+    }
+}

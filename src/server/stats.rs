@@ -1,0 +1,276 @@
+//! Query statistics read live from the monitored databases' `pg_stat_statements`.
+//!
+//! Monitored databases are given to `keydeck serve --monitor NAME=postgres://…`; each gets a
+//! numeric id (1, 2, … in the order given) that `getQueryStats(databaseId:)` takes, as in
+//! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
+
+use std::sync::Arc;
+
+use async_graphql::{ID, SimpleObject};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+/// How many statements one answer holds at most, busiest first.
+const MAX_STATEMENTS: i64 = 500;
+/// Length of `truncatedQuery`.
+const TRUNCATE_AT: usize = 100;
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Database {
+    pub id: ID,
+    pub name: String,
+}
+
+/// One normalized statement, with pganalyze's field names.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct QueryStat {
+    /// pg_stat_statements' queryid.
+    pub id: ID,
+    pub query_url: String,
+    pub truncated_query: String,
+    pub normalized_query: String,
+    /// The statement's command(s), e.g. `["UPDATE"]` (pganalyze's original name).
+    pub statement_type: Vec<String>,
+    /// Same as `statementType` (pganalyze's current name).
+    pub statement_types: Vec<String>,
+    pub table_names: Vec<String>,
+    pub total_calls: i64,
+    /// Mean execution time in milliseconds.
+    pub avg_time: f64,
+    /// Percentage of shared buffer accesses served from cache; null when it read no buffers.
+    pub buffer_hit_ratio: Option<f64>,
+    /// This statement's share of the database's total execution time, in percent.
+    pub pct_of_total: f64,
+    /// Mean time spent on block I/O in milliseconds (needs track_io_timing).
+    pub avg_io_time: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error(
+        "no monitored database has id {0}: this service monitors none; start `keydeck serve` with --monitor NAME=postgres://…"
+    )]
+    NoneMonitored(String),
+    #[error("no monitored database has id {id}; the monitored ones are: {known}")]
+    UnknownDatabase { id: String, known: String },
+    #[error("startTs/endTs need stored snapshots, which this service does not keep yet; omit them for statistics since the last reset")]
+    WindowUnsupported,
+    #[error("database `{name}` is unreachable or lacks pg_stat_statements: {source}")]
+    Source { name: String, source: sqlx::Error },
+}
+
+impl StatsError {
+    /// The `extensions.code` of the GraphQL error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StatsError::NoneMonitored(_) | StatsError::UnknownDatabase { .. } => "DATABASE_NOT_FOUND",
+            StatsError::WindowUnsupported => "BAD_USER_INPUT",
+            StatsError::Source { .. } => "DATABASE_UNAVAILABLE",
+        }
+    }
+}
+
+struct Monitored {
+    id: String,
+    name: String,
+    pool: PgPool,
+}
+
+/// The monitored databases. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Monitor {
+    databases: Arc<Vec<Monitored>>,
+}
+
+impl Monitor {
+    /// Monitors `(name, url)` pairs; ids are their positions starting at 1. Nothing connects
+    /// until the first request.
+    pub fn new(targets: &[(String, String)]) -> Result<Self, sqlx::Error> {
+        let databases = targets
+            .iter()
+            .enumerate()
+            .map(|(i, (name, url))| {
+                Ok(Monitored {
+                    id: (i + 1).to_string(),
+                    name: name.clone(),
+                    pool: PgPoolOptions::new()
+                        .max_connections(2)
+                        .acquire_timeout(std::time::Duration::from_secs(5))
+                        .connect_lazy(url)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(Monitor {
+            databases: Arc::new(databases),
+        })
+    }
+
+    pub fn databases(&self) -> Vec<Database> {
+        self.databases
+            .iter()
+            .map(|d| Database {
+                id: ID(d.id.clone()),
+                name: d.name.clone(),
+            })
+            .collect()
+    }
+
+    pub async fn query_stats(
+        &self,
+        database_id: &str,
+        start_ts: Option<i32>,
+        end_ts: Option<i32>,
+        public_url: &str,
+    ) -> Result<Vec<QueryStat>, StatsError> {
+        let Some(db) = self.databases.iter().find(|d| d.id == database_id) else {
+            if self.databases.is_empty() {
+                return Err(StatsError::NoneMonitored(database_id.to_owned()));
+            }
+            let known = self
+                .databases
+                .iter()
+                .map(|d| format!("{} ({})", d.id, d.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(StatsError::UnknownDatabase {
+                id: database_id.to_owned(),
+                known,
+            });
+        };
+        if start_ts.is_some() || end_ts.is_some() {
+            return Err(StatsError::WindowUnsupported);
+        }
+        let rows = sqlx::query(STATEMENTS_SQL)
+            .bind(MAX_STATEMENTS)
+            .fetch_all(&db.pool)
+            .await
+            .map_err(|source| StatsError::Source {
+                name: db.name.clone(),
+                source,
+            })?;
+        let source = |source| StatsError::Source {
+            name: db.name.clone(),
+            source,
+        };
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id").map_err(source)?;
+                let query: String = row.try_get("query").map_err(source)?;
+                let calls: i64 = row.try_get("calls").map_err(source)?;
+                let total_time: f64 = row.try_get("total_time").map_err(source)?;
+                let hit: i64 = row.try_get("hit").map_err(source)?;
+                let read: i64 = row.try_get("read").map_err(source)?;
+                let io_time: f64 = row.try_get("io_time").map_err(source)?;
+                let pct: f64 = row.try_get("pct").map_err(source)?;
+                let per_call = |v: f64| if calls > 0 { v / calls as f64 } else { 0.0 };
+                let kind = statement_type(&query);
+                Ok(QueryStat {
+                    query_url: format!(
+                        "{}/databases/{}/queries/{id}",
+                        public_url.trim_end_matches('/'),
+                        db.id
+                    ),
+                    id: ID(id),
+                    truncated_query: truncate(&query),
+                    table_names: table_names(&query),
+                    statement_type: kind.clone(),
+                    statement_types: kind,
+                    normalized_query: query,
+                    total_calls: calls,
+                    avg_time: per_call(total_time),
+                    buffer_hit_ratio: (hit + read > 0)
+                        .then(|| 100.0 * hit as f64 / (hit + read) as f64),
+                    pct_of_total: pct,
+                    avg_io_time: per_call(io_time),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Works from PostgreSQL 13 on: the I/O timing columns were renamed in 17.
+const STATEMENTS_SQL: &str = "
+SELECT s.queryid::text AS id,
+       s.query,
+       s.calls,
+       s.total_exec_time AS total_time,
+       s.shared_blks_hit AS hit,
+       s.shared_blks_read AS read,
+       COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
+                (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
+     + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
+                (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0) AS io_time,
+       COALESCE(100.0 * s.total_exec_time / NULLIF(SUM(s.total_exec_time) OVER (), 0), 0)::float8 AS pct
+FROM pg_stat_statements s
+JOIN pg_database d ON d.oid = s.dbid
+WHERE d.datname = current_database() AND s.queryid IS NOT NULL
+ORDER BY s.total_exec_time DESC
+LIMIT $1";
+
+fn truncate(query: &str) -> String {
+    let flat = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= TRUNCATE_AT {
+        flat
+    } else {
+        let cut: String = flat.chars().take(TRUNCATE_AT - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The leading command of a statement, upper-cased (`WITH … UPDATE` counts as its CTE body's
+/// first command is unknown without a parser, so it reports `WITH`).
+fn statement_type(query: &str) -> Vec<String> {
+    query
+        .split_whitespace()
+        .next()
+        .map(|w| vec![w.trim_start_matches('(').to_uppercase()])
+        .unwrap_or_default()
+}
+
+/// Tables named after FROM, JOIN, UPDATE and INTO: a lexical scan, not a parser.
+fn table_names(query: &str) -> Vec<String> {
+    let words: Vec<&str> = query
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')' || c == ';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for pair in words.windows(2) {
+        let keyword = pair[0].to_ascii_uppercase();
+        if !matches!(keyword.as_str(), "FROM" | "JOIN" | "UPDATE" | "INTO") {
+            continue;
+        }
+        let name = pair[1].trim_matches('"').replace("\".\"", ".");
+        let is_identifier = name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
+        if is_identifier && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_type_and_tables_are_read_from_the_text() {
+        let q = "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2";
+        assert_eq!(statement_type(q), ["UPDATE"]);
+        assert_eq!(table_names(q), ["pgbench_accounts"]);
+        let q = "select a.x from accounts a join branches b on a.b = b.id where x in (select 1 from tellers)";
+        assert_eq!(statement_type(q), ["SELECT"]);
+        assert_eq!(table_names(q), ["accounts", "branches", "tellers"]);
+        assert_eq!(table_names("INSERT INTO public.t VALUES ($1)"), ["public.t"]);
+    }
+
+    #[test]
+    fn long_queries_are_truncated_on_one_line() {
+        let q = format!("SELECT\n  {}", "x, ".repeat(100));
+        let t = truncate(&q);
+        assert_eq!(t.chars().count(), TRUNCATE_AT);
+        assert!(t.ends_with('…') && !t.contains('\n'));
+    }
+}

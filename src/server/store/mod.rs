@@ -1,0 +1,717 @@
+//! Persistence of keys, identities, projects and the audit log (sqlx on SQLite).
+//!
+//! Everything the service keeps goes through [`Store`]; no SQL lives elsewhere. Writes use a
+//! single connection so that check-then-write sequences (name uniqueness) run in one
+//! transaction without racing; reads use a small pool. SQLite runs in WAL mode with a busy
+//! timeout so readers never block the writer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::server::model::{
+    ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Membership,
+    Permission, Project, RoleDefinition, RoleDefinitionInput, RoleVariable, Timestamp,
+    Visibility,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// An enabled, unexpired key of the same scope already has this name.
+    #[error("an enabled key with this name already exists in this scope")]
+    NameTaken,
+    /// A unique value (project slug) is already in use.
+    #[error("already exists")]
+    AlreadyExists,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which keys a listing may return; decided by `authz`, applied here.
+#[derive(Debug, Clone)]
+pub enum KeyScope {
+    All,
+    /// Org-wide keys plus the personal keys this identity owns.
+    VisibleTo(String),
+}
+
+/// Everything needed to insert a key and its identity.
+pub struct NewKey<'a> {
+    pub description: &'a str,
+    pub project_id: Option<&'a str>,
+    pub token_hash: &'a str,
+    pub token_prefix: Option<&'a str>,
+    pub expires_at: Option<Timestamp>,
+    pub permissions: &'a [Permission],
+    pub visibility: Visibility,
+    pub owner_id: Option<&'a str>,
+    pub global_roles: &'a [String],
+    pub memberships: &'a [Membership],
+}
+
+/// One page of a cursor listing: the rows and whether more follow.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
+    k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
+    k.can_read, k.can_write, k.visibility, k.owner_id";
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `url` and runs the migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("src/server/store/migrations")
+            .run(&write)
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store { read, write })
+    }
+
+    /// Whether no key has ever been created (the bootstrap condition).
+    pub async fn has_no_keys(&self) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n == 0)
+    }
+
+    // ---- keys -------------------------------------------------------------------------
+
+    pub async fn key_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.token_hash = ?");
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    pub async fn key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    pub async fn key_of_identity(&self, identity_id: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id = ?");
+        let row = sqlx::query(&sql)
+            .bind(identity_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// Records use of a key; callers coalesce so this runs at most about once a minute a key.
+    pub async fn touch_last_used(&self, key_id: &str, at: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .bind(at.0)
+            .bind(key_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates the key's identity, its roles or memberships and the key, in one transaction.
+    pub async fn insert_key(&self, new: NewKey<'_>) -> StoreResult<ApiKey> {
+        let now = Timestamp::now();
+        let mut tx = self.write.begin().await?;
+        if name_taken(&mut tx, new.description, new.project_id, None, now).await? {
+            return Err(StoreError::NameTaken);
+        }
+        let identity_id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO identities (id, description, created_at) VALUES (?, ?, ?)")
+            .bind(&identity_id)
+            .bind(new.description)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        for role in new.global_roles {
+            sqlx::query("INSERT OR IGNORE INTO identity_roles (identity_id, role) VALUES (?, ?)")
+                .bind(&identity_id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(project_id) = new.project_id {
+            insert_memberships(&mut tx, project_id, &identity_id, new.memberships).await?;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO api_keys (id, identity_id, description, project_id, token_hash, \
+             token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&identity_id)
+        .bind(new.description)
+        .bind(new.project_id)
+        .bind(new.token_hash)
+        .bind(new.token_prefix)
+        .bind(now.0)
+        .bind(new.expires_at.map(|t| t.0))
+        .bind(new.permissions.contains(&Permission::Read))
+        .bind(new.permissions.contains(&Permission::Write))
+        .bind(new.visibility.as_str())
+        .bind(new.owner_id)
+        .execute(&mut *tx)
+        .await?;
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?");
+        let row = sqlx::query(&sql).bind(&id).fetch_one(&mut *tx).await?;
+        let key = key_from_row(&row)?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Enables or disables a key. Enabling checks the name is still free in its scope.
+    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> StoreResult<Option<ApiKey>> {
+        let now = Timestamp::now();
+        let mut tx = self.write.begin().await?;
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?");
+        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await? else {
+            return Ok(None);
+        };
+        let key = key_from_row(&row)?;
+        if key.enabled == enabled {
+            return Ok(Some(key));
+        }
+        if enabled
+            && name_taken(
+                &mut tx,
+                &key.description,
+                key.project_id.as_deref(),
+                Some(id),
+                now,
+            )
+            .await?
+        {
+            return Err(StoreError::NameTaken);
+        }
+        sqlx::query("UPDATE api_keys SET enabled = ?, disabled_at = ? WHERE id = ?")
+            .bind(enabled)
+            .bind((!enabled).then_some(now.0))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
+        let key = key_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(key))
+    }
+
+    /// A page of keys in creation order, after the key with sequence number `after`.
+    pub async fn list_keys(
+        &self,
+        scope: &KeyScope,
+        filter: &ApiKeyFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Page<ApiKey>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id WHERE 1 = 1"
+        ));
+        push_key_conditions(&mut q, scope, filter);
+        if let Some(after) = after {
+            q.push(" AND k.seq > ").push_bind(after);
+        }
+        q.push(" ORDER BY k.seq LIMIT ").push_bind(limit + 1);
+        let rows = q.build().fetch_all(&self.read).await?;
+        page(rows.iter().map(key_from_row).collect::<StoreResult<_>>()?, limit)
+    }
+
+    pub async fn count_keys(&self, scope: &KeyScope, filter: &ApiKeyFilter) -> StoreResult<i64> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT COUNT(*) FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id WHERE 1 = 1",
+        );
+        push_key_conditions(&mut q, scope, filter);
+        Ok(q.build_query_scalar().fetch_one(&self.read).await?)
+    }
+
+    // ---- identities -------------------------------------------------------------------
+
+    pub async fn identity(&self, id: &str) -> StoreResult<Option<Identity>> {
+        let row = sqlx::query("SELECT seq, id, description, created_at FROM identities WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(identity_from_row))
+    }
+
+    pub async fn list_identities(
+        &self,
+        filter: &IdentityFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Page<Identity>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT i.seq, i.id, i.description, i.created_at FROM identities i WHERE 1 = 1",
+        );
+        push_identity_conditions(&mut q, filter);
+        if let Some(after) = after {
+            q.push(" AND i.seq > ").push_bind(after);
+        }
+        q.push(" ORDER BY i.seq LIMIT ").push_bind(limit + 1);
+        let rows = q.build().fetch_all(&self.read).await?;
+        page(rows.iter().map(identity_from_row).collect(), limit)
+    }
+
+    pub async fn count_identities(&self, filter: &IdentityFilter) -> StoreResult<i64> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM identities i WHERE 1 = 1");
+        push_identity_conditions(&mut q, filter);
+        Ok(q.build_query_scalar().fetch_one(&self.read).await?)
+    }
+
+    pub async fn global_roles(&self, identity_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT role FROM identity_roles WHERE identity_id = ? ORDER BY role",
+        )
+        .bind(identity_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Adds (`grant = true`) or removes global roles; returns false if the identity is unknown.
+    pub async fn change_global_roles(
+        &self,
+        identity_id: &str,
+        roles: &[String],
+        grant: bool,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM identities WHERE id = ?")
+            .bind(identity_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        let sql = if grant {
+            "INSERT OR IGNORE INTO identity_roles (identity_id, role) VALUES (?, ?)"
+        } else {
+            "DELETE FROM identity_roles WHERE identity_id = ? AND role = ?"
+        };
+        for role in roles {
+            sqlx::query(sql)
+                .bind(identity_id)
+                .bind(role)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every project membership of an identity, grouped by project id.
+    pub async fn memberships_of(
+        &self,
+        identity_id: &str,
+    ) -> StoreResult<Vec<(String, Vec<Membership>)>> {
+        let rows = sqlx::query(
+            "SELECT project_id, role, variables FROM memberships WHERE identity_id = ? \
+             ORDER BY project_id, role",
+        )
+        .bind(identity_id)
+        .fetch_all(&self.read)
+        .await?;
+        group_memberships(&rows, "project_id")
+    }
+
+    // ---- projects ---------------------------------------------------------------------
+
+    pub async fn create_project(
+        &self,
+        slug: &str,
+        name: &str,
+        roles: &[RoleDefinitionInput],
+    ) -> StoreResult<Project> {
+        let now = Timestamp::now();
+        let mut tx = self.write.begin().await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT seq FROM projects WHERE slug = ?")
+            .bind(slug)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::AlreadyExists);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO projects (id, slug, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(slug)
+            .bind(name)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        for role in roles {
+            let variables = serde_json::to_string(&role.variables)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("INSERT INTO project_roles (project_id, name, variables) VALUES (?, ?, ?)")
+                .bind(&id)
+                .bind(&role.name)
+                .bind(variables)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Project {
+            id,
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+        })
+    }
+
+    pub async fn projects(&self) -> StoreResult<Vec<Project>> {
+        let rows = sqlx::query("SELECT id, slug, name, created_at FROM projects ORDER BY slug")
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(project_from_row).collect())
+    }
+
+    pub async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
+        let row = sqlx::query("SELECT id, slug, name, created_at FROM projects WHERE slug = ?")
+            .bind(slug)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(project_from_row))
+    }
+
+    pub async fn project_by_id(&self, id: &str) -> StoreResult<Option<Project>> {
+        let row = sqlx::query("SELECT id, slug, name, created_at FROM projects WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(project_from_row))
+    }
+
+    pub async fn project_roles(&self, project_id: &str) -> StoreResult<Vec<RoleDefinition>> {
+        let rows = sqlx::query(
+            "SELECT name, variables FROM project_roles WHERE project_id = ? ORDER BY name",
+        )
+        .bind(project_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let names: Vec<String> = parse_json(row.get("variables"))?;
+                Ok(RoleDefinition {
+                    name: row.get("name"),
+                    variables: names.into_iter().map(|name| RoleVariable { name }).collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Members of a project: identity id and its memberships, in identity order.
+    pub async fn project_members(
+        &self,
+        project_id: &str,
+    ) -> StoreResult<Vec<(String, Vec<Membership>)>> {
+        let rows = sqlx::query(
+            "SELECT identity_id, role, variables FROM memberships WHERE project_id = ? \
+             ORDER BY identity_id, role",
+        )
+        .bind(project_id)
+        .fetch_all(&self.read)
+        .await?;
+        group_memberships(&rows, "identity_id")
+    }
+
+    /// Replaces an identity's memberships in a project (an empty list removes the member).
+    pub async fn set_memberships(
+        &self,
+        project_id: &str,
+        identity_id: &str,
+        memberships: &[Membership],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM memberships WHERE project_id = ? AND identity_id = ?")
+            .bind(project_id)
+            .bind(identity_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_memberships(&mut tx, project_id, identity_id, memberships).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn project_keys(&self, scope: &KeyScope, project_id: &str) -> StoreResult<Vec<ApiKey>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.project_id = "
+        ));
+        q.push_bind(project_id);
+        push_scope(&mut q, scope);
+        q.push(" ORDER BY k.seq");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    // ---- audit ------------------------------------------------------------------------
+
+    pub async fn append_audit(
+        &self,
+        actor_id: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_id, action, target, outcome, detail) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(Timestamp::now().0)
+        .bind(actor_id)
+        .bind(action)
+        .bind(target)
+        .bind(outcome)
+        .bind(detail)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first, before the entry with sequence number `before`.
+    pub async fn audit_log(&self, before: Option<i64>, limit: i64) -> StoreResult<Page<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor_id, action, target, outcome, detail FROM audit_log \
+             WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|row| AuditEntry {
+                seq: row.get("seq"),
+                at: Timestamp(row.get("at")),
+                actor_id: row.get("actor_id"),
+                action: row.get("action"),
+                target: row.get("target"),
+                outcome: row.get("outcome"),
+                detail: row.get("detail"),
+            })
+            .collect();
+        page(items, limit)
+    }
+
+    pub async fn count_audit_entries(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    /// Raw access for tests and tools that inspect what is stored (e.g. "no plaintext token").
+    pub fn read_pool(&self) -> &SqlitePool {
+        &self.read
+    }
+}
+
+async fn name_taken(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    description: &str,
+    project_id: Option<&str>,
+    except_id: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let hit: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM api_keys WHERE description = ? AND project_id IS ? AND enabled = 1 \
+         AND (expires_at IS NULL OR expires_at > ?) AND id IS NOT ? LIMIT 1",
+    )
+    .bind(description)
+    .bind(project_id)
+    .bind(now.0)
+    .bind(except_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(hit.is_some())
+}
+
+async fn insert_memberships(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    project_id: &str,
+    identity_id: &str,
+    memberships: &[Membership],
+) -> StoreResult<()> {
+    for m in memberships {
+        let variables =
+            serde_json::to_string(&m.variables).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO memberships (project_id, identity_id, role, variables) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(project_id)
+        .bind(identity_id)
+        .bind(&m.role)
+        .bind(variables)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn push_scope(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope) {
+    if let KeyScope::VisibleTo(identity_id) = scope {
+        q.push(" AND (k.visibility = 'ORG_WIDE' OR k.owner_id = ")
+            .push_bind(identity_id.clone())
+            .push(")");
+    }
+}
+
+fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filter: &ApiKeyFilter) {
+    push_scope(q, scope);
+    if !filter.include_disabled {
+        q.push(" AND k.enabled = 1");
+    }
+    if !filter.include_expired {
+        q.push(" AND (k.expires_at IS NULL OR k.expires_at > ")
+            .push_bind(Timestamp::now().0)
+            .push(")");
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND instr(lower(k.description), lower(")
+            .push_bind(search.to_owned())
+            .push(")) > 0");
+    }
+    if let Some(slug) = &filter.project_slug {
+        q.push(" AND p.slug = ").push_bind(slug.clone());
+    }
+    match filter.kind {
+        Some(ApiKeyType::Global) => {
+            q.push(" AND k.project_id IS NULL");
+        }
+        Some(ApiKeyType::Project) => {
+            q.push(" AND k.project_id IS NOT NULL");
+        }
+        None => {}
+    }
+    if let Some(visibility) = filter.visibility {
+        q.push(" AND k.visibility = ").push_bind(visibility.as_str());
+    }
+}
+
+fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityFilter) {
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND (instr(lower(i.description), lower(")
+            .push_bind(search.to_owned())
+            .push(")) > 0 OR i.id = ")
+            .push_bind(search.to_owned())
+            .push(")");
+    }
+    if let Some(role) = &filter.role {
+        q.push(" AND EXISTS (SELECT 1 FROM identity_roles r WHERE r.identity_id = i.id AND r.role = ")
+            .push_bind(role.clone())
+            .push(")");
+    }
+}
+
+fn page<T>(mut items: Vec<T>, limit: i64) -> StoreResult<Page<T>> {
+    let limit = usize::try_from(limit).map_err(|_| StoreError::Corrupt("negative limit".into()))?;
+    let has_next = items.len() > limit;
+    items.truncate(limit);
+    Ok(Page { items, has_next })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn group_memberships(rows: &[SqliteRow], key: &str) -> StoreResult<Vec<(String, Vec<Membership>)>> {
+    let mut out: Vec<(String, Vec<Membership>)> = Vec::new();
+    for row in rows {
+        let owner: String = row.get(key);
+        let membership = Membership {
+            role: row.get("role"),
+            variables: parse_json(row.get("variables"))?,
+        };
+        match out.last_mut() {
+            Some((last, list)) if *last == owner => list.push(membership),
+            _ => out.push((owner, vec![membership])),
+        }
+    }
+    Ok(out)
+}
+
+fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
+    let project_id: Option<String> = row.try_get("project_id")?;
+    let mut permissions = Vec::new();
+    if row.try_get::<bool, _>("can_read")? {
+        permissions.push(Permission::Read);
+    }
+    if row.try_get::<bool, _>("can_write")? {
+        permissions.push(Permission::Write);
+    }
+    Ok(ApiKey {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        kind: if project_id.is_some() {
+            ApiKeyType::Project
+        } else {
+            ApiKeyType::Global
+        },
+        description: row.try_get("description")?,
+        enabled: row.try_get("enabled")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
+        disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
+        permissions,
+        visibility: Visibility::from_db(row.try_get("visibility")?),
+        token_prefix: row.try_get("token_prefix")?,
+        identity_id: row.try_get("identity_id")?,
+        project_id,
+        owner_id: row.try_get("owner_id")?,
+    })
+}
+
+fn identity_from_row(row: &SqliteRow) -> Identity {
+    Identity {
+        seq: row.get("seq"),
+        id: row.get("id"),
+        description: row.get("description"),
+        created_at: Timestamp(row.get("created_at")),
+    }
+}
+
+fn project_from_row(row: &SqliteRow) -> Project {
+    Project {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        name: row.get("name"),
+        created_at: Timestamp(row.get("created_at")),
+    }
+}
