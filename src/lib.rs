@@ -2,6 +2,7 @@
 //! terminal, and the reference GraphQL key service it talks to.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod server;
 pub mod token;
 pub mod ttl;

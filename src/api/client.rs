@@ -1,0 +1,224 @@
+//! Sends graphql_client operations with reqwest and maps every failure to [`ApiError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use graphql_client::{GraphQLQuery, QueryBody, Response};
+use reqwest::StatusCode;
+use serde::Serialize;
+
+/// How the token is presented: `Authorization: Bearer …` or pganalyze's `Token …`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthScheme {
+    #[default]
+    Bearer,
+    Token,
+}
+
+impl AuthScheme {
+    fn header_value(self, token: &str) -> String {
+        match self {
+            AuthScheme::Bearer => format!("Bearer {token}"),
+            AuthScheme::Token => format!("Token {token}"),
+        }
+    }
+}
+
+/// A mutation's `error { code developerMessage membershipValidation }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+    /// `(code, role, variable)` per membership problem.
+    pub memberships: Vec<(String, String, Option<String>)>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        for (code, role, variable) in &self.memberships {
+            match variable {
+                Some(v) => write!(f, "; {role}.{v}: {code}")?,
+                None => write!(f, "; {role}: {code}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong talking to the service, each with a clear message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The service could not be reached or did not answer in time.
+    #[error("cannot reach {endpoint}: {reason}")]
+    Network { endpoint: String, reason: String },
+    /// HTTP 401: the token is missing, wrong, disabled or expired.
+    #[error("the service refused the token: {0}")]
+    Unauthorized(String),
+    /// Another non-success HTTP status.
+    #[error("the service answered HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+    /// The answer was not a GraphQL response.
+    #[error("the service answered something that is not a GraphQL response: {0}")]
+    Garbage(String),
+    /// Top-level GraphQL errors (with `extensions.code` when given).
+    #[error("{}", .0.iter().map(|(code, msg)| match code { Some(c) => format!("{c}: {msg}"), None => msg.clone() }).collect::<Vec<_>>().join("; "))]
+    GraphQl(Vec<(Option<String>, String)>),
+    /// The mutation ran and answered `ok: false`.
+    #[error("{0}")]
+    Refused(Refusal),
+}
+
+impl ApiError {
+    /// Worth retrying later (the service is down or overloaded), as opposed to a wrong request.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Network { .. } => true,
+            ApiError::Http { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The machine-readable code, when the service gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Refused(r) => Some(&r.code),
+            ApiError::GraphQl(errors) => errors.iter().find_map(|(c, _)| c.as_deref()),
+            ApiError::Unauthorized(_) => Some("UNAUTHENTICATED"),
+            _ => None,
+        }
+    }
+}
+
+/// One client for one endpoint and credential. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    endpoint: String,
+    authorization: String,
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the credential.
+        f.debug_struct("ApiClient")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long one request may take, end to end.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl ApiClient {
+    pub fn new(endpoint: &str, scheme: AuthScheme, token: &str) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("keydeck/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Network {
+                endpoint: endpoint.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(ApiClient {
+            http,
+            endpoint: endpoint.to_owned(),
+            authorization: scheme.header_value(token),
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Sends one operation and returns its data, or the reason there is none.
+    pub async fn execute<Q: GraphQLQuery>(
+        &self,
+        variables: Q::Variables,
+    ) -> Result<Q::ResponseData, ApiError> {
+        let body: QueryBody<Q::Variables> = Q::build_query(variables);
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .header(reqwest::header::AUTHORIZATION, &self.authorization)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ApiError::Network {
+                endpoint: self.endpoint.clone(),
+                reason: describe(&e),
+            })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| ApiError::Network {
+            endpoint: self.endpoint.clone(),
+            reason: describe(&e),
+        })?;
+        let parsed: Result<Response<Q::ResponseData>, _> = serde_json::from_str(&text);
+        if status == StatusCode::UNAUTHORIZED {
+            let message = parsed
+                .ok()
+                .and_then(|r| r.errors)
+                .and_then(|e| e.into_iter().next())
+                .map_or_else(|| "unauthorized".to_owned(), |e| e.message);
+            return Err(ApiError::Unauthorized(message));
+        }
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(_) if !status.is_success() => {
+                return Err(ApiError::Http {
+                    status: status.as_u16(),
+                    message: snippet(&text),
+                });
+            }
+            Err(e) => return Err(ApiError::Garbage(format!("{e} in {}", snippet(&text)))),
+        };
+        if let Some(errors) = parsed.errors.filter(|e| !e.is_empty()) {
+            return Err(ApiError::GraphQl(
+                errors
+                    .into_iter()
+                    .map(|e| {
+                        let code = e
+                            .extensions
+                            .as_ref()
+                            .and_then(|x| x.get("code"))
+                            .and_then(|c| c.as_str())
+                            .map(str::to_owned);
+                        (code, e.message)
+                    })
+                    .collect(),
+            ));
+        }
+        if !status.is_success() {
+            return Err(ApiError::Http {
+                status: status.as_u16(),
+                message: snippet(&text),
+            });
+        }
+        parsed
+            .data
+            .ok_or_else(|| ApiError::Garbage("a response without data or errors".into()))
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "connection refused or host unreachable (is the service running?)".to_owned()
+    } else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text = format!("{text}: {s}");
+            source = s.source();
+        }
+        text
+    }
+}
+
+fn snippet(text: &str) -> String {
+    let flat: String = text.chars().take(200).collect();
+    flat.split_whitespace().collect::<Vec<_>>().join(" ")
+}

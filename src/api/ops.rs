@@ -1,0 +1,43 @@
+//! The client's operations, checked at compile time against graphql/schema.graphql.
+//! One derive per operation in graphql/*.graphql; the generated modules hold the types.
+
+use graphql_client::GraphQLQuery;
+
+/// The service's `DateTime` scalar: RFC 3339 text.
+pub type DateTime = String;
+
+macro_rules! operation {
+    ($name:ident, $file:tt) => {
+        #[derive(GraphQLQuery)]
+        #[graphql(
+            schema_path = "graphql/schema.graphql",
+            query_path = $file,
+            response_derives = "Debug, Clone, PartialEq",
+            variables_derives = "Debug, Clone"
+        )]
+        pub struct $name;
+    };
+}
+
+operation!(ListKeys, "graphql/keys.graphql");
+operation!(CreateProjectKey, "graphql/keys.graphql");
+operation!(CreateGlobalKey, "graphql/keys.graphql");
+operation!(DisableKey, "graphql/keys.graphql");
+operation!(EnableKey, "graphql/keys.graphql");
+operation!(Me, "graphql/identities.graphql");
+operation!(ListIdentities, "graphql/identities.graphql");
+operation!(RoleCatalog, "graphql/identities.graphql");
+operation!(Projects, "graphql/identities.graphql");
+operation!(AddGlobalRoles, "graphql/identities.graphql");
+operation!(RemoveGlobalRoles, "graphql/identities.graphql");
+operation!(AddMember, "graphql/identities.graphql");
+operation!(UpdateMember, "graphql/identities.graphql");
+operation!(RemoveMember, "graphql/identities.graphql");
+operation!(CreateProject, "graphql/identities.graphql");
+operation!(Databases, "graphql/stats.graphql");
+operation!(QueryStats, "graphql/stats.graphql");
+
+/// A key as listings show it.
+pub type Key = list_keys::KeyFields;
+/// An identity as listings show it.
+pub type Identity = list_identities::IdentityFields;
