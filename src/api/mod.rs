@@ -1,7 +1,12 @@
 //! Client side of the contract: typed operations, one [`ApiClient`], typed errors.
 //! No UI types here.
 
+mod calls;
 mod client;
 pub mod ops;
 
+pub use calls::{
+    CreatedKey, Database, KeyQuery, KeyScope, Me, MembershipSpec, NewKey, Page, Project, QueryStat, Role,
+    parse_variables,
+};
 pub use client::{ApiClient, ApiError, AuthScheme, Refusal};

@@ -1,0 +1,488 @@
+//! The operations the CLI and the TUI use, as plain async methods over [`ApiClient`].
+//! Each turns a mutation's `ok: false` into [`ApiError::Refused`].
+
+use super::ops::{self, Identity, Key};
+use super::{ApiClient, ApiError, Refusal};
+
+/// One page of a cursor listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+    pub end_cursor: Option<String>,
+    pub total: i64,
+}
+
+/// What `keys list` and the Keys tab ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyQuery {
+    /// Include disabled and expired keys.
+    pub all: bool,
+    pub search: Option<String>,
+    pub first: i64,
+    pub after: Option<String>,
+}
+
+/// One project membership: a role and its variables' values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MembershipSpec {
+    pub role: String,
+    pub variables: Vec<(String, Vec<String>)>,
+}
+
+impl MembershipSpec {
+    /// Parses `ROLE` or `ROLE:VAR=V1,V2;VAR2=V3` (the CLI's `--membership`).
+    pub fn parse(text: &str) -> Result<MembershipSpec, String> {
+        let (role, vars) = text.split_once(':').unwrap_or((text, ""));
+        let role = role.trim();
+        if role.is_empty() {
+            return Err(format!("`{text}`: a membership starts with a role name"));
+        }
+        let variables = parse_variables(vars)?;
+        Ok(MembershipSpec {
+            role: role.to_owned(),
+            variables,
+        })
+    }
+}
+
+/// Parses `VAR=V1,V2;VAR2=V3` (empty text gives no variables).
+pub fn parse_variables(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (name, values) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: write variables as NAME=VALUE,VALUE"))?;
+            let values: Vec<String> = values
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Ok((name.trim().to_owned(), values))
+        })
+        .collect()
+}
+
+/// Where a new key belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    Global { roles: Vec<String> },
+    Project {
+        slug: String,
+        memberships: Vec<MembershipSpec>,
+    },
+}
+
+/// A key to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKey {
+    pub name: String,
+    pub scope: KeyScope,
+    /// Grafana TTL syntax; `None` takes the service's maximum.
+    pub ttl: Option<String>,
+    pub read: bool,
+    pub write: bool,
+    pub personal: bool,
+    /// Register this SHA-256 instead of letting the service generate a token.
+    pub token_hash: Option<String>,
+}
+
+/// What creating a key returns; `token` is null when the key was made from a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedKey {
+    pub id: String,
+    pub token: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// A monitored database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Database {
+    pub id: String,
+    pub name: String,
+}
+
+pub type QueryStat = ops::query_stats::QueryStatsGetQueryStats;
+pub type Project = ops::projects::ProjectsProjects;
+pub type Me = ops::me::MeMe;
+pub type Role = ops::role_catalog::RoleCatalogRoles;
+
+macro_rules! refusal {
+    ($reply:expr) => {{
+        let reply = $reply;
+        if reply.ok {
+            Ok(())
+        } else {
+            Err(ApiError::Refused(reply.error.map_or_else(
+                || Refusal {
+                    code: "UNKNOWN".into(),
+                    message: "the service refused without saying why".into(),
+                    memberships: Vec::new(),
+                },
+                |e| Refusal {
+                    code: code_text(format!("{:?}", e.code)),
+                    message: e.developer_message,
+                    memberships: Vec::new(),
+                },
+            )))
+        }
+    }};
+}
+
+/// Turns graphql_client's generated enum debug name (`NAME_TAKEN` or `Other("X")`) into text.
+fn code_text(debug: String) -> String {
+    debug
+        .strip_prefix("Other(\"")
+        .and_then(|s| s.strip_suffix("\")"))
+        .map_or(debug.clone(), str::to_owned)
+}
+
+impl ApiClient {
+    pub async fn me(&self) -> Result<Me, ApiError> {
+        Ok(self.execute::<ops::Me>(ops::me::Variables).await?.me)
+    }
+
+    pub async fn list_keys(&self, query: &KeyQuery) -> Result<Page<Key>, ApiError> {
+        use ops::list_keys::{ApiKeyFilter, Variables};
+        let filter = ApiKeyFilter {
+            include_disabled: query.all,
+            include_expired: query.all,
+            search: query.search.clone(),
+            project_slug: None,
+            type_: None,
+            visibility: None,
+        };
+        let data = self
+            .execute::<ops::ListKeys>(Variables {
+                filter: Some(filter),
+                first: Some(query.first),
+                after: query.after.clone(),
+            })
+            .await?;
+        let keys = data.api_keys;
+        Ok(Page {
+            items: keys.nodes,
+            has_next: keys.page_info.has_next_page,
+            end_cursor: keys.page_info.end_cursor,
+            total: keys.total_count,
+        })
+    }
+
+    pub async fn create_key(&self, key: &NewKey) -> Result<CreatedKey, ApiError> {
+        let mut permissions = Vec::new();
+        if key.read {
+            permissions.push("READ");
+        }
+        if key.write {
+            permissions.push("WRITE");
+        }
+        macro_rules! options {
+            ($m:ident) => {
+                ops::$m::CreateApiKeyOptions {
+                    expires_in: key.ttl.clone(),
+                    permissions: Some(
+                        permissions
+                            .iter()
+                            .map(|p| match *p {
+                                "READ" => ops::$m::Permission::READ,
+                                _ => ops::$m::Permission::WRITE,
+                            })
+                            .collect(),
+                    ),
+                    visibility: Some(if key.personal {
+                        ops::$m::Visibility::PERSONAL
+                    } else {
+                        ops::$m::Visibility::ORG_WIDE
+                    }),
+                }
+            };
+        }
+        macro_rules! created {
+            ($reply:expr) => {{
+                let reply = $reply;
+                if !reply.ok {
+                    let e = reply.error;
+                    return Err(ApiError::Refused(match e {
+                        Some(e) => Refusal {
+                            code: code_text(format!("{:?}", e.code)),
+                            message: e.developer_message,
+                            memberships: e
+                                .membership_validation
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|m| (code_text(format!("{:?}", m.code)), m.role, m.variable))
+                                .collect(),
+                        },
+                        None => Refusal {
+                            code: "UNKNOWN".into(),
+                            message: "the service refused without saying why".into(),
+                            memberships: Vec::new(),
+                        },
+                    }));
+                }
+                let api_key = reply
+                    .result
+                    .ok_or_else(|| ApiError::Garbage("ok without a result".into()))?
+                    .api_key;
+                CreatedKey {
+                    id: api_key.id,
+                    token: api_key.token,
+                    expires_at: api_key.key.expires_at,
+                }
+            }};
+        }
+        Ok(match &key.scope {
+            KeyScope::Global { roles } => {
+                let data = self
+                    .execute::<ops::CreateGlobalKey>(ops::create_global_key::Variables {
+                        description: key.name.clone(),
+                        roles: Some(roles.clone()),
+                        token_hash: key.token_hash.clone(),
+                        options: Some(options!(create_global_key)),
+                    })
+                    .await?;
+                created!(
+                    data.create_global_api_key
+                        .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+                )
+            }
+            KeyScope::Project { slug, memberships } => {
+                use ops::create_project_key::{MembershipInput, VariableEntryInput};
+                let memberships = memberships
+                    .iter()
+                    .map(|m| MembershipInput {
+                        role: m.role.clone(),
+                        variables: m
+                            .variables
+                            .iter()
+                            .map(|(name, values)| VariableEntryInput {
+                                name: name.clone(),
+                                values: values.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                let data = self
+                    .execute::<ops::CreateProjectKey>(ops::create_project_key::Variables {
+                        project_slug: slug.clone(),
+                        memberships,
+                        description: key.name.clone(),
+                        token_hash: key.token_hash.clone(),
+                        options: Some(options!(create_project_key)),
+                    })
+                    .await?;
+                created!(
+                    data.create_api_key
+                        .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+                )
+            }
+        })
+    }
+
+    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<(), ApiError> {
+        if enabled {
+            let data = self
+                .execute::<ops::EnableKey>(ops::enable_key::Variables { id: id.to_owned() })
+                .await?;
+            refusal!(data.enable_api_key.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        } else {
+            let data = self
+                .execute::<ops::DisableKey>(ops::disable_key::Variables { id: id.to_owned() })
+                .await?;
+            refusal!(data.disable_api_key.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        }
+    }
+
+    pub async fn list_identities(
+        &self,
+        first: i64,
+        after: Option<String>,
+    ) -> Result<Page<Identity>, ApiError> {
+        let data = self
+            .execute::<ops::ListIdentities>(ops::list_identities::Variables {
+                filter: None,
+                first: Some(first),
+                after,
+            })
+            .await?;
+        let list = data.identities;
+        Ok(Page {
+            items: list.nodes,
+            has_next: list.page_info.has_next_page,
+            end_cursor: list.page_info.end_cursor,
+            total: list.total_count,
+        })
+    }
+
+    pub async fn role_catalog(&self) -> Result<Vec<Role>, ApiError> {
+        Ok(self
+            .execute::<ops::RoleCatalog>(ops::role_catalog::Variables)
+            .await?
+            .roles)
+    }
+
+    pub async fn projects(&self) -> Result<Vec<Project>, ApiError> {
+        Ok(self
+            .execute::<ops::Projects>(ops::projects::Variables)
+            .await?
+            .projects)
+    }
+
+    /// Adds (`grant`) or removes global roles of an identity.
+    pub async fn change_roles(
+        &self,
+        identity_id: &str,
+        roles: &[String],
+        grant: bool,
+    ) -> Result<(), ApiError> {
+        if grant {
+            let data = self
+                .execute::<ops::AddGlobalRoles>(ops::add_global_roles::Variables {
+                    identity_id: identity_id.to_owned(),
+                    roles: roles.to_vec(),
+                })
+                .await?;
+            refusal!(data.add_global_identity_roles.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        } else {
+            let data = self
+                .execute::<ops::RemoveGlobalRoles>(ops::remove_global_roles::Variables {
+                    identity_id: identity_id.to_owned(),
+                    roles: roles.to_vec(),
+                })
+                .await?;
+            refusal!(data.remove_global_identity_roles.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        }
+    }
+
+    /// Sets an identity's memberships in a project: adds it as a member, or replaces its
+    /// memberships when it is one already. An empty list removes it.
+    pub async fn set_membership(
+        &self,
+        project_slug: &str,
+        identity_id: &str,
+        memberships: &[MembershipSpec],
+        already_member: bool,
+    ) -> Result<(), ApiError> {
+        macro_rules! inputs {
+            ($m:ident) => {
+                memberships
+                    .iter()
+                    .map(|m| ops::$m::MembershipInput {
+                        role: m.role.clone(),
+                        variables: m
+                            .variables
+                            .iter()
+                            .map(|(name, values)| ops::$m::VariableEntryInput {
+                                name: name.clone(),
+                                values: values.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            };
+        }
+        let (project_slug, identity_id) = (project_slug.to_owned(), identity_id.to_owned());
+        if memberships.is_empty() {
+            let data = self
+                .execute::<ops::RemoveMember>(ops::remove_member::Variables {
+                    project_slug,
+                    identity_id,
+                })
+                .await?;
+            refusal!(data.remove_project_member.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        } else if already_member {
+            let data = self
+                .execute::<ops::UpdateMember>(ops::update_member::Variables {
+                    project_slug,
+                    identity_id,
+                    memberships: inputs!(update_member),
+                })
+                .await?;
+            refusal!(data.update_project_member.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        } else {
+            let data = self
+                .execute::<ops::AddMember>(ops::add_member::Variables {
+                    project_slug,
+                    identity_id,
+                    memberships: inputs!(add_member),
+                })
+                .await?;
+            refusal!(data.add_project_member.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        }
+    }
+
+    pub async fn create_project(
+        &self,
+        slug: &str,
+        name: &str,
+        roles: &[(&str, &[&str])],
+    ) -> Result<(), ApiError> {
+        let data = self
+            .execute::<ops::CreateProject>(ops::create_project::Variables {
+                slug: slug.to_owned(),
+                name: name.to_owned(),
+                roles: roles
+                    .iter()
+                    .map(|(name, vars)| ops::create_project::RoleDefinitionInput {
+                        name: (*name).to_owned(),
+                        variables: vars.iter().map(|v| (*v).to_owned()).collect(),
+                    })
+                    .collect(),
+            })
+            .await?;
+        refusal!(data.create_project.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+    }
+
+    pub async fn databases(&self) -> Result<Vec<Database>, ApiError> {
+        Ok(self
+            .execute::<ops::Databases>(ops::databases::Variables)
+            .await?
+            .databases
+            .into_iter()
+            .map(|d| Database {
+                id: d.id,
+                name: d.name,
+            })
+            .collect())
+    }
+
+    pub async fn query_stats(&self, database_id: &str) -> Result<Vec<QueryStat>, ApiError> {
+        Ok(self
+            .execute::<ops::QueryStats>(ops::query_stats::Variables {
+                database_id: database_id.to_owned(),
+            })
+            .await?
+            .get_query_stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memberships_parse_from_cli_text() {
+        assert_eq!(
+            MembershipSpec::parse("editor:language=cs,en;site=blog").unwrap(),
+            MembershipSpec {
+                role: "editor".into(),
+                variables: vec![
+                    ("language".into(), vec!["cs".into(), "en".into()]),
+                    ("site".into(), vec!["blog".into()])
+                ],
+            }
+        );
+        assert_eq!(MembershipSpec::parse("viewer").unwrap().variables, vec![]);
+        assert!(MembershipSpec::parse(":x=1").is_err());
+        assert!(MembershipSpec::parse("editor:language").is_err());
+    }
+
+    #[test]
+    fn generated_enum_names_become_codes() {
+        assert_eq!(code_text("NAME_TAKEN".into()), "NAME_TAKEN");
+        assert_eq!(code_text("Other(\"NEW_CODE\")".into()), "NEW_CODE");
+    }
+}
