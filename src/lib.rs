@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod platform;
 pub mod server;
 pub mod token;
+pub mod tui;
 pub mod ttl;

@@ -1,0 +1,75 @@
+//! Everything that changes the app's state is an [`Action`]; everything the app wants done
+//! outside itself is an [`Effect`]. `App::update` turns the one into the other.
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+
+use crate::api::ops::{Identity, Key};
+use crate::api::{
+    ApiError, CreatedKey, Database, KeyQuery, Me, MembershipSpec, NewKey, Page, Project,
+    QueryStat, Role,
+};
+use crate::platform::CopyPath;
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    /// The terminal changed size; the next draw adapts.
+    Resize,
+    /// Spinner frames and the clock.
+    Tick,
+    Me(Result<Me, ApiError>),
+    KeysLoaded {
+        append: bool,
+        result: Result<Page<Key>, ApiError>,
+    },
+    IdentitiesLoaded {
+        append: bool,
+        result: Result<Page<Identity>, ApiError>,
+    },
+    ProjectsLoaded(Result<Vec<Project>, ApiError>),
+    RolesLoaded(Result<Vec<Role>, ApiError>),
+    DatabasesLoaded(Result<Vec<Database>, ApiError>),
+    StatsLoaded {
+        database_id: String,
+        result: Result<Vec<QueryStat>, ApiError>,
+    },
+    KeyCreated {
+        /// The token generated here and sent only as a hash, if the user chose that.
+        local_token: Option<String>,
+        result: Result<CreatedKey, ApiError>,
+    },
+    KeyToggled {
+        name: String,
+        enabled: bool,
+        result: Result<(), ApiError>,
+    },
+    IdentityChanged(Result<(), ApiError>),
+    Copied(Result<CopyPath, String>),
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadMe,
+    LoadKeys { query: KeyQuery, append: bool },
+    LoadIdentities { after: Option<String>, append: bool },
+    LoadProjects,
+    LoadRoles,
+    LoadDatabases,
+    LoadStats { database_id: String },
+    CreateKey { key: NewKey, local_token: Option<String> },
+    SetKeyEnabled { id: String, name: String, enabled: bool },
+    ChangeRoles { identity_id: String, add: Vec<String>, remove: Vec<String> },
+    SetMembership {
+        project_slug: String,
+        identity_id: String,
+        memberships: Vec<MembershipSpec>,
+        already_member: bool,
+    },
+    Copy(String),
+    /// Run `effect` after `delay` (retry with backoff while the service is down).
+    Later { delay: Duration, effect: Box<Effect> },
+    Quit,
+}

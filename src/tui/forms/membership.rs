@@ -1,0 +1,138 @@
+//! Grants an identity one role in a project, with the role's variable values. Other roles
+//! the identity holds in that project are kept; granting a held role replaces its values.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use super::{choices, field_line, text_value};
+use crate::api::{MembershipSpec, Project, parse_variables};
+use crate::tui::keymap::Command;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::centered;
+use crate::tui::widgets::text_input::TextInput;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Project,
+    Role,
+    Variables,
+}
+
+#[derive(Debug, Clone)]
+pub struct MembershipEditor {
+    pub identity_id: String,
+    pub identity_name: String,
+    pub projects: Vec<Project>,
+    /// The identity's current memberships, per project slug.
+    pub current: Vec<(String, Vec<MembershipSpec>)>,
+    pub project: usize,
+    pub role: usize,
+    pub variables: TextInput,
+    pub focus: Field,
+    pub error: Option<String>,
+    pub submitting: bool,
+}
+
+/// What to send: the project, the full new membership list, and whether it is a member.
+pub type MembershipChange = (String, Vec<MembershipSpec>, bool);
+
+impl MembershipEditor {
+    pub fn new(identity_id: String, identity_name: String, projects: Vec<Project>, current: Vec<(String, Vec<MembershipSpec>)>) -> Self {
+        MembershipEditor { identity_id, identity_name, projects, current, project: 0, role: 0, variables: TextInput::default(), focus: Field::Project, error: None, submitting: false }
+    }
+
+    pub fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Option<MembershipChange> {
+        if self.submitting {
+            return None;
+        }
+        if self.focus == Field::Variables && matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace) && self.variables.on_key(event) {
+            return None;
+        }
+        let roles = self.projects.get(self.project).map_or(0, |p| p.roles.len()).max(1);
+        let n_projects = self.projects.len().max(1);
+        match command? {
+            Command::NextField => self.focus = match self.focus { Field::Project => Field::Role, Field::Role => Field::Variables, Field::Variables => Field::Project },
+            Command::PrevField => self.focus = match self.focus { Field::Project => Field::Variables, Field::Role => Field::Project, Field::Variables => Field::Role },
+            c @ (Command::ChooseLeft | Command::ChooseRight | Command::Toggle) => {
+                let forward = c != Command::ChooseLeft;
+                let step = |i: usize, n: usize| if forward { (i + 1) % n } else { (i + n - 1) % n };
+                match self.focus {
+                    Field::Project => {
+                        self.project = step(self.project, n_projects);
+                        self.role = 0;
+                    }
+                    Field::Role => self.role = step(self.role, roles),
+                    Field::Variables => {}
+                }
+            }
+            Command::Submit => return self.submit(),
+            _ => {}
+        }
+        None
+    }
+
+    fn submit(&mut self) -> Option<MembershipChange> {
+        let Some(project) = self.projects.get(self.project) else {
+            self.error = Some("there is no project to join".into());
+            return None;
+        };
+        let Some(role) = project.roles.get(self.role) else {
+            self.error = Some("the project defines no roles".into());
+            return None;
+        };
+        let variables = match parse_variables(self.variables.as_str()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error = Some(e);
+                return None;
+            }
+        };
+        let existing = self.current.iter().find(|(slug, _)| *slug == project.slug).map(|(_, m)| m.clone());
+        let already_member = existing.is_some();
+        let mut memberships: Vec<MembershipSpec> = existing.unwrap_or_default().into_iter().filter(|m| m.role != role.name).collect();
+        memberships.push(MembershipSpec { role: role.name.clone(), variables });
+        self.submitting = true;
+        self.error = None;
+        Some((project.slug.clone(), memberships, already_member))
+    }
+
+    pub fn fail(&mut self, message: String) {
+        self.submitting = false;
+        self.error = Some(message);
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let area = centered(area, 90, 11);
+        Clear.render(area, buf);
+        let f = |field| self.focus == field;
+        let slugs: Vec<String> = self.projects.iter().map(|p| p.slug.clone()).collect();
+        let on: Vec<bool> = (0..slugs.len()).map(|i| i == self.project).collect();
+        let roles: Vec<String> = self.projects.get(self.project).map(|p| p.roles.iter().map(|r| r.name.clone()).collect()).unwrap_or_default();
+        let role_on: Vec<bool> = (0..roles.len()).map(|i| i == self.role).collect();
+        let hint = self
+            .projects
+            .get(self.project)
+            .and_then(|p| p.roles.get(self.role))
+            .map(|r| r.variables.iter().map(|v| format!("{}=…", v.name)).collect::<Vec<_>>().join(";"))
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "(this role has no variables)".into());
+        let mut lines = vec![
+            field_line("Project", choices(&slugs, &on, None, theme), f(Field::Project), None, theme),
+            field_line("Role", choices(&roles, &role_on, None, theme), f(Field::Role), None, theme),
+            field_line("Variables", text_value(self.variables.as_str(), f(Field::Variables), &hint, theme), f(Field::Variables), None, theme),
+            Line::default(),
+        ];
+        if let Some(e) = &self.error {
+            lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
+        }
+        let footer = if self.submitting { "Saving…" } else { "tab field · ←→ choose · enter grant · esc cancel" };
+        lines.push(Line::from(Span::styled(footer, theme.dim)));
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).border_style(theme.accent).title(Span::styled(format!(" Project membership of {} ", self.identity_name), theme.accent)))
+            .render(area, buf);
+    }
+}

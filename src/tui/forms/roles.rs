@@ -1,0 +1,118 @@
+//! Edits an identity's global roles, picked from the role catalog.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+
+use crate::tui::keymap::Command;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::centered;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolesEditor {
+    pub identity_id: String,
+    pub identity_name: String,
+    pub catalog: Vec<String>,
+    pub on: Vec<bool>,
+    original: Vec<bool>,
+    pub cursor: usize,
+    pub error: Option<String>,
+    pub submitting: bool,
+}
+
+/// The roles to add and to remove.
+pub type RoleChange = (Vec<String>, Vec<String>);
+
+impl RolesEditor {
+    pub fn new(identity_id: String, identity_name: String, catalog: Vec<String>, held: &[String]) -> Self {
+        let on: Vec<bool> = catalog.iter().map(|r| held.contains(r)).collect();
+        RolesEditor { identity_id, identity_name, catalog, original: on.clone(), on, cursor: 0, error: None, submitting: false }
+    }
+
+    /// Returns the change to apply when the user submits one.
+    pub fn on_command(&mut self, command: Command) -> Option<RoleChange> {
+        if self.submitting {
+            return None;
+        }
+        let n = self.catalog.len().max(1);
+        match command {
+            Command::NextField | Command::Down => self.cursor = (self.cursor + 1) % n,
+            Command::PrevField | Command::Up => self.cursor = (self.cursor + n - 1) % n,
+            Command::Toggle => {
+                if let Some(on) = self.on.get_mut(self.cursor) {
+                    *on = !*on;
+                }
+            }
+            Command::Submit => {
+                let pick = |want: bool| -> Vec<String> {
+                    self.catalog
+                        .iter()
+                        .zip(self.on.iter().zip(&self.original))
+                        .filter(|(_, (now, before))| **now == want && **now != **before)
+                        .map(|(r, _)| r.clone())
+                        .collect()
+                };
+                let change = (pick(true), pick(false));
+                if change.0.is_empty() && change.1.is_empty() {
+                    self.error = Some("nothing changed".into());
+                    return None;
+                }
+                self.submitting = true;
+                self.error = None;
+                return Some(change);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    pub fn fail(&mut self, message: String) {
+        self.submitting = false;
+        self.error = Some(message);
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let area = centered(area, 70, self.catalog.len() as u16 + 7);
+        Clear.render(area, buf);
+        let mut lines: Vec<Line> = self
+            .catalog
+            .iter()
+            .enumerate()
+            .map(|(i, role)| {
+                let mark = if self.on[i] { "[x]" } else { "[ ]" };
+                let changed = if self.on[i] != self.original[i] { " *" } else { "" };
+                let style = if i == self.cursor { theme.selected } else { ratatui::style::Style::new() };
+                Line::from(Span::styled(format!("{mark} {role}{changed}"), style))
+            })
+            .collect();
+        lines.push(Line::default());
+        if let Some(e) = &self.error {
+            lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
+        }
+        let footer = if self.submitting { "Saving…" } else { "↑↓ move · space toggle · enter save · esc cancel" };
+        lines.push(Line::from(Span::styled(footer, theme.dim)));
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).border_style(theme.accent).title(Span::styled(format!(" Global roles of {} ", self.identity_name), theme.accent)))
+            .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn submit_reports_only_what_changed() {
+        let catalog = vec!["super_admin".to_string(), "monitor".to_string()];
+        let mut editor = RolesEditor::new("id".into(), "x".into(), catalog, &["super_admin".to_string()]);
+        assert_eq!(editor.on_command(Command::Submit), None);
+        editor.on_command(Command::Toggle); // super_admin off
+        editor.on_command(Command::Down);
+        editor.on_command(Command::Toggle); // monitor on
+        let (add, remove) = editor.on_command(Command::Submit).unwrap();
+        assert_eq!(add, ["monitor"]);
+        assert_eq!(remove, ["super_admin"]);
+    }
+}

@@ -1,0 +1,232 @@
+//! The terminal app: state and update (`app`), actions and effects, tabs, forms, widgets.
+//! This file runs it: terminal set-up and restore, the event loop, and effects.
+
+pub mod action;
+pub mod app;
+pub mod forms;
+pub mod keymap;
+pub mod tabs;
+pub mod theme;
+pub mod widgets;
+
+use std::io::{Stdout, Write, stdout};
+use std::time::Duration;
+
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers, MouseEventKind,
+};
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use futures::{FutureExt, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use crate::api::ApiClient;
+use crate::platform::Clipboard;
+use action::{Action, Effect};
+use app::App;
+
+/// How often the spinner and clock advance.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Everything the app needs to run.
+pub struct Launch {
+    pub app: App,
+    pub client: ApiClient,
+    pub clipboard: Clipboard,
+    pub mouse: bool,
+}
+
+/// Restores the terminal: leave the alternate screen, raw mode off, cursor back.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+}
+
+/// Runs the app until the user quits or a SIGTERM/SIGHUP arrives; the terminal is restored
+/// on every way out, panics included.
+pub async fn run(launch: Launch) -> anyhow::Result<()> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    enable_raw_mode()?;
+    let mut out = stdout();
+    execute!(out, EnterAlternateScreen)?;
+    if launch.mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    let result = event_loop(launch).await;
+    restore_terminal();
+    result
+}
+
+async fn event_loop(launch: Launch) -> anyhow::Result<()> {
+    let Launch { mut app, client, mut clipboard, .. } = launch;
+    let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    let (tx, mut rx) = unbounded_channel::<Action>();
+    let mut events = EventStream::new();
+    let mut ticker = tokio::time::interval(TICK);
+    let mut signals = Signals::new()?;
+    for effect in app.start() {
+        perform(effect, &client, &tx, &mut clipboard, &mut terminal);
+    }
+    loop {
+        terminal.draw(|frame| app.render(frame.area(), frame.buffer_mut()))?;
+        let first = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => to_action(event),
+                Some(Err(e)) => return Err(e.into()),
+                None => Some(Action::Quit),
+            },
+            action = rx.recv() => action,
+            _ = ticker.tick() => Some(Action::Tick),
+            _ = signals.recv() => Some(Action::Quit),
+        };
+        // Process everything that is ready, then draw once.
+        let mut pending: Vec<Action> = first.into_iter().collect();
+        while let Ok(action) = rx.try_recv() {
+            pending.push(action);
+        }
+        while let Some(Some(Ok(event))) = events.next().now_or_never() {
+            pending.extend(to_action(event));
+        }
+        for action in pending {
+            for effect in app.update(action) {
+                perform(effect, &client, &tx, &mut clipboard, &mut terminal);
+            }
+        }
+        if app.should_quit {
+            return Ok(());
+        }
+    }
+}
+
+fn to_action(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
+        Event::Resize(..) => Some(Action::Resize),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))),
+            MouseEventKind::ScrollUp => Some(Action::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn perform(
+    effect: Effect,
+    client: &ApiClient,
+    tx: &UnboundedSender<Action>,
+    clipboard: &mut Clipboard,
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+) {
+    match effect {
+        Effect::Quit => {}
+        Effect::Copy(text) => {
+            let backend = terminal.backend_mut();
+            let result = clipboard.copy(&text, backend).map_err(|e| e.to_string());
+            let _ = backend.flush();
+            let _ = tx.send(Action::Copied(result));
+        }
+        Effect::Later { delay, effect } => {
+            let (client, tx) = (client.clone(), tx.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Some(action) = network(&client, *effect).await {
+                    let _ = tx.send(action);
+                }
+            });
+        }
+        other => {
+            let (client, tx) = (client.clone(), tx.clone());
+            tokio::spawn(async move {
+                if let Some(action) = network(&client, other).await {
+                    let _ = tx.send(action);
+                }
+            });
+        }
+    }
+}
+
+/// Runs one network effect and turns its outcome into an action.
+pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
+    Some(match effect {
+        Effect::LoadMe => Action::Me(client.me().await),
+        Effect::LoadKeys { query, append } => Action::KeysLoaded {
+            append,
+            result: client.list_keys(&query).await,
+        },
+        Effect::LoadIdentities { after, append } => Action::IdentitiesLoaded {
+            append,
+            result: client.list_identities(tabs::identities::PAGE_SIZE, after).await,
+        },
+        Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
+        Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
+        Effect::LoadDatabases => Action::DatabasesLoaded(client.databases().await),
+        Effect::LoadStats { database_id } => {
+            let result = client.query_stats(&database_id).await;
+            Action::StatsLoaded { database_id, result }
+        }
+        Effect::CreateKey { key, local_token } => Action::KeyCreated {
+            local_token,
+            result: client.create_key(&key).await,
+        },
+        Effect::SetKeyEnabled { id, name, enabled } => Action::KeyToggled {
+            name,
+            enabled,
+            result: client.set_key_enabled(&id, enabled).await,
+        },
+        Effect::ChangeRoles { identity_id, add, remove } => {
+            let mut result = Ok(());
+            if !add.is_empty() {
+                result = client.change_roles(&identity_id, &add, true).await;
+            }
+            if result.is_ok() && !remove.is_empty() {
+                result = client.change_roles(&identity_id, &remove, false).await;
+            }
+            Action::IdentityChanged(result)
+        }
+        Effect::SetMembership { project_slug, identity_id, memberships, already_member } => Action::IdentityChanged(
+            client.set_membership(&project_slug, &identity_id, &memberships, already_member).await,
+        ),
+        Effect::Copy(_) | Effect::Later { .. } | Effect::Quit => return None,
+    })
+}
+
+/// SIGTERM and SIGHUP end the app cleanly (the terminal is restored by `run`).
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}

@@ -1,0 +1,349 @@
+//! The Keys tab: every key the caller can see, with filter, sort, details and paging.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Widget, Wrap};
+use time::OffsetDateTime;
+
+use super::Cursor;
+use crate::api::ops::Key;
+use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, Permission, Visibility};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::Load;
+use crate::tui::widgets::text_input::TextInput;
+use crate::tui::widgets::time::{SOON_SECS, relative, seconds_until};
+
+/// Rows fetched per request.
+pub const PAGE_SIZE: i64 = 200;
+/// Fetch the next page when the cursor gets this close to the last loaded row.
+const PREFETCH_MARGIN: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Created,
+    Name,
+    Expires,
+    LastUsed,
+}
+
+impl SortBy {
+    fn next(self) -> SortBy {
+        match self {
+            SortBy::Created => SortBy::Name,
+            SortBy::Name => SortBy::Expires,
+            SortBy::Expires => SortBy::LastUsed,
+            SortBy::LastUsed => SortBy::Created,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortBy::Created => "created",
+            SortBy::Name => "name",
+            SortBy::Expires => "expires",
+            SortBy::LastUsed => "last used",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct KeysTab {
+    rows: Vec<Key>,
+    /// Indices into `rows` after filter and sort: what the table shows.
+    view: Vec<usize>,
+    pub cursor: Cursor,
+    pub filter: TextInput,
+    pub filtering: bool,
+    pub sort: SortBy,
+    /// Show disabled and expired keys too.
+    pub show_inactive: bool,
+    pub load: Load,
+    pub next_cursor: Option<String>,
+    pub has_next: bool,
+    pub total: i64,
+    pub detail_open: bool,
+}
+
+impl KeysTab {
+    /// Replaces (or extends, when `append`) the loaded rows.
+    pub fn apply_page(&mut self, rows: Vec<Key>, append: bool, has_next: bool, next: Option<String>, total: i64) {
+        let selected_id = self.selected().map(|k| k.id.clone());
+        if append {
+            self.rows.extend(rows);
+        } else {
+            self.rows = rows;
+        }
+        self.has_next = has_next;
+        self.next_cursor = next;
+        self.total = total;
+        self.load = Load::Loaded;
+        self.recompute();
+        if let Some(id) = selected_id
+            && let Some(pos) = self.view.iter().position(|&i| self.rows[i].id == id)
+        {
+            self.cursor.index = pos;
+        }
+        self.cursor.clamp(self.view.len());
+    }
+
+    /// Re-applies filter and sort; O(n log n), run only when they or the rows change.
+    pub fn recompute(&mut self) {
+        let needle = self.filter.as_str().to_lowercase();
+        let mut view: Vec<usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| {
+                needle.is_empty()
+                    || k.description.to_lowercase().contains(&needle)
+                    || k.token_prefix.as_deref().is_some_and(|p| p.to_lowercase().contains(&needle))
+                    || k.project.as_ref().is_some_and(|p| p.slug.contains(&needle))
+                    || k.identity.roles.iter().any(|r| r.contains(&needle))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let rows = &self.rows;
+        match self.sort {
+            SortBy::Created => {}
+            SortBy::Name => view.sort_by_key(|&i| rows[i].description.to_lowercase()),
+            // RFC 3339 UTC strings sort chronologically; "never" sorts last.
+            SortBy::Expires => view.sort_by(|&a, &b| cmp_optional(&rows[a].expires_at, &rows[b].expires_at)),
+            // Most recently used first; never-used keys last.
+            SortBy::LastUsed => view.sort_by(|&a, &b| match (&rows[a].last_used_at, &rows[b].last_used_at) {
+                (Some(x), Some(y)) => y.cmp(x),
+                (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
+            }),
+        }
+        self.view = view;
+        self.cursor.clamp(self.view.len());
+    }
+
+    pub fn cycle_sort(&mut self) {
+        self.sort = self.sort.next();
+        self.recompute();
+    }
+
+    pub fn len(&self) -> usize {
+        self.view.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.view.is_empty()
+    }
+
+    pub fn selected(&self) -> Option<&Key> {
+        self.view.get(self.cursor.index).map(|&i| &self.rows[i])
+    }
+
+    /// Whether the cursor is near the end of what is loaded and more pages exist.
+    pub fn wants_more(&self) -> bool {
+        self.has_next
+            && !self.load.is_loading()
+            && self.cursor.index + PREFETCH_MARGIN >= self.view.len()
+    }
+
+    pub fn loaded(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime, tick: u64) {
+        let (table_area, detail_area) = if self.detail_open && area.width >= 90 {
+            let [t, d] = Layout::horizontal([Constraint::Min(50), Constraint::Length(44)]).areas(area);
+            (t, Some(d))
+        } else if self.detail_open {
+            let [t, d] = Layout::vertical([Constraint::Min(5), Constraint::Length(12)]).areas(area);
+            (t, Some(d))
+        } else {
+            (area, None)
+        };
+        self.render_table(table_area, buf, theme, now, tick);
+        if let (Some(area), Some(key)) = (detail_area, self.selected()) {
+            render_detail(key, area, buf, theme, now);
+        }
+    }
+
+    fn render_table(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime, tick: u64) {
+        let shown = if self.show_inactive { "all keys" } else { "enabled keys" };
+        let more = if self.has_next { "+" } else { "" };
+        let mut title = format!(
+            " Keys: {} of {}{more} {shown} · sort: {} ",
+            self.view.len(),
+            self.total,
+            self.sort.label()
+        );
+        if self.filtering || !self.filter.as_str().is_empty() {
+            let caret = if self.filtering { "▏" } else { "" };
+            title.push_str(&format!("· filter: {}{caret} ", self.filter.as_str()));
+        }
+        title.push_str(&self.load.badge(tick));
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(title, theme.accent));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if self.view.is_empty() {
+            let message = match &self.load {
+                Load::Failed(e) => format!("Could not load keys: {e}"),
+                Load::Loading | Load::Idle => "Loading keys…".to_owned(),
+                Load::Loaded if !self.filter.as_str().is_empty() => "No key matches the filter (esc clears it).".to_owned(),
+                Load::Loaded => "No keys yet. Press n to create one.".to_owned(),
+            };
+            Paragraph::new(message).style(theme.dim).wrap(Wrap { trim: true }).render(inner, buf);
+            return;
+        }
+        // Only the visible rows are built: drawing costs O(height), not O(keys).
+        let height = inner.height.saturating_sub(1) as usize;
+        let offset = self.cursor.offset(height);
+        let rows = self.view[offset..(offset + height).min(self.view.len())]
+            .iter()
+            .map(|&i| key_row(&self.rows[i], theme, now));
+        let header = Row::new(["Name", "Prefix", "Scope", "Vis.", "Perm.", "Roles / memberships", "State", "Created", "Expires", "Last used"])
+            .style(theme.header);
+        let widths = [
+            Constraint::Fill(3),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Fill(2),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(9),
+        ];
+        let mut state = TableState::default().with_selected(Some(self.cursor.index - offset));
+        ratatui::widgets::StatefulWidget::render(
+            Table::new(rows, widths).header(header).row_highlight_style(theme.selected).column_spacing(1),
+            inner,
+            buf,
+            &mut state,
+        );
+    }
+}
+
+fn cmp_optional(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
+pub fn state_label(state: &ApiKeyState) -> &'static str {
+    match state {
+        ApiKeyState::ENABLED => "enabled",
+        ApiKeyState::DISABLED => "disabled",
+        ApiKeyState::EXPIRED => "expired",
+        ApiKeyState::Other(_) => "unknown",
+    }
+}
+
+pub fn scope_label(key: &Key) -> String {
+    match (&key.type_, &key.project) {
+        (ApiKeyType::PROJECT, Some(p)) => p.slug.clone(),
+        _ => "global".into(),
+    }
+}
+
+pub fn visibility_label(v: &Visibility) -> &'static str {
+    match v {
+        Visibility::PERSONAL => "pers.",
+        _ => "org",
+    }
+}
+
+pub fn permissions_label(perms: &[Permission]) -> String {
+    let r = perms.contains(&Permission::READ);
+    let w = perms.contains(&Permission::WRITE);
+    match (r, w) {
+        (true, true) => "RW".into(),
+        (true, false) => "R".into(),
+        (false, true) => "W".into(),
+        _ => "-".into(),
+    }
+}
+
+/// Global roles, or `role(var=v,…)` per project membership.
+pub fn grants_label(key: &Key) -> String {
+    let mut parts: Vec<String> = key.identity.roles.clone();
+    for relation in &key.identity.projects {
+        for m in &relation.memberships {
+            let vars: Vec<String> = m
+                .variables
+                .iter()
+                .map(|v| format!("{}={}", v.name, v.values.join(",")))
+                .collect();
+            if vars.is_empty() {
+                parts.push(m.role.clone());
+            } else {
+                parts.push(format!("{}({})", m.role, vars.join(";")));
+            }
+        }
+    }
+    if parts.is_empty() { "—".into() } else { parts.join(", ") }
+}
+
+fn expires_cell(key: &Key, theme: &Theme, now: OffsetDateTime) -> Cell<'static> {
+    match &key.expires_at {
+        None => Cell::from("never"),
+        Some(at) => {
+            let text = relative(at, now);
+            let soon = seconds_until(at, now).is_some_and(|s| s < SOON_SECS);
+            if soon {
+                Cell::from(Span::styled(format!("{text}!"), theme.warn))
+            } else {
+                Cell::from(text)
+            }
+        }
+    }
+}
+
+fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime) -> Row<'static> {
+    let state_style = match key.state {
+        ApiKeyState::ENABLED => theme.ok,
+        _ => theme.dim,
+    };
+    Row::new(vec![
+        Cell::from(key.description.clone()),
+        Cell::from(key.token_prefix.clone().unwrap_or_else(|| "(hash)".into())),
+        Cell::from(scope_label(key)),
+        Cell::from(visibility_label(&key.visibility)),
+        Cell::from(permissions_label(&key.permissions)),
+        Cell::from(grants_label(key)),
+        Cell::from(Span::styled(state_label(&key.state), state_style)),
+        Cell::from(relative(&key.created_at, now)),
+        expires_cell(key, theme, now),
+        Cell::from(key.last_used_at.as_deref().map_or_else(|| "never".into(), |t| relative(t, now))),
+    ])
+}
+
+fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
+    let field = |name: &str, value: String| {
+        Line::from(vec![Span::styled(format!("{name:<11}"), theme.dim), Span::raw(value)])
+    };
+    let when = |t: &Option<String>| t.as_deref().map_or_else(|| "never".to_owned(), |t| format!("{t} ({})", relative(t, now)));
+    let lines = vec![
+        field("Name", key.description.clone()),
+        field("Id", key.id.clone()),
+        field("Identity", key.identity.id.clone()),
+        field("Prefix", key.token_prefix.clone().unwrap_or_else(|| "— (made from a tokenHash)".into())),
+        field("Scope", scope_label(key)),
+        field("Visibility", if key.visibility == Visibility::PERSONAL { "personal".into() } else { "org-wide".into() }),
+        field("Permissions", permissions_label(&key.permissions)),
+        field("Grants", grants_label(key)),
+        field("State", state_label(&key.state).into()),
+        field("Created", when(&Some(key.created_at.clone()))),
+        field("Expires", when(&key.expires_at)),
+        field("Last used", when(&key.last_used_at)),
+        field("Disabled", when(&key.disabled_at)),
+        field("Owner", key.owner.as_ref().map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone())),
+    ];
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(" Details ", theme.accent)))
+        .render(area, buf);
+}

@@ -1,0 +1,111 @@
+//! The Query Stats tab: pick a monitored database, then its statements by share of time.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
+
+use super::Cursor;
+use crate::api::{Database, QueryStat};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::Load;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    #[default]
+    Databases,
+    Statements,
+}
+
+#[derive(Debug, Default)]
+pub struct StatsTab {
+    pub databases: Vec<Database>,
+    pub databases_load: Load,
+    pub db_cursor: Cursor,
+    /// The database whose statements are shown.
+    pub open_database: Option<String>,
+    pub stats: Vec<QueryStat>,
+    pub stats_load: Load,
+    pub cursor: Cursor,
+    pub pane: Pane,
+}
+
+impl StatsTab {
+    pub fn selected_database(&self) -> Option<&Database> {
+        self.databases.get(self.db_cursor.index)
+    }
+
+    pub fn set_stats(&mut self, mut stats: Vec<QueryStat>) {
+        stats.sort_by(|a, b| b.pct_of_total.total_cmp(&a.pct_of_total));
+        self.stats = stats;
+        self.stats_load = Load::Loaded;
+        self.cursor.clamp(self.stats.len());
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, tick: u64) {
+        let [left, right] = Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
+        let focus = |pane: Pane| if self.pane == pane { theme.accent } else { theme.border };
+        let db_block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(focus(Pane::Databases))
+            .title(Span::styled(format!(" Databases{} ", self.databases_load.badge(tick)), theme.accent));
+        if self.databases.is_empty() {
+            let text = match &self.databases_load {
+                Load::Failed(e) => format!("Could not list databases: {e}"),
+                Load::Loaded => "No database is monitored. Start the service with --monitor NAME=postgres://…".into(),
+                _ => "Loading…".into(),
+            };
+            Paragraph::new(text).style(theme.dim).wrap(Wrap { trim: true }).block(db_block).render(left, buf);
+        } else {
+            let items: Vec<ListItem> = self.databases.iter().map(|d| ListItem::new(format!("{} · {}", d.id, d.name))).collect();
+            let mut state = ListState::default().with_selected(Some(self.db_cursor.index));
+            StatefulWidget::render(List::new(items).block(db_block).highlight_style(theme.selected), left, buf, &mut state);
+        }
+        let title = match &self.open_database {
+            Some(id) => format!(" Statements of database {id}: {}{} ", self.stats.len(), self.stats_load.badge(tick)),
+            None => " Statements ".into(),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(focus(Pane::Statements))
+            .title(Span::styled(title, theme.accent));
+        let inner = block.inner(right);
+        block.render(right, buf);
+        if self.stats.is_empty() {
+            let text = match (&self.open_database, &self.stats_load) {
+                (_, Load::Failed(e)) => format!("Could not load statistics: {e}"),
+                (None, _) => "Pick a database and press enter.".into(),
+                (Some(_), Load::Loaded) => "No statements recorded yet (pg_stat_statements is empty).".into(),
+                _ => "Loading…".into(),
+            };
+            Paragraph::new(text).style(theme.dim).wrap(Wrap { trim: true }).render(inner, buf);
+            return;
+        }
+        let height = inner.height.saturating_sub(1) as usize;
+        let offset = self.cursor.offset(height);
+        let rows = self.stats[offset..(offset + height).min(self.stats.len())].iter().map(|s| {
+            Row::new(vec![
+                format!("{:5.1}%", s.pct_of_total),
+                s.total_calls.to_string(),
+                format!("{:.2}", s.avg_time),
+                s.buffer_hit_ratio.map_or("—".into(), |r| format!("{r:.1}%")),
+                s.statement_types.join(","),
+                s.table_names.join(","),
+                s.truncated_query.clone(),
+            ])
+        });
+        let header = Row::new(["% total", "Calls", "Avg ms", "Hit", "Type", "Tables", "Query"]).style(theme.header);
+        let widths = [
+            Constraint::Length(7),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+        ];
+        let mut state = TableState::default().with_selected((self.pane == Pane::Statements).then_some(self.cursor.index - offset));
+        let table = Table::new(rows, widths).header(header).row_highlight_style(theme.selected);
+        StatefulWidget::render(table, inner, buf, &mut state);
+    }
+}

@@ -1,0 +1,70 @@
+//! Times as people read them in a table: relative to now, in the largest sensible unit.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Seven days: expiries closer than this are marked.
+pub const SOON_SECS: i64 = 7 * 86_400;
+
+pub fn parse(ts: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(ts, &Rfc3339).ok()
+}
+
+/// `in 3d`, `5m ago`, `now`.
+pub fn relative(ts: &str, now: OffsetDateTime) -> String {
+    let Some(at) = parse(ts) else {
+        return ts.to_owned();
+    };
+    let delta = (at - now).whole_seconds();
+    let amount = human(delta.abs());
+    if delta.abs() < 60 {
+        "now".into()
+    } else if delta > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+/// Seconds until `ts` (negative when past).
+pub fn seconds_until(ts: &str, now: OffsetDateTime) -> Option<i64> {
+    parse(ts).map(|at| (at - now).whole_seconds())
+}
+
+fn human(secs: i64) -> String {
+    match secs {
+        s if s < 3_600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3_600),
+        s if s < 60 * 86_400 => format!("{}d", s / 86_400),
+        s if s < 730 * 86_400 => format!("{}mo", s / (30 * 86_400)),
+        s => format!("{}y", s / (365 * 86_400)),
+    }
+}
+
+/// `2026-12-23 14:17 UTC`.
+pub fn absolute(at: OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = datetime!(2026-11-23 12:00 UTC);
+        assert_eq!(relative("2026-11-26T12:00:00Z", now), "in 3d");
+        assert_eq!(relative("2026-11-23T11:55:00Z", now), "5m ago");
+        assert_eq!(relative("2026-11-23T12:00:20Z", now), "now");
+        assert_eq!(relative("garbage", now), "garbage");
+        assert_eq!(absolute(now), "2026-11-23 12:00 UTC");
+    }
+}
