@@ -2,17 +2,30 @@
 //! The `keydeck` command: parse, set up logging, dispatch.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+use keydeck::api::AuthScheme;
+use keydeck::cli::session::{CredentialOptions, connect};
+use keydeck::cli::{self, demo, identities, keys, login};
+use keydeck::platform::{DEFAULT_PROFILE, Profile};
 use keydeck::server::{self, ServeConfig};
 use keydeck::ttl::Ttl;
 
 #[derive(Parser)]
-#[command(name = "keydeck", version, about = "Administer API keys from a terminal")]
+#[command(name = "keydeck", version, about = "Administer API keys, identities, roles and query statistics from a terminal")]
 struct Cli {
+    /// The profile from the config file to use.
+    #[arg(long, global = true, env = "KEYDECK_PROFILE")]
+    profile: Option<String>,
+    /// Read the token from this file instead of the OS keyring.
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
+    /// Keep the token in a 0600 file instead of the OS keyring (only when you ask for it).
+    #[arg(long, global = true)]
+    insecure_storage: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -21,8 +34,112 @@ struct Cli {
 enum Command {
     /// Run the reference key service.
     Serve(ServeArgs),
+    /// Run the service on a temporary database, seeded, with the terminal UI attached.
+    Demo {
+        /// Also serve query statistics of a PostgreSQL database: NAME=postgres://… (repeatable).
+        #[arg(long, value_parser = parse_monitor)]
+        monitor: Vec<(String, String)>,
+    },
     /// Print the GraphQL schema (SDL) the service speaks.
     Schema,
+    /// Verify a token and keep it in the OS keyring for a profile.
+    Login {
+        #[arg(long)]
+        endpoint: String,
+        /// Read the token from standard input instead of prompting.
+        #[arg(long)]
+        token_stdin: bool,
+        /// How the token is sent: bearer or token.
+        #[arg(long, default_value = "bearer", value_parser = parse_scheme)]
+        auth_scheme: AuthScheme,
+    },
+    /// Remove the profile's token from the keyring.
+    Logout,
+    /// List, create, disable and enable API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// List identities.
+    #[command(subcommand)]
+    Identities(IdentitiesCommand),
+    /// Add or remove global roles of an identity.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Query statistics of a monitored database, busiest first.
+    Stats {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    List {
+        /// Include disabled and expired keys.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A global key (with --role …).
+        #[arg(long, conflicts_with = "project")]
+        global: bool,
+        #[arg(long = "role", requires = "global")]
+        roles: Vec<String>,
+        /// A project key (with --membership ROLE[:VAR=V,…]…).
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long = "membership", requires = "project")]
+        memberships: Vec<String>,
+        /// Time to live: 12h, 30d, 1M… (default: the service's maximum).
+        #[arg(long)]
+        ttl: Option<String>,
+        #[arg(long)]
+        read: bool,
+        #[arg(long)]
+        write: bool,
+        /// Visible only to you (and super admins).
+        #[arg(long)]
+        personal: bool,
+        /// Generate the token here and send only its SHA-256.
+        #[arg(long)]
+        local_token: bool,
+        /// Copy the token to the clipboard.
+        #[arg(long)]
+        copy: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    Disable { id: String },
+    Enable { id: String },
+}
+
+#[derive(Subcommand)]
+enum IdentitiesCommand {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RolesCommand {
+    Add {
+        identity: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
+    Remove {
+        identity: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -57,50 +174,126 @@ fn parse_max_ttl(s: &str) -> Result<MaxTtl, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(MaxTtl(None));
     }
-    s.parse::<Ttl>()
-        .map(|t| MaxTtl(Some(t)))
-        .map_err(|e| e.to_string())
+    s.parse::<Ttl>().map(|t| MaxTtl(Some(t))).map_err(|e| e.to_string())
 }
 
 fn parse_monitor(s: &str) -> Result<(String, String), String> {
-    let (name, url) = s
-        .split_once('=')
-        .ok_or("expected NAME=postgres://user@host/db")?;
+    let (name, url) = s.split_once('=').ok_or("expected NAME=postgres://user@host/db")?;
     if name.is_empty() || !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err("expected NAME=postgres://user@host/db".into());
     }
     Ok((name.to_owned(), url.to_owned()))
 }
 
-fn main() -> anyhow::Result<()> {
+fn parse_scheme(s: &str) -> Result<AuthScheme, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "bearer" => Ok(AuthScheme::Bearer),
+        "token" => Ok(AuthScheme::Token),
+        _ => Err("expected bearer or token".into()),
+    }
+}
+
+fn main() {
     let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        // One line, the whole chain of causes.
+        let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+        eprintln!("keydeck: {}", chain.join(": "));
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let credentials = CredentialOptions {
+        profile: cli.profile.clone(),
+        token_file: cli.token_file.clone(),
+        insecure_storage: cli.insecure_storage,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Some(Command::Schema) => {
             print!("{}", server::sdl());
             Ok(())
         }
-        Some(Command::Serve(args)) => run_serve(args),
+        Some(Command::Serve(args)) => {
+            init_logging(args.log_file.as_deref())?;
+            runtime.block_on(server::serve(serve_config(args)?))
+        }
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "keydeck", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Demo { monitor }) => {
+            init_logging(Some(&log_file()?))?;
+            runtime.block_on(async {
+                let demo = demo::start(monitor).await?;
+                let profile = Profile::new(demo.running.graphql_url());
+                cli::open_tui(demo.client.clone(), "demo", &profile, "memory").await
+            })
+        }
+        Some(Command::Login { endpoint, token_stdin, auth_scheme }) => runtime.block_on(login::login(login::LoginArgs {
+            endpoint,
+            profile: cli.profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned()),
+            token_stdin,
+            auth_scheme,
+            insecure_storage: cli.insecure_storage,
+        })),
+        Some(Command::Logout) => login::logout(cli.profile, cli.insecure_storage),
+        Some(Command::Keys(command)) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(async {
+                match command {
+                    KeysCommand::List { all, json } => keys::list(&c.client, all, json).await,
+                    KeysCommand::Create { name, global, roles, project, memberships, ttl, read, write, personal, local_token, copy, json } => {
+                        let args = keys::CreateArgs { name, global, roles, project, memberships, ttl, read, write, personal, local_token, copy, json };
+                        keys::create(&c.client, c.profile.clipboard, args).await
+                    }
+                    KeysCommand::Disable { id } => keys::set_enabled(&c.client, &id, false).await,
+                    KeysCommand::Enable { id } => keys::set_enabled(&c.client, &id, true).await,
+                }
+            })
+        }
+        Some(Command::Identities(IdentitiesCommand::List { json })) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(identities::list(&c.client, json))
+        }
+        Some(Command::Roles(command)) => {
+            let c = connect(&credentials)?;
+            let (identity, roles, grant) = match command {
+                RolesCommand::Add { identity, roles } => (identity, roles, true),
+                RolesCommand::Remove { identity, roles } => (identity, roles, false),
+            };
+            runtime.block_on(identities::change_roles(&c.client, &identity, &roles, grant))
+        }
+        Some(Command::Stats { database, json }) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(identities::stats(&c.client, &database, json))
+        }
         None => {
-            anyhow::bail!("the terminal UI is not part of this build yet; try `keydeck serve`")
+            let c = connect(&credentials)?;
+            init_logging(Some(&log_file()?))?;
+            runtime.block_on(cli::open_tui(c.client, &c.profile_name, &c.profile, &c.credential_source))
         }
     }
 }
 
-fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(args.log_file.as_deref())?;
+fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
     let database_url = match args.database_url {
         Some(url) => url,
         None => default_database_url()?,
     };
-    let config = ServeConfig {
+    Ok(ServeConfig {
         listen: args.listen,
         database_url,
         bootstrap_token_file: args.bootstrap_token_file,
         max_key_ttl: args.max_key_ttl.0,
         public_url: args.public_url,
         monitor: args.monitor,
-    };
-    tokio::runtime::Runtime::new()?.block_on(server::serve(config))
+    })
+}
+
+fn log_file() -> anyhow::Result<PathBuf> {
+    Ok(keydeck::platform::state_dir()?.join("keydeck.log"))
 }
 
 fn default_database_url() -> anyhow::Result<String> {
@@ -111,7 +304,9 @@ fn default_database_url() -> anyhow::Result<String> {
     Ok(format!("sqlite:{}", dir.join("keydeck.db").display()))
 }
 
-fn init_logging(file: Option<&std::path::Path>) -> anyhow::Result<()> {
+/// Logs go to stderr (the service) or a file (the TUI, which owns the terminal). Tokens are
+/// never logged: no code path passes one to `tracing`.
+fn init_logging(file: Option<&Path>) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("KEYDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
@@ -122,10 +317,7 @@ fn init_logging(file: Option<&std::path::Path>) -> anyhow::Result<()> {
                 .append(true)
                 .open(path)
                 .with_context(|| format!("opening log file {}", path.display()))?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(f))
-                .init();
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init();
         }
         None => builder.with_writer(std::io::stderr).init(),
     }

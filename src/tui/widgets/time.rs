@@ -31,13 +31,15 @@ pub fn seconds_until(ts: &str, now: OffsetDateTime) -> Option<i64> {
     parse(ts).map(|at| (at - now).whole_seconds())
 }
 
+/// Rounded to the nearest unit, so a 30-day key read a second later still says 30d.
 fn human(secs: i64) -> String {
+    let round = |unit: i64| (secs + unit / 2) / unit;
     match secs {
-        s if s < 3_600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3_600),
-        s if s < 60 * 86_400 => format!("{}d", s / 86_400),
-        s if s < 730 * 86_400 => format!("{}mo", s / (30 * 86_400)),
-        s => format!("{}y", s / (365 * 86_400)),
+        s if s < 3_570 => format!("{}m", round(60)),
+        s if s < 86_400 - 1_800 => format!("{}h", round(3_600)),
+        s if s < 60 * 86_400 => format!("{}d", round(86_400)),
+        s if s < 730 * 86_400 => format!("{}mo", round(30 * 86_400)),
+        _ => format!("{}y", round(365 * 86_400)),
     }
 }
 

@@ -1,0 +1,65 @@
+//! `keydeck login` and `keydeck logout`: the admin's own credential in the OS keyring.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+
+use super::session::credential_store;
+use crate::api::{ApiClient, AuthScheme};
+use crate::platform::{Config, Profile};
+
+pub struct LoginArgs {
+    pub endpoint: String,
+    pub profile: String,
+    pub token_stdin: bool,
+    pub auth_scheme: AuthScheme,
+    pub insecure_storage: bool,
+}
+
+pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
+    // Check the store first: fail closed before asking for a secret we could not keep.
+    let store = credential_store(args.insecure_storage)?;
+    let token = if args.token_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the token from stdin")?;
+        line.trim().to_owned()
+    } else {
+        rpassword::prompt_password(format!("API token for {}: ", args.endpoint)).context("reading the token")?
+    };
+    if token.is_empty() {
+        bail!("no token given");
+    }
+    let client = ApiClient::new(&args.endpoint, args.auth_scheme, &token)?;
+    let me = client.me().await.context("the service did not accept this token")?;
+    store.set(&args.profile, &token)?;
+    let path = Config::path()?;
+    let mut config = Config::load(&path)?;
+    let mut profile = config.profiles.get(&args.profile).cloned().unwrap_or_else(|| Profile::new(args.endpoint.clone()));
+    profile.endpoint = args.endpoint.clone();
+    profile.auth_scheme = args.auth_scheme;
+    config.profiles.insert(args.profile.clone(), profile);
+    if config.default_profile.is_none() {
+        config.default_profile = Some(args.profile.clone());
+    }
+    config.save(&path)?;
+    println!(
+        "Logged in to {} as \"{}\" (profile {}); the token is kept in the {}.",
+        args.endpoint,
+        me.description,
+        args.profile,
+        store.kind()
+    );
+    Ok(())
+}
+
+pub fn logout(profile: Option<String>, insecure_storage: bool) -> anyhow::Result<()> {
+    let config = Config::load(&Config::path()?)?;
+    let name = profile.or(config.default_profile).unwrap_or_else(|| crate::platform::DEFAULT_PROFILE.to_owned());
+    let store = credential_store(insecure_storage)?;
+    if store.delete(&name)? {
+        println!("Removed the token of profile {name} from the {}.", store.kind());
+    } else {
+        println!("Profile {name} had no token in the {}.", store.kind());
+    }
+    Ok(())
+}
