@@ -307,7 +307,7 @@ impl CreateKeyForm {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
-        let area = centered(area, 96, 20);
+        let area = centered(area, 96, 15);
         Clear.render(area, buf);
         let f = |field: Field| self.focus == field;
         let scope_names: Vec<String> = std::iter::once("global".to_string()).chain(self.projects.iter().map(|p| format!("project {}", p.slug))).collect();

@@ -45,7 +45,7 @@ impl Widget for StatusBar<'_> {
             sep(),
             Span::raw(self.identity.unwrap_or("…").to_owned()),
             sep(),
-            Span::styled(format!("🔑 {}", self.credential_store), t.dim),
+            Span::styled(format!("token in {}", self.credential_store), t.dim),
             sep(),
             connection,
         ];
