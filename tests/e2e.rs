@@ -1,0 +1,239 @@
+//! The real binary against a real `keydeck serve` (in-process here, over loopback):
+//! in a pseudo-terminal for the TUI, and as plain commands for login and the CLI.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use keydeck::server::{self, ServeConfig};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
+
+struct Service {
+    running: server::Running,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn service() -> Service {
+    let dir = tempfile::tempdir().unwrap();
+    let running = server::start(&ServeConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: format!("sqlite:{}", dir.path().join("k.db").display()),
+        bootstrap_token_file: None,
+        max_key_ttl: "30d".parse().ok(),
+        public_url: None,
+        monitor: vec![],
+    })
+    .await
+    .unwrap();
+    let token = running.bootstrap_token.clone().unwrap();
+    Service { running, token, _dir: dir }
+}
+
+/// A child's environment with a private HOME and XDG dirs, no display, no inherited keydeck vars.
+fn isolate(home: &Path, mut set: impl FnMut(&str, &str)) {
+    for (name, sub) in [("HOME", ""), ("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")] {
+        let dir = home.join(sub);
+        std::fs::create_dir_all(&dir).unwrap();
+        set(name, dir.to_str().unwrap());
+    }
+    set("TERM", "xterm-256color");
+    set("NO_COLOR", "1");
+    set("PATH", &std::env::var("PATH").unwrap_or_default());
+}
+
+/// Everything the child printed, and the screen as a terminal shows it.
+struct Screen {
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn contents(&self) -> String {
+        let mut parser = vt100::Parser::new(35, 120, 0);
+        parser.process(&self.raw.lock().unwrap());
+        parser.screen().contents()
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.contents();
+            if screen.contains(needle) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "`{needle}` never appeared; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
+    let service = service().await;
+    let home = tempfile::tempdir().unwrap();
+    let pty = native_pty_system()
+        .openpty(PtySize { rows: 35, cols: 120, pixel_width: 0, pixel_height: 0 })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.env_clear();
+    isolate(home.path(), |k, v| cmd.env(k, v));
+    cmd.env("KEYDECK_ENDPOINT", service.running.graphql_url());
+    cmd.env("KEYDECK_TOKEN", &service.token);
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let sink = raw.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut keys = pty.master.take_writer().unwrap();
+    let screen = Screen { raw };
+    let mut send = |text: &str| {
+        keys.write_all(text.as_bytes()).unwrap();
+        keys.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    };
+
+    screen.wait_for("bootstrap admin");
+    screen.wait_for("● online");
+    send("n");
+    screen.wait_for("New API key");
+    send("pty made key");
+    send("\r");
+    let shown = screen.wait_for("will not be shown again");
+    let token = shown
+        .split_whitespace()
+        .find(|w| w.starts_with("kd_") && w.len() > 30)
+        .expect("the dialog shows the token")
+        .to_owned();
+    screen.wait_for("sent to your terminal via OSC 52");
+    let osc52 = format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(&token));
+    assert!(screen.raw_text().contains(&osc52), "OSC 52 with the token's base64 is in the output");
+    send("\x1b");
+    screen.wait_for("pty made key");
+    send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+    assert!(screen.raw_text().contains("\x1b[?1049l"), "the alternate screen was left");
+}
+
+fn keydeck(home: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    isolate(home, |k, v| {
+        cmd.env(k, v);
+    });
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_keeps_the_token_in_the_kernel_keyring_and_the_cli_uses_it() {
+    let service = service().await;
+    let home = tempfile::tempdir().unwrap();
+    let profile = format!("e2e-{}", std::process::id());
+    let url = service.running.graphql_url();
+    let token_line = format!("{}\n", service.token);
+    let out = tokio::task::spawn_blocking({
+        let (home, profile, url) = (home.path().to_owned(), profile.clone(), url.clone());
+        move || keydeck(&home, &["login", "--endpoint", &url, "--profile", &profile, "--token-stdin"], Some(&token_line))
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("kernel keyring"), "{stdout}");
+    let config = std::fs::read_to_string(home.path().join("config/keydeck/config.toml")).unwrap();
+    assert!(!config.contains(&service.token), "the config file holds no secret");
+
+    let list = tokio::task::spawn_blocking({
+        let (home, profile) = (home.path().to_owned(), profile.clone());
+        move || keydeck(&home, &["--profile", &profile, "keys", "list", "--json"], None)
+    })
+    .await
+    .unwrap();
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let keys: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(keys[0]["name"], "bootstrap admin");
+
+    let logout = tokio::task::spawn_blocking({
+        let (home, profile) = (home.path().to_owned(), profile.clone());
+        move || keydeck(&home, &["--profile", &profile, "logout"], None)
+    })
+    .await
+    .unwrap();
+    assert!(logout.status.success());
+    let after = tokio::task::spawn_blocking({
+        let (home, profile) = (home.path().to_owned(), profile.clone());
+        move || keydeck(&home, &["--profile", &profile, "keys", "list"], None)
+    })
+    .await
+    .unwrap();
+    assert!(!after.status.success());
+    let reason = String::from_utf8_lossy(&after.stderr);
+    assert!(reason.contains("not logged in"), "{reason}");
+    assert_eq!(reason.lines().count(), 1, "one-line reason: {reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_errors_are_one_line_with_a_non_zero_exit() {
+    let service = service().await;
+    let home = tempfile::tempdir().unwrap();
+    let url = service.running.graphql_url();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["keys".into(), "create".into(), "--name".into(), "x".into(), "--global".into(), "--ttl".into(), "3y".into()], "unknown unit"),
+        (vec!["keys".into(), "disable".into(), "no-such-id".into()], "KEY_NOT_FOUND"),
+    ];
+    for (args, expected) in cases {
+        let out = tokio::task::spawn_blocking({
+            let (home, url, token) = (home.path().to_owned(), url.clone(), service.token.clone());
+            move || {
+                let mut cmd = Command::new(BIN);
+                cmd.env_clear().args(&args).env("KEYDECK_ENDPOINT", url).env("KEYDECK_TOKEN", token);
+                isolate(&home, |k, v| {
+                    cmd.env(k, v);
+                });
+                cmd.output().unwrap()
+            }
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    // A service that is down: a clear one-line reason.
+    let out = Command::new(BIN)
+        .env_clear()
+        .args(["keys", "list"])
+        .env("KEYDECK_ENDPOINT", "http://127.0.0.1:9/graphql")
+        .env("KEYDECK_TOKEN", "kd_x")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("cannot reach"), "{stderr}");
+}
