@@ -1,11 +1,14 @@
 //! Queries need the READ permission, mutations WRITE: checked once per request, right after
-//! parsing, before any resolver runs.
+//! parsing, before any resolver runs. Only the operation that will run counts: clients such
+//! as graphql_client send a whole document of operations and pick one by `operationName`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{Request, ServerError, ServerResult, Variables};
 
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
@@ -14,12 +17,30 @@ pub struct PermissionGate;
 
 impl ExtensionFactory for PermissionGate {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PermissionGate)
+        Arc::new(Gate::default())
     }
 }
 
+/// One per request: remembers the requested operation name between the two hooks.
+#[derive(Default)]
+struct Gate {
+    operation_name: Mutex<Option<String>>,
+}
+
 #[async_trait::async_trait]
-impl Extension for PermissionGate {
+impl Extension for Gate {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Ok(mut name) = self.operation_name.lock() {
+            name.clone_from(&request.operation_name);
+        }
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -31,7 +52,12 @@ impl Extension for PermissionGate {
         let Some(caller) = ctx.data_opt::<Caller>() else {
             return Err(ServerError::new("request is not authenticated", None));
         };
-        for (_, operation) in document.operations.iter() {
+        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
+        let selected = document
+            .operations
+            .iter()
+            .filter(|(name, _)| wanted.is_none() || name.map(|n| n.as_str()) == wanted.as_deref());
+        for (_, operation) in selected {
             let needed = match operation.node.ty {
                 OperationType::Mutation => Permission::Write,
                 OperationType::Query | OperationType::Subscription => Permission::Read,
