@@ -7,5 +7,5 @@ pub mod cli;
 pub mod platform;
 pub mod server;
 pub mod token;
-pub mod tui;
 pub mod ttl;
+pub mod tui;

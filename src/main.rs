@@ -15,7 +15,11 @@ use keydeck::server::{self, ServeConfig};
 use keydeck::ttl::Ttl;
 
 #[derive(Parser)]
-#[command(name = "keydeck", version, about = "Administer API keys, identities, roles and query statistics from a terminal")]
+#[command(
+    name = "keydeck",
+    version,
+    about = "Administer API keys, identities, roles and query statistics from a terminal"
+)]
 struct Cli {
     /// The profile from the config file to use.
     #[arg(long, global = true, env = "KEYDECK_PROFILE")]
@@ -116,8 +120,12 @@ enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    Disable { id: String },
-    Enable { id: String },
+    Disable {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -174,11 +182,15 @@ fn parse_max_ttl(s: &str) -> Result<MaxTtl, String> {
     if s.eq_ignore_ascii_case("none") {
         return Ok(MaxTtl(None));
     }
-    s.parse::<Ttl>().map(|t| MaxTtl(Some(t))).map_err(|e| e.to_string())
+    s.parse::<Ttl>()
+        .map(|t| MaxTtl(Some(t)))
+        .map_err(|e| e.to_string())
 }
 
 fn parse_monitor(s: &str) -> Result<(String, String), String> {
-    let (name, url) = s.split_once('=').ok_or("expected NAME=postgres://user@host/db")?;
+    let (name, url) = s
+        .split_once('=')
+        .ok_or("expected NAME=postgres://user@host/db")?;
     if name.is_empty() || !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err("expected NAME=postgres://user@host/db".into());
     }
@@ -220,7 +232,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(server::serve(serve_config(args)?))
         }
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "keydeck", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "keydeck",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
         Some(Command::Demo { monitor }) => {
@@ -231,7 +248,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 cli::open_tui(demo.client.clone(), "demo", &profile, "memory").await
             })
         }
-        Some(Command::Login { endpoint, token_stdin, auth_scheme }) => runtime.block_on(login::login(login::LoginArgs {
+        Some(Command::Login {
+            endpoint,
+            token_stdin,
+            auth_scheme,
+        }) => runtime.block_on(login::login(login::LoginArgs {
             endpoint,
             profile: cli.profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned()),
             token_stdin,
@@ -244,8 +265,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(async {
                 match command {
                     KeysCommand::List { all, json } => keys::list(&c.client, all, json).await,
-                    KeysCommand::Create { name, global, roles, project, memberships, ttl, read, write, personal, local_token, copy, json } => {
-                        let args = keys::CreateArgs { name, global, roles, project, memberships, ttl, read, write, personal, local_token, copy, json };
+                    KeysCommand::Create {
+                        name,
+                        global,
+                        roles,
+                        project,
+                        memberships,
+                        ttl,
+                        read,
+                        write,
+                        personal,
+                        local_token,
+                        copy,
+                        json,
+                    } => {
+                        let args = keys::CreateArgs {
+                            name,
+                            global,
+                            roles,
+                            project,
+                            memberships,
+                            ttl,
+                            read,
+                            write,
+                            personal,
+                            local_token,
+                            copy,
+                            json,
+                        };
                         keys::create(&c.client, c.profile.clipboard, args).await
                     }
                     KeysCommand::Disable { id } => keys::set_enabled(&c.client, &id, false).await,
@@ -263,7 +310,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 RolesCommand::Add { identity, roles } => (identity, roles, true),
                 RolesCommand::Remove { identity, roles } => (identity, roles, false),
             };
-            runtime.block_on(identities::change_roles(&c.client, &identity, &roles, grant))
+            runtime.block_on(identities::change_roles(
+                &c.client, &identity, &roles, grant,
+            ))
         }
         Some(Command::Stats { database, json }) => {
             let c = connect(&credentials)?;
@@ -272,7 +321,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => {
             let c = connect(&credentials)?;
             init_logging(Some(&log_file()?))?;
-            runtime.block_on(cli::open_tui(c.client, &c.profile_name, &c.profile, &c.credential_source))
+            runtime.block_on(cli::open_tui(
+                c.client,
+                &c.profile_name,
+                &c.profile,
+                &c.credential_source,
+            ))
         }
     }
 }
@@ -317,7 +371,10 @@ fn init_logging(file: Option<&Path>) -> anyhow::Result<()> {
                 .append(true)
                 .open(path)
                 .with_context(|| format!("opening log file {}", path.display()))?;
-            builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init();
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .init();
         }
         None => builder.with_writer(std::io::stderr).init(),
     }

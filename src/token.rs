@@ -62,8 +62,7 @@ pub fn verify_format(token: &str) -> Result<(), TokenFormatError> {
     let body = token
         .strip_prefix(PREFIX)
         .ok_or(TokenFormatError::Malformed)?;
-    if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(TokenFormatError::Malformed);
     }
     let (random, sum) = body.split_at(RANDOM_LEN);

@@ -117,7 +117,10 @@ mod tests {
         assert_eq!("3y".parse::<Ttl>(), Err(TtlError::UnknownUnit("3y".into())));
         assert_eq!("0d".parse::<Ttl>(), Err(TtlError::BadNumber("0d".into())));
         assert_eq!("-1d".parse::<Ttl>(), Err(TtlError::BadNumber("-1d".into())));
-        assert_eq!("1.5h".parse::<Ttl>(), Err(TtlError::BadNumber("1.5h".into())));
+        assert_eq!(
+            "1.5h".parse::<Ttl>(),
+            Err(TtlError::BadNumber("1.5h".into()))
+        );
         assert_eq!("d".parse::<Ttl>(), Err(TtlError::BadNumber("d".into())));
         assert!(matches!(
             "99999999999999999999M".parse::<Ttl>(),

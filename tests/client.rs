@@ -27,12 +27,30 @@ async fn service() -> Service {
     .await
     .unwrap();
     let url = running.graphql_url();
-    let client = ApiClient::new(&url, AuthScheme::Bearer, running.bootstrap_token.as_deref().unwrap()).unwrap();
-    Service { client, url, _running: running, _dir: dir }
+    let client = ApiClient::new(
+        &url,
+        AuthScheme::Bearer,
+        running.bootstrap_token.as_deref().unwrap(),
+    )
+    .unwrap();
+    Service {
+        client,
+        url,
+        _running: running,
+        _dir: dir,
+    }
 }
 
 fn new_key(name: &str, scope: KeyScope) -> NewKey {
-    NewKey { name: name.into(), scope, ttl: Some("1d".into()), read: true, write: false, personal: false, token_hash: None }
+    NewKey {
+        name: name.into(),
+        scope,
+        ttl: Some("1d".into()),
+        read: true,
+        write: false,
+        personal: false,
+        token_hash: None,
+    }
 }
 
 #[tokio::test]
@@ -40,30 +58,84 @@ async fn create_list_disable_enable_through_the_client() {
     let s = service().await;
     let me = s.client.me().await.unwrap();
     assert_eq!(me.description, "bootstrap admin");
-    s.client.create_project("my-blog", "Blog", &[("editor", &["language"])]).await.unwrap();
-    let global = s.client.create_key(&new_key("reader", KeyScope::Global { roles: vec!["monitor".into()] })).await.unwrap();
+    s.client
+        .create_project("my-blog", "Blog", &[("editor", &["language"])])
+        .await
+        .unwrap();
+    let global = s
+        .client
+        .create_key(&new_key(
+            "reader",
+            KeyScope::Global {
+                roles: vec!["monitor".into()],
+            },
+        ))
+        .await
+        .unwrap();
     let token = global.token.clone().unwrap();
     token::verify_format(&token).unwrap();
     let memberships = vec![MembershipSpec::parse("editor:language=cs").unwrap()];
     s.client
-        .create_key(&new_key("editor", KeyScope::Project { slug: "my-blog".into(), memberships }))
+        .create_key(&new_key(
+            "editor",
+            KeyScope::Project {
+                slug: "my-blog".into(),
+                memberships,
+            },
+        ))
         .await
         .unwrap();
 
-    let page = s.client.list_keys(&KeyQuery { first: 2, ..KeyQuery::default() }).await.unwrap();
+    let page = s
+        .client
+        .list_keys(&KeyQuery {
+            first: 2,
+            ..KeyQuery::default()
+        })
+        .await
+        .unwrap();
     assert_eq!((page.items.len(), page.total, page.has_next), (2, 3, true));
-    let rest = s.client.list_keys(&KeyQuery { first: 2, after: page.end_cursor, ..KeyQuery::default() }).await.unwrap();
+    let rest = s
+        .client
+        .list_keys(&KeyQuery {
+            first: 2,
+            after: page.end_cursor,
+            ..KeyQuery::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(rest.items[0].description, "editor");
-    assert_eq!(rest.items[0].identity.projects[0].memberships[0].variables[0].values, ["cs"]);
+    assert_eq!(
+        rest.items[0].identity.projects[0].memberships[0].variables[0].values,
+        ["cs"]
+    );
 
     s.client.set_key_enabled(&global.id, false).await.unwrap();
-    let enabled = s.client.list_keys(&KeyQuery { first: 50, ..KeyQuery::default() }).await.unwrap();
+    let enabled = s
+        .client
+        .list_keys(&KeyQuery {
+            first: 50,
+            ..KeyQuery::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(enabled.total, 2);
-    let all = s.client.list_keys(&KeyQuery { first: 50, all: true, ..KeyQuery::default() }).await.unwrap();
+    let all = s
+        .client
+        .list_keys(&KeyQuery {
+            first: 50,
+            all: true,
+            ..KeyQuery::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.total, 3);
     // The disabled key's own token no longer works.
     let as_reader = ApiClient::new(&s.url, AuthScheme::Token, &token).unwrap();
-    assert!(matches!(as_reader.me().await, Err(ApiError::Unauthorized(_))));
+    assert!(matches!(
+        as_reader.me().await,
+        Err(ApiError::Unauthorized(_))
+    ));
     s.client.set_key_enabled(&global.id, true).await.unwrap();
     assert_eq!(as_reader.me().await.unwrap().roles, ["monitor"]);
 }
@@ -74,7 +146,10 @@ async fn a_locally_generated_token_never_crosses_the_network_and_works() {
     let local = token::generate().unwrap();
     let created = s
         .client
-        .create_key(&NewKey { token_hash: Some(token::hash(&local)), ..new_key("local", KeyScope::Global { roles: vec![] }) })
+        .create_key(&NewKey {
+            token_hash: Some(token::hash(&local)),
+            ..new_key("local", KeyScope::Global { roles: vec![] })
+        })
         .await
         .unwrap();
     assert_eq!(created.token, None);
@@ -85,21 +160,46 @@ async fn a_locally_generated_token_never_crosses_the_network_and_works() {
 #[tokio::test]
 async fn refusals_carry_their_code_and_membership_details() {
     let s = service().await;
-    s.client.create_project("my-blog", "Blog", &[("editor", &["language"])]).await.unwrap();
-    let bad = NewKey { ttl: Some("90d".into()), ..new_key("x", KeyScope::Global { roles: vec![] }) };
+    s.client
+        .create_project("my-blog", "Blog", &[("editor", &["language"])])
+        .await
+        .unwrap();
+    let bad = NewKey {
+        ttl: Some("90d".into()),
+        ..new_key("x", KeyScope::Global { roles: vec![] })
+    };
     let err = s.client.create_key(&bad).await.unwrap_err();
     assert_eq!(err.code(), Some("INVALID_TTL"));
     assert!(err.to_string().contains("maximum of 30d"), "{err}");
     let memberships = vec![MembershipSpec::parse("editor").unwrap()];
     let err = s
         .client
-        .create_key(&new_key("y", KeyScope::Project { slug: "my-blog".into(), memberships }))
+        .create_key(&new_key(
+            "y",
+            KeyScope::Project {
+                slug: "my-blog".into(),
+                memberships,
+            },
+        ))
         .await
         .unwrap_err();
-    let ApiError::Refused(refusal) = err else { panic!("expected a refusal") };
+    let ApiError::Refused(refusal) = err else {
+        panic!("expected a refusal")
+    };
     assert_eq!(refusal.code, "INVALID_MEMBERSHIP");
-    assert_eq!(refusal.memberships, [("VARIABLE_EMPTY".to_string(), "editor".to_string(), Some("language".to_string()))]);
-    let err = s.client.set_key_enabled("missing", false).await.unwrap_err();
+    assert_eq!(
+        refusal.memberships,
+        [(
+            "VARIABLE_EMPTY".to_string(),
+            "editor".to_string(),
+            Some("language".to_string())
+        )]
+    );
+    let err = s
+        .client
+        .set_key_enabled("missing", false)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("KEY_NOT_FOUND"));
     let err = s.client.query_stats("1").await.unwrap_err();
     assert_eq!(err.code(), Some("DATABASE_NOT_FOUND"));
@@ -115,18 +215,32 @@ async fn a_wrong_token_a_dead_service_and_garbage_get_clear_errors() {
 
     let dead = ApiClient::new("http://127.0.0.1:9/graphql", AuthScheme::Bearer, "t").unwrap();
     let err = dead.me().await.unwrap_err();
-    assert!(matches!(err, ApiError::Network { .. }) && err.is_transient(), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Network { .. }) && err.is_transient(),
+        "{err:?}"
+    );
 
     // Something listening that is not a GraphQL service.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = axum::Router::new()
-        .route("/html", axum::routing::post(|| async { "<html>hello</html>" }))
-        .route("/boom", axum::routing::post(|| async { (axum::http::StatusCode::BAD_GATEWAY, "upstream down") }));
+        .route(
+            "/html",
+            axum::routing::post(|| async { "<html>hello</html>" }),
+        )
+        .route(
+            "/boom",
+            axum::routing::post(|| async {
+                (axum::http::StatusCode::BAD_GATEWAY, "upstream down")
+            }),
+        );
     tokio::spawn(async move { axum::serve(listener, app).await });
     let html = ApiClient::new(&format!("http://{addr}/html"), AuthScheme::Bearer, "t").unwrap();
     assert!(matches!(html.me().await, Err(ApiError::Garbage(_))));
     let boom = ApiClient::new(&format!("http://{addr}/boom"), AuthScheme::Bearer, "t").unwrap();
     let err = boom.me().await.unwrap_err();
-    assert!(matches!(err, ApiError::Http { status: 502, .. }) && err.is_transient(), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Http { status: 502, .. }) && err.is_transient(),
+        "{err:?}"
+    );
 }

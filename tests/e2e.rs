@@ -33,12 +33,21 @@ async fn service() -> Service {
     .await
     .unwrap();
     let token = running.bootstrap_token.clone().unwrap();
-    Service { running, token, _dir: dir }
+    Service {
+        running,
+        token,
+        _dir: dir,
+    }
 }
 
 /// A child's environment with a private HOME and XDG dirs, no display, no inherited keydeck vars.
 fn isolate(home: &Path, mut set: impl FnMut(&str, &str)) {
-    for (name, sub) in [("HOME", ""), ("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data")] {
+    for (name, sub) in [
+        ("HOME", ""),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+    ] {
         let dir = home.join(sub);
         std::fs::create_dir_all(&dir).unwrap();
         set(name, dir.to_str().unwrap());
@@ -67,7 +76,10 @@ impl Screen {
             if screen.contains(needle) {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "`{needle}` never appeared; the screen:\n{screen}");
+            assert!(
+                Instant::now() < deadline,
+                "`{needle}` never appeared; the screen:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -82,7 +94,12 @@ async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
     let service = service().await;
     let home = tempfile::tempdir().unwrap();
     let pty = native_pty_system()
-        .openpty(PtySize { rows: 35, cols: 120, pixel_width: 0, pixel_height: 0 })
+        .openpty(PtySize {
+            rows: 35,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .unwrap();
     let mut cmd = CommandBuilder::new(BIN);
     cmd.env_clear();
@@ -124,25 +141,43 @@ async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
         .expect("the dialog shows the token")
         .to_owned();
     screen.wait_for("sent to your terminal via OSC 52");
-    let osc52 = format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(&token));
-    assert!(screen.raw_text().contains(&osc52), "OSC 52 with the token's base64 is in the output");
+    let osc52 = format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(&token)
+    );
+    assert!(
+        screen.raw_text().contains(&osc52),
+        "OSC 52 with the token's base64 is in the output"
+    );
     send("\x1b");
     screen.wait_for("pty made key");
     send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
-    assert!(screen.raw_text().contains("\x1b[?1049l"), "the alternate screen was left");
+    assert!(
+        screen.raw_text().contains("\x1b[?1049l"),
+        "the alternate screen was left"
+    );
 }
 
 fn keydeck(home: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new(BIN);
-    cmd.env_clear().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.env_clear()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     isolate(home, |k, v| {
         cmd.env(k, v);
     });
     let mut child = cmd.spawn().unwrap();
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -157,23 +192,53 @@ async fn login_keeps_the_token_in_the_kernel_keyring_and_the_cli_uses_it() {
     let token_line = format!("{}\n", service.token);
     let out = tokio::task::spawn_blocking({
         let (home, profile, url) = (home.path().to_owned(), profile.clone(), url.clone());
-        move || keydeck(&home, &["login", "--endpoint", &url, "--profile", &profile, "--token-stdin"], Some(&token_line))
+        move || {
+            keydeck(
+                &home,
+                &[
+                    "login",
+                    "--endpoint",
+                    &url,
+                    "--profile",
+                    &profile,
+                    "--token-stdin",
+                ],
+                Some(&token_line),
+            )
+        }
     })
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "login failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("kernel keyring"), "{stdout}");
     let config = std::fs::read_to_string(home.path().join("config/keydeck/config.toml")).unwrap();
-    assert!(!config.contains(&service.token), "the config file holds no secret");
+    assert!(
+        !config.contains(&service.token),
+        "the config file holds no secret"
+    );
 
     let list = tokio::task::spawn_blocking({
         let (home, profile) = (home.path().to_owned(), profile.clone());
-        move || keydeck(&home, &["--profile", &profile, "keys", "list", "--json"], None)
+        move || {
+            keydeck(
+                &home,
+                &["--profile", &profile, "keys", "list", "--json"],
+                None,
+            )
+        }
     })
     .await
     .unwrap();
-    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     let keys: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(keys[0]["name"], "bootstrap admin");
 
@@ -202,15 +267,32 @@ async fn cli_errors_are_one_line_with_a_non_zero_exit() {
     let home = tempfile::tempdir().unwrap();
     let url = service.running.graphql_url();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["keys".into(), "create".into(), "--name".into(), "x".into(), "--global".into(), "--ttl".into(), "3y".into()], "unknown unit"),
-        (vec!["keys".into(), "disable".into(), "no-such-id".into()], "KEY_NOT_FOUND"),
+        (
+            vec![
+                "keys".into(),
+                "create".into(),
+                "--name".into(),
+                "x".into(),
+                "--global".into(),
+                "--ttl".into(),
+                "3y".into(),
+            ],
+            "unknown unit",
+        ),
+        (
+            vec!["keys".into(), "disable".into(), "no-such-id".into()],
+            "KEY_NOT_FOUND",
+        ),
     ];
     for (args, expected) in cases {
         let out = tokio::task::spawn_blocking({
             let (home, url, token) = (home.path().to_owned(), url.clone(), service.token.clone());
             move || {
                 let mut cmd = Command::new(BIN);
-                cmd.env_clear().args(&args).env("KEYDECK_ENDPOINT", url).env("KEYDECK_TOKEN", token);
+                cmd.env_clear()
+                    .args(&args)
+                    .env("KEYDECK_ENDPOINT", url)
+                    .env("KEYDECK_TOKEN", token);
                 isolate(&home, |k, v| {
                     cmd.env(k, v);
                 });

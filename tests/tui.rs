@@ -24,7 +24,12 @@ fn app() -> App {
         endpoint: "http://127.0.0.1:7100/graphql".into(),
         credential_store: "kernel keyring".into(),
     };
-    App::new(session, Keymap::defaults(), Theme::mono(), datetime!(2026-11-23 12:00 UTC))
+    App::new(
+        session,
+        Keymap::defaults(),
+        Theme::mono(),
+        datetime!(2026-11-23 12:00 UTC),
+    )
 }
 
 fn key_json(i: usize, name: &str, state: &str, expires: Option<&str>) -> serde_json::Value {
@@ -41,10 +46,10 @@ fn key_json(i: usize, name: &str, state: &str, expires: Option<&str>) -> serde_j
         "enabled": state != "DISABLED",
         "state": state,
         "createdAt": "2026-11-20T12:00:00Z",
-        "lastUsedAt": if i % 2 == 0 { json!("2026-11-23T11:00:00Z") } else { json!(null) },
+        "lastUsedAt": if i.is_multiple_of(2) { json!("2026-11-23T11:00:00Z") } else { json!(null) },
         "expiresAt": expires,
         "disabledAt": if state == "DISABLED" { json!("2026-11-22T12:00:00Z") } else { json!(null) },
-        "permissions": if i % 2 == 0 { json!(["READ", "WRITE"]) } else { json!(["READ"]) },
+        "permissions": if i.is_multiple_of(2) { json!(["READ", "WRITE"]) } else { json!(["READ"]) },
         "visibility": if i % 4 == 3 { "PERSONAL" } else { "ORG_WIDE" },
         "tokenPrefix": format!("kd_{:06}", i),
         "project": project,
@@ -61,14 +66,20 @@ fn keys(n: usize) -> Vec<Key> {
                 1 => Some("2026-11-26T12:00:00Z"),
                 _ => Some("2026-12-20T12:00:00Z"),
             };
-            serde_json::from_value(key_json(i, &format!("key number {i}"), "ENABLED", expires)).unwrap()
+            serde_json::from_value(key_json(i, &format!("key number {i}"), "ENABLED", expires))
+                .unwrap()
         })
         .collect()
 }
 
 fn page<T>(items: Vec<T>, has_next: bool) -> Page<T> {
     let total = items.len() as i64 + if has_next { 100 } else { 0 };
-    Page { items, has_next, end_cursor: Some("cursor".into()), total }
+    Page {
+        items,
+        has_next,
+        end_cursor: Some("cursor".into()),
+        total,
+    }
 }
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -84,8 +95,14 @@ fn type_text(app: &mut App, text: &str) {
 fn loaded(n: usize) -> App {
     let mut app = app();
     app.start();
-    app.update(Action::KeysLoaded { append: false, result: Ok(page(keys(n), false)) });
-    app.update(Action::Me(Ok(serde_json::from_value(json!({"id": "me", "description": "bootstrap admin", "roles": ["super_admin"]})).unwrap())));
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(keys(n), false)),
+    });
+    app.update(Action::Me(Ok(serde_json::from_value(
+        json!({"id": "me", "description": "bootstrap admin", "roles": ["super_admin"]}),
+    )
+    .unwrap())));
     app.update(Action::RolesLoaded(Ok(serde_json::from_value(json!([
         {"name": "super_admin", "description": ""}, {"name": "project_admin", "description": ""}, {"name": "monitor", "description": ""}
     ])).unwrap())));
@@ -97,12 +114,17 @@ fn loaded(n: usize) -> App {
 
 fn screen(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| app.render(f.area(), f.buffer_mut())).unwrap();
+    terminal
+        .draw(|f| app.render(f.area(), f.buffer_mut()))
+        .unwrap();
     terminal.backend().to_string()
 }
 
 fn down() -> ApiError {
-    ApiError::Network { endpoint: "http://127.0.0.1:1/graphql".into(), reason: "connection refused".into() }
+    ApiError::Network {
+        endpoint: "http://127.0.0.1:1/graphql".into(),
+        reason: "connection refused".into(),
+    }
 }
 
 // ---- update() transitions ------------------------------------------------------------------
@@ -114,36 +136,60 @@ fn start_loads_identity_projects_roles_and_keys() {
     assert!(effects.contains(&Effect::LoadMe));
     assert!(effects.contains(&Effect::LoadProjects));
     assert!(effects.contains(&Effect::LoadRoles));
-    assert!(effects.iter().any(|e| matches!(e, Effect::LoadKeys { append: false, .. })));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeys { append: false, .. }))
+    );
 }
 
 #[test]
 fn scrolling_near_the_end_loads_the_next_page_once() {
     let mut app = app();
-    app.update(Action::KeysLoaded { append: false, result: Ok(page(keys(60), true)) });
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(keys(60), true)),
+    });
     for _ in 0..39 {
         assert!(press(&mut app, KeyCode::Char('j')).is_empty());
     }
     let effects = press(&mut app, KeyCode::Char('j'));
-    assert!(matches!(&effects[..], [Effect::LoadKeys { append: true, query }] if query.after.as_deref() == Some("cursor")));
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { append: true, query }] if query.after.as_deref() == Some("cursor"))
+    );
     // While that page loads, moving again does not ask twice.
     assert!(press(&mut app, KeyCode::Char('j')).is_empty());
-    app.update(Action::KeysLoaded { append: true, result: Ok(page(keys(5), false)) });
+    app.update(Action::KeysLoaded {
+        append: true,
+        result: Ok(page(keys(5), false)),
+    });
     assert_eq!(app.keys.loaded(), 65);
 }
 
 #[test]
 fn a_service_that_is_down_is_retried_with_backoff_and_recovers() {
     let mut app = app();
-    let first = app.update(Action::KeysLoaded { append: false, result: Err(down()) });
-    let second = app.update(Action::KeysLoaded { append: false, result: Err(down()) });
+    let first = app.update(Action::KeysLoaded {
+        append: false,
+        result: Err(down()),
+    });
+    let second = app.update(Action::KeysLoaded {
+        append: false,
+        result: Err(down()),
+    });
     let delay = |effects: &[Effect]| match effects {
         [Effect::Later { delay, effect }] if matches!(**effect, Effect::LoadKeys { .. }) => *delay,
         other => panic!("expected a retry, got {other:?}"),
     };
     assert!(delay(&second) > delay(&first));
-    assert!(matches!(app.connection, Connection::Down { attempt: 2, .. }));
-    app.update(Action::KeysLoaded { append: false, result: Ok(page(keys(3), false)) });
+    assert!(matches!(
+        app.connection,
+        Connection::Down { attempt: 2, .. }
+    ));
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(keys(3), false)),
+    });
     assert_eq!(app.connection, Connection::Online);
     assert_eq!(app.last_error, None);
 }
@@ -154,16 +200,25 @@ fn creating_a_key_shows_the_token_once_and_copies_it() {
     press(&mut app, KeyCode::Char('n'));
     type_text(&mut app, "deploy bot");
     let effects = press(&mut app, KeyCode::Enter);
-    assert!(matches!(&effects[..], [Effect::CreateKey { key, local_token: None }] if key.name == "deploy bot"));
+    assert!(
+        matches!(&effects[..], [Effect::CreateKey { key, local_token: None }] if key.name == "deploy bot")
+    );
     let token = "kd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000".to_string();
     let effects = app.update(Action::KeyCreated {
         local_token: None,
-        result: Ok(CreatedKey { id: "k".into(), token: Some(token.clone()), expires_at: None }),
+        result: Ok(CreatedKey {
+            id: "k".into(),
+            token: Some(token.clone()),
+            expires_at: None,
+        }),
     });
     assert!(effects.contains(&Effect::Copy(token.clone())));
     assert!(matches!(&app.overlay, Some(Overlay::Token(d)) if d.token == token));
     app.update(Action::Copied(Ok(CopyPath::Osc52)));
-    assert_eq!(press(&mut app, KeyCode::Char('y')), vec![Effect::Copy(token)]);
+    assert_eq!(
+        press(&mut app, KeyCode::Char('y')),
+        vec![Effect::Copy(token)]
+    );
     press(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none(), "closing the dialog drops the token");
 }
@@ -174,33 +229,61 @@ fn a_refused_create_keeps_everything_typed() {
     press(&mut app, KeyCode::Char('n'));
     type_text(&mut app, "taken name");
     press(&mut app, KeyCode::Enter);
-    let refusal = Refusal { code: "NAME_TAKEN".into(), message: "an enabled key named `taken name` already exists".into(), memberships: vec![] };
-    app.update(Action::KeyCreated { local_token: None, result: Err(ApiError::Refused(refusal)) });
-    let Some(Overlay::CreateKey(form)) = &app.overlay else { panic!("the form must stay open") };
+    let refusal = Refusal {
+        code: "NAME_TAKEN".into(),
+        message: "an enabled key named `taken name` already exists".into(),
+        memberships: vec![],
+    };
+    app.update(Action::KeyCreated {
+        local_token: None,
+        result: Err(ApiError::Refused(refusal)),
+    });
+    let Some(Overlay::CreateKey(form)) = &app.overlay else {
+        panic!("the form must stay open")
+    };
     assert_eq!(form.name.as_str(), "taken name");
     assert!(!form.submitting);
-    assert!(form.errors.iter().any(|(_, e)| e.contains("already exists")));
+    assert!(
+        form.errors
+            .iter()
+            .any(|(_, e)| e.contains("already exists"))
+    );
 }
 
 #[test]
 fn disabling_asks_for_confirmation_naming_the_key() {
     let mut app = loaded(3);
     press(&mut app, KeyCode::Char('d'));
-    assert!(matches!(&app.overlay, Some(Overlay::Confirm(c)) if c.key_name == "key number 0" && !c.enable));
+    assert!(
+        matches!(&app.overlay, Some(Overlay::Confirm(c)) if c.key_name == "key number 0" && !c.enable)
+    );
     let effects = press(&mut app, KeyCode::Char('y'));
-    assert!(matches!(&effects[..], [Effect::SetKeyEnabled { enabled: false, .. }]));
+    assert!(matches!(
+        &effects[..],
+        [Effect::SetKeyEnabled { enabled: false, .. }]
+    ));
     // Enabling an enabled key is refused locally, with a message.
     press(&mut app, KeyCode::Char('e'));
     assert!(app.overlay.is_none());
-    assert!(app.last_error.as_deref().is_some_and(|e| e.contains("already enabled")));
+    assert!(
+        app.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("already enabled"))
+    );
 }
 
 #[test]
 fn tabs_load_their_data_on_first_visit() {
     let mut app = loaded(1);
-    assert!(matches!(&press(&mut app, KeyCode::Char('2'))[..], [Effect::LoadIdentities { append: false, .. }]));
+    assert!(matches!(
+        &press(&mut app, KeyCode::Char('2'))[..],
+        [Effect::LoadIdentities { append: false, .. }]
+    ));
     assert_eq!(app.tab, Tab::Identities);
-    assert_eq!(press(&mut app, KeyCode::Char('3')), vec![Effect::LoadDatabases]);
+    assert_eq!(
+        press(&mut app, KeyCode::Char('3')),
+        vec![Effect::LoadDatabases]
+    );
     assert!(press(&mut app, KeyCode::Tab).is_empty());
     assert_eq!(app.tab, Tab::Keys);
     press(&mut app, KeyCode::BackTab);
@@ -249,9 +332,15 @@ fn snapshot_keys_detail_pane() {
 #[test]
 fn snapshot_keys_empty_and_failed() {
     let mut app = app();
-    app.update(Action::KeysLoaded { append: false, result: Ok(page(vec![], false)) });
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(vec![], false)),
+    });
     insta::assert_snapshot!("keys_empty", screen(&app, 100, 12));
-    app.update(Action::KeysLoaded { append: false, result: Err(down()) });
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Err(down()),
+    });
     insta::assert_snapshot!("keys_service_down", screen(&app, 100, 12));
 }
 
@@ -267,9 +356,16 @@ fn snapshot_create_form_with_a_server_error() {
     let refusal = Refusal {
         code: "INVALID_MEMBERSHIP".into(),
         message: "memberships do not match".into(),
-        memberships: vec![("VARIABLE_EMPTY".into(), "editor".into(), Some("language".into()))],
+        memberships: vec![(
+            "VARIABLE_EMPTY".into(),
+            "editor".into(),
+            Some("language".into()),
+        )],
     };
-    app.update(Action::KeyCreated { local_token: None, result: Err(ApiError::Refused(refusal)) });
+    app.update(Action::KeyCreated {
+        local_token: None,
+        result: Err(ApiError::Refused(refusal)),
+    });
     insta::assert_snapshot!("form_error", screen(&app, 120, 24));
 }
 
@@ -281,7 +377,11 @@ fn snapshot_token_dialog() {
     press(&mut app, KeyCode::Enter);
     app.update(Action::KeyCreated {
         local_token: None,
-        result: Ok(CreatedKey { id: "k".into(), token: Some("kd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000".into()), expires_at: None }),
+        result: Ok(CreatedKey {
+            id: "k".into(),
+            token: Some("kd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000".into()),
+            expires_at: None,
+        }),
     });
     app.update(Action::Copied(Ok(CopyPath::Osc52)));
     insta::assert_snapshot!(screen(&app, 100, 24));
@@ -309,7 +409,10 @@ fn snapshot_identities_tab() {
         {"id": "11111111-aaaa", "description": "bootstrap admin", "createdAt": NOW, "roles": ["super_admin"], "projects": [], "apiKey": {"id": "k1", "state": "ENABLED"}},
         {"id": "22222222-bbbb", "description": "blog editor (cs)", "createdAt": NOW, "roles": [], "projects": [{"project": {"slug": "my-blog"}, "memberships": [{"role": "editor", "variables": [{"name": "language", "values": ["cs"]}]}]}], "apiKey": {"id": "k2", "state": "DISABLED"}}
     ])).unwrap();
-    app.update(Action::IdentitiesLoaded { append: false, result: Ok(page(identities, false)) });
+    app.update(Action::IdentitiesLoaded {
+        append: false,
+        result: Ok(page(identities, false)),
+    });
     insta::assert_snapshot!("identities", screen(&app, 110, 12));
     press(&mut app, KeyCode::Char('R'));
     insta::assert_snapshot!("identities_roles_editor", screen(&app, 110, 16));
@@ -321,13 +424,19 @@ fn snapshot_query_stats_tab() {
     press(&mut app, KeyCode::Char('3'));
     app.update(Action::DatabasesLoaded(Ok(vec![])));
     insta::assert_snapshot!("stats_none_monitored", screen(&app, 110, 12));
-    app.update(Action::DatabasesLoaded(Ok(vec![Database { id: "1".into(), name: "app".into() }])));
+    app.update(Action::DatabasesLoaded(Ok(vec![Database {
+        id: "1".into(),
+        name: "app".into(),
+    }])));
     press(&mut app, KeyCode::Enter);
     let stats = serde_json::from_value(json!([
         {"id": "1", "truncatedQuery": "SELECT * FROM accounts WHERE id = $1", "statementTypes": ["SELECT"], "tableNames": ["accounts"], "totalCalls": 1000, "avgTime": 0.05, "bufferHitRatio": 100.0, "pctOfTotal": 12.5, "avgIoTime": 0.0},
         {"id": "2", "truncatedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"], "totalCalls": 1887313, "avgTime": 35.3, "bufferHitRatio": 69.5, "pctOfTotal": 87.5, "avgIoTime": 1.2}
     ])).unwrap();
-    app.update(Action::StatsLoaded { database_id: "1".into(), result: Ok(stats) });
+    app.update(Action::StatsLoaded {
+        database_id: "1".into(),
+        result: Ok(stats),
+    });
     insta::assert_snapshot!("stats_loaded", screen(&app, 110, 12));
 }
 

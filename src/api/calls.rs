@@ -69,7 +69,9 @@ pub fn parse_variables(text: &str) -> Result<Vec<(String, Vec<String>)>, String>
 /// Where a new key belongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyScope {
-    Global { roles: Vec<String> },
+    Global {
+        roles: Vec<String>,
+    },
     Project {
         slug: String,
         memberships: Vec<MembershipSpec>,
@@ -287,12 +289,18 @@ impl ApiClient {
             let data = self
                 .execute::<ops::EnableKey>(ops::enable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(data.enable_api_key.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.enable_api_key
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         } else {
             let data = self
                 .execute::<ops::DisableKey>(ops::disable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(data.disable_api_key.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.disable_api_key
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         }
     }
 
@@ -345,7 +353,10 @@ impl ApiClient {
                     roles: roles.to_vec(),
                 })
                 .await?;
-            refusal!(data.add_global_identity_roles.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.add_global_identity_roles
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         } else {
             let data = self
                 .execute::<ops::RemoveGlobalRoles>(ops::remove_global_roles::Variables {
@@ -353,7 +364,10 @@ impl ApiClient {
                     roles: roles.to_vec(),
                 })
                 .await?;
-            refusal!(data.remove_global_identity_roles.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.remove_global_identity_roles
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         }
     }
 
@@ -392,7 +406,10 @@ impl ApiClient {
                     identity_id,
                 })
                 .await?;
-            refusal!(data.remove_project_member.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.remove_project_member
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         } else if already_member {
             let data = self
                 .execute::<ops::UpdateMember>(ops::update_member::Variables {
@@ -401,7 +418,10 @@ impl ApiClient {
                     memberships: inputs!(update_member),
                 })
                 .await?;
-            refusal!(data.update_project_member.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.update_project_member
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         } else {
             let data = self
                 .execute::<ops::AddMember>(ops::add_member::Variables {
@@ -410,7 +430,10 @@ impl ApiClient {
                     memberships: inputs!(add_member),
                 })
                 .await?;
-            refusal!(data.add_project_member.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+            refusal!(
+                data.add_project_member
+                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+            )
         }
     }
 
@@ -433,7 +456,10 @@ impl ApiClient {
                     .collect(),
             })
             .await?;
-        refusal!(data.create_project.ok_or_else(|| ApiError::Garbage("no reply".into()))?)
+        refusal!(
+            data.create_project
+                .ok_or_else(|| ApiError::Garbage("no reply".into()))?
+        )
     }
 
     pub async fn databases(&self) -> Result<Vec<Database>, ApiError> {

@@ -56,28 +56,73 @@ fn key(name: &str, scope: KeyScope, ttl: &str, write: bool, personal: bool) -> N
 fn member(role: &str, vars: &[(&str, &[&str])]) -> MembershipSpec {
     MembershipSpec {
         role: role.into(),
-        variables: vars.iter().map(|(n, vs)| ((*n).into(), vs.iter().map(|v| (*v).into()).collect())).collect(),
+        variables: vars
+            .iter()
+            .map(|(n, vs)| ((*n).into(), vs.iter().map(|v| (*v).into()).collect()))
+            .collect(),
     }
 }
 
 /// A project with role definitions that have variables, keys of every kind, a few identities.
 async fn seed(client: &ApiClient) -> anyhow::Result<()> {
     client
-        .create_project("my-blog", "My Blog", &[("editor", &["language"]), ("viewer", &[]), ("admin", &[])])
+        .create_project(
+            "my-blog",
+            "My Blog",
+            &[("editor", &["language"]), ("viewer", &[]), ("admin", &[])],
+        )
         .await?;
     client
         .create_project("shop", "Shop", &[("support", &["region"]), ("admin", &[])])
         .await?;
-    let global = |roles: &[&str]| KeyScope::Global { roles: roles.iter().map(|r| (*r).into()).collect() };
-    let project = |slug: &str, m: Vec<MembershipSpec>| KeyScope::Project { slug: slug.into(), memberships: m };
+    let global = |roles: &[&str]| KeyScope::Global {
+        roles: roles.iter().map(|r| (*r).into()).collect(),
+    };
+    let project = |slug: &str, m: Vec<MembershipSpec>| KeyScope::Project {
+        slug: slug.into(),
+        memberships: m,
+    };
     let keys = [
         key("ci deploy", global(&[]), "30d", true, false),
         key("metrics reader", global(&["monitor"]), "14d", false, false),
-        key("ops lead", global(&["project_admin", "monitor"]), "30d", true, true),
-        key("blog editor (cs)", project("my-blog", vec![member("editor", &[("language", &["cs"])])]), "30d", true, false),
-        key("blog editor (en, de)", project("my-blog", vec![member("editor", &[("language", &["en", "de"])])]), "3d", true, false),
-        key("blog preview", project("my-blog", vec![member("viewer", &[])]), "12h", false, false),
-        key("shop support EU", project("shop", vec![member("support", &[("region", &["eu"])])]), "1M", true, false),
+        key(
+            "ops lead",
+            global(&["project_admin", "monitor"]),
+            "30d",
+            true,
+            true,
+        ),
+        key(
+            "blog editor (cs)",
+            project("my-blog", vec![member("editor", &[("language", &["cs"])])]),
+            "30d",
+            true,
+            false,
+        ),
+        key(
+            "blog editor (en, de)",
+            project(
+                "my-blog",
+                vec![member("editor", &[("language", &["en", "de"])])],
+            ),
+            "3d",
+            true,
+            false,
+        ),
+        key(
+            "blog preview",
+            project("my-blog", vec![member("viewer", &[])]),
+            "12h",
+            false,
+            false,
+        ),
+        key(
+            "shop support EU",
+            project("shop", vec![member("support", &[("region", &["eu"])])]),
+            "1M",
+            true,
+            false,
+        ),
         key("old rotation key", global(&[]), "30d", true, false),
         key("one-second key", global(&[]), "1s", false, false),
     ];

@@ -23,7 +23,11 @@ pub async fn list(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
             let memberships = i
                 .projects
                 .iter()
-                .flat_map(|p| p.memberships.iter().map(move |m| format!("{}:{}", p.project.slug, m.role)))
+                .flat_map(|p| {
+                    p.memberships
+                        .iter()
+                        .map(move |m| format!("{}:{}", p.project.slug, m.role))
+                })
                 .collect();
             out.push(IdentityJson {
                 id: i.id,
@@ -42,13 +46,25 @@ pub async fn list(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
     }
     let rows: Vec<Vec<String>> = out
         .iter()
-        .map(|i| vec![i.id.clone(), i.description.clone(), i.roles.join(","), i.memberships.join(",")])
+        .map(|i| {
+            vec![
+                i.id.clone(),
+                i.description.clone(),
+                i.roles.join(","),
+                i.memberships.join(","),
+            ]
+        })
         .collect();
     output::table(&["ID", "DESCRIPTION", "ROLES", "MEMBERSHIPS"], &rows);
     Ok(())
 }
 
-pub async fn change_roles(client: &ApiClient, identity: &str, roles: &[String], grant: bool) -> anyhow::Result<()> {
+pub async fn change_roles(
+    client: &ApiClient,
+    identity: &str,
+    roles: &[String],
+    grant: bool,
+) -> anyhow::Result<()> {
     client.change_roles(identity, roles, grant).await?;
     let verb = if grant { "Added" } else { "Removed" };
     println!("{verb} {} for identity {identity}.", roles.join(", "));
@@ -94,13 +110,19 @@ pub async fn stats(client: &ApiClient, database: &str, as_json: bool) -> anyhow:
                 format!("{:.1}%", s.pct_of_total),
                 s.total_calls.to_string(),
                 format!("{:.2}", s.avg_time),
-                s.buffer_hit_ratio.map_or("-".into(), |r| format!("{r:.1}%")),
+                s.buffer_hit_ratio
+                    .map_or("-".into(), |r| format!("{r:.1}%")),
                 s.statement_types.join(","),
                 s.table_names.join(","),
                 s.truncated_query.to_owned(),
             ]
         })
         .collect();
-    output::table(&["%TOTAL", "CALLS", "AVG_MS", "HIT", "TYPE", "TABLES", "QUERY"], &table);
+    output::table(
+        &[
+            "%TOTAL", "CALLS", "AVG_MS", "HIT", "TYPE", "TABLES", "QUERY",
+        ],
+        &table,
+    );
     Ok(())
 }

@@ -37,11 +37,21 @@ fn key_json(k: &Key) -> KeyJson<'_> {
         name: &k.description,
         token_prefix: k.token_prefix.as_deref(),
         scope: scope_label(k),
-        visibility: if k.visibility == Visibility::PERSONAL { "personal" } else { "org-wide" },
+        visibility: if k.visibility == Visibility::PERSONAL {
+            "personal"
+        } else {
+            "org-wide"
+        },
         permissions: k
             .permissions
             .iter()
-            .map(|p| if *p == Permission::READ { "read" } else { "write" })
+            .map(|p| {
+                if *p == Permission::READ {
+                    "read"
+                } else {
+                    "write"
+                }
+            })
             .collect(),
         global_roles: &k.identity.roles,
         grants: grants_label(k),
@@ -58,7 +68,12 @@ pub async fn list(client: &ApiClient, all: bool, as_json: bool) -> anyhow::Resul
     let mut after = None;
     loop {
         let page = client
-            .list_keys(&KeyQuery { all, search: None, first: 500, after })
+            .list_keys(&KeyQuery {
+                all,
+                search: None,
+                first: 500,
+                after,
+            })
             .await?;
         keys.extend(page.items);
         if !page.has_next {
@@ -86,7 +101,20 @@ pub async fn list(client: &ApiClient, all: bool, as_json: bool) -> anyhow::Resul
             ]
         })
         .collect();
-    output::table(&["ID", "NAME", "PREFIX", "SCOPE", "VISIBILITY", "PERM", "GRANTS", "STATE", "EXPIRES"], &rows);
+    output::table(
+        &[
+            "ID",
+            "NAME",
+            "PREFIX",
+            "SCOPE",
+            "VISIBILITY",
+            "PERM",
+            "GRANTS",
+            "STATE",
+            "EXPIRES",
+        ],
+        &rows,
+    );
     Ok(())
 }
 
@@ -106,7 +134,11 @@ pub struct CreateArgs {
     pub json: bool,
 }
 
-pub async fn create(client: &ApiClient, clipboard_mode: ClipboardMode, args: CreateArgs) -> anyhow::Result<()> {
+pub async fn create(
+    client: &ApiClient,
+    clipboard_mode: ClipboardMode,
+    args: CreateArgs,
+) -> anyhow::Result<()> {
     let scope = match (&args.project, args.global) {
         (Some(slug), false) => KeyScope::Project {
             slug: slug.clone(),
@@ -117,15 +149,27 @@ pub async fn create(client: &ApiClient, clipboard_mode: ClipboardMode, args: Cre
                 .collect::<Result<_, _>>()
                 .map_err(anyhow::Error::msg)?,
         },
-        (None, true) => KeyScope::Global { roles: args.roles.clone() },
-        _ => anyhow::bail!("choose one scope: --global [--role R]… or --project SLUG [--membership ROLE[:VAR=V,…]]…"),
+        (None, true) => KeyScope::Global {
+            roles: args.roles.clone(),
+        },
+        _ => anyhow::bail!(
+            "choose one scope: --global [--role R]… or --project SLUG [--membership ROLE[:VAR=V,…]]…"
+        ),
     };
     if let Some(ttl) = &args.ttl {
         ttl.parse::<crate::ttl::Ttl>()?;
     }
-    let local_token = if args.local_token { Some(token::generate()?) } else { None };
+    let local_token = if args.local_token {
+        Some(token::generate()?)
+    } else {
+        None
+    };
     // Neither flag: read-only, the safe default (as in the TUI).
-    let (read, write) = if !args.read && !args.write { (true, false) } else { (args.read, args.write) };
+    let (read, write) = if !args.read && !args.write {
+        (true, false)
+    } else {
+        (args.read, args.write)
+    };
     let created = client
         .create_key(&NewKey {
             name: args.name.clone(),
@@ -161,7 +205,10 @@ pub async fn create(client: &ApiClient, clipboard_mode: ClipboardMode, args: Cre
         });
     }
     println!("Created key \"{}\" ({})", args.name, created.id);
-    println!("Expires: {}", created.expires_at.as_deref().unwrap_or("never"));
+    println!(
+        "Expires: {}",
+        created.expires_at.as_deref().unwrap_or("never")
+    );
     if let Some(t) = &token {
         println!("Token (shown once, store it now):\n\n    {t}\n");
     }
@@ -184,7 +231,9 @@ fn copy_to_terminal(mode: ClipboardMode, text: &str) -> Result<String, String> {
         Err(_) if std::io::stderr().is_terminal() => clipboard.copy(text, &mut std::io::stderr()),
         Err(_) => return Err("no terminal to send OSC 52 to".into()),
     };
-    result.map(|path| path.describe().to_owned()).map_err(|e| e.to_string())
+    result
+        .map(|path| path.describe().to_owned())
+        .map_err(|e| e.to_string())
 }
 
 pub async fn set_enabled(client: &ApiClient, id: &str, enabled: bool) -> anyhow::Result<()> {

@@ -21,20 +21,31 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
     let store = credential_store(args.insecure_storage)?;
     let token = if args.token_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the token from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the token from stdin")?;
         line.trim().to_owned()
     } else {
-        rpassword::prompt_password(format!("API token for {}: ", args.endpoint)).context("reading the token")?
+        rpassword::prompt_password(format!("API token for {}: ", args.endpoint))
+            .context("reading the token")?
     };
     if token.is_empty() {
         bail!("no token given");
     }
     let client = ApiClient::new(&args.endpoint, args.auth_scheme, &token)?;
-    let me = client.me().await.context("the service did not accept this token")?;
+    let me = client
+        .me()
+        .await
+        .context("the service did not accept this token")?;
     store.set(&args.profile, &token)?;
     let path = Config::path()?;
     let mut config = Config::load(&path)?;
-    let mut profile = config.profiles.get(&args.profile).cloned().unwrap_or_else(|| Profile::new(args.endpoint.clone()));
+    let mut profile = config
+        .profiles
+        .get(&args.profile)
+        .cloned()
+        .unwrap_or_else(|| Profile::new(args.endpoint.clone()));
     profile.endpoint = args.endpoint.clone();
     profile.auth_scheme = args.auth_scheme;
     config.profiles.insert(args.profile.clone(), profile);
@@ -54,10 +65,15 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 
 pub fn logout(profile: Option<String>, insecure_storage: bool) -> anyhow::Result<()> {
     let config = Config::load(&Config::path()?)?;
-    let name = profile.or(config.default_profile).unwrap_or_else(|| crate::platform::DEFAULT_PROFILE.to_owned());
+    let name = profile
+        .or(config.default_profile)
+        .unwrap_or_else(|| crate::platform::DEFAULT_PROFILE.to_owned());
     let store = credential_store(insecure_storage)?;
     if store.delete(&name)? {
-        println!("Removed the token of profile {name} from the {}.", store.kind());
+        println!(
+            "Removed the token of profile {name} from the {}.",
+            store.kind()
+        );
     } else {
         println!("Profile {name} had no token in the {}.", store.kind());
     }

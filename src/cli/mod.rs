@@ -14,7 +14,12 @@ use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 
 /// Opens the TUI for `client` with the profile's settings.
-pub async fn open_tui(client: ApiClient, profile_name: &str, profile: &Profile, credential_source: &str) -> anyhow::Result<()> {
+pub async fn open_tui(
+    client: ApiClient,
+    profile_name: &str,
+    profile: &Profile,
+    credential_source: &str,
+) -> anyhow::Result<()> {
     let keymap = Keymap::with_overrides(&profile.keys)?;
     let theme = Theme::detect(&profile.theme, &|name| std::env::var(name).ok());
     let session = Session {

@@ -43,23 +43,31 @@ pub fn credential_store(insecure: bool) -> anyhow::Result<Box<dyn CredentialStor
 /// Resolves profile, endpoint and token, and builds the client.
 pub fn connect(options: &CredentialOptions) -> anyhow::Result<Connected> {
     let config = Config::load(&Config::path()?)?;
-    let env_endpoint = std::env::var("KEYDECK_ENDPOINT").ok().filter(|v| !v.is_empty());
-    let env_token = std::env::var("KEYDECK_TOKEN").ok().filter(|v| !v.is_empty());
-    let (profile_name, mut profile) = match (config.profile(options.profile.as_deref()), &env_endpoint) {
-        (Ok(found), _) => found,
-        (Err(_), Some(endpoint)) => (
-            options.profile.clone().unwrap_or_else(|| "env".into()),
-            Profile::new(endpoint.clone()),
-        ),
-        (Err(e), None) => return Err(e),
-    };
+    let env_endpoint = std::env::var("KEYDECK_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let env_token = std::env::var("KEYDECK_TOKEN")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let (profile_name, mut profile) =
+        match (config.profile(options.profile.as_deref()), &env_endpoint) {
+            (Ok(found), _) => found,
+            (Err(_), Some(endpoint)) => (
+                options.profile.clone().unwrap_or_else(|| "env".into()),
+                Profile::new(endpoint.clone()),
+            ),
+            (Err(e), None) => return Err(e),
+        };
     if let Some(endpoint) = env_endpoint {
         profile.endpoint = endpoint;
     }
     let (token, credential_source) = if let Some(token) = env_token {
         (token, "KEYDECK_TOKEN".to_owned())
     } else if let Some(path) = &options.token_file {
-        (read_token_file(path)?, format!("token file {}", path.display()))
+        (
+            read_token_file(path)?,
+            format!("token file {}", path.display()),
+        )
     } else {
         let store = credential_store(options.insecure_storage)?;
         match store.get(&profile_name)? {
@@ -68,7 +76,11 @@ pub fn connect(options: &CredentialOptions) -> anyhow::Result<Connected> {
                 "not logged in to profile \"{profile_name}\" ({}): run `keydeck login --endpoint {}{}` or set KEYDECK_TOKEN",
                 store.kind(),
                 profile.endpoint,
-                if profile_name == crate::platform::DEFAULT_PROFILE { String::new() } else { format!(" --profile {profile_name}") }
+                if profile_name == crate::platform::DEFAULT_PROFILE {
+                    String::new()
+                } else {
+                    format!(" --profile {profile_name}")
+                }
             ),
         }
     };
@@ -82,7 +94,8 @@ pub fn connect(options: &CredentialOptions) -> anyhow::Result<Connected> {
 }
 
 fn read_token_file(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read token file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read token file {}", path.display()))?;
     let token = text.lines().next().unwrap_or_default().trim().to_owned();
     if token.is_empty() {
         bail!("token file {} is empty", path.display());

@@ -107,7 +107,9 @@ impl Caller {
         if allowed {
             Ok(())
         } else {
-            deny("only the key's owner, a super admin or (for org-wide project keys) the project's admins may change this key")
+            deny(
+                "only the key's owner, a super admin or (for org-wide project keys) the project's admins may change this key",
+            )
         }
     }
 
@@ -132,7 +134,9 @@ impl Caller {
             return deny("only super admins create org-wide global keys; ask for a PERSONAL key");
         }
         if let Some(role) = roles.iter().find(|r| !self.has_role(r)) {
-            return deny(format!("you cannot grant the role `{role}`: you do not hold it"));
+            return deny(format!(
+                "you cannot grant the role `{role}`: you do not hold it"
+            ));
         }
         self.may_give_permissions(permissions)
     }
@@ -146,7 +150,9 @@ impl Caller {
     ) -> Decision {
         if !self.is_project_admin(project_id) {
             if visibility == Visibility::OrgWide {
-                return deny("only the project's admins create org-wide keys for it; ask for a PERSONAL key");
+                return deny(
+                    "only the project's admins create org-wide keys for it; ask for a PERSONAL key",
+                );
             }
             let held: Vec<&str> = self.project_roles(project_id).collect();
             if let Some(role) = roles.into_iter().find(|r| !held.contains(r)) {
@@ -168,7 +174,9 @@ impl Caller {
             return deny("changing global roles needs the super_admin or project_admin role");
         }
         match roles.iter().find(|r| !self.has_role(r)) {
-            Some(role) => deny(format!("you cannot grant or revoke `{role}`: you do not hold it")),
+            Some(role) => deny(format!(
+                "you cannot grant or revoke `{role}`: you do not hold it"
+            )),
             None => Ok(()),
         }
     }

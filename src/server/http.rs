@@ -53,7 +53,8 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
             );
         }
         Err(e) => {
-            let mut response = error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
+            let mut response =
+                error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -62,7 +63,7 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
     };
     let request = match read_request(request).await {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
     Json(http.schema.execute(request.data(caller)).await).into_response()
 }
@@ -77,7 +78,7 @@ struct FormRequest {
 }
 
 impl FormRequest {
-    fn into_request(self) -> Result<async_graphql::Request, Response> {
+    fn into_request(self) -> Result<async_graphql::Request, Rejection> {
         let query = self
             .query
             .ok_or_else(|| bad_request("the form has no `query` field"))?;
@@ -94,7 +95,41 @@ impl FormRequest {
     }
 }
 
-async fn read_request(request: Request) -> Result<async_graphql::Request, Response> {
+/// Why a body is not a GraphQL request: the status to answer and a message.
+struct Rejection(StatusCode, String);
+
+impl<R: axum::response::IntoResponse + HasStatus> From<R> for Rejection {
+    fn from(r: R) -> Self {
+        Rejection(r.status(), r.body_text())
+    }
+}
+
+/// axum's extractor rejections, which know their status and message.
+trait HasStatus {
+    fn status(&self) -> StatusCode;
+    fn body_text(&self) -> String;
+}
+
+macro_rules! has_status {
+    ($($t:ty),*) => {$(
+        impl HasStatus for $t {
+            fn status(&self) -> StatusCode {
+                <$t>::status(self)
+            }
+            fn body_text(&self) -> String {
+                <$t>::body_text(self)
+            }
+        }
+    )*};
+}
+
+has_status!(
+    axum::extract::multipart::MultipartRejection,
+    axum::extract::multipart::MultipartError,
+    axum::extract::rejection::BytesRejection
+);
+
+async fn read_request(request: Request) -> Result<async_graphql::Request, Rejection> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -104,17 +139,13 @@ async fn read_request(request: Request) -> Result<async_graphql::Request, Respon
     if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, &())
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(Rejection::from)?;
         let mut form = FormRequest {
             query: None,
             variables: None,
             operation_name: None,
         };
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(IntoResponse::into_response)?
-        {
+        while let Some(field) = multipart.next_field().await.map_err(Rejection::from)? {
             let name = field.name().unwrap_or_default().to_owned();
             let slot = match name.as_str() {
                 "query" => &mut form.query,
@@ -122,13 +153,13 @@ async fn read_request(request: Request) -> Result<async_graphql::Request, Respon
                 "operationName" => &mut form.operation_name,
                 _ => continue,
             };
-            *slot = Some(field.text().await.map_err(IntoResponse::into_response)?);
+            *slot = Some(field.text().await.map_err(Rejection::from)?);
         }
         return form.into_request();
     }
     let body = Bytes::from_request(request, &())
         .await
-        .map_err(IntoResponse::into_response)?;
+        .map_err(Rejection::from)?;
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let form: FormRequest = serde_urlencoded::from_bytes(&body)
             .map_err(|e| bad_request(&format!("the form body is malformed: {e}")))?;
@@ -137,7 +168,9 @@ async fn read_request(request: Request) -> Result<async_graphql::Request, Respon
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| bad_request(&format!("the body is not JSON: {e}")))?;
     if value.is_array() {
-        return Err(bad_request("batched requests are not supported: send one operation per request"));
+        return Err(bad_request(
+            "batched requests are not supported: send one operation per request",
+        ));
     }
     serde_json::from_value(value).map_err(|e| {
         bad_request(&format!(
@@ -146,8 +179,8 @@ async fn read_request(request: Request) -> Result<async_graphql::Request, Respon
     })
 }
 
-fn bad_request(message: &str) -> Response {
-    error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+fn bad_request(message: &str) -> Rejection {
+    Rejection(StatusCode::BAD_REQUEST, message.to_owned())
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {

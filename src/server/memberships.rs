@@ -116,19 +116,31 @@ mod tests {
 
     #[test]
     fn valid_memberships_pass() {
-        assert!(codes(&[member("editor", &[("language", &["cs"])]), member("viewer", &[])]).is_empty());
+        assert!(
+            codes(&[
+                member("editor", &[("language", &["cs"])]),
+                member("viewer", &[])
+            ])
+            .is_empty()
+        );
     }
 
     #[test]
     fn each_problem_has_its_code() {
         assert_eq!(codes(&[member("owner", &[])]), [RoleNotFound]);
         assert_eq!(codes(&[member("editor", &[])]), [VariableEmpty]);
-        assert_eq!(codes(&[member("editor", &[("language", &[])])]), [VariableEmpty]);
+        assert_eq!(
+            codes(&[member("editor", &[("language", &[])])]),
+            [VariableEmpty]
+        );
         assert_eq!(
             codes(&[member("editor", &[("language", &["cs"]), ("site", &["x"])])]),
             [VariableNotFound]
         );
-        assert_eq!(codes(&[member("editor", &[("language", &[" "])])]), [VariableInvalid]);
+        assert_eq!(
+            codes(&[member("editor", &[("language", &[" "])])]),
+            [VariableInvalid]
+        );
         assert_eq!(
             codes(&[member("editor", &[("language", &["cs", "cs"])])]),
             [VariableInvalid]

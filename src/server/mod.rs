@@ -72,7 +72,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}")),
         },
-        monitor: Monitor::new(&config.monitor).context("a --monitor URL is not a PostgreSQL URL")?,
+        monitor: Monitor::new(&config.monitor)
+            .context("a --monitor URL is not a PostgreSQL URL")?,
     };
     let app = router(schema(services.clone()), services);
     let task = tokio::spawn(async move {

@@ -3,8 +3,7 @@
 //! project's members) are resolved in `schema::objects`.
 
 use async_graphql::{
-    Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType,
-    SimpleObject, Value,
+    Enum, InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -53,7 +53,9 @@ pub enum StatsError {
     NoneMonitored(String),
     #[error("no monitored database has id {id}; the monitored ones are: {known}")]
     UnknownDatabase { id: String, known: String },
-    #[error("startTs/endTs need stored snapshots, which this service does not keep yet; omit them for statistics since the last reset")]
+    #[error(
+        "startTs/endTs need stored snapshots, which this service does not keep yet; omit them for statistics since the last reset"
+    )]
     WindowUnsupported,
     #[error("database `{name}` is unreachable or lacks pg_stat_statements: {source}")]
     Source { name: String, source: sqlx::Error },
@@ -63,7 +65,9 @@ impl StatsError {
     /// The `extensions.code` of the GraphQL error.
     pub fn code(&self) -> &'static str {
         match self {
-            StatsError::NoneMonitored(_) | StatsError::UnknownDatabase { .. } => "DATABASE_NOT_FOUND",
+            StatsError::NoneMonitored(_) | StatsError::UnknownDatabase { .. } => {
+                "DATABASE_NOT_FOUND"
+            }
             StatsError::WindowUnsupported => "BAD_USER_INPUT",
             StatsError::Source { .. } => "DATABASE_UNAVAILABLE",
         }
@@ -243,7 +247,10 @@ fn table_names(query: &str) -> Vec<String> {
         let is_identifier = name
             .chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-            && name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_');
         if is_identifier && !names.contains(&name) {
             names.push(name);
         }
@@ -263,7 +270,10 @@ mod tests {
         let q = "select a.x from accounts a join branches b on a.b = b.id where x in (select 1 from tellers)";
         assert_eq!(statement_type(q), ["SELECT"]);
         assert_eq!(table_names(q), ["accounts", "branches", "tellers"]);
-        assert_eq!(table_names("INSERT INTO public.t VALUES ($1)"), ["public.t"]);
+        assert_eq!(
+            table_names("INSERT INTO public.t VALUES ($1)"),
+            ["public.t"]
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@ use crossterm::event::KeyEvent;
 
 use crate::api::ops::{Identity, Key};
 use crate::api::{
-    ApiError, CreatedKey, Database, KeyQuery, Me, MembershipSpec, NewKey, Page, Project,
-    QueryStat, Role,
+    ApiError, CreatedKey, Database, KeyQuery, Me, MembershipSpec, NewKey, Page, Project, QueryStat,
+    Role,
 };
 use crate::platform::CopyPath;
 
@@ -53,15 +53,34 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     LoadMe,
-    LoadKeys { query: KeyQuery, append: bool },
-    LoadIdentities { after: Option<String>, append: bool },
+    LoadKeys {
+        query: KeyQuery,
+        append: bool,
+    },
+    LoadIdentities {
+        after: Option<String>,
+        append: bool,
+    },
     LoadProjects,
     LoadRoles,
     LoadDatabases,
-    LoadStats { database_id: String },
-    CreateKey { key: NewKey, local_token: Option<String> },
-    SetKeyEnabled { id: String, name: String, enabled: bool },
-    ChangeRoles { identity_id: String, add: Vec<String>, remove: Vec<String> },
+    LoadStats {
+        database_id: String,
+    },
+    CreateKey {
+        key: NewKey,
+        local_token: Option<String>,
+    },
+    SetKeyEnabled {
+        id: String,
+        name: String,
+        enabled: bool,
+    },
+    ChangeRoles {
+        identity_id: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
     SetMembership {
         project_slug: String,
         identity_id: String,
@@ -70,6 +89,9 @@ pub enum Effect {
     },
     Copy(String),
     /// Run `effect` after `delay` (retry with backoff while the service is down).
-    Later { delay: Duration, effect: Box<Effect> },
+    Later {
+        delay: Duration,
+        effect: Box<Effect>,
+    },
     Quit,
 }

@@ -14,10 +14,10 @@ use super::forms::create_key::CreateKeyForm;
 use super::forms::membership::MembershipEditor;
 use super::forms::roles::RolesEditor;
 use super::keymap::{Command, Context, Keymap};
+use super::tabs::Tab;
 use super::tabs::identities::IdentitiesTab;
 use super::tabs::keys::{self, KeysTab};
 use super::tabs::stats::{Pane, StatsTab};
-use super::tabs::Tab;
 use super::theme::Theme;
 use super::widgets::dialog::{Confirm, TokenDialog};
 use super::widgets::status_bar::{Connection, StatusBar};
@@ -141,7 +141,9 @@ impl App {
                     Tab::Identities => Some(Context::Identities),
                     Tab::Stats => None,
                 };
-                tab.into_iter().chain([Context::List, Context::Global]).collect()
+                tab.into_iter()
+                    .chain([Context::List, Context::Global])
+                    .collect()
             }
         }
     }
@@ -170,13 +172,23 @@ impl App {
             Action::KeysLoaded { append, result } => match result {
                 Ok(page) => {
                     self.online();
-                    self.keys.apply_page(page.items, append, page.has_next, page.end_cursor, page.total);
+                    self.keys.apply_page(
+                        page.items,
+                        append,
+                        page.has_next,
+                        page.end_cursor,
+                        page.total,
+                    );
                     self.more_keys()
                 }
                 Err(e) => {
                     self.keys.load = Load::Failed(e.to_string());
                     let retry = Effect::LoadKeys {
-                        query: self.key_query(if append { self.keys.next_cursor.clone() } else { None }),
+                        query: self.key_query(if append {
+                            self.keys.next_cursor.clone()
+                        } else {
+                            None
+                        }),
                         append,
                     };
                     self.failed(&e, retry)
@@ -185,12 +197,22 @@ impl App {
             Action::IdentitiesLoaded { append, result } => match result {
                 Ok(page) => {
                     self.online();
-                    self.identities.apply_page(page.items, append, page.has_next, page.end_cursor, page.total);
+                    self.identities.apply_page(
+                        page.items,
+                        append,
+                        page.has_next,
+                        page.end_cursor,
+                        page.total,
+                    );
                     Vec::new()
                 }
                 Err(e) => {
                     self.identities.load = Load::Failed(e.to_string());
-                    let after = if append { self.identities.next_cursor.clone() } else { None };
+                    let after = if append {
+                        self.identities.next_cursor.clone()
+                    } else {
+                        None
+                    };
                     self.failed(&e, Effect::LoadIdentities { after, append })
                 }
             },
@@ -223,7 +245,10 @@ impl App {
                     self.failed(&e, Effect::LoadDatabases)
                 }
             },
-            Action::StatsLoaded { database_id, result } => {
+            Action::StatsLoaded {
+                database_id,
+                result,
+            } => {
                 if self.stats.open_database.as_deref() != Some(&database_id) {
                     return Vec::new();
                 }
@@ -239,8 +264,15 @@ impl App {
                     }
                 }
             }
-            Action::KeyCreated { local_token, result } => self.key_created(local_token, result),
-            Action::KeyToggled { name, enabled, result } => match result {
+            Action::KeyCreated {
+                local_token,
+                result,
+            } => self.key_created(local_token, result),
+            Action::KeyToggled {
+                name,
+                enabled,
+                result,
+            } => match result {
                 Ok(()) => {
                     self.online();
                     self.last_error = None;
@@ -277,7 +309,11 @@ impl App {
         }
     }
 
-    fn key_created(&mut self, local_token: Option<String>, result: Result<crate::api::CreatedKey, ApiError>) -> Vec<Effect> {
+    fn key_created(
+        &mut self,
+        local_token: Option<String>,
+        result: Result<crate::api::CreatedKey, ApiError>,
+    ) -> Vec<Effect> {
         let Some(Overlay::CreateKey(form)) = &mut self.overlay else {
             return Vec::new();
         };
@@ -436,12 +472,14 @@ impl App {
                         return Vec::new();
                     }
                     match editor.on_key(event, command) {
-                        Some((project_slug, memberships, already_member)) => vec![Effect::SetMembership {
-                            project_slug,
-                            identity_id: editor.identity_id.clone(),
-                            memberships,
-                            already_member,
-                        }],
+                        Some((project_slug, memberships, already_member)) => {
+                            vec![Effect::SetMembership {
+                                project_slug,
+                                identity_id: editor.identity_id.clone(),
+                                memberships,
+                                already_member,
+                            }]
+                        }
                         None => Vec::new(),
                     }
                 }
@@ -493,7 +531,12 @@ impl App {
                     effects
                 }
             },
-            Command::Down | Command::Up | Command::PageDown | Command::PageUp | Command::First | Command::Last => self.move_cursor(command),
+            Command::Down
+            | Command::Up
+            | Command::PageDown
+            | Command::PageUp
+            | Command::First
+            | Command::Last => self.move_cursor(command),
             _ => match self.tab {
                 Tab::Keys => self.keys_command(command),
                 Tab::Identities => self.identities_command(command),
@@ -563,7 +606,11 @@ impl App {
                     return Vec::new();
                 };
                 if key.enabled == enable {
-                    self.last_error = Some(format!("“{}” is already {}", key.description, if enable { "enabled" } else { "disabled" }));
+                    self.last_error = Some(format!(
+                        "“{}” is already {}",
+                        key.description,
+                        if enable { "enabled" } else { "disabled" }
+                    ));
                     return Vec::new();
                 }
                 self.overlay = Some(Overlay::Confirm(Confirm {
@@ -608,7 +655,12 @@ impl App {
         };
         match command {
             Command::EditRoles | Command::Open => {
-                let editor = RolesEditor::new(identity.id.clone(), identity.description.clone(), self.catalog.clone(), &identity.roles);
+                let editor = RolesEditor::new(
+                    identity.id.clone(),
+                    identity.description.clone(),
+                    self.catalog.clone(),
+                    &identity.roles,
+                );
                 self.overlay = Some(Overlay::Roles(editor));
             }
             Command::EditMembership => {
@@ -625,13 +677,22 @@ impl App {
                             .iter()
                             .map(|m| MembershipSpec {
                                 role: m.role.clone(),
-                                variables: m.variables.iter().map(|v| (v.name.clone(), v.values.clone())).collect(),
+                                variables: m
+                                    .variables
+                                    .iter()
+                                    .map(|v| (v.name.clone(), v.values.clone()))
+                                    .collect(),
                             })
                             .collect();
                         (p.project.slug.clone(), specs)
                     })
                     .collect();
-                let editor = MembershipEditor::new(identity.id.clone(), identity.description.clone(), self.projects.clone(), current);
+                let editor = MembershipEditor::new(
+                    identity.id.clone(),
+                    identity.description.clone(),
+                    self.projects.clone(),
+                    current,
+                );
                 self.overlay = Some(Overlay::Membership(Box::new(editor)));
             }
             _ => {}
@@ -667,7 +728,9 @@ impl App {
                 "keydeck needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it or press q.",
                 area.width, area.height
             );
-            Paragraph::new(message).wrap(Wrap { trim: true }).render(area, buf);
+            Paragraph::new(message)
+                .wrap(Wrap { trim: true })
+                .render(area, buf);
             return;
         }
         let [top, main, hints, status] = Layout::vertical([
@@ -677,9 +740,13 @@ impl App {
             Constraint::Length(1),
         ])
         .areas(area);
-        let titles = Tab::ALL.iter().enumerate().map(|(i, t)| format!("{} {}", i + 1, t.title()));
+        let titles = Tab::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{} {}", i + 1, t.title()));
         let selected = Tab::ALL.iter().position(|t| *t == self.tab);
-        let [brand, tabs] = Layout::horizontal([Constraint::Length(10), Constraint::Min(10)]).areas(top);
+        let [brand, tabs] =
+            Layout::horizontal([Constraint::Length(10), Constraint::Min(10)]).areas(top);
         Span::styled(" keydeck ", self.theme.accent).render(brand, buf);
         Tabs::new(titles)
             .select(selected)
@@ -687,7 +754,9 @@ impl App {
             .divider("│")
             .render(tabs, buf);
         match self.tab {
-            Tab::Keys => self.keys.render(main, buf, &self.theme, self.now, self.tick),
+            Tab::Keys => self
+                .keys
+                .render(main, buf, &self.theme, self.now, self.tick),
             Tab::Identities => self.identities.render(main, buf, &self.theme, self.tick),
             Tab::Stats => self.stats.render(main, buf, &self.theme, self.tick),
         }
@@ -718,21 +787,36 @@ impl App {
     fn render_hints(&self, area: Rect, buf: &mut Buffer) {
         let k = |ctx, cmd| self.keymap.key_for(ctx, cmd);
         let mut hints: Vec<(String, &str)> = match self.tab {
-            Tab::Keys if self.keys.filtering => vec![("enter".into(), "done"), ("esc".into(), "done")],
+            Tab::Keys if self.keys.filtering => {
+                vec![("enter".into(), "done"), ("esc".into(), "done")]
+            }
             Tab::Keys => vec![
                 (k(Context::Keys, Command::NewKey), "new"),
                 (k(Context::Keys, Command::DisableKey), "disable"),
                 (k(Context::Keys, Command::EnableKey), "enable"),
-                (k(Context::Keys, Command::ToggleInactive), if self.keys.show_inactive { "hide inactive" } else { "show all" }),
+                (
+                    k(Context::Keys, Command::ToggleInactive),
+                    if self.keys.show_inactive {
+                        "hide inactive"
+                    } else {
+                        "show all"
+                    },
+                ),
                 (k(Context::List, Command::Filter), "filter"),
                 (k(Context::Keys, Command::Sort), "sort"),
                 (k(Context::List, Command::Open), "details"),
             ],
             Tab::Identities => vec![
                 (k(Context::Identities, Command::EditRoles), "roles"),
-                (k(Context::Identities, Command::EditMembership), "membership"),
+                (
+                    k(Context::Identities, Command::EditMembership),
+                    "membership",
+                ),
             ],
-            Tab::Stats => vec![(k(Context::List, Command::Open), "open"), (k(Context::List, Command::Back), "back")],
+            Tab::Stats => vec![
+                (k(Context::List, Command::Open), "open"),
+                (k(Context::List, Command::Back), "back"),
+            ],
         };
         hints.push((k(Context::Global, Command::Help), "help"));
         hints.push((k(Context::Global, Command::Quit), "quit"));
@@ -744,4 +828,3 @@ impl App {
         Line::from(spans).render(area, buf);
     }
 }
-

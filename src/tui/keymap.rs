@@ -223,15 +223,31 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ("filter", Command::Filter, "filter rows"),
     ("back", Command::Back, "close details, clear filter"),
     ("new_key", Command::NewKey, "create a key"),
-    ("disable_key", Command::DisableKey, "disable the selected key"),
+    (
+        "disable_key",
+        Command::DisableKey,
+        "disable the selected key",
+    ),
     ("enable_key", Command::EnableKey, "enable the selected key"),
-    ("toggle_inactive", Command::ToggleInactive, "show/hide disabled and expired keys"),
+    (
+        "toggle_inactive",
+        Command::ToggleInactive,
+        "show/hide disabled and expired keys",
+    ),
     ("sort", Command::Sort, "change the sort column"),
     ("edit_roles", Command::EditRoles, "edit global roles"),
-    ("edit_membership", Command::EditMembership, "edit a project membership"),
+    (
+        "edit_membership",
+        Command::EditMembership,
+        "edit a project membership",
+    ),
     ("next_field", Command::NextField, "next field"),
     ("prev_field", Command::PrevField, "previous field"),
-    ("toggle", Command::Toggle, "toggle the option under the cursor"),
+    (
+        "toggle",
+        Command::Toggle,
+        "toggle the option under the cursor",
+    ),
     ("choose_left", Command::ChooseLeft, "previous choice"),
     ("choose_right", Command::ChooseRight, "next choice"),
     ("submit", Command::Submit, "submit the form"),
@@ -243,7 +259,10 @@ const COMMANDS: &[(&str, Command, &str)] = &[
 
 impl Command {
     fn from_name(name: &str) -> Option<Command> {
-        COMMANDS.iter().find(|(n, ..)| *n == name).map(|(_, c, _)| *c)
+        COMMANDS
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, c, _)| *c)
     }
 
     pub fn describe(self) -> &'static str {
@@ -366,7 +385,10 @@ mod tests {
         let c = ev(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(map.lookup(&[Context::Global], &c), Some(Command::Quit));
         let j = ev(KeyCode::Char('j'), KeyModifiers::NONE);
-        assert_eq!(map.lookup(&[Context::Keys, Context::List], &j), Some(Command::Down));
+        assert_eq!(
+            map.lookup(&[Context::Keys, Context::List], &j),
+            Some(Command::Down)
+        );
         assert_eq!(map.lookup(&[Context::Global], &j), None);
     }
 
@@ -392,6 +414,10 @@ mod tests {
     fn help_lists_every_bound_command() {
         let help = Keymap::defaults().help(&[Context::Global]);
         let (_, lines) = &help[0];
-        assert!(lines.iter().any(|(keys, what)| keys == "q / ctrl-c" && *what == "quit keydeck"));
+        assert!(
+            lines
+                .iter()
+                .any(|(keys, what)| keys == "q / ctrl-c" && *what == "quit keydeck")
+        );
     }
 }

@@ -17,7 +17,9 @@ use crossterm::event::{
     KeyModifiers, MouseEventKind,
 };
 use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use futures::{FutureExt, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -42,7 +44,12 @@ pub struct Launch {
 /// Restores the terminal: leave the alternate screen, raw mode off, cursor back.
 pub fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Runs the app until the user quits or a SIGTERM/SIGHUP arrives; the terminal is restored
@@ -65,7 +72,12 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
 }
 
 async fn event_loop(launch: Launch) -> anyhow::Result<()> {
-    let Launch { mut app, client, mut clipboard, .. } = launch;
+    let Launch {
+        mut app,
+        client,
+        mut clipboard,
+        ..
+    } = launch;
     let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     let (tx, mut rx) = unbounded_channel::<Action>();
     let mut events = EventStream::new();
@@ -110,8 +122,13 @@ fn to_action(event: Event) -> Option<Action> {
         Event::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
         Event::Resize(..) => Some(Action::Resize),
         Event::Mouse(mouse) => match mouse.kind {
-            MouseEventKind::ScrollDown => Some(Action::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE))),
-            MouseEventKind::ScrollUp => Some(Action::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE))),
+            MouseEventKind::ScrollDown => Some(Action::Key(KeyEvent::new(
+                KeyCode::Down,
+                KeyModifiers::NONE,
+            ))),
+            MouseEventKind::ScrollUp => {
+                Some(Action::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)))
+            }
             _ => None,
         },
         _ => None,
@@ -163,14 +180,19 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
         },
         Effect::LoadIdentities { after, append } => Action::IdentitiesLoaded {
             append,
-            result: client.list_identities(tabs::identities::PAGE_SIZE, after).await,
+            result: client
+                .list_identities(tabs::identities::PAGE_SIZE, after)
+                .await,
         },
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
         Effect::LoadDatabases => Action::DatabasesLoaded(client.databases().await),
         Effect::LoadStats { database_id } => {
             let result = client.query_stats(&database_id).await;
-            Action::StatsLoaded { database_id, result }
+            Action::StatsLoaded {
+                database_id,
+                result,
+            }
         }
         Effect::CreateKey { key, local_token } => Action::KeyCreated {
             local_token,
@@ -181,7 +203,11 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             enabled,
             result: client.set_key_enabled(&id, enabled).await,
         },
-        Effect::ChangeRoles { identity_id, add, remove } => {
+        Effect::ChangeRoles {
+            identity_id,
+            add,
+            remove,
+        } => {
             let mut result = Ok(());
             if !add.is_empty() {
                 result = client.change_roles(&identity_id, &add, true).await;
@@ -191,8 +217,15 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             }
             Action::IdentityChanged(result)
         }
-        Effect::SetMembership { project_slug, identity_id, memberships, already_member } => Action::IdentityChanged(
-            client.set_membership(&project_slug, &identity_id, &memberships, already_member).await,
+        Effect::SetMembership {
+            project_slug,
+            identity_id,
+            memberships,
+            already_member,
+        } => Action::IdentityChanged(
+            client
+                .set_membership(&project_slug, &identity_id, &memberships, already_member)
+                .await,
         ),
         Effect::Copy(_) | Effect::Later { .. } | Effect::Quit => return None,
     })

@@ -33,16 +33,28 @@ impl Theme {
                 Color::Indexed(indexed)
             }
         };
-        let accent = if light { pick((0, 95, 175), 25) } else { pick((95, 175, 255), 75) };
-        let dim = if light { pick((110, 110, 110), 242) } else { pick((138, 138, 138), 245) };
+        let accent = if light {
+            pick((0, 95, 175), 25)
+        } else {
+            pick((95, 175, 255), 75)
+        };
+        let dim = if light {
+            pick((110, 110, 110), 242)
+        } else {
+            pick((138, 138, 138), 245)
+        };
         Theme {
             accent: Style::new().fg(accent).add_modifier(Modifier::BOLD),
             dim: Style::new().fg(dim),
             warn: Style::new().fg(pick((215, 175, 0), 178)),
-            error: Style::new().fg(pick((215, 95, 95), 167)).add_modifier(Modifier::BOLD),
+            error: Style::new()
+                .fg(pick((215, 95, 95), 167))
+                .add_modifier(Modifier::BOLD),
             ok: Style::new().fg(pick((95, 175, 95), 71)),
             selected: Style::new().add_modifier(Modifier::REVERSED),
-            header: Style::new().fg(accent).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            header: Style::new()
+                .fg(accent)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             border: Style::new().fg(dim),
         }
     }

@@ -43,40 +43,44 @@ impl MutationRoot {
         options: Option<CreateApiKeyOptions>,
     ) -> async_graphql::Result<Option<Reply<CreateApiKeyErrorCode, CreateApiKeyResult>>> {
         let (caller, services) = (ctx.caller()?, ctx.services()?);
-        let outcome = async {
-            let key = prepare_key(
-                &services.settings,
-                description,
-                token_hash,
-                options.unwrap_or_default(),
-            )?;
-            let store = &services.store;
-            let project = store.project_by_slug(&project_slug).await?;
-            let Some(project) = project.filter(|p| caller.can_see_project(&p.id)) else {
-                return Err(refuse(
-                    CreateApiKeyErrorCode::ProjectNotFound,
-                    format!("no project with slug `{project_slug}`"),
-                ));
-            };
-            caller
-                .may_create_project_key(
-                    &project.id,
-                    memberships.iter().map(|m| m.role.as_str()),
-                    key.visibility,
-                    &key.permissions,
-                )
-                .map_err(|d| denied(CreateApiKeyErrorCode::Forbidden, d))?;
-            let problems = memberships::validate(&store.project_roles(&project.id).await?, &memberships);
-            if !problems.is_empty() {
-                return Err(Failure::Refused(MutationError {
-                    code: CreateApiKeyErrorCode::InvalidMembership,
-                    developer_message: "one or more memberships do not match the project's role definitions".into(),
-                    membership_validation: Some(problems),
-                }));
+        let outcome =
+            async {
+                let key = prepare_key(
+                    &services.settings,
+                    description,
+                    token_hash,
+                    options.unwrap_or_default(),
+                )?;
+                let store = &services.store;
+                let project = store.project_by_slug(&project_slug).await?;
+                let Some(project) = project.filter(|p| caller.can_see_project(&p.id)) else {
+                    return Err(refuse(
+                        CreateApiKeyErrorCode::ProjectNotFound,
+                        format!("no project with slug `{project_slug}`"),
+                    ));
+                };
+                caller
+                    .may_create_project_key(
+                        &project.id,
+                        memberships.iter().map(|m| m.role.as_str()),
+                        key.visibility,
+                        &key.permissions,
+                    )
+                    .map_err(|d| denied(CreateApiKeyErrorCode::Forbidden, d))?;
+                let problems =
+                    memberships::validate(&store.project_roles(&project.id).await?, &memberships);
+                if !problems.is_empty() {
+                    return Err(Failure::Refused(MutationError {
+                        code: CreateApiKeyErrorCode::InvalidMembership,
+                        developer_message:
+                            "one or more memberships do not match the project's role definitions"
+                                .into(),
+                        membership_validation: Some(problems),
+                    }));
+                }
+                insert_key(services, caller, key, Some(&project.id), &[], &memberships).await
             }
-            insert_key(services, caller, key, Some(&project.id), &[], &memberships).await
-        }
-        .await;
+            .await;
         respond(ctx, "createApiKey", &project_slug, outcome).await
     }
 
@@ -161,7 +165,13 @@ impl MutationRoot {
         identity_id: String,
         memberships: Vec<Membership>,
     ) -> async_graphql::Result<Option<Reply<ProjectMemberErrorCode, ProjectMemberResult>>> {
-        let outcome = change_member(ctx, &project_slug, &identity_id, MemberChange::Add(memberships)).await?;
+        let outcome = change_member(
+            ctx,
+            &project_slug,
+            &identity_id,
+            MemberChange::Add(memberships),
+        )
+        .await?;
         respond(ctx, "addProjectMember", &identity_id, outcome).await
     }
 
@@ -173,8 +183,13 @@ impl MutationRoot {
         identity_id: String,
         memberships: Vec<Membership>,
     ) -> async_graphql::Result<Option<Reply<ProjectMemberErrorCode, ProjectMemberResult>>> {
-        let outcome =
-            change_member(ctx, &project_slug, &identity_id, MemberChange::Update(memberships)).await?;
+        let outcome = change_member(
+            ctx,
+            &project_slug,
+            &identity_id,
+            MemberChange::Update(memberships),
+        )
+        .await?;
         respond(ctx, "updateProjectMember", &identity_id, outcome).await
     }
 
@@ -262,7 +277,13 @@ where
         }
     };
     store
-        .append_audit(Some(caller.identity_id()), action, Some(&target), result, detail.as_deref())
+        .append_audit(
+            Some(caller.identity_id()),
+            action,
+            Some(&target),
+            result,
+            detail.as_deref(),
+        )
         .await?;
     reply.map(Some)
 }
@@ -361,7 +382,10 @@ async fn insert_key(
     use CreateApiKeyErrorCode as Code;
     let store = &services.store;
     if store.key_by_token_hash(&key.token_hash).await?.is_some() {
-        return Err(refuse(Code::InvalidTokenHash, "this tokenHash is already registered"));
+        return Err(refuse(
+            Code::InvalidTokenHash,
+            "this tokenHash is already registered",
+        ));
     }
     let prefix = key.token.as_deref().map(token::display_prefix);
     let inserted = store
@@ -454,7 +478,12 @@ async fn change_roles(
         caller
             .may_change_global_roles(roles)
             .map_err(|d| denied(Code::Forbidden, d))?;
-        let not_found = || refuse(Code::IdentityNotFound, format!("no identity with id `{identity_id}`"));
+        let not_found = || {
+            refuse(
+                Code::IdentityNotFound,
+                format!("no identity with id `{identity_id}`"),
+            )
+        };
         let identity = store.identity(identity_id).await?.ok_or_else(not_found)?;
         caller
             .may_change_identity(&store.global_roles(identity_id).await?)
@@ -493,7 +522,10 @@ async fn change_member(
             .may_manage_members(&project.id)
             .map_err(|d| denied(Code::Forbidden, d))?;
         let identity = store.identity(identity_id).await?.ok_or_else(|| {
-            refuse(Code::IdentityNotFound, format!("no identity with id `{identity_id}`"))
+            refuse(
+                Code::IdentityNotFound,
+                format!("no identity with id `{identity_id}`"),
+            )
         })?;
         let is_member = store
             .memberships_of(identity_id)
@@ -508,13 +540,17 @@ async fn change_member(
                 ));
             }
             MemberChange::Update(_) | MemberChange::Remove if !is_member => {
-                return Err(refuse(Code::NotMember, "the identity is not a member of this project"));
+                return Err(refuse(
+                    Code::NotMember,
+                    "the identity is not a member of this project",
+                ));
             }
             MemberChange::Add(ms) | MemberChange::Update(ms) => (ms, true),
             MemberChange::Remove => (Vec::new(), false),
         };
         if needs_validation {
-            let problems = memberships::validate(&store.project_roles(&project.id).await?, &memberships);
+            let problems =
+                memberships::validate(&store.project_roles(&project.id).await?, &memberships);
             if memberships.is_empty() || !problems.is_empty() {
                 return Err(Failure::Refused(MutationError {
                     code: Code::InvalidMembership,
@@ -565,7 +601,9 @@ fn validate_project(
         ));
     }
     let identifier = |s: &str| {
-        (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     for (i, role) in roles.iter().enumerate() {
         let duplicate = roles[..i].iter().any(|r| r.name == role.name);

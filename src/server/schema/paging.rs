@@ -45,10 +45,19 @@ pub fn decode_cursor(cursor: Option<&str>) -> async_graphql::Result<Option<i64>>
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|s| s.strip_prefix("kd:").and_then(|n| n.parse().ok()))
         .map(Some)
-        .ok_or_else(|| super::coded_error("BAD_USER_INPUT", "`after` is not a cursor this service issued"))
+        .ok_or_else(|| {
+            super::coded_error(
+                "BAD_USER_INPUT",
+                "`after` is not a cursor this service issued",
+            )
+        })
 }
 
-pub fn listing<T: OutputType>(page: Page<T>, total_count: i64, seq: impl Fn(&T) -> i64) -> Listing<T> {
+pub fn listing<T: OutputType>(
+    page: Page<T>,
+    total_count: i64,
+    seq: impl Fn(&T) -> i64,
+) -> Listing<T> {
     let mut connection =
         Connection::with_additional_fields(false, page.has_next, Totals { total_count });
     connection.edges = page

@@ -77,7 +77,12 @@ impl QueryRoot {
         let page = ctx
             .services()?
             .store
-            .list_keys(&caller.key_scope(), &filter, None, i64::from(super::MAX_PAGE_SIZE))
+            .list_keys(
+                &caller.key_scope(),
+                &filter,
+                None,
+                i64::from(super::MAX_PAGE_SIZE),
+            )
             .await?;
         Ok(page.items)
     }
@@ -102,7 +107,11 @@ impl QueryRoot {
     }
 
     /// One identity: the caller's own, or any for super admins and project admins.
-    async fn identity(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Identity>> {
+    async fn identity(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> async_graphql::Result<Option<Identity>> {
         let caller = ctx.caller()?;
         if !caller.can_see_identity(&id) {
             return Ok(None);
@@ -151,7 +160,12 @@ impl QueryRoot {
         let services = ctx.services()?;
         services
             .monitor
-            .query_stats(&database_id, start_ts, end_ts, &services.settings.public_url)
+            .query_stats(
+                &database_id,
+                start_ts,
+                end_ts,
+                &services.settings.public_url,
+            )
             .await
             .map_err(|e| super::coded_error(e.code(), e.to_string()))
     }

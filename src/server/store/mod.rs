@@ -15,9 +15,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::server::model::{
-    ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Membership,
-    Permission, Project, RoleDefinition, RoleDefinitionInput, RoleVariable, Timestamp,
-    Visibility,
+    ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Membership, Permission,
+    Project, RoleDefinition, RoleDefinitionInput, RoleVariable, Timestamp, Visibility,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -250,7 +249,10 @@ impl Store {
         }
         q.push(" ORDER BY k.seq LIMIT ").push_bind(limit + 1);
         let rows = q.build().fetch_all(&self.read).await?;
-        page(rows.iter().map(key_from_row).collect::<StoreResult<_>>()?, limit)
+        page(
+            rows.iter().map(key_from_row).collect::<StoreResult<_>>()?,
+            limit,
+        )
     }
 
     pub async fn count_keys(&self, scope: &KeyScope, filter: &ApiKeyFilter) -> StoreResult<i64> {
@@ -264,10 +266,11 @@ impl Store {
     // ---- identities -------------------------------------------------------------------
 
     pub async fn identity(&self, id: &str) -> StoreResult<Option<Identity>> {
-        let row = sqlx::query("SELECT seq, id, description, created_at FROM identities WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+        let row =
+            sqlx::query("SELECT seq, id, description, created_at FROM identities WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(row.as_ref().map(identity_from_row))
     }
 
@@ -429,7 +432,10 @@ impl Store {
                 let names: Vec<String> = parse_json(row.get("variables"))?;
                 Ok(RoleDefinition {
                     name: row.get("name"),
-                    variables: names.into_iter().map(|name| RoleVariable { name }).collect(),
+                    variables: names
+                        .into_iter()
+                        .map(|name| RoleVariable { name })
+                        .collect(),
                 })
             })
             .collect()
@@ -468,7 +474,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn project_keys(&self, scope: &KeyScope, project_id: &str) -> StoreResult<Vec<ApiKey>> {
+    pub async fn project_keys(
+        &self,
+        scope: &KeyScope,
+        project_id: &str,
+    ) -> StoreResult<Vec<ApiKey>> {
         let mut q = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.project_id = "
         ));
@@ -505,7 +515,11 @@ impl Store {
     }
 
     /// The audit log, newest first, before the entry with sequence number `before`.
-    pub async fn audit_log(&self, before: Option<i64>, limit: i64) -> StoreResult<Page<AuditEntry>> {
+    pub async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Page<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor_id, action, target, outcome, detail FROM audit_log \
              WHERE seq < ? ORDER BY seq DESC LIMIT ?",
@@ -620,7 +634,8 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
         None => {}
     }
     if let Some(visibility) = filter.visibility {
-        q.push(" AND k.visibility = ").push_bind(visibility.as_str());
+        q.push(" AND k.visibility = ")
+            .push_bind(visibility.as_str());
     }
 }
 
@@ -633,9 +648,11 @@ fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityF
             .push(")");
     }
     if let Some(role) = &filter.role {
-        q.push(" AND EXISTS (SELECT 1 FROM identity_roles r WHERE r.identity_id = i.id AND r.role = ")
-            .push_bind(role.clone())
-            .push(")");
+        q.push(
+            " AND EXISTS (SELECT 1 FROM identity_roles r WHERE r.identity_id = i.id AND r.role = ",
+        )
+        .push_bind(role.clone())
+        .push(")");
     }
 }
 
@@ -686,7 +703,9 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
         description: row.try_get("description")?,
         enabled: row.try_get("enabled")?,
         created_at: Timestamp(row.try_get("created_at")?),
-        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(Timestamp),
         expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
         disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
         permissions,

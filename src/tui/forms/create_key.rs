@@ -10,12 +10,12 @@ use time::OffsetDateTime;
 use super::{choices, field_line, text_value};
 use crate::api::{ApiError, KeyScope, MembershipSpec, NewKey, Project, parse_variables};
 use crate::token;
+use crate::ttl::Ttl;
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::absolute;
-use crate::ttl::Ttl;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -129,7 +129,11 @@ impl CreateKeyForm {
     fn step(&mut self, forward: bool) {
         let mut i = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
         loop {
-            i = if forward { (i + 1) % ORDER.len() } else { (i + ORDER.len() - 1) % ORDER.len() };
+            i = if forward {
+                (i + 1) % ORDER.len()
+            } else {
+                (i + ORDER.len() - 1) % ORDER.len()
+            };
             if self.visible(ORDER[i]) {
                 self.focus = ORDER[i];
                 return;
@@ -147,7 +151,11 @@ impl CreateKeyForm {
             return None;
         }
         // While typing, printable keys are text, not commands.
-        let typing = self.is_text() && matches!(event.code, crossterm::event::KeyCode::Char(_) | crossterm::event::KeyCode::Backspace);
+        let typing = self.is_text()
+            && matches!(
+                event.code,
+                crossterm::event::KeyCode::Char(_) | crossterm::event::KeyCode::Backspace
+            );
         if typing {
             let input = match self.focus {
                 Field::Name => &mut self.name,
@@ -175,7 +183,11 @@ impl CreateKeyForm {
         match self.focus {
             Field::Scope => {
                 let n = self.projects.len() + 1;
-                self.scope = if forward { (self.scope + 1) % n } else { (self.scope + n - 1) % n };
+                self.scope = if forward {
+                    (self.scope + 1) % n
+                } else {
+                    (self.scope + n - 1) % n
+                };
                 self.grant_cursor = 0;
                 self.variables = TextInput::default();
                 self.clear_error(Field::Scope);
@@ -190,7 +202,11 @@ impl CreateKeyForm {
                         *on = !*on;
                     }
                 } else if n > 0 {
-                    self.grant_cursor = if forward { (self.grant_cursor + 1) % n } else { (self.grant_cursor + n - 1) % n };
+                    self.grant_cursor = if forward {
+                        (self.grant_cursor + 1) % n
+                    } else {
+                        (self.grant_cursor + n - 1) % n
+                    };
                 }
                 self.clear_error(Field::Grants);
             }
@@ -207,7 +223,10 @@ impl CreateKeyForm {
     }
 
     fn error(&self, field: Field) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| *f == field).map(|(_, e)| e.as_str())
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, e)| e.as_str())
     }
 
     /// Validates what can be checked here; on success the form waits for the service.
@@ -224,14 +243,21 @@ impl CreateKeyForm {
         }
         let scope = match self.project() {
             None => KeyScope::Global {
-                roles: self.catalog.iter().zip(&self.roles_on).filter(|(_, on)| **on).map(|(r, _)| r.clone()).collect(),
+                roles: self
+                    .catalog
+                    .iter()
+                    .zip(&self.roles_on)
+                    .filter(|(_, on)| **on)
+                    .map(|(r, _)| r.clone())
+                    .collect(),
             },
             Some(project) => {
                 let role = project.roles.get(self.grant_cursor).map(|r| r.name.clone());
                 let variables = parse_variables(self.variables.as_str());
                 match (role, variables) {
                     (None, _) => {
-                        self.errors.push((Field::Grants, "the project defines no roles".into()));
+                        self.errors
+                            .push((Field::Grants, "the project defines no roles".into()));
                         KeyScope::Global { roles: vec![] }
                     }
                     (_, Err(e)) => {
@@ -281,7 +307,16 @@ impl CreateKeyForm {
             Some("INVALID_DESCRIPTION" | "NAME_TAKEN") => Some(Field::Name),
             Some("PROJECT_NOT_FOUND") => Some(Field::Scope),
             Some("INVALID_ROLE") => Some(Field::Grants),
-            Some("INVALID_MEMBERSHIP") => Some(if self.project().is_some_and(|p| p.roles.iter().any(|r| !r.variables.is_empty())) { Field::Variables } else { Field::Grants }),
+            Some("INVALID_MEMBERSHIP") => Some(
+                if self
+                    .project()
+                    .is_some_and(|p| p.roles.iter().any(|r| !r.variables.is_empty()))
+                {
+                    Field::Variables
+                } else {
+                    Field::Grants
+                },
+            ),
             Some("INVALID_TTL") => Some(Field::Ttl),
             Some("INVALID_TOKEN_HASH") => Some(Field::TokenSource),
             Some("INVALID_PERMISSIONS") => Some(Field::Permissions),
@@ -291,7 +326,13 @@ impl CreateKeyForm {
             ApiError::Refused(r) => {
                 let mut m = r.message.clone();
                 for (code, role, variable) in &r.memberships {
-                    m.push_str(&format!("; {role}{}: {code}", variable.as_deref().map(|v| format!(".{v}")).unwrap_or_default()));
+                    m.push_str(&format!(
+                        "; {role}{}: {code}",
+                        variable
+                            .as_deref()
+                            .map(|v| format!(".{v}"))
+                            .unwrap_or_default()
+                    ));
                 }
                 m
             }
@@ -310,44 +351,166 @@ impl CreateKeyForm {
         let area = centered(area, 96, 15);
         Clear.render(area, buf);
         let f = |field: Field| self.focus == field;
-        let scope_names: Vec<String> = std::iter::once("global".to_string()).chain(self.projects.iter().map(|p| format!("project {}", p.slug))).collect();
+        let scope_names: Vec<String> = std::iter::once("global".to_string())
+            .chain(self.projects.iter().map(|p| format!("project {}", p.slug)))
+            .collect();
         let scope_on: Vec<bool> = (0..scope_names.len()).map(|i| i == self.scope).collect();
         let mut lines = vec![
-            field_line("Name", text_value(self.name.as_str(), f(Field::Name), "what is this key for?", theme), f(Field::Name), self.error(Field::Name), theme),
-            field_line("Scope", choices(&scope_names, &scope_on, f(Field::Scope).then_some(self.scope), theme), f(Field::Scope), self.error(Field::Scope), theme),
+            field_line(
+                "Name",
+                text_value(
+                    self.name.as_str(),
+                    f(Field::Name),
+                    "what is this key for?",
+                    theme,
+                ),
+                f(Field::Name),
+                self.error(Field::Name),
+                theme,
+            ),
+            field_line(
+                "Scope",
+                choices(
+                    &scope_names,
+                    &scope_on,
+                    f(Field::Scope).then_some(self.scope),
+                    theme,
+                ),
+                f(Field::Scope),
+                self.error(Field::Scope),
+                theme,
+            ),
         ];
         match self.project() {
-            None => lines.push(field_line("Roles", choices(&self.catalog, &self.roles_on, f(Field::Grants).then_some(self.grant_cursor), theme), f(Field::Grants), self.error(Field::Grants), theme)),
+            None => lines.push(field_line(
+                "Roles",
+                choices(
+                    &self.catalog,
+                    &self.roles_on,
+                    f(Field::Grants).then_some(self.grant_cursor),
+                    theme,
+                ),
+                f(Field::Grants),
+                self.error(Field::Grants),
+                theme,
+            )),
             Some(p) => {
                 let names: Vec<String> = p.roles.iter().map(|r| r.name.clone()).collect();
                 let on: Vec<bool> = (0..names.len()).map(|i| i == self.grant_cursor).collect();
-                lines.push(field_line("Role", choices(&names, &on, f(Field::Grants).then_some(self.grant_cursor), theme), f(Field::Grants), self.error(Field::Grants), theme));
-                let hint = p.roles.get(self.grant_cursor).map(|r| r.variables.iter().map(|v| format!("{}=…", v.name)).collect::<Vec<_>>().join(";")).filter(|h| !h.is_empty()).unwrap_or_else(|| "(this role has no variables)".into());
-                lines.push(field_line("Variables", text_value(self.variables.as_str(), f(Field::Variables), &hint, theme), f(Field::Variables), self.error(Field::Variables), theme));
+                lines.push(field_line(
+                    "Role",
+                    choices(
+                        &names,
+                        &on,
+                        f(Field::Grants).then_some(self.grant_cursor),
+                        theme,
+                    ),
+                    f(Field::Grants),
+                    self.error(Field::Grants),
+                    theme,
+                ));
+                let hint = p
+                    .roles
+                    .get(self.grant_cursor)
+                    .map(|r| {
+                        r.variables
+                            .iter()
+                            .map(|v| format!("{}=…", v.name))
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "(this role has no variables)".into());
+                lines.push(field_line(
+                    "Variables",
+                    text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
+                    f(Field::Variables),
+                    self.error(Field::Variables),
+                    theme,
+                ));
             }
         }
         let perm_names = ["Read", "Write", "Read + Write"].map(String::from);
-        let perm_on = [Permissions::Read, Permissions::Write, Permissions::ReadWrite].map(|p| p == self.permissions);
+        let perm_on = [
+            Permissions::Read,
+            Permissions::Write,
+            Permissions::ReadWrite,
+        ]
+        .map(|p| p == self.permissions);
         let _ = self.permissions.label();
-        lines.push(field_line("Permissions", choices(&perm_names, &perm_on, None, theme), f(Field::Permissions), self.error(Field::Permissions), theme));
-        lines.push(field_line("Visibility", choices(&["Personal".into(), "Org-wide".into()], &[self.personal, !self.personal], None, theme), f(Field::Visibility), None, theme));
+        lines.push(field_line(
+            "Permissions",
+            choices(&perm_names, &perm_on, None, theme),
+            f(Field::Permissions),
+            self.error(Field::Permissions),
+            theme,
+        ));
+        lines.push(field_line(
+            "Visibility",
+            choices(
+                &["Personal".into(), "Org-wide".into()],
+                &[self.personal, !self.personal],
+                None,
+                theme,
+            ),
+            f(Field::Visibility),
+            None,
+            theme,
+        ));
         let mut ttl_spans = text_value(self.ttl.as_str(), f(Field::Ttl), "30d", theme);
         match self.ttl.as_str().trim().parse::<Ttl>() {
-            Ok(ttl) => ttl_spans.push(Span::styled(format!("   → expires {}", absolute(now + time::Duration::seconds(ttl.seconds()))), theme.dim)),
-            Err(e) if self.error(Field::Ttl).is_none() => ttl_spans.push(Span::styled(format!("   {e}"), theme.warn)),
+            Ok(ttl) => ttl_spans.push(Span::styled(
+                format!(
+                    "   → expires {}",
+                    absolute(now + time::Duration::seconds(ttl.seconds()))
+                ),
+                theme.dim,
+            )),
+            Err(e) if self.error(Field::Ttl).is_none() => {
+                ttl_spans.push(Span::styled(format!("   {e}"), theme.warn))
+            }
             Err(_) => {}
         }
-        lines.push(field_line("TTL", ttl_spans, f(Field::Ttl), self.error(Field::Ttl), theme));
-        lines.push(field_line("Token", choices(&["generated by the service".into(), "generated here, only its hash is sent".into()], &[!self.local_token, self.local_token], None, theme), f(Field::TokenSource), self.error(Field::TokenSource), theme));
+        lines.push(field_line(
+            "TTL",
+            ttl_spans,
+            f(Field::Ttl),
+            self.error(Field::Ttl),
+            theme,
+        ));
+        lines.push(field_line(
+            "Token",
+            choices(
+                &[
+                    "generated by the service".into(),
+                    "generated here, only its hash is sent".into(),
+                ],
+                &[!self.local_token, self.local_token],
+                None,
+                theme,
+            ),
+            f(Field::TokenSource),
+            self.error(Field::TokenSource),
+            theme,
+        ));
         lines.push(Line::default());
         if let Some(e) = &self.form_error {
             lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
         }
-        let footer = if self.submitting { "Creating…".to_string() } else { "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel".into() };
+        let footer = if self.submitting {
+            "Creating…".to_string()
+        } else {
+            "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel".into()
+        };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_style(theme.accent).title(Span::styled(" New API key ", theme.accent)))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.accent)
+                    .title(Span::styled(" New API key ", theme.accent)),
+            )
             .render(area, buf);
     }
 }
@@ -394,7 +557,11 @@ mod tests {
         let mut form = CreateKeyForm::new(vec![], vec![]);
         type_text(&mut form, "dup");
         form.submitting = true;
-        form.fail(&ApiError::Refused(Refusal { code: "NAME_TAKEN".into(), message: "taken".into(), memberships: vec![] }));
+        form.fail(&ApiError::Refused(Refusal {
+            code: "NAME_TAKEN".into(),
+            message: "taken".into(),
+            memberships: vec![],
+        }));
         assert_eq!(form.error(Field::Name), Some("taken"));
         assert_eq!(form.focus, Field::Name);
         assert!(!form.submitting);

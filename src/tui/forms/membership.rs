@@ -40,25 +40,70 @@ pub struct MembershipEditor {
 pub type MembershipChange = (String, Vec<MembershipSpec>, bool);
 
 impl MembershipEditor {
-    pub fn new(identity_id: String, identity_name: String, projects: Vec<Project>, current: Vec<(String, Vec<MembershipSpec>)>) -> Self {
-        MembershipEditor { identity_id, identity_name, projects, current, project: 0, role: 0, variables: TextInput::default(), focus: Field::Project, error: None, submitting: false }
+    pub fn new(
+        identity_id: String,
+        identity_name: String,
+        projects: Vec<Project>,
+        current: Vec<(String, Vec<MembershipSpec>)>,
+    ) -> Self {
+        MembershipEditor {
+            identity_id,
+            identity_name,
+            projects,
+            current,
+            project: 0,
+            role: 0,
+            variables: TextInput::default(),
+            focus: Field::Project,
+            error: None,
+            submitting: false,
+        }
     }
 
-    pub fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Option<MembershipChange> {
+    pub fn on_key(
+        &mut self,
+        event: &KeyEvent,
+        command: Option<Command>,
+    ) -> Option<MembershipChange> {
         if self.submitting {
             return None;
         }
-        if self.focus == Field::Variables && matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace) && self.variables.on_key(event) {
+        if self.focus == Field::Variables
+            && matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace)
+            && self.variables.on_key(event)
+        {
             return None;
         }
-        let roles = self.projects.get(self.project).map_or(0, |p| p.roles.len()).max(1);
+        let roles = self
+            .projects
+            .get(self.project)
+            .map_or(0, |p| p.roles.len())
+            .max(1);
         let n_projects = self.projects.len().max(1);
         match command? {
-            Command::NextField => self.focus = match self.focus { Field::Project => Field::Role, Field::Role => Field::Variables, Field::Variables => Field::Project },
-            Command::PrevField => self.focus = match self.focus { Field::Project => Field::Variables, Field::Role => Field::Project, Field::Variables => Field::Role },
+            Command::NextField => {
+                self.focus = match self.focus {
+                    Field::Project => Field::Role,
+                    Field::Role => Field::Variables,
+                    Field::Variables => Field::Project,
+                }
+            }
+            Command::PrevField => {
+                self.focus = match self.focus {
+                    Field::Project => Field::Variables,
+                    Field::Role => Field::Project,
+                    Field::Variables => Field::Role,
+                }
+            }
             c @ (Command::ChooseLeft | Command::ChooseRight | Command::Toggle) => {
                 let forward = c != Command::ChooseLeft;
-                let step = |i: usize, n: usize| if forward { (i + 1) % n } else { (i + n - 1) % n };
+                let step = |i: usize, n: usize| {
+                    if forward {
+                        (i + 1) % n
+                    } else {
+                        (i + n - 1) % n
+                    }
+                };
                 match self.focus {
                     Field::Project => {
                         self.project = step(self.project, n_projects);
@@ -90,10 +135,21 @@ impl MembershipEditor {
                 return None;
             }
         };
-        let existing = self.current.iter().find(|(slug, _)| *slug == project.slug).map(|(_, m)| m.clone());
+        let existing = self
+            .current
+            .iter()
+            .find(|(slug, _)| *slug == project.slug)
+            .map(|(_, m)| m.clone());
         let already_member = existing.is_some();
-        let mut memberships: Vec<MembershipSpec> = existing.unwrap_or_default().into_iter().filter(|m| m.role != role.name).collect();
-        memberships.push(MembershipSpec { role: role.name.clone(), variables });
+        let mut memberships: Vec<MembershipSpec> = existing
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.role != role.name)
+            .collect();
+        memberships.push(MembershipSpec {
+            role: role.name.clone(),
+            variables,
+        });
         self.submitting = true;
         self.error = None;
         Some((project.slug.clone(), memberships, already_member))
@@ -110,29 +166,69 @@ impl MembershipEditor {
         let f = |field| self.focus == field;
         let slugs: Vec<String> = self.projects.iter().map(|p| p.slug.clone()).collect();
         let on: Vec<bool> = (0..slugs.len()).map(|i| i == self.project).collect();
-        let roles: Vec<String> = self.projects.get(self.project).map(|p| p.roles.iter().map(|r| r.name.clone()).collect()).unwrap_or_default();
+        let roles: Vec<String> = self
+            .projects
+            .get(self.project)
+            .map(|p| p.roles.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default();
         let role_on: Vec<bool> = (0..roles.len()).map(|i| i == self.role).collect();
         let hint = self
             .projects
             .get(self.project)
             .and_then(|p| p.roles.get(self.role))
-            .map(|r| r.variables.iter().map(|v| format!("{}=…", v.name)).collect::<Vec<_>>().join(";"))
+            .map(|r| {
+                r.variables
+                    .iter()
+                    .map(|v| format!("{}=…", v.name))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            })
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "(this role has no variables)".into());
         let mut lines = vec![
-            field_line("Project", choices(&slugs, &on, None, theme), f(Field::Project), None, theme),
-            field_line("Role", choices(&roles, &role_on, None, theme), f(Field::Role), None, theme),
-            field_line("Variables", text_value(self.variables.as_str(), f(Field::Variables), &hint, theme), f(Field::Variables), None, theme),
+            field_line(
+                "Project",
+                choices(&slugs, &on, None, theme),
+                f(Field::Project),
+                None,
+                theme,
+            ),
+            field_line(
+                "Role",
+                choices(&roles, &role_on, None, theme),
+                f(Field::Role),
+                None,
+                theme,
+            ),
+            field_line(
+                "Variables",
+                text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
+                f(Field::Variables),
+                None,
+                theme,
+            ),
             Line::default(),
         ];
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
         }
-        let footer = if self.submitting { "Saving…" } else { "tab field · ←→ choose · enter grant · esc cancel" };
+        let footer = if self.submitting {
+            "Saving…"
+        } else {
+            "tab field · ←→ choose · enter grant · esc cancel"
+        };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_style(theme.accent).title(Span::styled(format!(" Project membership of {} ", self.identity_name), theme.accent)))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.accent)
+                    .title(Span::styled(
+                        format!(" Project membership of {} ", self.identity_name),
+                        theme.accent,
+                    )),
+            )
             .render(area, buf);
     }
 }

@@ -25,9 +25,23 @@ pub struct RolesEditor {
 pub type RoleChange = (Vec<String>, Vec<String>);
 
 impl RolesEditor {
-    pub fn new(identity_id: String, identity_name: String, catalog: Vec<String>, held: &[String]) -> Self {
+    pub fn new(
+        identity_id: String,
+        identity_name: String,
+        catalog: Vec<String>,
+        held: &[String],
+    ) -> Self {
         let on: Vec<bool> = catalog.iter().map(|r| held.contains(r)).collect();
-        RolesEditor { identity_id, identity_name, catalog, original: on.clone(), on, cursor: 0, error: None, submitting: false }
+        RolesEditor {
+            identity_id,
+            identity_name,
+            catalog,
+            original: on.clone(),
+            on,
+            cursor: 0,
+            error: None,
+            submitting: false,
+        }
     }
 
     /// Returns the change to apply when the user submits one.
@@ -81,8 +95,16 @@ impl RolesEditor {
             .enumerate()
             .map(|(i, role)| {
                 let mark = if self.on[i] { "[x]" } else { "[ ]" };
-                let changed = if self.on[i] != self.original[i] { " *" } else { "" };
-                let style = if i == self.cursor { theme.selected } else { ratatui::style::Style::new() };
+                let changed = if self.on[i] != self.original[i] {
+                    " *"
+                } else {
+                    ""
+                };
+                let style = if i == self.cursor {
+                    theme.selected
+                } else {
+                    ratatui::style::Style::new()
+                };
                 Line::from(Span::styled(format!("{mark} {role}{changed}"), style))
             })
             .collect();
@@ -90,11 +112,23 @@ impl RolesEditor {
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
         }
-        let footer = if self.submitting { "Saving…" } else { "↑↓ move · space toggle · enter save · esc cancel" };
+        let footer = if self.submitting {
+            "Saving…"
+        } else {
+            "↑↓ move · space toggle · enter save · esc cancel"
+        };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_style(theme.accent).title(Span::styled(format!(" Global roles of {} ", self.identity_name), theme.accent)))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.accent)
+                    .title(Span::styled(
+                        format!(" Global roles of {} ", self.identity_name),
+                        theme.accent,
+                    )),
+            )
             .render(area, buf);
     }
 }
@@ -106,7 +140,12 @@ mod tests {
     #[test]
     fn submit_reports_only_what_changed() {
         let catalog = vec!["super_admin".to_string(), "monitor".to_string()];
-        let mut editor = RolesEditor::new("id".into(), "x".into(), catalog, &["super_admin".to_string()]);
+        let mut editor = RolesEditor::new(
+            "id".into(),
+            "x".into(),
+            catalog,
+            &["super_admin".to_string()],
+        );
         assert_eq!(editor.on_command(Command::Submit), None);
         editor.on_command(Command::Toggle); // super_admin off
         editor.on_command(Command::Down);

@@ -68,7 +68,14 @@ pub struct KeysTab {
 
 impl KeysTab {
     /// Replaces (or extends, when `append`) the loaded rows.
-    pub fn apply_page(&mut self, rows: Vec<Key>, append: bool, has_next: bool, next: Option<String>, total: i64) {
+    pub fn apply_page(
+        &mut self,
+        rows: Vec<Key>,
+        append: bool,
+        has_next: bool,
+        next: Option<String>,
+        total: i64,
+    ) {
         let selected_id = self.selected().map(|k| k.id.clone());
         if append {
             self.rows.extend(rows);
@@ -98,7 +105,9 @@ impl KeysTab {
             .filter(|(_, k)| {
                 needle.is_empty()
                     || k.description.to_lowercase().contains(&needle)
-                    || k.token_prefix.as_deref().is_some_and(|p| p.to_lowercase().contains(&needle))
+                    || k.token_prefix
+                        .as_deref()
+                        .is_some_and(|p| p.to_lowercase().contains(&needle))
                     || k.project.as_ref().is_some_and(|p| p.slug.contains(&needle))
                     || k.identity.roles.iter().any(|r| r.contains(&needle))
             })
@@ -109,12 +118,18 @@ impl KeysTab {
             SortBy::Created => {}
             SortBy::Name => view.sort_by_key(|&i| rows[i].description.to_lowercase()),
             // RFC 3339 UTC strings sort chronologically; "never" sorts last.
-            SortBy::Expires => view.sort_by(|&a, &b| cmp_optional(&rows[a].expires_at, &rows[b].expires_at)),
+            SortBy::Expires => {
+                view.sort_by(|&a, &b| cmp_optional(&rows[a].expires_at, &rows[b].expires_at))
+            }
             // Most recently used first; never-used keys last.
-            SortBy::LastUsed => view.sort_by(|&a, &b| match (&rows[a].last_used_at, &rows[b].last_used_at) {
-                (Some(x), Some(y)) => y.cmp(x),
-                (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
-            }),
+            SortBy::LastUsed => {
+                view.sort_by(
+                    |&a, &b| match (&rows[a].last_used_at, &rows[b].last_used_at) {
+                        (Some(x), Some(y)) => y.cmp(x),
+                        (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
+                    },
+                )
+            }
         }
         self.view = view;
         self.cursor.clamp(self.view.len());
@@ -148,9 +163,17 @@ impl KeysTab {
         self.rows.len()
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime, tick: u64) {
+    pub fn render(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        theme: &Theme,
+        now: OffsetDateTime,
+        tick: u64,
+    ) {
         let (table_area, detail_area) = if self.detail_open && area.width >= 90 {
-            let [t, d] = Layout::horizontal([Constraint::Min(50), Constraint::Length(44)]).areas(area);
+            let [t, d] =
+                Layout::horizontal([Constraint::Min(50), Constraint::Length(44)]).areas(area);
             (t, Some(d))
         } else if self.detail_open {
             let [t, d] = Layout::vertical([Constraint::Min(5), Constraint::Length(12)]).areas(area);
@@ -164,8 +187,19 @@ impl KeysTab {
         }
     }
 
-    fn render_table(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime, tick: u64) {
-        let shown = if self.show_inactive { "all keys" } else { "enabled keys" };
+    fn render_table(
+        &self,
+        area: Rect,
+        buf: &mut Buffer,
+        theme: &Theme,
+        now: OffsetDateTime,
+        tick: u64,
+    ) {
+        let shown = if self.show_inactive {
+            "all keys"
+        } else {
+            "enabled keys"
+        };
         let more = if self.has_next { "+" } else { "" };
         let mut title = format!(
             " Keys: {} of {}{more} {shown} · sort: {} ",
@@ -188,10 +222,15 @@ impl KeysTab {
             let message = match &self.load {
                 Load::Failed(e) => format!("Could not load keys: {e}"),
                 Load::Loading | Load::Idle => "Loading keys…".to_owned(),
-                Load::Loaded if !self.filter.as_str().is_empty() => "No key matches the filter (esc clears it).".to_owned(),
+                Load::Loaded if !self.filter.as_str().is_empty() => {
+                    "No key matches the filter (esc clears it).".to_owned()
+                }
                 Load::Loaded => "No keys yet. Press n to create one.".to_owned(),
             };
-            Paragraph::new(message).style(theme.dim).wrap(Wrap { trim: true }).render(inner, buf);
+            Paragraph::new(message)
+                .style(theme.dim)
+                .wrap(Wrap { trim: true })
+                .render(inner, buf);
             return;
         }
         // Only the visible rows are built: drawing costs O(height), not O(keys).
@@ -200,8 +239,19 @@ impl KeysTab {
         let rows = self.view[offset..(offset + height).min(self.view.len())]
             .iter()
             .map(|&i| key_row(&self.rows[i], theme, now));
-        let header = Row::new(["Name", "Prefix", "Scope", "Vis.", "Perm.", "Roles / memberships", "State", "Created", "Expires", "Last used"])
-            .style(theme.header);
+        let header = Row::new([
+            "Name",
+            "Prefix",
+            "Scope",
+            "Vis.",
+            "Perm.",
+            "Roles / memberships",
+            "State",
+            "Created",
+            "Expires",
+            "Last used",
+        ])
+        .style(theme.header);
         let widths = [
             Constraint::Fill(3),
             Constraint::Length(10),
@@ -216,7 +266,10 @@ impl KeysTab {
         ];
         let mut state = TableState::default().with_selected(Some(self.cursor.index - offset));
         ratatui::widgets::StatefulWidget::render(
-            Table::new(rows, widths).header(header).row_highlight_style(theme.selected).column_spacing(1),
+            Table::new(rows, widths)
+                .header(header)
+                .row_highlight_style(theme.selected)
+                .column_spacing(1),
             inner,
             buf,
             &mut state,
@@ -284,7 +337,11 @@ pub fn grants_label(key: &Key) -> String {
             }
         }
     }
-    if parts.is_empty() { "—".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "—".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn expires_cell(key: &Key, theme: &Theme, now: OffsetDateTime) -> Cell<'static> {
@@ -317,22 +374,46 @@ fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime) -> Row<'static> {
         Cell::from(Span::styled(state_label(&key.state), state_style)),
         Cell::from(relative(&key.created_at, now)),
         expires_cell(key, theme, now),
-        Cell::from(key.last_used_at.as_deref().map_or_else(|| "never".into(), |t| relative(t, now))),
+        Cell::from(
+            key.last_used_at
+                .as_deref()
+                .map_or_else(|| "never".into(), |t| relative(t, now)),
+        ),
     ])
 }
 
 fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
     let field = |name: &str, value: String| {
-        Line::from(vec![Span::styled(format!("{name:<11}"), theme.dim), Span::raw(value)])
+        Line::from(vec![
+            Span::styled(format!("{name:<11}"), theme.dim),
+            Span::raw(value),
+        ])
     };
-    let when = |t: &Option<String>| t.as_deref().map_or_else(|| "never".to_owned(), |t| format!("{t} ({})", relative(t, now)));
+    let when = |t: &Option<String>| {
+        t.as_deref().map_or_else(
+            || "never".to_owned(),
+            |t| format!("{t} ({})", relative(t, now)),
+        )
+    };
     let lines = vec![
         field("Name", key.description.clone()),
         field("Id", key.id.clone()),
         field("Identity", key.identity.id.clone()),
-        field("Prefix", key.token_prefix.clone().unwrap_or_else(|| "— (made from a tokenHash)".into())),
+        field(
+            "Prefix",
+            key.token_prefix
+                .clone()
+                .unwrap_or_else(|| "— (made from a tokenHash)".into()),
+        ),
         field("Scope", scope_label(key)),
-        field("Visibility", if key.visibility == Visibility::PERSONAL { "personal".into() } else { "org-wide".into() }),
+        field(
+            "Visibility",
+            if key.visibility == Visibility::PERSONAL {
+                "personal".into()
+            } else {
+                "org-wide".into()
+            },
+        ),
         field("Permissions", permissions_label(&key.permissions)),
         field("Grants", grants_label(key)),
         field("State", state_label(&key.state).into()),
@@ -340,10 +421,20 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
         field("Expires", when(&key.expires_at)),
         field("Last used", when(&key.last_used_at)),
         field("Disabled", when(&key.disabled_at)),
-        field("Owner", key.owner.as_ref().map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone())),
+        field(
+            "Owner",
+            key.owner
+                .as_ref()
+                .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
+        ),
     ];
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).border_style(theme.border).title(Span::styled(" Details ", theme.accent)))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border)
+                .title(Span::styled(" Details ", theme.accent)),
+        )
         .render(area, buf);
 }

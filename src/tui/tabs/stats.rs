@@ -3,7 +3,10 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap};
+use ratatui::widgets::{
+    Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, TableState,
+    Widget, Wrap,
+};
 
 use super::Cursor;
 use crate::api::{Database, QueryStat};
@@ -43,26 +46,58 @@ impl StatsTab {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, tick: u64) {
-        let [left, right] = Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
-        let focus = |pane: Pane| if self.pane == pane { theme.accent } else { theme.border };
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
+        let focus = |pane: Pane| {
+            if self.pane == pane {
+                theme.accent
+            } else {
+                theme.border
+            }
+        };
         let db_block = Block::default()
             .borders(Borders::ALL)
             .border_style(focus(Pane::Databases))
-            .title(Span::styled(format!(" Databases{} ", self.databases_load.badge(tick)), theme.accent));
+            .title(Span::styled(
+                format!(" Databases{} ", self.databases_load.badge(tick)),
+                theme.accent,
+            ));
         if self.databases.is_empty() {
             let text = match &self.databases_load {
                 Load::Failed(e) => format!("Could not list databases: {e}"),
-                Load::Loaded => "No database is monitored. Start the service with --monitor NAME=postgres://…".into(),
+                Load::Loaded => {
+                    "No database is monitored. Start the service with --monitor NAME=postgres://…"
+                        .into()
+                }
                 _ => "Loading…".into(),
             };
-            Paragraph::new(text).style(theme.dim).wrap(Wrap { trim: true }).block(db_block).render(left, buf);
+            Paragraph::new(text)
+                .style(theme.dim)
+                .wrap(Wrap { trim: true })
+                .block(db_block)
+                .render(left, buf);
         } else {
-            let items: Vec<ListItem> = self.databases.iter().map(|d| ListItem::new(format!("{} · {}", d.id, d.name))).collect();
+            let items: Vec<ListItem> = self
+                .databases
+                .iter()
+                .map(|d| ListItem::new(format!("{} · {}", d.id, d.name)))
+                .collect();
             let mut state = ListState::default().with_selected(Some(self.db_cursor.index));
-            StatefulWidget::render(List::new(items).block(db_block).highlight_style(theme.selected), left, buf, &mut state);
+            StatefulWidget::render(
+                List::new(items)
+                    .block(db_block)
+                    .highlight_style(theme.selected),
+                left,
+                buf,
+                &mut state,
+            );
         }
         let title = match &self.open_database {
-            Some(id) => format!(" Statements of database {id}: {}{} ", self.stats.len(), self.stats_load.badge(tick)),
+            Some(id) => format!(
+                " Statements of database {id}: {}{} ",
+                self.stats.len(),
+                self.stats_load.badge(tick)
+            ),
             None => " Statements ".into(),
         };
         let block = Block::default()
@@ -75,26 +110,37 @@ impl StatsTab {
             let text = match (&self.open_database, &self.stats_load) {
                 (_, Load::Failed(e)) => format!("Could not load statistics: {e}"),
                 (None, _) => "Pick a database and press enter.".into(),
-                (Some(_), Load::Loaded) => "No statements recorded yet (pg_stat_statements is empty).".into(),
+                (Some(_), Load::Loaded) => {
+                    "No statements recorded yet (pg_stat_statements is empty).".into()
+                }
                 _ => "Loading…".into(),
             };
-            Paragraph::new(text).style(theme.dim).wrap(Wrap { trim: true }).render(inner, buf);
+            Paragraph::new(text)
+                .style(theme.dim)
+                .wrap(Wrap { trim: true })
+                .render(inner, buf);
             return;
         }
         let height = inner.height.saturating_sub(1) as usize;
         let offset = self.cursor.offset(height);
-        let rows = self.stats[offset..(offset + height).min(self.stats.len())].iter().map(|s| {
-            Row::new(vec![
-                format!("{:5.1}%", s.pct_of_total),
-                s.total_calls.to_string(),
-                format!("{:.2}", s.avg_time),
-                s.buffer_hit_ratio.map_or("—".into(), |r| format!("{r:.1}%")),
-                s.statement_types.join(","),
-                s.table_names.join(","),
-                s.truncated_query.clone(),
-            ])
-        });
-        let header = Row::new(["% total", "Calls", "Avg ms", "Hit", "Type", "Tables", "Query"]).style(theme.header);
+        let rows = self.stats[offset..(offset + height).min(self.stats.len())]
+            .iter()
+            .map(|s| {
+                Row::new(vec![
+                    format!("{:5.1}%", s.pct_of_total),
+                    s.total_calls.to_string(),
+                    format!("{:.2}", s.avg_time),
+                    s.buffer_hit_ratio
+                        .map_or("—".into(), |r| format!("{r:.1}%")),
+                    s.statement_types.join(","),
+                    s.table_names.join(","),
+                    s.truncated_query.clone(),
+                ])
+            });
+        let header = Row::new([
+            "% total", "Calls", "Avg ms", "Hit", "Type", "Tables", "Query",
+        ])
+        .style(theme.header);
         let widths = [
             Constraint::Length(7),
             Constraint::Length(9),
@@ -104,8 +150,11 @@ impl StatsTab {
             Constraint::Length(16),
             Constraint::Fill(1),
         ];
-        let mut state = TableState::default().with_selected((self.pane == Pane::Statements).then_some(self.cursor.index - offset));
-        let table = Table::new(rows, widths).header(header).row_highlight_style(theme.selected);
+        let mut state = TableState::default()
+            .with_selected((self.pane == Pane::Statements).then_some(self.cursor.index - offset));
+        let table = Table::new(rows, widths)
+            .header(header)
+            .row_highlight_style(theme.selected);
         StatefulWidget::render(table, inner, buf, &mut state);
     }
 }

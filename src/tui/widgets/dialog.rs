@@ -28,14 +28,23 @@ impl Confirm {
             "It stops authenticating at once; its record is kept."
         };
         let lines = vec![
-            Line::from(vec![Span::raw(format!("{verb} key ")), Span::styled(format!("“{}”", self.key_name), theme.accent), Span::raw("?")]),
+            Line::from(vec![
+                Span::raw(format!("{verb} key ")),
+                Span::styled(format!("“{}”", self.key_name), theme.accent),
+                Span::raw("?"),
+            ]),
             Line::from(Span::styled(effect, theme.dim)),
             Line::default(),
             Line::from(Span::styled("y confirm · n cancel", theme.dim)),
         ];
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_style(theme.warn).title(format!(" {verb} key ")))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.warn)
+                    .title(format!(" {verb} key ")),
+            )
             .render(area, buf);
     }
 }
@@ -66,18 +75,30 @@ impl TokenDialog {
             Some(Err(e)) => Line::from(Span::styled(format!("✗ not copied: {e}"), theme.error)),
         };
         let lines = vec![
-            Line::from(vec![Span::raw("Key "), Span::styled(format!("“{}”", self.key_name), theme.accent), Span::raw(" was created. Its token:")]),
+            Line::from(vec![
+                Span::raw("Key "),
+                Span::styled(format!("“{}”", self.key_name), theme.accent),
+                Span::raw(" was created. Its token:"),
+            ]),
             Line::default(),
             Line::from(Span::styled(format!("  {}", self.token), theme.accent)),
             Line::default(),
-            Line::from(Span::styled("This token will not be shown again. Store it now.", theme.warn)),
+            Line::from(Span::styled(
+                "This token will not be shown again. Store it now.",
+                theme.warn,
+            )),
             Line::from(Span::styled(origin, theme.dim)),
             copy_line,
             Line::from(Span::styled("y copy again · enter/esc close", theme.dim)),
         ];
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).border_style(theme.ok).title(" New token "))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.ok)
+                    .title(" New token "),
+            )
             .render(area, buf);
     }
 }

@@ -14,16 +14,27 @@ pub fn render(keymap: &Keymap, contexts: &[Context], area: Rect, buf: &mut Buffe
     for (context, bindings) in keymap.help(contexts) {
         lines.push(Line::from(Span::styled(context.title(), theme.header)));
         for (keys, what) in bindings {
-            lines.push(Line::from(vec![Span::styled(format!("  {keys:<18}"), theme.accent), Span::raw(what)]));
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<18}"), theme.accent),
+                Span::raw(what),
+            ]));
         }
         lines.push(Line::default());
     }
-    lines.push(Line::from(Span::styled("Any key closes this help.", theme.dim)));
+    lines.push(Line::from(Span::styled(
+        "Any key closes this help.",
+        theme.dim,
+    )));
     let height = (lines.len() as u16 + 2).min(area.height);
     let area = centered(area, 64, height);
     Clear.render(area, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .block(Block::default().borders(Borders::ALL).border_style(theme.accent).title(" Help "))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.accent)
+                .title(" Help "),
+        )
         .render(area, buf);
 }

@@ -14,7 +14,10 @@ pub enum Connection {
     Connecting,
     Online,
     /// Down since the last attempt; retrying after `retry_in_secs`.
-    Down { attempt: u32, retry_in_secs: u64 },
+    Down {
+        attempt: u32,
+        retry_in_secs: u64,
+    },
 }
 
 pub struct StatusBar<'a> {
@@ -33,9 +36,13 @@ impl Widget for StatusBar<'_> {
         let connection = match self.connection {
             Connection::Connecting => Span::styled("● connecting", t.warn),
             Connection::Online => Span::styled("● online", t.ok),
-            Connection::Down { attempt, retry_in_secs } => {
-                Span::styled(format!("● down (retry {attempt} in {retry_in_secs}s)"), t.error)
-            }
+            Connection::Down {
+                attempt,
+                retry_in_secs,
+            } => Span::styled(
+                format!("● down (retry {attempt} in {retry_in_secs}s)"),
+                t.error,
+            ),
         };
         let sep = || Span::styled(" │ ", t.dim);
         let mut spans = vec![
