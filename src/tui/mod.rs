@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod app;
+pub mod fixtures;
 pub mod forms;
 pub mod keymap;
 pub mod tabs;

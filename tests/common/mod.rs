@@ -1,0 +1,487 @@
+//! Test harness: a real `keydeck serve` on loopback over a fresh SQLite file, and a small
+//! GraphQL client for it.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+use keydeck::server::{Running, ServeConfig};
+use keydeck::ttl::Ttl;
+
+/// The service's default maximum key lifetime (`keydeck serve --max-key-ttl 30d`).
+pub const DEFAULT_MAX_TTL: &str = "30d";
+
+/// The selection of an `ApiKey` every document here asks for.
+macro_rules! key_fields {
+    () => {
+        "id type description enabled state createdAt lastUsedAt expiresAt disabledAt \
+         permissions visibility tokenPrefix identity { id roles } owner { id } project { slug }"
+    };
+}
+
+/// `ok` and `error` of a mutation reply.
+macro_rules! reply_fields {
+    () => {
+        "ok error { code developerMessage membershipValidation { code role variable } }"
+    };
+}
+
+/// The `result` selection of the two key-creating mutations.
+macro_rules! new_key_fields {
+    () => {
+        concat!(
+            "result { apiKey { id token identity { id } key { ",
+            key_fields!(),
+            " } } }"
+        )
+    };
+}
+
+pub const CREATE_API_KEY: &str = concat!(
+    "mutation($projectSlug: String!, $memberships: [MembershipInput!]!, $description: String!, \
+     $tokenHash: String, $options: CreateApiKeyOptions) { \
+     createApiKey(projectSlug: $projectSlug, memberships: $memberships, \
+     description: $description, tokenHash: $tokenHash, options: $options) { ",
+    reply_fields!(),
+    " ",
+    new_key_fields!(),
+    " } }"
+);
+
+pub const CREATE_GLOBAL_API_KEY: &str = concat!(
+    "mutation($description: String!, $roles: [String!], $tokenHash: String, \
+     $options: CreateApiKeyOptions) { \
+     createGlobalApiKey(description: $description, roles: $roles, tokenHash: $tokenHash, \
+     options: $options) { ",
+    reply_fields!(),
+    " ",
+    new_key_fields!(),
+    " } }"
+);
+
+pub const DISABLE_API_KEY: &str = concat!(
+    "mutation($id: String!) { disableApiKey(id: $id) { ",
+    reply_fields!(),
+    " result { apiKey { ",
+    key_fields!(),
+    " } } } }"
+);
+
+pub const ENABLE_API_KEY: &str = concat!(
+    "mutation($id: String!) { enableApiKey(id: $id) { ",
+    reply_fields!(),
+    " result { apiKey { ",
+    key_fields!(),
+    " } } } }"
+);
+
+pub const ADD_GLOBAL_IDENTITY_ROLES: &str = concat!(
+    "mutation($identityId: String!, $roles: [String!]!) { \
+     addGlobalIdentityRoles(identityId: $identityId, roles: $roles) { ",
+    reply_fields!(),
+    " result { identity { id roles } } } }"
+);
+
+pub const REMOVE_GLOBAL_IDENTITY_ROLES: &str = concat!(
+    "mutation($identityId: String!, $roles: [String!]!) { \
+     removeGlobalIdentityRoles(identityId: $identityId, roles: $roles) { ",
+    reply_fields!(),
+    " result { identity { id roles } } } }"
+);
+
+macro_rules! member_result {
+    () => {
+        " result { identity { id } memberships { role variables { name values } } } } }"
+    };
+}
+
+pub const ADD_PROJECT_MEMBER: &str = concat!(
+    "mutation($projectSlug: String!, $identityId: String!, $memberships: [MembershipInput!]!) { \
+     addProjectMember(projectSlug: $projectSlug, identityId: $identityId, \
+     memberships: $memberships) { ",
+    reply_fields!(),
+    member_result!()
+);
+
+pub const UPDATE_PROJECT_MEMBER: &str = concat!(
+    "mutation($projectSlug: String!, $identityId: String!, $memberships: [MembershipInput!]!) { \
+     updateProjectMember(projectSlug: $projectSlug, identityId: $identityId, \
+     memberships: $memberships) { ",
+    reply_fields!(),
+    member_result!()
+);
+
+pub const REMOVE_PROJECT_MEMBER: &str = concat!(
+    "mutation($projectSlug: String!, $identityId: String!) { \
+     removeProjectMember(projectSlug: $projectSlug, identityId: $identityId) { ",
+    reply_fields!(),
+    member_result!()
+);
+
+pub const CREATE_PROJECT: &str = concat!(
+    "mutation($slug: String!, $name: String!, $roles: [RoleDefinitionInput!]!) { \
+     createProject(slug: $slug, name: $name, roles: $roles) { ",
+    reply_fields!(),
+    " result { project { id slug name roles { name variables { name } } } } } }"
+);
+
+pub const API_KEYS: &str = concat!(
+    "query($filter: ApiKeyFilter, $first: Int, $after: String) { \
+     apiKeys(filter: $filter, first: $first, after: $after) { totalCount \
+     pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor } nodes { ",
+    key_fields!(),
+    " } } }"
+);
+
+pub const ME: &str = "query { me { id description roles } }";
+
+/// A key the service created: what a client keeps of it.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub id: String,
+    pub token: String,
+    pub identity_id: String,
+    /// The stored record as `createApiKey`/`createGlobalApiKey` returned it.
+    pub record: Value,
+}
+
+impl Key {
+    /// Reads a key from a successful creation reply.
+    pub fn from_reply(reply: &Value) -> Key {
+        let api_key = &ok(reply)["apiKey"];
+        Key {
+            id: string(&api_key["id"]),
+            token: string(&api_key["token"]),
+            identity_id: string(&api_key["identity"]["id"]),
+            record: api_key["key"].clone(),
+        }
+    }
+}
+
+/// A running service over a temporary store, torn down when dropped.
+pub struct TestServer {
+    pub running: Running,
+    /// The bootstrap super_admin token.
+    pub admin: String,
+    client: reqwest::Client,
+    dir: TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.running.task.abort();
+    }
+}
+
+impl TestServer {
+    /// A service with the default maximum key lifetime of 30 days.
+    pub async fn start() -> TestServer {
+        Self::with_max_ttl(Some(DEFAULT_MAX_TTL.parse().unwrap())).await
+    }
+
+    /// A service with this maximum key lifetime (`None`: unlimited).
+    pub async fn with_max_ttl(max_key_ttl: Option<Ttl>) -> TestServer {
+        Self::with(max_key_ttl, Vec::new()).await
+    }
+
+    /// A service reading the query statistics of these `(name, postgres URL)` databases.
+    pub async fn monitoring(monitor: Vec<(String, String)>) -> TestServer {
+        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), monitor).await
+    }
+
+    async fn with(max_key_ttl: Option<Ttl>, monitor: Vec<(String, String)>) -> TestServer {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite:{}/keydeck.db", dir.path().display()),
+            bootstrap_token_file: None,
+            max_key_ttl,
+            public_url: None,
+            monitor,
+        };
+        let running = keydeck::server::start(&config)
+            .await
+            .expect("the service starts");
+        let admin = running
+            .bootstrap_token
+            .clone()
+            .expect("a fresh store hands out the bootstrap token");
+        TestServer {
+            running,
+            admin,
+            client: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    pub fn graphql_url(&self) -> String {
+        self.running.graphql_url()
+    }
+
+    /// The SQLite file the service stores everything in.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("keydeck.db")
+    }
+
+    /// A POST to the GraphQL endpoint with no body or credentials yet.
+    pub fn post(&self) -> reqwest::RequestBuilder {
+        self.client.post(self.graphql_url())
+    }
+
+    /// A POST carrying the super admin's token, for requests built by hand.
+    pub fn authorized_post(&self) -> reqwest::RequestBuilder {
+        self.post()
+            .header(AUTHORIZATION, format!("Bearer {}", self.admin))
+    }
+
+    /// A POST of `body` as `application/json`, with the super admin's token.
+    pub fn json_body(&self, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+        self.authorized_post()
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+    }
+
+    /// Sends one GraphQL operation as JSON with `Authorization: Bearer <token>`.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> (StatusCode, Value) {
+        send(
+            self.post()
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .json(&json!({ "query": query, "variables": variables })),
+        )
+        .await
+    }
+
+    /// Sends `query` as pganalyze's documentation does with curl: a multipart form field
+    /// (`-F 'query=…'`) and `Authorization: Token …`.
+    pub async fn curl_form(&self, token: &str, query: &str) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new().text("query", query.to_owned());
+        send(
+            self.post()
+                .header(AUTHORIZATION, format!("Token {token}"))
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// The `data` of an operation that must succeed without errors.
+    pub async fn data(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.gql(token, query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// The `extensions.code` of the GraphQL error an operation must fail with (HTTP 200).
+    pub async fn error_code(&self, token: &str, query: &str, variables: Value) -> String {
+        let (status, body) = self.gql(token, query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+        first_error_code(&body)
+    }
+
+    /// A mutation's reply (`{ ok error result }`): the only field of its `data`.
+    pub async fn mutate(&self, token: &str, mutation: &str, variables: Value) -> Value {
+        only_field(self.data(token, mutation, variables).await)
+    }
+
+    /// `createGlobalApiKey` with these variables; the reply.
+    pub async fn create_global(&self, by: &str, variables: Value) -> Value {
+        self.mutate(by, CREATE_GLOBAL_API_KEY, variables).await
+    }
+
+    /// `createApiKey` with these variables; the reply.
+    pub async fn create_project_key(&self, by: &str, variables: Value) -> Value {
+        self.mutate(by, CREATE_API_KEY, variables).await
+    }
+
+    /// A global key with these roles, created by the super admin.
+    pub async fn global_key(&self, name: &str, roles: &[&str]) -> Key {
+        self.global_key_with(&self.admin, name, roles, json!({}))
+            .await
+    }
+
+    /// A global key created by `by` with these roles and `options`.
+    pub async fn global_key_with(
+        &self,
+        by: &str,
+        name: &str,
+        roles: &[&str],
+        options: Value,
+    ) -> Key {
+        let reply = self
+            .create_global(
+                by,
+                json!({ "description": name, "roles": roles, "options": options }),
+            )
+            .await;
+        Key::from_reply(&reply)
+    }
+
+    /// A project key with these memberships, created by the super admin.
+    pub async fn project_key(&self, slug: &str, name: &str, memberships: Value) -> Key {
+        let reply = self
+            .create_project_key(
+                &self.admin,
+                json!({ "projectSlug": slug, "description": name, "memberships": memberships }),
+            )
+            .await;
+        Key::from_reply(&reply)
+    }
+
+    /// A project created by the super admin; `roles` as `[{name, variables}]`. Its record.
+    pub async fn project(&self, slug: &str, roles: Value) -> Value {
+        let reply = self
+            .mutate(
+                &self.admin,
+                CREATE_PROJECT,
+                json!({ "slug": slug, "name": format!("Project {slug}"), "roles": roles }),
+            )
+            .await;
+        ok(&reply)["project"].clone()
+    }
+
+    /// The project Contember's documentation uses: `my-blog`, whose `editor` role has a
+    /// `language` variable, plus `admin` and `viewer` roles without variables.
+    pub async fn blog(&self) -> Value {
+        self.project("my-blog", blog_roles()).await
+    }
+
+    /// `apiKeys` as `token` sees it with this filter: the connection.
+    pub async fn api_keys(&self, token: &str, filter: Value) -> Value {
+        self.data(token, API_KEYS, json!({ "filter": filter, "first": 500 }))
+            .await["apiKeys"]
+            .clone()
+    }
+
+    /// The ids `apiKeys` shows `token` with this filter.
+    pub async fn visible_key_ids(&self, token: &str, filter: Value) -> Vec<String> {
+        let keys = self.api_keys(token, filter).await;
+        keys["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| string(&k["id"]))
+            .collect()
+    }
+
+    /// The identity id of the key behind `token`.
+    pub async fn me(&self, token: &str) -> String {
+        string(&self.data(token, ME, json!({})).await["me"]["id"])
+    }
+
+    /// The HTTP status a plain `{ me { id } }` gets with this token.
+    pub async fn status_of(&self, token: &str) -> StatusCode {
+        self.gql(token, ME, json!({})).await.0
+    }
+}
+
+/// Polls `check` until it holds, for at most five seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: still not true after 5 s");
+}
+
+/// Sends a request and reads its body as JSON (or as a JSON string when it is not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("the service answers");
+    let status = response.status();
+    let text = response.text().await.expect("a readable body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// pganalyze's documented query (`curl -F 'query=…'`), for database `database_id`.
+pub fn pganalyze_query(database_id: &str) -> String {
+    const AS_PUBLISHED: &str = "query { getQueryStats(databaseId: 12345) { id, queryUrl, truncatedQuery, statementType, tableNames, totalCalls, avgTime, bufferHitRatio, pctOfTotal } }";
+    AS_PUBLISHED.replace("12345", database_id)
+}
+
+pub fn blog_roles() -> Value {
+    json!([
+        { "name": "editor", "variables": ["language"] },
+        { "name": "admin" },
+        { "name": "viewer" },
+    ])
+}
+
+/// `[{role: "editor", variables: [{name: "language", values}]}]`.
+pub fn editor(languages: &[&str]) -> Value {
+    json!([{ "role": "editor", "variables": [{ "name": "language", "values": languages }] }])
+}
+
+/// The result of a reply that must be `ok`.
+pub fn ok(reply: &Value) -> &Value {
+    assert_eq!(reply["ok"], json!(true), "expected ok: {reply:#}");
+    assert!(reply["error"].is_null(), "{reply:#}");
+    &reply["result"]
+}
+
+/// The error of a reply that must be refused with `code`.
+pub fn refused<'a>(reply: &'a Value, code: &str) -> &'a Value {
+    refused_for(reply, code, "")
+}
+
+/// Like [`refused`], naming the request in the failure message.
+pub fn refused_for<'a>(reply: &'a Value, code: &str, request: impl std::fmt::Display) -> &'a Value {
+    assert_eq!(
+        reply["ok"],
+        json!(false),
+        "{request}: expected {code}: {reply:#}"
+    );
+    assert_eq!(reply["error"]["code"], json!(code), "{request}: {reply:#}");
+    assert!(reply["result"].is_null(), "{request}: {reply:#}");
+    let message = reply["error"]["developerMessage"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!message.is_empty(), "a refusal explains itself: {reply:#}");
+    &reply["error"]
+}
+
+/// `extensions.code` of the first top-level error.
+pub fn first_error_code(body: &Value) -> String {
+    let code = &body["errors"][0]["extensions"]["code"];
+    assert!(code.is_string(), "expected a coded GraphQL error: {body:#}");
+    string(code)
+}
+
+/// The value of the only field of an object.
+pub fn only_field(data: Value) -> Value {
+    let object = data.as_object().expect("an object");
+    assert_eq!(object.len(), 1, "{data:#}");
+    object.values().next().unwrap().clone()
+}
+
+pub fn string(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {value}"))
+        .to_owned()
+}
+
+/// SHA-256 of `text`, lower-case hex: what the service stores of a token.
+pub fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Seconds from now until an RFC 3339 date-time.
+pub fn seconds_until(rfc3339: &Value) -> i64 {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let at = OffsetDateTime::parse(rfc3339.as_str().expect("a DateTime"), &Rfc3339)
+        .expect("an RFC 3339 date-time");
+    (at - OffsetDateTime::now_utc()).whole_seconds()
+}
