@@ -6,15 +6,16 @@ use graphql_client::GraphQLQuery;
 /// The service's `DateTime` scalar: RFC 3339 text.
 pub type DateTime = String;
 
+#[rustfmt::skip] // rustfmt re-indents attributes inside this macro on every run
 macro_rules! operation {
     ($name:ident, $file:tt) => {
         #[derive(GraphQLQuery)]
         #[graphql(
-                                    schema_path = "graphql/schema.graphql",
-                                    query_path = $file,
-                                    response_derives = "Debug, Clone, PartialEq",
-                                    variables_derives = "Debug, Clone"
-                                )]
+            schema_path = "graphql/schema.graphql",
+            query_path = $file,
+            response_derives = "Debug, Clone, PartialEq",
+            variables_derives = "Debug, Clone"
+        )]
         pub struct $name;
     };
 }
