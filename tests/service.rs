@@ -961,11 +961,22 @@ async fn a_read_only_key_cannot_mutate_and_a_write_only_key_cannot_query() {
     ok(&server
         .mutate(&write_only.token, CREATE_PROJECT, project)
         .await);
-    // The refused mutation left nothing behind.
+    // The refused mutation left nothing behind but its audit entry.
     assert_eq!(
         project_slugs(&server, &server.admin).await,
         json!([{ "slug": "p" }])
     );
+    let log = server
+        .data(&server.admin, AUDIT_LOG, json!({ "first": 100 }))
+        .await;
+    let refused: Vec<&Value> = log["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "createProject" && e["outcome"] == "FORBIDDEN")
+        .collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert_eq!(refused[0]["actorId"], json!(read_only.identity_id));
 }
 
 #[tokio::test]

@@ -32,44 +32,8 @@ fn app() -> App {
     )
 }
 
-fn key_json(i: usize, name: &str, state: &str, expires: Option<&str>) -> serde_json::Value {
-    let project = (i % 3 == 1).then(|| json!({"slug": "my-blog", "name": "My Blog"}));
-    let projects = if project.is_some() {
-        json!([{"project": {"slug": "my-blog"}, "memberships": [{"role": "editor", "variables": [{"name": "language", "values": ["cs"]}]}]}])
-    } else {
-        json!([])
-    };
-    json!({
-        "id": format!("00000000-0000-0000-0000-{i:012}"),
-        "type": if project.is_some() { "PROJECT" } else { "GLOBAL" },
-        "description": name,
-        "enabled": state != "DISABLED",
-        "state": state,
-        "createdAt": "2026-11-20T12:00:00Z",
-        "lastUsedAt": if i.is_multiple_of(2) { json!("2026-11-23T11:00:00Z") } else { json!(null) },
-        "expiresAt": expires,
-        "disabledAt": if state == "DISABLED" { json!("2026-11-22T12:00:00Z") } else { json!(null) },
-        "permissions": if i.is_multiple_of(2) { json!(["READ", "WRITE"]) } else { json!(["READ"]) },
-        "visibility": if i % 4 == 3 { "PERSONAL" } else { "ORG_WIDE" },
-        "tokenPrefix": format!("kd_{:06}", i),
-        "project": project,
-        "owner": {"id": "owner", "description": "bootstrap admin"},
-        "identity": {"id": format!("identity-{i}"), "roles": if i == 0 { json!(["super_admin"]) } else { json!([]) }, "projects": projects}
-    })
-}
-
 fn keys(n: usize) -> Vec<Key> {
-    (0..n)
-        .map(|i| {
-            let expires = match i % 5 {
-                0 => None,
-                1 => Some("2026-11-26T12:00:00Z"),
-                _ => Some("2026-12-20T12:00:00Z"),
-            };
-            serde_json::from_value(key_json(i, &format!("key number {i}"), "ENABLED", expires))
-                .unwrap()
-        })
-        .collect()
+    keydeck::tui::fixtures::sample_keys(n).unwrap()
 }
 
 fn page<T>(items: Vec<T>, has_next: bool) -> Page<T> {

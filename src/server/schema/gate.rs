@@ -68,6 +68,9 @@ impl Extension for Gate {
                 } else {
                     "queries need a key with the READ permission"
                 };
+                if needed == Permission::Write {
+                    audit_refusal(ctx, caller, &operation.node, what).await;
+                }
                 let mut error = ServerError::new(format!("forbidden: {what}"), None);
                 let mut ext = async_graphql::ErrorExtensionValues::default();
                 ext.set("code", "FORBIDDEN");
@@ -76,5 +79,47 @@ impl Extension for Gate {
             }
         }
         Ok(document)
+    }
+}
+
+/// A mutation refused here never reaches a resolver; it is audited all the same, under the
+/// names of the fields it asked for.
+async fn audit_refusal(
+    ctx: &ExtensionContext<'_>,
+    caller: &Caller,
+    operation: &async_graphql::parser::types::OperationDefinition,
+    why: &str,
+) {
+    use async_graphql::parser::types::Selection;
+    let Some(services) = ctx.data_opt::<super::Services>() else {
+        return;
+    };
+    let fields: Vec<&str> = operation
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.as_str()),
+            _ => None,
+        })
+        .collect();
+    let action = if fields.is_empty() {
+        "mutation".to_owned()
+    } else {
+        fields.join(",")
+    };
+    if let Err(e) = services
+        .store
+        .append_audit(
+            Some(caller.identity_id()),
+            &action,
+            None,
+            "FORBIDDEN",
+            Some(why),
+        )
+        .await
+    {
+        tracing::error!(error = %e, "could not audit a refused mutation");
     }
 }
