@@ -173,7 +173,7 @@ impl KeysTab {
     ) {
         let (table_area, detail_area) = if self.detail_open && area.width >= 90 {
             let [t, d] =
-                Layout::horizontal([Constraint::Min(50), Constraint::Length(44)]).areas(area);
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(56)]).areas(area);
             (t, Some(d))
         } else if self.detail_open {
             let [t, d] = Layout::vertical([Constraint::Min(5), Constraint::Length(12)]).areas(area);
@@ -236,34 +236,50 @@ impl KeysTab {
         // Only the visible rows are built: drawing costs O(height), not O(keys).
         let height = inner.height.saturating_sub(1) as usize;
         let offset = self.cursor.offset(height);
+        let compact = inner.width < 110;
         let rows = self.view[offset..(offset + height).min(self.view.len())]
             .iter()
-            .map(|&i| key_row(&self.rows[i], theme, now));
-        let header = Row::new([
-            "Name",
-            "Prefix",
-            "Scope",
-            "Vis.",
-            "Perm.",
-            "Roles / memberships",
-            "State",
-            "Created",
-            "Expires",
-            "Last used",
-        ])
-        .style(theme.header);
-        let widths = [
-            Constraint::Fill(3),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Fill(2),
-            Constraint::Length(8),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(9),
-        ];
+            .map(|&i| key_row(&self.rows[i], theme, now, compact));
+        let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
+            (
+                vec!["Name", "Scope", "Perm.", "State", "Expires"],
+                vec![
+                    Constraint::Fill(1),
+                    Constraint::Length(10),
+                    Constraint::Length(5),
+                    Constraint::Length(8),
+                    Constraint::Length(9),
+                ],
+            )
+        } else {
+            (
+                vec![
+                    "Name",
+                    "Prefix",
+                    "Scope",
+                    "Vis.",
+                    "Perm.",
+                    "Roles / memberships",
+                    "State",
+                    "Created",
+                    "Expires",
+                    "Last used",
+                ],
+                vec![
+                    Constraint::Fill(3),
+                    Constraint::Length(10),
+                    Constraint::Length(10),
+                    Constraint::Length(5),
+                    Constraint::Length(5),
+                    Constraint::Fill(2),
+                    Constraint::Length(8),
+                    Constraint::Length(8),
+                    Constraint::Length(9),
+                    Constraint::Length(9),
+                ],
+            )
+        };
+        let header = Row::new(header).style(theme.header);
         let mut state = TableState::default().with_selected(Some(self.cursor.index - offset));
         ratatui::widgets::StatefulWidget::render(
             Table::new(rows, widths)
@@ -359,21 +375,30 @@ fn expires_cell(key: &Key, theme: &Theme, now: OffsetDateTime) -> Cell<'static> 
     }
 }
 
-fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime) -> Row<'static> {
+/// One table row; `compact` keeps only name, scope, permissions, state and expiry.
+fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime, compact: bool) -> Row<'static> {
     let state_style = match key.state {
         ApiKeyState::ENABLED => theme.ok,
         _ => theme.dim,
     };
+    let name = Cell::from(key.description.clone());
+    let scope = Cell::from(scope_label(key));
+    let permissions = Cell::from(permissions_label(&key.permissions));
+    let state = Cell::from(Span::styled(state_label(&key.state), state_style));
+    let expires = expires_cell(key, theme, now);
+    if compact {
+        return Row::new(vec![name, scope, permissions, state, expires]);
+    }
     Row::new(vec![
-        Cell::from(key.description.clone()),
+        name,
         Cell::from(key.token_prefix.clone().unwrap_or_else(|| "(hash)".into())),
-        Cell::from(scope_label(key)),
+        scope,
         Cell::from(visibility_label(&key.visibility)),
-        Cell::from(permissions_label(&key.permissions)),
+        permissions,
         Cell::from(grants_label(key)),
-        Cell::from(Span::styled(state_label(&key.state), state_style)),
+        state,
         Cell::from(relative(&key.created_at, now)),
-        expires_cell(key, theme, now),
+        expires,
         Cell::from(
             key.last_used_at
                 .as_deref()
@@ -385,7 +410,7 @@ fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime) -> Row<'static> {
 fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
     let field = |name: &str, value: String| {
         Line::from(vec![
-            Span::styled(format!("{name:<11}"), theme.dim),
+            Span::styled(format!("{name:<12}"), theme.dim),
             Span::raw(value),
         ])
     };
