@@ -1,5 +1,6 @@
-//! Grants an identity one role in a project, with the role's variable values. Other roles
-//! the identity holds in that project are kept; granting a held role replaces its values.
+//! Grants or revokes one role of an identity in a project. Granting takes the role's
+//! variable values and replaces them if the role is held; other roles held in that project
+//! are kept. Revoking the last role removes the identity from the project.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
@@ -16,6 +17,7 @@ use crate::tui::widgets::text_input::TextInput;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
+    Action,
     Project,
     Role,
     Variables,
@@ -31,6 +33,8 @@ pub struct MembershipEditor {
     pub project: usize,
     pub role: usize,
     pub variables: TextInput,
+    /// Revoke the role instead of granting it.
+    pub revoke: bool,
     pub focus: Field,
     pub error: Option<String>,
     pub submitting: bool,
@@ -54,7 +58,8 @@ impl MembershipEditor {
             project: 0,
             role: 0,
             variables: TextInput::default(),
-            focus: Field::Project,
+            revoke: false,
+            focus: Field::Action,
             error: None,
             submitting: false,
         }
@@ -83,14 +88,18 @@ impl MembershipEditor {
         match command? {
             Command::NextField => {
                 self.focus = match self.focus {
+                    Field::Action => Field::Project,
                     Field::Project => Field::Role,
+                    Field::Role if self.revoke => Field::Action,
                     Field::Role => Field::Variables,
-                    Field::Variables => Field::Project,
+                    Field::Variables => Field::Action,
                 }
             }
             Command::PrevField => {
                 self.focus = match self.focus {
-                    Field::Project => Field::Variables,
+                    Field::Action if self.revoke => Field::Role,
+                    Field::Action => Field::Variables,
+                    Field::Project => Field::Action,
                     Field::Role => Field::Project,
                     Field::Variables => Field::Role,
                 }
@@ -105,6 +114,7 @@ impl MembershipEditor {
                     }
                 };
                 match self.focus {
+                    Field::Action => self.revoke = !self.revoke,
                     Field::Project => {
                         self.project = step(self.project, n_projects);
                         self.role = 0;
@@ -128,28 +138,41 @@ impl MembershipEditor {
             self.error = Some("the project defines no roles".into());
             return None;
         };
-        let variables = match parse_variables(self.variables.as_str()) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error = Some(e);
-                return None;
-            }
-        };
         let existing = self
             .current
             .iter()
             .find(|(slug, _)| *slug == project.slug)
             .map(|(_, m)| m.clone());
         let already_member = existing.is_some();
+        let held = existing
+            .as_ref()
+            .is_some_and(|ms| ms.iter().any(|m| m.role == role.name));
         let mut memberships: Vec<MembershipSpec> = existing
             .unwrap_or_default()
             .into_iter()
             .filter(|m| m.role != role.name)
             .collect();
-        memberships.push(MembershipSpec {
-            role: role.name.clone(),
-            variables,
-        });
+        if self.revoke {
+            if !held {
+                self.error = Some(format!(
+                    "{} does not hold {} in {}",
+                    self.identity_name, role.name, project.slug
+                ));
+                return None;
+            }
+        } else {
+            let variables = match parse_variables(self.variables.as_str()) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            };
+            memberships.push(MembershipSpec {
+                role: role.name.clone(),
+                variables,
+            });
+        }
         self.submitting = true;
         self.error = None;
         Some((project.slug.clone(), memberships, already_member))
@@ -161,7 +184,7 @@ impl MembershipEditor {
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let area = centered(area, 90, 11);
+        let area = centered(area, 90, 12);
         Clear.render(area, buf);
         let f = |field| self.focus == field;
         let slugs: Vec<String> = self.projects.iter().map(|p| p.slug.clone()).collect();
@@ -185,7 +208,15 @@ impl MembershipEditor {
             })
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "(this role has no variables)".into());
+        let actions = ["grant".to_string(), "revoke".to_string()];
         let mut lines = vec![
+            field_line(
+                "Action",
+                choices(&actions, &[!self.revoke, self.revoke], None, theme),
+                f(Field::Action),
+                None,
+                theme,
+            ),
             field_line(
                 "Project",
                 choices(&slugs, &on, None, theme),
@@ -200,22 +231,24 @@ impl MembershipEditor {
                 None,
                 theme,
             ),
-            field_line(
+        ];
+        if !self.revoke {
+            lines.push(field_line(
                 "Variables",
                 text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
                 f(Field::Variables),
                 None,
                 theme,
-            ),
-            Line::default(),
-        ];
+            ));
+        }
+        lines.push(Line::default());
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
         }
         let footer = if self.submitting {
             "Saving…"
         } else {
-            "tab field · ←→ choose · enter grant · esc cancel"
+            "tab field · ←→ choose · enter apply · esc cancel"
         };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
         Paragraph::new(lines)
@@ -230,5 +263,73 @@ impl MembershipEditor {
                     )),
             )
             .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+
+    fn project() -> Project {
+        serde_json::from_value(serde_json::json!({
+            "slug": "my-blog", "name": "Blog",
+            "roles": [{"name": "editor", "variables": [{"name": "language"}]}, {"name": "viewer", "variables": []}]
+        }))
+        .unwrap()
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn granting_keeps_other_roles_and_revoking_the_last_removes_the_member() {
+        let held = vec![(
+            "my-blog".to_string(),
+            vec![MembershipSpec {
+                role: "viewer".into(),
+                variables: vec![],
+            }],
+        )];
+        let mut editor =
+            MembershipEditor::new("id".into(), "bot".into(), vec![project()], held.clone());
+        editor.focus = Field::Variables;
+        for c in "language=cs".chars() {
+            editor.on_key(&key(KeyCode::Char(c)), None);
+        }
+        let (slug, ms, member) = editor
+            .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+            .unwrap();
+        assert_eq!((slug.as_str(), member), ("my-blog", true));
+        assert_eq!(
+            ms.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(),
+            ["viewer", "editor"]
+        );
+
+        let mut editor = MembershipEditor::new("id".into(), "bot".into(), vec![project()], held);
+        editor.revoke = true;
+        editor.role = 1;
+        let (_, ms, _) = editor
+            .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+            .unwrap();
+        assert!(ms.is_empty(), "revoking the only role removes the member");
+    }
+
+    #[test]
+    fn revoking_a_role_not_held_is_refused_here() {
+        let mut editor = MembershipEditor::new("id".into(), "bot".into(), vec![project()], vec![]);
+        editor.revoke = true;
+        assert!(
+            editor
+                .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+                .is_none()
+        );
+        assert!(
+            editor
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("does not hold"))
+        );
     }
 }
