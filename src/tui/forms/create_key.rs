@@ -4,7 +4,6 @@ use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use time::OffsetDateTime;
 
 use super::{choices, field_line, text_value};
@@ -13,9 +12,9 @@ use crate::token;
 use crate::ttl::Ttl;
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::absolute;
+use crate::tui::widgets::{centered, popup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -349,7 +348,6 @@ impl CreateKeyForm {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
         let area = centered(area, 96, 15);
-        Clear.render(area, buf);
         let f = |field: Field| self.focus == field;
         let scope_names: Vec<String> = std::iter::once("global".to_string())
             .chain(self.projects.iter().map(|p| format!("project {}", p.slug)))
@@ -503,15 +501,13 @@ impl CreateKeyForm {
             "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel".into()
         };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.accent)
-                    .title(Span::styled(" New API key ", theme.accent)),
-            )
-            .render(area, buf);
+        popup(
+            lines,
+            Span::styled(" New API key ", theme.accent),
+            theme.accent,
+            area,
+            buf,
+        );
     }
 }
 

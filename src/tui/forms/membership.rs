@@ -6,14 +6,13 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use super::{choices, field_line, text_value};
 use crate::api::{MembershipSpec, Project, parse_variables};
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
+use crate::tui::widgets::{centered, popup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -185,7 +184,6 @@ impl MembershipEditor {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let area = centered(area, 90, 12);
-        Clear.render(area, buf);
         let f = |field| self.focus == field;
         let slugs: Vec<String> = self.projects.iter().map(|p| p.slug.clone()).collect();
         let on: Vec<bool> = (0..slugs.len()).map(|i| i == self.project).collect();
@@ -251,18 +249,16 @@ impl MembershipEditor {
             "tab field · ←→ choose · enter apply · esc cancel"
         };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.accent)
-                    .title(Span::styled(
-                        format!(" Project membership of {} ", self.identity_name),
-                        theme.accent,
-                    )),
-            )
-            .render(area, buf);
+        popup(
+            lines,
+            Span::styled(
+                format!(" Project membership of {} ", self.identity_name),
+                theme.accent,
+            ),
+            theme.accent,
+            area,
+            buf,
+        );
     }
 }
 

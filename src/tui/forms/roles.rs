@@ -3,11 +3,10 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::centered;
+use crate::tui::widgets::{centered, popup};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolesEditor {
@@ -88,7 +87,6 @@ impl RolesEditor {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let area = centered(area, 70, self.catalog.len() as u16 + 7);
-        Clear.render(area, buf);
         let mut lines: Vec<Line> = self
             .catalog
             .iter()
@@ -118,18 +116,16 @@ impl RolesEditor {
             "↑↓ move · space toggle · enter save · esc cancel"
         };
         lines.push(Line::from(Span::styled(footer, theme.dim)));
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.accent)
-                    .title(Span::styled(
-                        format!(" Global roles of {} ", self.identity_name),
-                        theme.accent,
-                    )),
-            )
-            .render(area, buf);
+        popup(
+            lines,
+            Span::styled(
+                format!(" Global roles of {} ", self.identity_name),
+                theme.accent,
+            ),
+            theme.accent,
+            area,
+            buf,
+        );
     }
 }
 

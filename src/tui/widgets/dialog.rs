@@ -3,9 +3,8 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
-use super::centered;
+use super::{centered, popup};
 use crate::platform::CopyPath;
 use crate::tui::theme::Theme;
 
@@ -20,7 +19,6 @@ pub struct Confirm {
 impl Confirm {
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let area = centered(area, 64, 7);
-        Clear.render(area, buf);
         let verb = if self.enable { "Enable" } else { "Disable" };
         let effect = if self.enable {
             "It will authenticate again until it expires."
@@ -37,15 +35,7 @@ impl Confirm {
             Line::default(),
             Line::from(Span::styled("y confirm · n cancel", theme.dim)),
         ];
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.warn)
-                    .title(format!(" {verb} key ")),
-            )
-            .render(area, buf);
+        popup(lines, format!(" {verb} key "), theme.warn, area, buf);
     }
 }
 
@@ -63,7 +53,6 @@ impl TokenDialog {
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let width = (self.token.len() as u16 + 8).max(72);
         let area = centered(area, width, 11);
-        Clear.render(area, buf);
         let origin = if self.local {
             "Generated on this machine; only its hash was sent to the service."
         } else {
@@ -91,14 +80,6 @@ impl TokenDialog {
             copy_line,
             Line::from(Span::styled("y copy again · enter/esc close", theme.dim)),
         ];
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(theme.ok)
-                    .title(" New token "),
-            )
-            .render(area, buf);
+        popup(lines, " New token ", theme.ok, area, buf);
     }
 }

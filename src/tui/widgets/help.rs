@@ -3,9 +3,8 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 
-use super::centered;
+use super::{centered, popup};
 use crate::tui::keymap::{Context, Keymap};
 use crate::tui::theme::Theme;
 
@@ -27,14 +26,5 @@ pub fn render(keymap: &Keymap, contexts: &[Context], area: Rect, buf: &mut Buffe
     )));
     let height = (lines.len() as u16 + 2).min(area.height);
     let area = centered(area, 64, height);
-    Clear.render(area, buf);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.accent)
-                .title(" Help "),
-        )
-        .render(area, buf);
+    popup(lines, " Help ", theme.accent, area, buf);
 }

@@ -44,3 +44,24 @@ impl Load {
         *self == Load::Loading
     }
 }
+
+/// A modal box: clears `area`, then draws `lines` in a bordered, titled block.
+pub fn popup<'a>(
+    lines: Vec<ratatui::text::Line<'a>>,
+    title: impl Into<ratatui::text::Line<'a>>,
+    border: ratatui::style::Style,
+    area: Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+    Clear.render(area, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(border)
+                .title(title),
+        )
+        .render(area, buf);
+}
