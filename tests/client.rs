@@ -1,43 +1,28 @@
 //! The client side of the contract through the real `ApiClient`, against the real service
 //! over loopback; and against things that are not our service (down, answering garbage).
 
-use std::net::SocketAddr;
+mod common;
+
+use common::TestServer;
 
 use keydeck::api::{ApiClient, ApiError, AuthScheme, KeyQuery, KeyScope, MembershipSpec, NewKey};
-use keydeck::server::{self, ServeConfig};
 use keydeck::token;
 
+/// The service and an admin client for it.
 struct Service {
     client: ApiClient,
     url: String,
-    _running: server::Running,
-    _dir: tempfile::TempDir,
+    _server: TestServer,
 }
 
 async fn service() -> Service {
-    let dir = tempfile::tempdir().unwrap();
-    let running = server::start(&ServeConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite:{}", dir.path().join("k.db").display()),
-        bootstrap_token_file: None,
-        max_key_ttl: "30d".parse().ok(),
-        public_url: None,
-        monitor: vec![],
-    })
-    .await
-    .unwrap();
-    let url = running.graphql_url();
-    let client = ApiClient::new(
-        &url,
-        AuthScheme::Bearer,
-        running.bootstrap_token.as_deref().unwrap(),
-    )
-    .unwrap();
+    let server = TestServer::start().await;
+    let url = server.graphql_url();
+    let client = ApiClient::new(&url, AuthScheme::Bearer, &server.admin).unwrap();
     Service {
         client,
         url,
-        _running: running,
-        _dir: dir,
+        _server: server,
     }
 }
 

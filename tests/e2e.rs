@@ -2,43 +2,19 @@
 //! in a pseudo-terminal for the TUI, and as plain commands for login and the CLI.
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use keydeck::server::{self, ServeConfig};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
+mod common;
+
+use common::TestServer;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
-
-struct Service {
-    running: server::Running,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn service() -> Service {
-    let dir = tempfile::tempdir().unwrap();
-    let running = server::start(&ServeConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite:{}", dir.path().join("k.db").display()),
-        bootstrap_token_file: None,
-        max_key_ttl: "30d".parse().ok(),
-        public_url: None,
-        monitor: vec![],
-    })
-    .await
-    .unwrap();
-    let token = running.bootstrap_token.clone().unwrap();
-    Service {
-        running,
-        token,
-        _dir: dir,
-    }
-}
 
 /// A child's environment with a private HOME and XDG dirs, no display, no inherited keydeck vars.
 fn isolate(home: &Path, mut set: impl FnMut(&str, &str)) {
@@ -91,7 +67,7 @@ impl Screen {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
-    let service = service().await;
+    let service = TestServer::start().await;
     let home = tempfile::tempdir().unwrap();
     let pty = native_pty_system()
         .openpty(PtySize {
@@ -104,8 +80,8 @@ async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
     let mut cmd = CommandBuilder::new(BIN);
     cmd.env_clear();
     isolate(home.path(), |k, v| cmd.env(k, v));
-    cmd.env("KEYDECK_ENDPOINT", service.running.graphql_url());
-    cmd.env("KEYDECK_TOKEN", &service.token);
+    cmd.env("KEYDECK_ENDPOINT", service.graphql_url());
+    cmd.env("KEYDECK_TOKEN", &service.admin);
     let mut child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let raw = Arc::new(Mutex::new(Vec::new()));
@@ -185,11 +161,11 @@ fn keydeck(home: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Out
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_keeps_the_token_in_the_kernel_keyring_and_the_cli_uses_it() {
-    let service = service().await;
+    let service = TestServer::start().await;
     let home = tempfile::tempdir().unwrap();
     let profile = format!("e2e-{}", std::process::id());
-    let url = service.running.graphql_url();
-    let token_line = format!("{}\n", service.token);
+    let url = service.graphql_url();
+    let token_line = format!("{}\n", service.admin);
     let out = tokio::task::spawn_blocking({
         let (home, profile, url) = (home.path().to_owned(), profile.clone(), url.clone());
         move || {
@@ -218,7 +194,7 @@ async fn login_keeps_the_token_in_the_kernel_keyring_and_the_cli_uses_it() {
     assert!(stdout.contains("kernel keyring"), "{stdout}");
     let config = std::fs::read_to_string(home.path().join("config/keydeck/config.toml")).unwrap();
     assert!(
-        !config.contains(&service.token),
+        !config.contains(&service.admin),
         "the config file holds no secret"
     );
 
@@ -263,9 +239,9 @@ async fn login_keeps_the_token_in_the_kernel_keyring_and_the_cli_uses_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cli_errors_are_one_line_with_a_non_zero_exit() {
-    let service = service().await;
+    let service = TestServer::start().await;
     let home = tempfile::tempdir().unwrap();
-    let url = service.running.graphql_url();
+    let url = service.graphql_url();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec![
@@ -286,7 +262,7 @@ async fn cli_errors_are_one_line_with_a_non_zero_exit() {
     ];
     for (args, expected) in cases {
         let out = tokio::task::spawn_blocking({
-            let (home, url, token) = (home.path().to_owned(), url.clone(), service.token.clone());
+            let (home, url, token) = (home.path().to_owned(), url.clone(), service.admin.clone());
             move || {
                 let mut cmd = Command::new(BIN);
                 cmd.env_clear()
