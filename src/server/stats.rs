@@ -231,7 +231,7 @@ fn statement_type(query: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Tables named after FROM, JOIN, UPDATE and INTO: a lexical scan, not a parser.
+/// Tables named after FROM, JOIN, UPDATE, INTO, TABLE and COPY: a lexical scan, not a parser.
 fn table_names(query: &str) -> Vec<String> {
     let words: Vec<&str> = query
         .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')' || c == ';')
@@ -240,7 +240,10 @@ fn table_names(query: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for pair in words.windows(2) {
         let keyword = pair[0].to_ascii_uppercase();
-        if !matches!(keyword.as_str(), "FROM" | "JOIN" | "UPDATE" | "INTO") {
+        if !matches!(
+            keyword.as_str(),
+            "FROM" | "JOIN" | "UPDATE" | "INTO" | "TABLE" | "COPY"
+        ) {
             continue;
         }
         let name = pair[1].trim_matches('"').replace("\".\"", ".");
@@ -251,7 +254,11 @@ fn table_names(query: &str) -> Vec<String> {
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_alphabetic() || c == '_');
-        if is_identifier && !names.contains(&name) {
+        let keyword_not_table = matches!(
+            name.to_ascii_uppercase().as_str(),
+            "STDIN" | "STDOUT" | "IF" | "ONLY" | "LATERAL" | "SELECT"
+        );
+        if is_identifier && !keyword_not_table && !names.contains(&name) {
             names.push(name);
         }
     }

@@ -146,7 +146,7 @@ impl StatsTab {
             Constraint::Length(9),
             Constraint::Length(8),
             Constraint::Length(6),
-            Constraint::Length(7),
+            Constraint::Length(8),
             Constraint::Length(16),
             Constraint::Fill(1),
         ];
