@@ -271,7 +271,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(&self.read)
                 .await?;
-        Ok(row.as_ref().map(identity_from_row))
+        row.as_ref().map(identity_from_row).transpose()
     }
 
     pub async fn list_identities(
@@ -289,7 +289,12 @@ impl Store {
         }
         q.push(" ORDER BY i.seq LIMIT ").push_bind(limit + 1);
         let rows = q.build().fetch_all(&self.read).await?;
-        page(rows.iter().map(identity_from_row).collect(), limit)
+        page(
+            rows.iter()
+                .map(identity_from_row)
+                .collect::<StoreResult<_>>()?,
+            limit,
+        )
     }
 
     pub async fn count_identities(&self, filter: &IdentityFilter) -> StoreResult<i64> {
@@ -401,7 +406,7 @@ impl Store {
         let rows = sqlx::query("SELECT id, slug, name, created_at FROM projects ORDER BY slug")
             .fetch_all(&self.read)
             .await?;
-        Ok(rows.iter().map(project_from_row).collect())
+        rows.iter().map(project_from_row).collect()
     }
 
     pub async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
@@ -409,7 +414,7 @@ impl Store {
             .bind(slug)
             .fetch_optional(&self.read)
             .await?;
-        Ok(row.as_ref().map(project_from_row))
+        row.as_ref().map(project_from_row).transpose()
     }
 
     pub async fn project_by_id(&self, id: &str) -> StoreResult<Option<Project>> {
@@ -417,7 +422,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
-        Ok(row.as_ref().map(project_from_row))
+        row.as_ref().map(project_from_row).transpose()
     }
 
     pub async fn project_roles(&self, project_id: &str) -> StoreResult<Vec<RoleDefinition>> {
@@ -429,9 +434,9 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let names: Vec<String> = parse_json(row.get("variables"))?;
+                let names: Vec<String> = parse_json(row.try_get("variables")?)?;
                 Ok(RoleDefinition {
-                    name: row.get("name"),
+                    name: row.try_get("name")?,
                     variables: names
                         .into_iter()
                         .map(|name| RoleVariable { name })
@@ -530,16 +535,18 @@ impl Store {
         .await?;
         let items = rows
             .iter()
-            .map(|row| AuditEntry {
-                seq: row.get("seq"),
-                at: Timestamp(row.get("at")),
-                actor_id: row.get("actor_id"),
-                action: row.get("action"),
-                target: row.get("target"),
-                outcome: row.get("outcome"),
-                detail: row.get("detail"),
+            .map(|row| {
+                Ok(AuditEntry {
+                    seq: row.try_get("seq")?,
+                    at: Timestamp(row.try_get("at")?),
+                    actor_id: row.try_get("actor_id")?,
+                    action: row.try_get("action")?,
+                    target: row.try_get("target")?,
+                    outcome: row.try_get("outcome")?,
+                    detail: row.try_get("detail")?,
+                })
             })
-            .collect();
+            .collect::<StoreResult<_>>()?;
         page(items, limit)
     }
 
@@ -670,10 +677,10 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
 fn group_memberships(rows: &[SqliteRow], key: &str) -> StoreResult<Vec<(String, Vec<Membership>)>> {
     let mut out: Vec<(String, Vec<Membership>)> = Vec::new();
     for row in rows {
-        let owner: String = row.get(key);
+        let owner: String = row.try_get(key)?;
         let membership = Membership {
-            role: row.get("role"),
-            variables: parse_json(row.get("variables"))?,
+            role: row.try_get("role")?,
+            variables: parse_json(row.try_get("variables")?)?,
         };
         match out.last_mut() {
             Some((last, list)) if *last == owner => list.push(membership),
@@ -717,20 +724,20 @@ fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
     })
 }
 
-fn identity_from_row(row: &SqliteRow) -> Identity {
-    Identity {
-        seq: row.get("seq"),
-        id: row.get("id"),
-        description: row.get("description"),
-        created_at: Timestamp(row.get("created_at")),
-    }
+fn identity_from_row(row: &SqliteRow) -> StoreResult<Identity> {
+    Ok(Identity {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        description: row.try_get("description")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
 }
 
-fn project_from_row(row: &SqliteRow) -> Project {
-    Project {
-        id: row.get("id"),
-        slug: row.get("slug"),
-        name: row.get("name"),
-        created_at: Timestamp(row.get("created_at")),
-    }
+fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
+    Ok(Project {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
 }
