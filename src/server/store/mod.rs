@@ -241,7 +241,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Page<ApiKey>> {
         let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id WHERE 1 = 1"
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE 1 = 1"
         ));
         push_key_conditions(&mut q, scope, filter);
         if let Some(after) = after {
@@ -257,7 +257,7 @@ impl Store {
 
     pub async fn count_keys(&self, scope: &KeyScope, filter: &ApiKeyFilter) -> StoreResult<i64> {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT COUNT(*) FROM api_keys k LEFT JOIN projects p ON p.id = k.project_id WHERE 1 = 1",
+            "SELECT COUNT(*) FROM api_keys k WHERE 1 = 1",
         );
         push_key_conditions(&mut q, scope, filter);
         Ok(q.build_query_scalar().fetch_one(&self.read).await?)
@@ -629,7 +629,9 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
             .push(")) > 0");
     }
     if let Some(slug) = &filter.project_slug {
-        q.push(" AND p.slug = ").push_bind(slug.clone());
+        q.push(" AND k.project_id = (SELECT id FROM projects WHERE slug = ")
+            .push_bind(slug.clone())
+            .push(")");
     }
     match filter.kind {
         Some(ApiKeyType::Global) => {
