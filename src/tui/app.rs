@@ -113,7 +113,7 @@ impl App {
     }
 
     fn reload_keys(&mut self) -> Effect {
-        self.keys.load = Load::Loading;
+        self.keys.paging.load = Load::Loading;
         Effect::LoadKeys {
             query: self.key_query(None),
             append: false,
@@ -121,7 +121,7 @@ impl App {
     }
 
     fn reload_identities(&mut self) -> Effect {
-        self.identities.load = Load::Loading;
+        self.identities.paging.load = Load::Loading;
         Effect::LoadIdentities {
             after: None,
             append: false,
@@ -182,10 +182,10 @@ impl App {
                     self.more_keys()
                 }
                 Err(e) => {
-                    self.keys.load = Load::Failed(e.to_string());
+                    self.keys.paging.load = Load::Failed(e.to_string());
                     let retry = Effect::LoadKeys {
                         query: self.key_query(if append {
-                            self.keys.next_cursor.clone()
+                            self.keys.paging.next_cursor.clone()
                         } else {
                             None
                         }),
@@ -207,9 +207,9 @@ impl App {
                     Vec::new()
                 }
                 Err(e) => {
-                    self.identities.load = Load::Failed(e.to_string());
+                    self.identities.paging.load = Load::Failed(e.to_string());
                     let after = if append {
-                        self.identities.next_cursor.clone()
+                        self.identities.paging.next_cursor.clone()
                     } else {
                         None
                     };
@@ -379,9 +379,9 @@ impl App {
 
     fn more_keys(&mut self) -> Vec<Effect> {
         if self.keys.wants_more() {
-            self.keys.load = Load::Loading;
+            self.keys.paging.load = Load::Loading;
             vec![Effect::LoadKeys {
-                query: self.key_query(self.keys.next_cursor.clone()),
+                query: self.key_query(self.keys.paging.next_cursor.clone()),
                 append: true,
             }]
         } else {
@@ -391,9 +391,9 @@ impl App {
 
     fn more_identities(&mut self) -> Vec<Effect> {
         if self.identities.wants_more() {
-            self.identities.load = Load::Loading;
+            self.identities.paging.load = Load::Loading;
             vec![Effect::LoadIdentities {
-                after: self.identities.next_cursor.clone(),
+                after: self.identities.paging.next_cursor.clone(),
                 append: true,
             }]
         } else {
@@ -548,7 +548,9 @@ impl App {
     fn switch(&mut self, tab: Tab) -> Vec<Effect> {
         self.tab = tab;
         match tab {
-            Tab::Identities if self.identities.load == Load::Idle => vec![self.reload_identities()],
+            Tab::Identities if self.identities.paging.load == Load::Idle => {
+                vec![self.reload_identities()]
+            }
             Tab::Stats if self.stats.databases_load == Load::Idle => {
                 self.stats.databases_load = Load::Loading;
                 vec![Effect::LoadDatabases]

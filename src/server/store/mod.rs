@@ -256,9 +256,7 @@ impl Store {
     }
 
     pub async fn count_keys(&self, scope: &KeyScope, filter: &ApiKeyFilter) -> StoreResult<i64> {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT COUNT(*) FROM api_keys k WHERE 1 = 1",
-        );
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM api_keys k WHERE 1 = 1");
         push_key_conditions(&mut q, scope, filter);
         Ok(q.build_query_scalar().fetch_one(&self.read).await?)
     }

@@ -2,12 +2,9 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{
-    Block, Borders, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
-};
+use ratatui::widgets::Row;
 
-use super::Cursor;
+use super::{Cursor, Paging, framed, message, table};
 use crate::api::ops::Identity;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Load;
@@ -18,10 +15,7 @@ pub const PAGE_SIZE: i64 = 200;
 pub struct IdentitiesTab {
     pub rows: Vec<Identity>,
     pub cursor: Cursor,
-    pub load: Load,
-    pub next_cursor: Option<String>,
-    pub has_next: bool,
-    pub total: i64,
+    pub paging: Paging,
 }
 
 impl IdentitiesTab {
@@ -38,10 +32,7 @@ impl IdentitiesTab {
         } else {
             self.rows = rows;
         }
-        self.has_next = has_next;
-        self.next_cursor = next;
-        self.total = total;
-        self.load = Load::Loaded;
+        self.paging.loaded(has_next, next, total);
         self.cursor.clamp(self.rows.len());
     }
 
@@ -50,95 +41,89 @@ impl IdentitiesTab {
     }
 
     pub fn wants_more(&self) -> bool {
-        self.has_next && !self.load.is_loading() && self.cursor.index + 20 >= self.rows.len()
+        self.paging.wants_more(&self.cursor, self.rows.len())
     }
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, tick: u64) {
         let title = format!(
             " Identities: {} of {}{} ",
             self.rows.len(),
-            self.total,
-            self.load.badge(tick)
+            self.paging.total,
+            self.paging.load.badge(tick)
         );
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border)
-            .title(Span::styled(title, theme.accent));
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = framed(title, theme.border, theme, area, buf);
         if self.rows.is_empty() {
-            let message = match &self.load {
+            let text = match &self.paging.load {
                 Load::Failed(e) => format!("Could not load identities: {e}"),
                 Load::Loaded => "No identities.".into(),
                 _ => "Loading identities…".into(),
             };
-            Paragraph::new(message)
-                .style(theme.dim)
-                .wrap(Wrap { trim: true })
-                .render(inner, buf);
-            return;
+            return message(text, theme, inner, buf);
         }
-        let height = inner.height.saturating_sub(1) as usize;
-        let offset = self.cursor.offset(height);
-        let rows = self.rows[offset..(offset + height).min(self.rows.len())]
-            .iter()
-            .map(|i| {
-                let memberships: Vec<String> = i
-                    .projects
-                    .iter()
-                    .flat_map(|p| {
-                        p.memberships.iter().map(move |m| {
-                            let vars: Vec<String> = m
-                                .variables
-                                .iter()
-                                .map(|v| format!("{}={}", v.name, v.values.join(",")))
-                                .collect();
-                            if vars.is_empty() {
-                                format!("{}:{}", p.project.slug, m.role)
-                            } else {
-                                format!("{}:{}({})", p.project.slug, m.role, vars.join(";"))
-                            }
-                        })
-                    })
-                    .collect();
-                let key_state = i.api_key.as_ref().map_or("—".to_owned(), |k| {
-                    format!("{:?}", k.state).to_lowercase()
-                });
-                Row::new(vec![
-                    i.description.clone(),
-                    i.id.chars().take(8).collect(),
-                    if i.roles.is_empty() {
-                        "—".into()
-                    } else {
-                        i.roles.join(", ")
-                    },
-                    if memberships.is_empty() {
-                        "—".into()
-                    } else {
-                        memberships.join(", ")
-                    },
-                    key_state,
-                ])
-            });
+        let (offset, visible) = self
+            .cursor
+            .window(&self.rows, inner.height.saturating_sub(1) as usize);
+        let rows = visible.iter().map(identity_row);
         let header = Row::new([
             "Description",
             "Id",
             "Global roles",
             "Project memberships",
             "Key",
-        ])
-        .style(theme.header);
-        let widths = [
+        ]);
+        let widths = vec![
             Constraint::Fill(3),
             Constraint::Length(8),
             Constraint::Fill(2),
             Constraint::Fill(3),
             Constraint::Length(8),
         ];
-        let mut state = TableState::default().with_selected(Some(self.cursor.index - offset));
-        let table = Table::new(rows, widths)
-            .header(header)
-            .row_highlight_style(theme.selected);
-        StatefulWidget::render(table, inner, buf, &mut state);
+        table(
+            rows,
+            header,
+            widths,
+            Some(self.cursor.index - offset),
+            theme,
+            inner,
+            buf,
+        );
     }
+}
+
+fn identity_row(i: &Identity) -> Row<'static> {
+    let memberships: Vec<String> = i
+        .projects
+        .iter()
+        .flat_map(|p| {
+            p.memberships.iter().map(move |m| {
+                let vars: Vec<String> = m
+                    .variables
+                    .iter()
+                    .map(|v| format!("{}={}", v.name, v.values.join(",")))
+                    .collect();
+                if vars.is_empty() {
+                    format!("{}:{}", p.project.slug, m.role)
+                } else {
+                    format!("{}:{}({})", p.project.slug, m.role, vars.join(";"))
+                }
+            })
+        })
+        .collect();
+    let key_state = i.api_key.as_ref().map_or("—".to_owned(), |k| {
+        format!("{:?}", k.state).to_lowercase()
+    });
+    let or_dash = |parts: Vec<String>| {
+        if parts.is_empty() {
+            "—".into()
+        } else {
+            parts.join(", ")
+        }
+    };
+    Row::new(vec![
+        i.description.clone(),
+        i.id.chars().take(8).collect(),
+        or_dash(i.roles.clone()),
+        or_dash(memberships),
+        key_state,
+    ])
 }

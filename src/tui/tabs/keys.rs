@@ -3,10 +3,10 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Widget, Wrap};
 use time::OffsetDateTime;
 
-use super::Cursor;
+use super::{Cursor, Paging, framed, message, table};
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, Permission, Visibility};
 use crate::tui::theme::Theme;
@@ -16,8 +16,6 @@ use crate::tui::widgets::time::{SOON_SECS, relative, seconds_until};
 
 /// Rows fetched per request.
 pub const PAGE_SIZE: i64 = 200;
-/// Fetch the next page when the cursor gets this close to the last loaded row.
-const PREFETCH_MARGIN: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
@@ -59,10 +57,7 @@ pub struct KeysTab {
     pub sort: SortBy,
     /// Show disabled and expired keys too.
     pub show_inactive: bool,
-    pub load: Load,
-    pub next_cursor: Option<String>,
-    pub has_next: bool,
-    pub total: i64,
+    pub paging: Paging,
     pub detail_open: bool,
 }
 
@@ -82,10 +77,7 @@ impl KeysTab {
         } else {
             self.rows = rows;
         }
-        self.has_next = has_next;
-        self.next_cursor = next;
-        self.total = total;
-        self.load = Load::Loaded;
+        self.paging.loaded(has_next, next, total);
         self.recompute();
         if let Some(id) = selected_id
             && let Some(pos) = self.view.iter().position(|&i| self.rows[i].id == id)
@@ -154,9 +146,7 @@ impl KeysTab {
 
     /// Whether the cursor is near the end of what is loaded and more pages exist.
     pub fn wants_more(&self) -> bool {
-        self.has_next
-            && !self.load.is_loading()
-            && self.cursor.index + PREFETCH_MARGIN >= self.view.len()
+        self.paging.wants_more(&self.cursor, self.view.len())
     }
 
     pub fn loaded(&self) -> usize {
@@ -200,26 +190,21 @@ impl KeysTab {
         } else {
             "enabled keys"
         };
-        let more = if self.has_next { "+" } else { "" };
+        let more = if self.paging.has_next { "+" } else { "" };
         let mut title = format!(
             " Keys: {} of {}{more} {shown} · sort: {} ",
             self.view.len(),
-            self.total,
+            self.paging.total,
             self.sort.label()
         );
         if self.filtering || !self.filter.as_str().is_empty() {
             let caret = if self.filtering { "▏" } else { "" };
             title.push_str(&format!("· filter: {}{caret} ", self.filter.as_str()));
         }
-        title.push_str(&self.load.badge(tick));
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border)
-            .title(Span::styled(title, theme.accent));
-        let inner = block.inner(area);
-        block.render(area, buf);
+        title.push_str(&self.paging.load.badge(tick));
+        let inner = framed(title, theme.border, theme, area, buf);
         if self.view.is_empty() {
-            let message = match &self.load {
+            let text = match &self.paging.load {
                 Load::Failed(e) => format!("Could not load keys: {e}"),
                 Load::Loading | Load::Idle => "Loading keys…".to_owned(),
                 Load::Loaded if !self.filter.as_str().is_empty() => {
@@ -227,17 +212,14 @@ impl KeysTab {
                 }
                 Load::Loaded => "No keys yet. Press n to create one.".to_owned(),
             };
-            Paragraph::new(message)
-                .style(theme.dim)
-                .wrap(Wrap { trim: true })
-                .render(inner, buf);
-            return;
+            return message(text, theme, inner, buf);
         }
         // Only the visible rows are built: drawing costs O(height), not O(keys).
-        let height = inner.height.saturating_sub(1) as usize;
-        let offset = self.cursor.offset(height);
+        let (offset, visible) = self
+            .cursor
+            .window(&self.view, inner.height.saturating_sub(1) as usize);
         let compact = inner.width < 110;
-        let rows = self.view[offset..(offset + height).min(self.view.len())]
+        let rows = visible
             .iter()
             .map(|&i| key_row(&self.rows[i], theme, now, compact));
         let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
@@ -279,16 +261,14 @@ impl KeysTab {
                 ],
             )
         };
-        let header = Row::new(header).style(theme.header);
-        let mut state = TableState::default().with_selected(Some(self.cursor.index - offset));
-        ratatui::widgets::StatefulWidget::render(
-            Table::new(rows, widths)
-                .header(header)
-                .row_highlight_style(theme.selected)
-                .column_spacing(1),
+        table(
+            rows,
+            Row::new(header),
+            widths,
+            Some(self.cursor.index - offset),
+            theme,
             inner,
             buf,
-            &mut state,
         );
     }
 }

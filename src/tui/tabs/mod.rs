@@ -1,4 +1,15 @@
-//! One file per tab: its state, its verbs and its rendering.
+//! One file per tab: its state, its verbs and its rendering; the pieces they share here.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{
+    Block, Borders, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
+};
+
+use super::theme::Theme;
+use super::widgets::Load;
 
 pub mod identities;
 pub mod keys;
@@ -60,4 +71,75 @@ impl Cursor {
     pub fn offset(&self, height: usize) -> usize {
         (self.index + 1).saturating_sub(height.max(1))
     }
+}
+
+impl Cursor {
+    /// The rows to draw in `height` lines so that the cursor is visible, with their offset.
+    pub fn window<'a, T>(&self, items: &'a [T], height: usize) -> (usize, &'a [T]) {
+        let offset = self.offset(height).min(items.len());
+        (offset, &items[offset..(offset + height).min(items.len())])
+    }
+}
+
+/// Where a cursor listing stands: loading state, the next page's cursor, the total.
+#[derive(Debug, Default)]
+pub struct Paging {
+    pub load: Load,
+    pub next_cursor: Option<String>,
+    pub has_next: bool,
+    pub total: i64,
+}
+
+impl Paging {
+    pub fn loaded(&mut self, has_next: bool, next_cursor: Option<String>, total: i64) {
+        self.has_next = has_next;
+        self.next_cursor = next_cursor;
+        self.total = total;
+        self.load = Load::Loaded;
+    }
+
+    /// Whether the cursor is near the end of `len` loaded rows and another page exists.
+    pub fn wants_more(&self, cursor: &Cursor, len: usize) -> bool {
+        self.has_next && !self.load.is_loading() && cursor.index + PREFETCH_MARGIN >= len
+    }
+}
+
+/// Fetch the next page when the cursor gets this close to the last loaded row.
+const PREFETCH_MARGIN: usize = 20;
+
+/// Draws a bordered frame titled `title` and returns the area inside it.
+pub fn framed(title: String, border: Style, theme: &Theme, area: Rect, buf: &mut Buffer) -> Rect {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, theme.accent));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// A dim line of text in place of a table: empty states, loading, failures.
+pub fn message(text: String, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    Paragraph::new(text)
+        .style(theme.dim)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}
+
+/// A table of `rows` under `header`, with the row `selected` (relative to the rows) marked.
+pub fn table<'a>(
+    rows: impl IntoIterator<Item = Row<'a>>,
+    header: Row<'a>,
+    widths: Vec<Constraint>,
+    selected: Option<usize>,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let mut state = TableState::default().with_selected(selected);
+    let table = Table::new(rows, widths)
+        .header(header.style(theme.header))
+        .row_highlight_style(theme.selected)
+        .column_spacing(1);
+    StatefulWidget::render(table, area, buf, &mut state);
 }

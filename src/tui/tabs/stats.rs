@@ -4,11 +4,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{
-    Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Table, TableState,
-    Widget, Wrap,
+    Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Widget, Wrap,
 };
 
-use super::Cursor;
+use super::{Cursor, framed, message, table};
 use crate::api::{Database, QueryStat};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Load;
@@ -100,12 +99,7 @@ impl StatsTab {
             ),
             None => " Statements ".into(),
         };
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(focus(Pane::Statements))
-            .title(Span::styled(title, theme.accent));
-        let inner = block.inner(right);
-        block.render(right, buf);
+        let inner = framed(title, focus(Pane::Statements), theme, right, buf);
         if self.stats.is_empty() {
             let text = match (&self.open_database, &self.stats_load) {
                 (_, Load::Failed(e)) => format!("Could not load statistics: {e}"),
@@ -115,33 +109,27 @@ impl StatsTab {
                 }
                 _ => "Loading…".into(),
             };
-            Paragraph::new(text)
-                .style(theme.dim)
-                .wrap(Wrap { trim: true })
-                .render(inner, buf);
-            return;
+            return message(text, theme, inner, buf);
         }
-        let height = inner.height.saturating_sub(1) as usize;
-        let offset = self.cursor.offset(height);
-        let rows = self.stats[offset..(offset + height).min(self.stats.len())]
-            .iter()
-            .map(|s| {
-                Row::new(vec![
-                    format!("{:5.1}%", s.pct_of_total),
-                    s.total_calls.to_string(),
-                    format!("{:.2}", s.avg_time),
-                    s.buffer_hit_ratio
-                        .map_or("—".into(), |r| format!("{r:.1}%")),
-                    s.statement_types.join(","),
-                    s.table_names.join(","),
-                    s.truncated_query.clone(),
-                ])
-            });
+        let (offset, visible) = self
+            .cursor
+            .window(&self.stats, inner.height.saturating_sub(1) as usize);
+        let rows = visible.iter().map(|s| {
+            Row::new(vec![
+                format!("{:5.1}%", s.pct_of_total),
+                s.total_calls.to_string(),
+                format!("{:.2}", s.avg_time),
+                s.buffer_hit_ratio
+                    .map_or("—".into(), |r| format!("{r:.1}%")),
+                s.statement_types.join(","),
+                s.table_names.join(","),
+                s.truncated_query.clone(),
+            ])
+        });
         let header = Row::new([
             "% total", "Calls", "Avg ms", "Hit", "Type", "Tables", "Query",
-        ])
-        .style(theme.header);
-        let widths = [
+        ]);
+        let widths = vec![
             Constraint::Length(7),
             Constraint::Length(9),
             Constraint::Length(8),
@@ -150,11 +138,7 @@ impl StatsTab {
             Constraint::Length(16),
             Constraint::Fill(1),
         ];
-        let mut state = TableState::default()
-            .with_selected((self.pane == Pane::Statements).then_some(self.cursor.index - offset));
-        let table = Table::new(rows, widths)
-            .header(header)
-            .row_highlight_style(theme.selected);
-        StatefulWidget::render(table, inner, buf, &mut state);
+        let selected = (self.pane == Pane::Statements).then_some(self.cursor.index - offset);
+        table(rows, header, widths, selected, theme, inner, buf);
     }
 }
