@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keydeck::server::model::{Permission, Visibility};
-use keydeck::server::store::{NewKey, Store};
 use keydeck::server::{self, ServeConfig};
+
+mod common;
 
 const KEYS: usize = 200;
 const RUNS: usize = 30;
@@ -30,27 +30,7 @@ fn main() -> anyhow::Result<()> {
     let url = format!("sqlite:{}", dir.path().join("bench.db").display());
     let rt = tokio::runtime::Runtime::new()?;
     let (running, token) = rt.block_on(async {
-        let store = Store::open(&url).await?;
-        let token = server::bootstrap(&store, None)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("store not empty"))?;
-        for i in 1..KEYS {
-            let hash = keydeck::token::hash(&format!("bench-token-{i}"));
-            store
-                .insert_key(NewKey {
-                    description: &format!("bench key {i}"),
-                    project_id: None,
-                    token_hash: &hash,
-                    token_prefix: Some("kd_bench0"),
-                    expires_at: None,
-                    permissions: &[Permission::Read],
-                    visibility: Visibility::OrgWide,
-                    owner_id: None,
-                    global_roles: &[],
-                    memberships: &[],
-                })
-                .await?;
-        }
+        let (store, token) = common::seeded_store(&url, KEYS).await?;
         drop(store);
         let running = server::start(&ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -25,16 +25,15 @@ use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keydeck::server::auth::{self, AuthError};
-use keydeck::server::model::{
-    ApiKey, ApiKeyFilter, ApiKeyState, Permission, Timestamp, Visibility,
-};
+use keydeck::server::model::{ApiKey, ApiKeyFilter, ApiKeyState, Permission, Timestamp};
 use keydeck::server::stats::Monitor;
-use keydeck::server::store::{NewKey, Store};
+use keydeck::server::store::Store;
 use keydeck::server::{Services, Settings};
-use keydeck::token;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+mod common;
 
 /// Keys in the store, the bootstrap key included.
 const STORE_KEYS: usize = 10_000;
@@ -90,8 +89,7 @@ fn env_count(name: &str, default: usize) -> anyhow::Result<usize> {
 
 async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<bool> {
     let started = Instant::now();
-    let store = Store::open(url).await.context("opening the store")?;
-    let token = seed(&store).await?;
+    let (store, token) = common::seeded_store(url, STORE_KEYS).await?;
     eprintln!(
         "seeded {STORE_KEYS} keys in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -179,34 +177,6 @@ async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<
         eprintln!("service_load: some requests failed (see above)");
     }
     Ok(all_ok)
-}
-
-/// The bootstrap super admin plus `STORE_KEYS - 1` org-wide keys, inserted one after
-/// another in this task. Returns the bootstrap token.
-async fn seed(store: &Store) -> anyhow::Result<String> {
-    let token = keydeck::server::bootstrap(store, None)
-        .await?
-        .context("the fresh store returned no bootstrap token")?;
-    for i in 1..STORE_KEYS {
-        let t = token::generate().context("the OS random source failed")?;
-        let description = format!("load key {i}");
-        store
-            .insert_key(NewKey {
-                description: &description,
-                project_id: None,
-                token_hash: &token::hash(&t),
-                token_prefix: Some(&token::display_prefix(&t)),
-                expires_at: None,
-                permissions: &[Permission::Read],
-                visibility: Visibility::OrgWide,
-                owner_id: None,
-                global_roles: &[],
-                memberships: &[],
-            })
-            .await
-            .with_context(|| format!("inserting key {i}"))?;
-    }
-    Ok(token)
 }
 
 /// The real service, built as `keydeck::server::start` builds it.

@@ -13,13 +13,14 @@
 //! Run: `cargo bench --bench tokens` (add `-- --warm-up-time 1 --measurement-time 3` for a
 //! quick run).
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keydeck::server::auth;
-use keydeck::server::model::{ApiKeyFilter, Permission, Visibility};
-use keydeck::server::store::{NewKey, Store};
+use keydeck::server::model::ApiKeyFilter;
 use keydeck::token::{self, TokenFormatError};
 
 /// Keys in the store `authenticate` searches, the bootstrap key included.
@@ -70,7 +71,14 @@ fn authenticate(c: &mut Criterion) {
         .expect("tokio runtime");
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let (store, token) = rt.block_on(seed(&url));
+    let started = Instant::now();
+    let (store, token) = rt
+        .block_on(common::seeded_store(&url, STORE_KEYS))
+        .expect("seeding the bench store");
+    eprintln!(
+        "seeded {STORE_KEYS} keys in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let unknown = token::generate().expect("OS random source");
 
     // The first call records `lastUsedAt`; later ones (within the minute) only read.
@@ -125,41 +133,6 @@ fn authenticate(c: &mut Criterion) {
     drop(store);
     drop(rt);
     drop(dir);
-}
-
-/// A store with the bootstrap super admin plus `STORE_KEYS - 1` org-wide keys, inserted one
-/// after another in this task. Returns the bootstrap token.
-async fn seed(url: &str) -> (Store, String) {
-    let started = Instant::now();
-    let store = Store::open(url).await.expect("opening the bench store");
-    let admin = keydeck::server::bootstrap(&store, None)
-        .await
-        .expect("bootstrap")
-        .expect("a fresh store returns the bootstrap token");
-    for i in 1..STORE_KEYS {
-        let t = token::generate().expect("OS random source");
-        let description = format!("bench key {i}");
-        store
-            .insert_key(NewKey {
-                description: &description,
-                project_id: None,
-                token_hash: &token::hash(&t),
-                token_prefix: Some(&token::display_prefix(&t)),
-                expires_at: None,
-                permissions: &[Permission::Read],
-                visibility: Visibility::OrgWide,
-                owner_id: None,
-                global_roles: &[],
-                memberships: &[],
-            })
-            .await
-            .expect("inserting a bench key");
-    }
-    eprintln!(
-        "seeded {STORE_KEYS} keys in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    (store, admin)
 }
 
 criterion_group!(benches, token_checks, authenticate);

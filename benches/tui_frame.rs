@@ -2,37 +2,15 @@
 //! visible rows, so the two should cost about the same: the ratio is the figure.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use keydeck::api::Page;
-use keydeck::tui::action::Action;
-use keydeck::tui::app::{App, Session};
-use keydeck::tui::fixtures::sample_keys;
-use keydeck::tui::keymap::Keymap;
-use keydeck::tui::theme::Theme;
+use keydeck::tui::app::App;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+mod common;
+
 fn app_with(n: usize) -> App {
-    let session = Session {
-        profile: "bench".into(),
-        endpoint: "http://127.0.0.1:7100/graphql".into(),
-        credential_store: "memory".into(),
-    };
-    let mut app = App::new(
-        session,
-        Keymap::defaults(),
-        Theme::mono(),
-        time::OffsetDateTime::now_utc(),
-    );
-    let items = sample_keys(n).expect("fixtures deserialize");
-    app.update(Action::KeysLoaded {
-        append: false,
-        result: Ok(Page {
-            items,
-            has_next: false,
-            end_cursor: None,
-            total: n as i64,
-        }),
-    });
+    let mut app = common::empty_app();
+    common::load_keys(&mut app, n).expect("fixtures deserialize");
     app
 }
 
