@@ -81,6 +81,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCommand {
+    /// List the keys you can see.
     List {
         /// Include disabled and expired keys.
         #[arg(long)]
@@ -88,44 +89,12 @@ enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    Create {
-        #[arg(long)]
-        name: String,
-        /// A global key (with --role …).
-        #[arg(long, conflicts_with = "project")]
-        global: bool,
-        #[arg(long = "role", requires = "global")]
-        roles: Vec<String>,
-        /// A project key (with --membership ROLE[:VAR=V,…]…).
-        #[arg(long)]
-        project: Option<String>,
-        #[arg(long = "membership", requires = "project")]
-        memberships: Vec<String>,
-        /// Time to live: 12h, 30d, 1M… (default: the service's maximum).
-        #[arg(long)]
-        ttl: Option<String>,
-        #[arg(long)]
-        read: bool,
-        #[arg(long)]
-        write: bool,
-        /// Visible only to you (and super admins).
-        #[arg(long)]
-        personal: bool,
-        /// Generate the token here and send only its SHA-256.
-        #[arg(long)]
-        local_token: bool,
-        /// Copy the token to the clipboard.
-        #[arg(long)]
-        copy: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    Disable {
-        id: String,
-    },
-    Enable {
-        id: String,
-    },
+    /// Create a key; its token is shown once.
+    Create(keys::CreateArgs),
+    /// Disable a key: it stops authenticating at once.
+    Disable { id: String },
+    /// Enable a disabled key.
+    Enable { id: String },
 }
 
 #[derive(Subcommand)]
@@ -265,34 +234,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(async {
                 match command {
                     KeysCommand::List { all, json } => keys::list(&c.client, all, json).await,
-                    KeysCommand::Create {
-                        name,
-                        global,
-                        roles,
-                        project,
-                        memberships,
-                        ttl,
-                        read,
-                        write,
-                        personal,
-                        local_token,
-                        copy,
-                        json,
-                    } => {
-                        let args = keys::CreateArgs {
-                            name,
-                            global,
-                            roles,
-                            project,
-                            memberships,
-                            ttl,
-                            read,
-                            write,
-                            personal,
-                            local_token,
-                            copy,
-                            json,
-                        };
+                    KeysCommand::Create(args) => {
                         keys::create(&c.client, c.profile.clipboard, args).await
                     }
                     KeysCommand::Disable { id } => keys::set_enabled(&c.client, &id, false).await,

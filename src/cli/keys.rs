@@ -119,18 +119,43 @@ pub async fn list(client: &ApiClient, all: bool, as_json: bool) -> anyhow::Resul
 }
 
 /// What `keys create` was asked for.
+#[derive(clap::Args, Debug)]
 pub struct CreateArgs {
+    /// The key's name (1 to 200 characters).
+    #[arg(long)]
     pub name: String,
+    /// A global key (with --role …).
+    #[arg(long, conflicts_with = "project")]
     pub global: bool,
+    /// A global role from the catalog (repeatable).
+    #[arg(long = "role", requires = "global")]
     pub roles: Vec<String>,
+    /// A project key (with --membership ROLE[:VAR=V,…]…).
+    #[arg(long)]
     pub project: Option<String>,
+    /// A project role and its variables, ROLE[:VAR=V1,V2;VAR2=V3] (repeatable).
+    #[arg(long = "membership", requires = "project")]
     pub memberships: Vec<String>,
+    /// Time to live: 12h, 30d, 1M… (default: the service's maximum).
+    #[arg(long)]
     pub ttl: Option<String>,
+    /// May query (the default when neither --read nor --write is given).
+    #[arg(long)]
     pub read: bool,
+    /// May mutate.
+    #[arg(long)]
     pub write: bool,
+    /// Visible only to you (and super admins).
+    #[arg(long)]
     pub personal: bool,
+    /// Generate the token here and send only its SHA-256.
+    #[arg(long)]
     pub local_token: bool,
+    /// Copy the token to the clipboard.
+    #[arg(long)]
     pub copy: bool,
+    /// Print JSON.
+    #[arg(long)]
     pub json: bool,
 }
 
