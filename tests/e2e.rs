@@ -65,73 +65,182 @@ impl Screen {
     }
 }
 
+/// The TUI running in a pseudo-terminal against `service`.
+struct Tui {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    screen: Screen,
+    keys: Box<dyn Write + Send>,
+    _home: tempfile::TempDir,
+    // Keeps the terminal open while the child runs.
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Tui {
+    fn start(endpoint: &str, token: &str) -> Tui {
+        let home = tempfile::tempdir().unwrap();
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 35,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.env_clear();
+        isolate(home.path(), |k, v| cmd.env(k, v));
+        cmd.env("KEYDECK_ENDPOINT", endpoint);
+        cmd.env("KEYDECK_TOKEN", token);
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let sink = raw.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let keys = pty.master.take_writer().unwrap();
+        Tui {
+            child,
+            screen: Screen { raw },
+            keys,
+            _home: home,
+            _master: pty.master,
+        }
+    }
+
+    fn send(&mut self, text: &str) {
+        self.keys.write_all(text.as_bytes()).unwrap();
+        self.keys.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
     let service = TestServer::start().await;
-    let home = tempfile::tempdir().unwrap();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 35,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(BIN);
-    cmd.env_clear();
-    isolate(home.path(), |k, v| cmd.env(k, v));
-    cmd.env("KEYDECK_ENDPOINT", service.graphql_url());
-    cmd.env("KEYDECK_TOKEN", &service.admin);
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-    let raw = Arc::new(Mutex::new(Vec::new()));
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let sink = raw.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    let mut keys = pty.master.take_writer().unwrap();
-    let screen = Screen { raw };
-    let mut send = |text: &str| {
-        keys.write_all(text.as_bytes()).unwrap();
-        keys.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    };
-
-    screen.wait_for("bootstrap admin");
-    screen.wait_for("● online");
-    send("n");
-    screen.wait_for("New API key");
-    send("pty made key");
-    send("\r");
-    let shown = screen.wait_for("will not be shown again");
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("bootstrap admin");
+    tui.screen.wait_for("● online");
+    tui.send("n");
+    tui.screen.wait_for("New API key");
+    tui.send("pty made key");
+    tui.send("\r");
+    let shown = tui.screen.wait_for("will not be shown again");
     let token = shown
         .split_whitespace()
         .find(|w| w.starts_with("kd_") && w.len() > 30)
         .expect("the dialog shows the token")
         .to_owned();
-    screen.wait_for("sent to your terminal via OSC 52");
+    tui.screen.wait_for("sent to your terminal via OSC 52");
     let osc52 = format!(
         "\x1b]52;c;{}\x07",
         base64::engine::general_purpose::STANDARD.encode(&token)
     );
     assert!(
-        screen.raw_text().contains(&osc52),
+        tui.screen.raw_text().contains(&osc52),
         "OSC 52 with the token's base64 is in the output"
     );
-    send("\x1b");
-    screen.wait_for("pty made key");
-    send("q");
-    let status = child.wait().unwrap();
+    tui.send("\x1b");
+    tui.screen.wait_for("pty made key");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
     assert!(
-        screen.raw_text().contains("\x1b[?1049l"),
+        tui.screen.raw_text().contains("\x1b[?1049l"),
+        "the alternate screen was left"
+    );
+}
+
+/// `keydeck serve` as its own process, so that it can really go away.
+struct ServeProcess {
+    child: std::process::Child,
+    url: String,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServeProcess {
+    fn start() -> ServeProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let token_file = dir.path().join("admin.token");
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--db")
+            .arg(format!("sqlite:{}", dir.path().join("k.db").display()))
+            .arg("--bootstrap-token-file")
+            .arg(&token_file)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = format!("http://127.0.0.1:{port}/graphql");
+        loop {
+            let ready = std::fs::read_to_string(&token_file)
+                .ok()
+                .filter(|t| t.ends_with('\n'));
+            if let Some(token) = ready
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                return ServeProcess {
+                    child,
+                    url,
+                    token: token.trim().to_owned(),
+                    _dir: dir,
+                };
+            }
+            assert!(Instant::now() < deadline, "keydeck serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_going_down_keeps_what_was_typed_and_sigterm_restores_the_terminal() {
+    let mut service = ServeProcess::start();
+    let mut tui = Tui::start(&service.url, &service.token);
+    tui.screen.wait_for("● online");
+    tui.send("n");
+    tui.send("typed before the outage");
+    // The service goes away: the form keeps its text and says why the submit failed.
+    service.child.kill().unwrap();
+    service.child.wait().unwrap();
+    tui.send("\r");
+    tui.screen.wait_for("cannot reach");
+    let screen = tui.screen.contents();
+    assert!(screen.contains("typed before the outage"), "{screen}");
+    // A reload shows the connection as down, retried with backoff.
+    tui.send("\x1b");
+    tui.send("r");
+    tui.screen.wait_for("● down (retry");
+    let pid = tui.child.process_id().expect("the child has a pid");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "SIGTERM ends keydeck cleanly: {status:?}");
+    assert!(
+        tui.screen.raw_text().contains("\x1b[?1049l"),
         "the alternate screen was left"
     );
 }
