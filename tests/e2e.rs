@@ -175,7 +175,7 @@ impl ServeProcess {
             .unwrap()
             .port();
         let token_file = dir.path().join("admin.token");
-        let child = Command::new(BIN)
+        let mut child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--db")
             .arg(format!("sqlite:{}", dir.path().join("k.db").display()))
@@ -200,7 +200,11 @@ impl ServeProcess {
                     _dir: dir,
                 };
             }
-            assert!(Instant::now() < deadline, "keydeck serve did not start");
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("keydeck serve did not start");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
