@@ -167,6 +167,8 @@ struct ServeProcess {
 }
 
 impl ServeProcess {
+    // The child is handed to the returned value, whose Drop kills and waits for it.
+    #[allow(clippy::zombie_processes)]
     fn start() -> ServeProcess {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
