@@ -3,18 +3,18 @@
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use time::OffsetDateTime;
 
-use super::{choices, field_line, text_value};
+use super::{choices, field_line, render_form, text_value, variables_hint};
 use crate::api::{ApiError, KeyScope, MembershipSpec, NewKey, Project, parse_variables};
 use crate::token;
 use crate::ttl::Ttl;
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::absolute;
-use crate::tui::widgets::{centered, popup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -407,18 +407,7 @@ impl CreateKeyForm {
                     self.error(Field::Grants),
                     theme,
                 ));
-                let hint = p
-                    .roles
-                    .get(self.grant_cursor)
-                    .map(|r| {
-                        r.variables
-                            .iter()
-                            .map(|v| format!("{}=…", v.name))
-                            .collect::<Vec<_>>()
-                            .join(";")
-                    })
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or_else(|| "(this role has no variables)".into());
+                let hint = variables_hint(p.roles.get(self.grant_cursor));
                 lines.push(field_line(
                     "Variables",
                     text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
@@ -491,20 +480,13 @@ impl CreateKeyForm {
             self.error(Field::TokenSource),
             theme,
         ));
-        lines.push(Line::default());
-        if let Some(e) = &self.form_error {
-            lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
-        }
-        let footer = if self.submitting {
-            "Creating…".to_string()
-        } else {
-            "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel".into()
-        };
-        lines.push(Line::from(Span::styled(footer, theme.dim)));
-        popup(
+        render_form(
             lines,
-            Span::styled(" New API key ", theme.accent),
-            theme.accent,
+            self.form_error.as_deref(),
+            self.submitting.then_some("Creating"),
+            "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel",
+            " New API key ".into(),
+            theme,
             area,
             buf,
         );

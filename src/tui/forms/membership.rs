@@ -5,14 +5,13 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
 
-use super::{choices, field_line, text_value};
+use super::{choices, field_line, render_form, text_value, variables_hint};
 use crate::api::{MembershipSpec, Project, parse_variables};
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
-use crate::tui::widgets::{centered, popup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -193,19 +192,11 @@ impl MembershipEditor {
             .map(|p| p.roles.iter().map(|r| r.name.clone()).collect())
             .unwrap_or_default();
         let role_on: Vec<bool> = (0..roles.len()).map(|i| i == self.role).collect();
-        let hint = self
-            .projects
-            .get(self.project)
-            .and_then(|p| p.roles.get(self.role))
-            .map(|r| {
-                r.variables
-                    .iter()
-                    .map(|v| format!("{}=…", v.name))
-                    .collect::<Vec<_>>()
-                    .join(";")
-            })
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "(this role has no variables)".into());
+        let hint = variables_hint(
+            self.projects
+                .get(self.project)
+                .and_then(|p| p.roles.get(self.role)),
+        );
         let actions = ["grant".to_string(), "revoke".to_string()];
         let mut lines = vec![
             field_line(
@@ -239,23 +230,13 @@ impl MembershipEditor {
                 theme,
             ));
         }
-        lines.push(Line::default());
-        if let Some(e) = &self.error {
-            lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
-        }
-        let footer = if self.submitting {
-            "Saving…"
-        } else {
-            "tab field · ←→ choose · enter apply · esc cancel"
-        };
-        lines.push(Line::from(Span::styled(footer, theme.dim)));
-        popup(
+        render_form(
             lines,
-            Span::styled(
-                format!(" Project membership of {} ", self.identity_name),
-                theme.accent,
-            ),
-            theme.accent,
+            self.error.as_deref(),
+            self.submitting.then_some("Saving"),
+            "tab field · ←→ choose · enter apply · esc cancel",
+            format!(" Project membership of {} ", self.identity_name),
+            theme,
             area,
             buf,
         );

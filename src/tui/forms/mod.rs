@@ -62,3 +62,44 @@ pub fn text_value<'a>(
     let caret = if focused { "▏" } else { "" };
     vec![Span::raw(format!("{text}{caret}"))]
 }
+
+/// Draws a form: its `lines`, then the form-level error, then the key hints (or
+/// "`busy`…" while the request is out), in a popup titled `title`.
+#[allow(clippy::too_many_arguments)]
+pub fn render_form<'a>(
+    mut lines: Vec<Line<'a>>,
+    error: Option<&str>,
+    busy: Option<&str>,
+    hints: &str,
+    title: String,
+    theme: &Theme,
+    area: ratatui::layout::Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    lines.push(Line::default());
+    if let Some(e) = error {
+        lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
+    }
+    let footer = busy.map_or_else(|| hints.to_owned(), |b| format!("{b}…"));
+    lines.push(Line::from(Span::styled(footer, theme.dim)));
+    crate::tui::widgets::popup(
+        lines,
+        Span::styled(title, theme.accent),
+        theme.accent,
+        area,
+        buf,
+    );
+}
+
+/// The `name=…;other=…` hint for a role's variables.
+pub fn variables_hint(role: Option<&crate::api::ops::projects::ProjectsProjectsRoles>) -> String {
+    role.map(|r| {
+        r.variables
+            .iter()
+            .map(|v| format!("{}=…", v.name))
+            .collect::<Vec<_>>()
+            .join(";")
+    })
+    .filter(|h| !h.is_empty())
+    .unwrap_or_else(|| "(this role has no variables)".into())
+}

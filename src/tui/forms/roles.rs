@@ -4,9 +4,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::render_form;
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{centered, popup};
+use crate::tui::widgets::centered;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolesEditor {
@@ -87,7 +88,7 @@ impl RolesEditor {
 
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let area = centered(area, 70, self.catalog.len() as u16 + 7);
-        let mut lines: Vec<Line> = self
+        let lines: Vec<Line> = self
             .catalog
             .iter()
             .enumerate()
@@ -106,23 +107,13 @@ impl RolesEditor {
                 Line::from(Span::styled(format!("{mark} {role}{changed}"), style))
             })
             .collect();
-        lines.push(Line::default());
-        if let Some(e) = &self.error {
-            lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
-        }
-        let footer = if self.submitting {
-            "Saving…"
-        } else {
-            "↑↓ move · space toggle · enter save · esc cancel"
-        };
-        lines.push(Line::from(Span::styled(footer, theme.dim)));
-        popup(
+        render_form(
             lines,
-            Span::styled(
-                format!(" Global roles of {} ", self.identity_name),
-                theme.accent,
-            ),
-            theme.accent,
+            self.error.as_deref(),
+            self.submitting.then_some("Saving"),
+            "↑↓ move · space toggle · enter save · esc cancel",
+            format!(" Global roles of {} ", self.identity_name),
+            theme,
             area,
             buf,
         );
