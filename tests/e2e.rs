@@ -60,6 +60,19 @@ impl Screen {
         }
     }
 
+    /// Waits until the raw output (escape sequences included) contains `needle`: bytes may
+    /// still be in flight from the terminal after the child has exited.
+    fn wait_for_raw(&self, needle: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.raw_text().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "never seen in the raw output: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn raw_text(&self) -> String {
         String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
     }
@@ -143,19 +156,15 @@ async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
         "\x1b]52;c;{}\x07",
         base64::engine::general_purpose::STANDARD.encode(&token)
     );
-    assert!(
-        tui.screen.raw_text().contains(&osc52),
-        "OSC 52 with the token's base64 is in the output"
-    );
+    tui.screen
+        .wait_for_raw(&osc52, "OSC 52 with the token's base64");
     tui.send("\x1b");
     tui.screen.wait_for("pty made key");
     tui.send("q");
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
-    assert!(
-        tui.screen.raw_text().contains("\x1b[?1049l"),
-        "the alternate screen was left"
-    );
+    tui.screen
+        .wait_for_raw("\x1b[?1049l", "leaving the alternate screen");
 }
 
 /// `keydeck serve` as its own process, so that it can really go away.
@@ -245,10 +254,8 @@ async fn a_service_going_down_keeps_what_was_typed_and_sigterm_restores_the_term
     assert!(killed.success());
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "SIGTERM ends keydeck cleanly: {status:?}");
-    assert!(
-        tui.screen.raw_text().contains("\x1b[?1049l"),
-        "the alternate screen was left"
-    );
+    tui.screen
+        .wait_for_raw("\x1b[?1049l", "leaving the alternate screen");
 }
 
 fn keydeck(home: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
