@@ -112,9 +112,10 @@ pub type Project = ops::projects::ProjectsProjects;
 pub type Me = ops::me::MeMe;
 pub type Role = ops::role_catalog::RoleCatalogRoles;
 
+/// Turns a mutation's optional `{ ok error }` reply into `Ok(())` or the refusal it carries.
 macro_rules! refusal {
     ($reply:expr) => {{
-        let reply = $reply;
+        let reply = $reply.ok_or_else(|| ApiError::Garbage("a mutation without a reply".into()))?;
         if reply.ok {
             Ok(())
         } else {
@@ -289,18 +290,12 @@ impl ApiClient {
             let data = self
                 .execute::<ops::EnableKey>(ops::enable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(
-                data.enable_api_key
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.enable_api_key)
         } else {
             let data = self
                 .execute::<ops::DisableKey>(ops::disable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(
-                data.disable_api_key
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.disable_api_key)
         }
     }
 
@@ -353,10 +348,7 @@ impl ApiClient {
                     roles: roles.to_vec(),
                 })
                 .await?;
-            refusal!(
-                data.add_global_identity_roles
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.add_global_identity_roles)
         } else {
             let data = self
                 .execute::<ops::RemoveGlobalRoles>(ops::remove_global_roles::Variables {
@@ -364,10 +356,7 @@ impl ApiClient {
                     roles: roles.to_vec(),
                 })
                 .await?;
-            refusal!(
-                data.remove_global_identity_roles
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.remove_global_identity_roles)
         }
     }
 
@@ -406,10 +395,7 @@ impl ApiClient {
                     identity_id,
                 })
                 .await?;
-            refusal!(
-                data.remove_project_member
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.remove_project_member)
         } else if already_member {
             let data = self
                 .execute::<ops::UpdateMember>(ops::update_member::Variables {
@@ -418,10 +404,7 @@ impl ApiClient {
                     memberships: inputs!(update_member),
                 })
                 .await?;
-            refusal!(
-                data.update_project_member
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.update_project_member)
         } else {
             let data = self
                 .execute::<ops::AddMember>(ops::add_member::Variables {
@@ -430,10 +413,7 @@ impl ApiClient {
                     memberships: inputs!(add_member),
                 })
                 .await?;
-            refusal!(
-                data.add_project_member
-                    .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-            )
+            refusal!(data.add_project_member)
         }
     }
 
@@ -456,10 +436,7 @@ impl ApiClient {
                     .collect(),
             })
             .await?;
-        refusal!(
-            data.create_project
-                .ok_or_else(|| ApiError::Garbage("no reply".into()))?
-        )
+        refusal!(data.create_project)
     }
 
     pub async fn databases(&self) -> Result<Vec<Database>, ApiError> {
