@@ -142,6 +142,10 @@ struct ServeArgs {
     /// Log to this file instead of stderr.
     #[arg(long)]
     log_file: Option<PathBuf>,
+    /// Mint a new super_admin key offline (token to --bootstrap-token-file), audit it, and
+    /// exit: for when no usable super admin key is left.
+    #[arg(long, requires = "bootstrap_token_file")]
+    recover_admin: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -198,7 +202,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Serve(args)) => {
             init_logging(args.log_file.as_deref())?;
-            runtime.block_on(server::serve(serve_config(args)?))
+            let recover = args.recover_admin;
+            let config = serve_config(args)?;
+            if recover {
+                let file = config
+                    .bootstrap_token_file
+                    .as_deref()
+                    .context("--recover-admin needs --bootstrap-token-file PATH")?;
+                runtime.block_on(server::recover_admin(&config.database_url, file))?;
+                eprintln!(
+                    "keydeck: minted a new super_admin key; its token is in {} (0600)",
+                    file.display()
+                );
+                return Ok(());
+            }
+            runtime.block_on(server::serve(config))
         }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(

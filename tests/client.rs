@@ -91,7 +91,7 @@ async fn create_list_disable_enable_through_the_client() {
         .unwrap();
     assert_eq!(rest.items[0].description, "editor");
     assert_eq!(
-        rest.items[0].identity.projects[0].memberships[0].variables[0].values,
+        rest.items[0].identity.as_ref().unwrap().projects[0].memberships[0].variables[0].values,
         ["cs"]
     );
 

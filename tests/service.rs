@@ -958,8 +958,14 @@ async fn a_read_only_key_cannot_mutate_and_a_write_only_key_cannot_query() {
     let (_, body) = server.gql(&write_only.token, ME, json!({})).await;
     assert_eq!(first_error_code(&body), "FORBIDDEN");
     assert!(string(&body["errors"][0]["message"]).contains("READ"));
+    // Without READ, a mutation reply carries ok, error and ids only.
+    let (_, body) = server
+        .gql(&write_only.token, CREATE_PROJECT, project.clone())
+        .await;
+    assert_eq!(first_error_code(&body), "FORBIDDEN");
+    assert!(string(&body["errors"][0]["message"]).contains("READ"), "{body}");
     ok(&server
-        .mutate(&write_only.token, CREATE_PROJECT, project)
+        .mutate(&write_only.token, CREATE_PROJECT_IDS, project)
         .await);
     // The refused mutation left nothing behind but its audit entry.
     assert_eq!(
@@ -975,8 +981,13 @@ async fn a_read_only_key_cannot_mutate_and_a_write_only_key_cannot_query() {
         .iter()
         .filter(|e| e["action"] == "createProject" && e["outcome"] == "FORBIDDEN")
         .collect();
-    assert_eq!(refused.len(), 1, "{log}");
-    assert_eq!(refused[0]["actorId"], json!(read_only.identity_id));
+    // One for the read-only key, one for the write-only key that asked to read.
+    let actors: Vec<&Value> = refused.iter().map(|e| &e["actorId"]).collect();
+    assert_eq!(
+        actors,
+        [&json!(write_only.identity_id), &json!(read_only.identity_id)],
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -1087,12 +1098,20 @@ async fn no_key_grants_more_than_it_holds() {
         )
         .await;
     let reply = server
-        .create_global(&writer.token, global("read-write", json!([]), &personal))
+        .mutate(
+            &writer.token,
+            CREATE_GLOBAL_API_KEY_IDS,
+            global("read-write", json!([]), &personal),
+        )
         .await;
     refused(&reply, "FORBIDDEN");
     let write_only = merged(&personal, json!({ "permissions": ["WRITE"] }));
     ok(&server
-        .create_global(&writer.token, global("write-only", json!([]), &write_only))
+        .mutate(
+            &writer.token,
+            CREATE_GLOBAL_API_KEY_IDS,
+            global("write-only", json!([]), &write_only),
+        )
         .await);
 
     // Listings reserved to admins are refused to the others.

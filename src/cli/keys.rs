@@ -21,13 +21,13 @@ struct KeyJson<'a> {
     scope: String,
     visibility: &'static str,
     permissions: Vec<&'static str>,
-    global_roles: &'a [String],
+    global_roles: Option<&'a Vec<String>>,
     grants: String,
     state: &'static str,
     created_at: &'a str,
     expires_at: Option<&'a str>,
     last_used_at: Option<&'a str>,
-    identity_id: &'a str,
+    identity_id: Option<&'a str>,
 }
 
 fn key_json(k: &Key) -> KeyJson<'_> {
@@ -53,13 +53,13 @@ fn key_json(k: &Key) -> KeyJson<'_> {
                 }
             })
             .collect(),
-        global_roles: &k.identity.roles,
+        global_roles: k.identity.as_ref().map(|i| &i.roles),
         grants: grants_label(k),
         state: state_label(&k.state),
         created_at: &k.created_at,
         expires_at: k.expires_at.as_deref(),
         last_used_at: k.last_used_at.as_deref(),
-        identity_id: &k.identity.id,
+        identity_id: k.identity.as_ref().map(|i| i.id.as_str()),
     }
 }
 

@@ -7,7 +7,7 @@
 //! except super admins, and no key creates a key with permissions it lacks itself.
 
 use crate::server::auth::Caller;
-use crate::server::model::{ApiKey, Permission, Role, Visibility};
+use crate::server::model::{ApiKey, Membership, Permission, Role, VariableEntry, Visibility};
 use crate::server::store::KeyScope;
 
 pub const SUPER_ADMIN: &str = "super_admin";
@@ -48,6 +48,14 @@ fn deny(message: impl Into<String>) -> Decision {
     Err(Denied(message.into()))
 }
 
+/// Whether every value of `wanted` is one `held` has for the same variable.
+fn holds_values(held: &Membership, wanted: &VariableEntry) -> bool {
+    let Some(own) = held.variables.iter().find(|v| v.name == wanted.name) else {
+        return false;
+    };
+    wanted.values.iter().all(|value| own.values.contains(value))
+}
+
 impl Caller {
     pub fn has_role(&self, role: &str) -> bool {
         self.global_roles.iter().any(|r| r == role)
@@ -62,6 +70,15 @@ impl Caller {
             .iter()
             .filter(move |(p, _)| p == project_id)
             .flat_map(|(_, ms)| ms.iter().map(|m| m.role.as_str()))
+    }
+
+    /// The caller's membership in `role` of the project, if it holds one.
+    fn membership(&self, project_id: &str, role: &str) -> Option<&Membership> {
+        self.memberships
+            .iter()
+            .filter(|(p, _)| p == project_id)
+            .flat_map(|(_, ms)| ms.iter())
+            .find(|m| m.role == role)
     }
 
     pub fn is_project_admin(&self, project_id: &str) -> bool {
@@ -141,10 +158,13 @@ impl Caller {
         self.may_give_permissions(permissions)
     }
 
-    pub fn may_create_project_key<'a>(
+    /// A project key: its admins grant any of the project's roles; a member creates only
+    /// personal keys, with roles it holds there and, for each variable, only values it holds
+    /// itself (so `editor` with `language=[cs]` cannot mint `language=[cs, en]`).
+    pub fn may_create_project_key(
         &self,
         project_id: &str,
-        roles: impl IntoIterator<Item = &'a str>,
+        memberships: &[Membership],
         visibility: Visibility,
         permissions: &[Permission],
     ) -> Decision {
@@ -154,11 +174,19 @@ impl Caller {
                     "only the project's admins create org-wide keys for it; ask for a PERSONAL key",
                 );
             }
-            let held: Vec<&str> = self.project_roles(project_id).collect();
-            if let Some(role) = roles.into_iter().find(|r| !held.contains(r)) {
-                return deny(format!(
-                    "you cannot grant the project role `{role}`: you do not hold it in this project"
-                ));
+            for wanted in memberships {
+                let Some(held) = self.membership(project_id, &wanted.role) else {
+                    return deny(format!(
+                        "you cannot grant the project role `{}`: you do not hold it in this project",
+                        wanted.role
+                    ));
+                };
+                if let Some(variable) = wanted.variables.iter().find(|v| !holds_values(held, v)) {
+                    return deny(format!(
+                        "you cannot grant `{}` values of `{}` you do not hold yourself",
+                        variable.name, wanted.role
+                    ));
+                }
             }
         }
         self.may_give_permissions(permissions)
@@ -218,8 +246,22 @@ impl Caller {
         }
     }
 
+    /// The same rule as `identity(id)` and `identities`: one's own, or any for those who may
+    /// list identities.
     pub fn can_see_identity(&self, identity_id: &str) -> bool {
         identity_id == self.identity_id() || self.may_list_identities().is_ok()
+    }
+
+    /// A key's identity (its roles, its memberships): visible where the identity is, and to
+    /// whoever created the key, who chose what it holds.
+    pub fn can_see_key_identity(&self, key: &ApiKey) -> bool {
+        self.can_see_identity(&key.identity_id) || key.owner_id.as_deref() == Some(self.identity_id())
+    }
+
+    /// Another identity's memberships in a project: its own, and the project's admins'.
+    /// (Being a member does not show who else is one; `Project.members` says the same.)
+    pub fn can_see_memberships(&self, identity_id: &str, project_id: &str) -> bool {
+        identity_id == self.identity_id() || self.is_project_admin(project_id)
     }
 
     pub fn may_read_audit_log(&self) -> Decision {

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::server::model::{Permission, Visibility};
+use crate::server::model::{Permission, Timestamp, Visibility};
 pub use crate::server::schema::{Services, Settings, schema, sdl};
 use crate::server::stats::Monitor;
-use crate::server::store::{NewKey, Store};
+use crate::server::store::{Audit, NewKey, Store};
 use crate::token;
 use crate::ttl::Ttl;
 
@@ -132,10 +132,34 @@ pub async fn bootstrap(store: &Store, file: Option<&Path>) -> anyhow::Result<Opt
     if !store.has_no_keys().await? {
         return Ok(None);
     }
+    mint_super_admin(store, file, "bootstrap", "bootstrap admin").await
+}
+
+/// `keydeck serve --recover-admin`: an operator with access to the store mints a new
+/// super_admin key offline, when no usable one is left (as Grafana's `grafana cli admin
+/// reset-admin-password`). The token goes to `file` only (0600, never overwritten); the
+/// audit log records it with no actor.
+pub async fn recover_admin(database_url: &str, file: &Path) -> anyhow::Result<()> {
+    let store = Store::open(database_url)
+        .await
+        .with_context(|| format!("opening the store at {database_url}"))?;
+    let name = format!("recovered admin {}", Timestamp::now().rfc3339());
+    mint_super_admin(&store, Some(file), "recoverAdmin", &name).await?;
+    Ok(())
+}
+
+/// Creates an org-wide super_admin key that never expires, with its audit entry. The token
+/// goes to `file` or, without one, back to the caller.
+async fn mint_super_admin(
+    store: &Store,
+    file: Option<&Path>,
+    action: &str,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
     let mut out = match file {
         Some(path) => Some(create_private_file(path).with_context(|| {
             format!(
-                "cannot write the bootstrap token to {} (it is never overwritten)",
+                "cannot write the token to {} (it is never overwritten)",
                 path.display()
             )
         })?),
@@ -144,33 +168,29 @@ pub async fn bootstrap(store: &Store, file: Option<&Path>) -> anyhow::Result<Opt
     let token = token::generate().context("the OS random source failed")?;
     let prefix = token::display_prefix(&token);
     let roles = [authz::SUPER_ADMIN.to_owned()];
-    let created = store
-        .insert_key(NewKey {
-            description: "bootstrap admin",
-            project_id: None,
-            token_hash: &token::hash(&token),
-            token_prefix: Some(&prefix),
-            // The only key that can create others must not lapse; rotate it instead.
-            expires_at: None,
-            permissions: &[Permission::Read, Permission::Write],
-            visibility: Visibility::OrgWide,
-            owner_id: None,
-            global_roles: &roles,
-            memberships: &[],
-        })
-        .await;
-    let key = match created {
-        Ok(key) => key,
-        Err(e) => {
-            if let Some(path) = file {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e.into());
-        }
+    let new = NewKey {
+        description: name,
+        project_id: None,
+        token_hash: &token::hash(&token),
+        token_prefix: Some(&prefix),
+        // The keys that keep the service administrable must not lapse; rotate them instead.
+        expires_at: None,
+        permissions: &[Permission::Read, Permission::Write],
+        visibility: Visibility::OrgWide,
+        owner_id: None,
+        global_roles: &roles,
+        memberships: &[],
     };
-    store
-        .append_audit(None, "bootstrap", Some(&key.id), "OK", None)
-        .await?;
+    let audit = Audit {
+        actor_id: None,
+        action,
+    };
+    if let Err(e) = store.insert_key(new, audit).await {
+        if let Some(path) = file {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e.into());
+    }
     match out.as_mut() {
         Some(f) => {
             writeln!(f, "{token}")?;

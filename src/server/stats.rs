@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// How many statements one answer holds at most, busiest first.
-const MAX_STATEMENTS: i64 = 500;
+pub const MAX_STATEMENTS: i64 = 500;
 /// Length of `truncatedQuery`.
 const TRUNCATE_AT: usize = 100;
 

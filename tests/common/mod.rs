@@ -65,6 +65,17 @@ pub const CREATE_GLOBAL_API_KEY: &str = concat!(
     " } }"
 );
 
+/// `createGlobalApiKey` selecting only what a key without READ may get back: ok, error, ids
+/// and the new token.
+pub const CREATE_GLOBAL_API_KEY_IDS: &str = concat!(
+    "mutation($description: String!, $roles: [String!], $tokenHash: String, \
+     $options: CreateApiKeyOptions) { \
+     createGlobalApiKey(description: $description, roles: $roles, tokenHash: $tokenHash, \
+     options: $options) { ",
+    reply_fields!(),
+    " result { apiKey { id token identity { id } } } } }"
+);
+
 pub const DISABLE_API_KEY: &str = concat!(
     "mutation($id: String!) { disableApiKey(id: $id) { ",
     reply_fields!(),
@@ -129,6 +140,14 @@ pub const CREATE_PROJECT: &str = concat!(
      createProject(slug: $slug, name: $name, roles: $roles) { ",
     reply_fields!(),
     " result { project { id slug name roles { name variables { name } } } } } }"
+);
+
+/// `createProject` selecting only what a key without READ may get back.
+pub const CREATE_PROJECT_IDS: &str = concat!(
+    "mutation($slug: String!, $name: String!, $roles: [RoleDefinitionInput!]!) { \
+     createProject(slug: $slug, name: $name, roles: $roles) { ",
+    reply_fields!(),
+    " result { project { id } } } }"
 );
 
 pub const API_KEYS: &str = concat!(

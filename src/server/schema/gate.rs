@@ -1,17 +1,38 @@
-//! Queries need the READ permission, mutations WRITE: checked once per request, right after
-//! parsing, before any resolver runs. Only the operation that will run counts: clients such
-//! as graphql_client send a whole document of operations and pick one by `operationName`.
+//! The request gate: what a document may ask for, decided once per request before any
+//! resolver runs.
+//!
+//! Right after parsing, the document's shape is bounded: its selections as executed (with
+//! fragments expanded) and the number of mutation fields. Then the standard validation runs
+//! (types, depth, cost). Only a document that passed it is checked against the key's
+//! permissions (queries need READ, mutations WRITE; a mutation sent without READ may select
+//! only `ok`, `error` and ids), and only then is a refused mutation audited, so garbage never
+//! reaches the audit log. Only the operation that will run counts: clients such as
+//! graphql_client send a whole document of operations and pick one by `operationName`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{Request, ServerError, ServerResult, Variables};
+use async_graphql::parser::types::{
+    ExecutableDocument, Field, FragmentDefinition, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
+use async_graphql::{ErrorExtensionValues, Variables};
 
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
+use crate::server::store::Audit;
+
+/// Most fields one document may select, counted as executed (fragments expanded). Far above
+/// any real client's document; far below what makes validation itself expensive.
+pub const MAX_SELECTIONS: usize = 10_000;
+/// Most mutation fields (aliases included) one request may run.
+pub const MAX_MUTATION_FIELDS: usize = 20;
 
 pub struct PermissionGate;
 
@@ -21,10 +42,18 @@ impl ExtensionFactory for PermissionGate {
     }
 }
 
-/// One per request: remembers the requested operation name between the two hooks.
+/// One per request: carries the operation name and the verdict between the hooks.
 #[derive(Default)]
 struct Gate {
     operation_name: Mutex<Option<String>>,
+    refusal: Mutex<Option<Refusal>>,
+}
+
+/// A permission refusal decided at parse time, answered (and audited) after validation.
+struct Refusal {
+    message: String,
+    /// For a mutation: the names of its fields, for the audit log.
+    mutation_fields: Option<Vec<String>>,
 }
 
 #[async_trait::async_trait]
@@ -53,71 +82,270 @@ impl Extension for Gate {
             return Err(ServerError::new("request is not authenticated", None));
         };
         let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
-        let selected = document
-            .operations
-            .iter()
-            .filter(|(name, _)| wanted.is_none() || name.map(|n| n.as_str()) == wanted.as_deref());
-        for (_, operation) in selected {
-            let needed = match operation.node.ty {
-                OperationType::Mutation => Permission::Write,
-                OperationType::Query | OperationType::Subscription => Permission::Read,
-            };
-            if !caller.key.allows(needed) {
-                let what = if needed == Permission::Write {
-                    "mutations need a key with the WRITE permission"
-                } else {
-                    "queries need a key with the READ permission"
-                };
-                if needed == Permission::Write {
-                    audit_refusal(ctx, caller, &operation.node, what).await;
-                }
-                let mut error = ServerError::new(format!("forbidden: {what}"), None);
-                let mut ext = async_graphql::ErrorExtensionValues::default();
-                ext.set("code", "FORBIDDEN");
-                error.extensions = Some(ext);
-                return Err(error);
+        let shape = Shape::new(&document);
+        let mut refusal = None;
+        for (name, operation) in document.operations.iter() {
+            if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
+                continue;
             }
+            let operation = &operation.node;
+            let size = shape.size(&operation.selection_set.node)?;
+            if size > MAX_SELECTIONS {
+                return Err(bad_request(format!(
+                    "the document selects {size} fields with its fragments expanded; at most {MAX_SELECTIONS}"
+                )));
+            }
+            if operation.ty == OperationType::Mutation {
+                let fields = shape.root_fields(&operation.selection_set.node)?;
+                if fields.len() > MAX_MUTATION_FIELDS {
+                    return Err(bad_request(format!(
+                        "a request runs at most {MAX_MUTATION_FIELDS} mutation fields, this one {}",
+                        fields.len()
+                    )));
+                }
+            }
+            if refusal.is_none() {
+                refusal = permission_refusal(caller, operation, &shape)?;
+            }
+        }
+        if let Ok(mut slot) = self.refusal.lock() {
+            *slot = refusal;
         }
         Ok(document)
     }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let refusal = self.refusal.lock().ok().and_then(|mut r| r.take());
+        let Some(refusal) = refusal else {
+            return Ok(result);
+        };
+        if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>())
+        {
+            audit_refusal(ctx, caller, fields, &refusal.message).await;
+        }
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", "FORBIDDEN");
+        let mut error = ServerError::new(format!("forbidden: {}", refusal.message), None);
+        error.extensions = Some(extensions);
+        Err(vec![error])
+    }
+}
+
+/// What the caller's key permissions forbid in `operation`, if anything.
+fn permission_refusal<'a>(
+    caller: &Caller,
+    operation: &'a OperationDefinition,
+    shape: &Shape<'a>,
+) -> ServerResult<Option<Refusal>> {
+    let mutation = operation.ty == OperationType::Mutation;
+    let (needed, what) = if mutation {
+        (
+            Permission::Write,
+            "mutations need a key with the WRITE permission",
+        )
+    } else {
+        (
+            Permission::Read,
+            "queries need a key with the READ permission",
+        )
+    };
+    let fields = || -> ServerResult<Option<Vec<String>>> {
+        Ok(mutation.then_some(
+            shape
+                .root_fields(&operation.selection_set.node)?
+                .into_iter()
+                .map(|f| f.node.name.node.to_string())
+                .collect(),
+        ))
+    };
+    if !caller.key.allows(needed) {
+        return Ok(Some(Refusal {
+            message: what.to_owned(),
+            mutation_fields: fields()?,
+        }));
+    }
+    if mutation && !caller.key.allows(Permission::Read) {
+        let mut reads = Vec::new();
+        for root in shape.root_fields(&operation.selection_set.node)? {
+            shape.reads_beyond_ids(&root.node.selection_set.node, Level::Reply, &mut reads)?;
+        }
+        if let Some(field) = reads.first() {
+            return Ok(Some(Refusal {
+                message: format!(
+                    "without the READ permission a mutation reply carries only `ok`, `error` and ids; `{field}` reads data"
+                ),
+                mutation_fields: fields()?,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Where in a mutation reply a selection sits, for the WRITE-only rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// `{ ok error result }`
+    Reply,
+    /// Inside `error`: codes and messages about the request itself.
+    Error,
+    /// Inside `result`: objects and their ids only.
+    Result,
+}
+
+/// Fields of a reply's `result` that only lead to objects or name them.
+const ID_PATH_FIELDS: [&str; 6] = ["apiKey", "key", "identity", "project", "id", "token"];
+
+/// The document's fragments, for walking selections as they will execute.
+struct Shape<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// Fragment sizes measured so far; `None` while one is being measured (a cycle).
+    sizes: RefCell<HashMap<&'a str, Option<usize>>>,
+}
+
+impl<'a> Shape<'a> {
+    fn new(document: &'a ExecutableDocument) -> Self {
+        Shape {
+            fragments: &document.fragments,
+            sizes: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn fragment(&self, name: &str) -> ServerResult<&'a FragmentDefinition> {
+        self.fragments
+            .get(name)
+            .map(|f| &f.node)
+            .ok_or_else(|| bad_request(format!("unknown fragment `{name}`")))
+    }
+
+    /// How many fields `set` selects with every fragment expanded. Each fragment is sized
+    /// once (memoised), so a document of fragments that double each other is measured in
+    /// linear time rather than expanded; a fragment cycle is refused.
+    fn size(&self, set: &'a SelectionSet) -> ServerResult<usize> {
+        let mut total = 0usize;
+        for item in &set.items {
+            let n = match &item.node {
+                Selection::Field(field) => 1 + self.size(&field.node.selection_set.node)?,
+                Selection::InlineFragment(inline) => {
+                    self.size(&inline.node.selection_set.node)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment_size(spread.node.fragment_name.node.as_str())?
+                }
+            };
+            total = total.saturating_add(n);
+        }
+        Ok(total)
+    }
+
+    fn fragment_size(&self, name: &'a str) -> ServerResult<usize> {
+        let known = self.sizes.borrow().get(name).copied();
+        match known {
+            Some(Some(size)) => return Ok(size),
+            Some(None) => {
+                return Err(bad_request(format!(
+                    "fragment `{name}` spreads itself (directly or through others)"
+                )));
+            }
+            None => {}
+        }
+        self.sizes.borrow_mut().insert(name, None);
+        let size = self.size(&self.fragment(name)?.selection_set.node)?;
+        self.sizes.borrow_mut().insert(name, Some(size));
+        Ok(size)
+    }
+
+    /// The fields directly in `set`, through fragments.
+    fn root_fields(
+        &self,
+        set: &'a SelectionSet,
+    ) -> ServerResult<Vec<&'a Positioned<Field>>> {
+        let mut out = Vec::new();
+        self.collect_fields(set, &mut out, 0)?;
+        Ok(out)
+    }
+
+    fn collect_fields(
+        &self,
+        set: &'a SelectionSet,
+        out: &mut Vec<&'a Positioned<Field>>,
+        depth: usize,
+    ) -> ServerResult<()> {
+        if depth > self.fragments.len() + 1 {
+            return Err(bad_request("fragments spread each other in a cycle"));
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => out.push(field),
+                Selection::InlineFragment(inline) => {
+                    self.collect_fields(&inline.node.selection_set.node, out, depth + 1)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    let fragment = self.fragment(spread.node.fragment_name.node.as_str())?;
+                    self.collect_fields(&fragment.selection_set.node, out, depth + 1)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Collects the fields of a mutation reply that read data rather than say whether the
+    /// mutation worked and what it made.
+    fn reads_beyond_ids(
+        &self,
+        set: &'a SelectionSet,
+        level: Level,
+        reads: &mut Vec<String>,
+    ) -> ServerResult<()> {
+        for field in self.root_fields(set)? {
+            let name = field.node.name.node.as_str();
+            let next = match (level, name) {
+                (_, "__typename") => continue,
+                (Level::Reply, "ok") => continue,
+                (Level::Reply, "error") | (Level::Error, _) => Level::Error,
+                (Level::Reply, "result") => Level::Result,
+                (Level::Result, name) if ID_PATH_FIELDS.contains(&name) => Level::Result,
+                _ => {
+                    reads.push(name.to_owned());
+                    continue;
+                }
+            };
+            self.reads_beyond_ids(&field.node.selection_set.node, next, reads)?;
+        }
+        Ok(())
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> ServerError {
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", "BAD_REQUEST");
+    let mut error = ServerError::new(message, None);
+    error.extensions = Some(extensions);
+    error
 }
 
 /// A mutation refused here never reaches a resolver; it is audited all the same, under the
-/// names of the fields it asked for.
-async fn audit_refusal(
-    ctx: &ExtensionContext<'_>,
-    caller: &Caller,
-    operation: &async_graphql::parser::types::OperationDefinition,
-    why: &str,
-) {
-    use async_graphql::parser::types::Selection;
+/// names of the fields it asked for (known names: the document passed validation).
+async fn audit_refusal(ctx: &ExtensionContext<'_>, caller: &Caller, fields: &[String], why: &str) {
     let Some(services) = ctx.data_opt::<super::Services>() else {
         return;
     };
-    let fields: Vec<&str> = operation
-        .selection_set
-        .node
-        .items
-        .iter()
-        .filter_map(|item| match &item.node {
-            Selection::Field(field) => Some(field.node.name.node.as_str()),
-            _ => None,
-        })
-        .collect();
     let action = if fields.is_empty() {
         "mutation".to_owned()
     } else {
         fields.join(",")
     };
+    let audit = Audit {
+        actor_id: Some(caller.identity_id()),
+        action: &action,
+    };
     if let Err(e) = services
         .store
-        .append_audit(
-            Some(caller.identity_id()),
-            &action,
-            None,
-            "FORBIDDEN",
-            Some(why),
-        )
+        .append_audit(audit, None, "FORBIDDEN", Some(why))
         .await
     {
         tracing::error!(error = %e, "could not audit a refused mutation");

@@ -10,7 +10,7 @@ use super::payload::{
     GlobalIdentityRolesErrorCode, IdentityResult, MutationError, ProjectMemberErrorCode,
     ProjectMemberResult, Reply, code_name, refuse,
 };
-use super::{Services, Settings};
+use super::Settings;
 use crate::server::auth::Caller;
 use crate::server::authz::{self, Denied};
 use crate::server::memberships;
@@ -18,7 +18,7 @@ use crate::server::model::{
     CreateApiKeyOptions, Membership, Permission, Project, RoleDefinitionInput, Timestamp,
     Visibility,
 };
-use crate::server::store::{NewKey, StoreError};
+use crate::server::store::{Audit, NewKey, Store, StoreError};
 use crate::token;
 use crate::ttl::Ttl;
 
@@ -27,8 +27,17 @@ const MAX_NAME_LEN: usize = 200;
 
 pub struct MutationRoot;
 
-/// What a successful mutation produced, and the id of what it acted on (for the audit log).
-type Outcome<C, R> = Result<(R, String), Failure<C>>;
+/// What a mutation produced, or why not. A success has already committed its audit entry
+/// together with its change; a failure is audited by [`respond`].
+type Outcome<C, R> = Result<R, Failure<C>>;
+
+/// The audit identity of a mutation run by `caller`.
+fn audit<'a>(caller: &'a Caller, action: &'a str) -> Audit<'a> {
+    Audit {
+        actor_id: Some(caller.identity_id()),
+        action,
+    }
+}
 
 #[Object]
 impl MutationRoot {
@@ -47,9 +56,11 @@ impl MutationRoot {
             async {
                 let key = prepare_key(
                     &services.settings,
+                    caller,
                     description,
                     token_hash,
                     options.unwrap_or_default(),
+                    false,
                 )?;
                 let store = &services.store;
                 let project = store.project_by_slug(&project_slug).await?;
@@ -62,7 +73,7 @@ impl MutationRoot {
                 caller
                     .may_create_project_key(
                         &project.id,
-                        memberships.iter().map(|m| m.role.as_str()),
+                        &memberships,
                         key.visibility,
                         &key.permissions,
                     )
@@ -78,7 +89,8 @@ impl MutationRoot {
                         membership_validation: Some(problems),
                     }));
                 }
-                insert_key(services, caller, key, Some(&project.id), &[], &memberships).await
+                let audit = audit(caller, "createApiKey");
+                insert_key(store, audit, caller, key, Some(&project.id), &[], &memberships).await
             }
             .await;
         respond(ctx, "createApiKey", &project_slug, outcome).await
@@ -98,9 +110,11 @@ impl MutationRoot {
         let outcome = async {
             let key = prepare_key(
                 &services.settings,
+                caller,
                 description,
                 token_hash,
                 options.unwrap_or_default(),
+                roles.iter().any(|r| r == authz::SUPER_ADMIN),
             )?;
             if let Some(bad) = roles.iter().find(|r| !authz::is_known_role(r)) {
                 return Err(refuse(
@@ -111,29 +125,32 @@ impl MutationRoot {
             caller
                 .may_create_global_key(&roles, key.visibility, &key.permissions)
                 .map_err(|d| denied(CreateApiKeyErrorCode::Forbidden, d))?;
-            insert_key(services, caller, key, None, &roles, &[]).await
+            let audit = audit(caller, "createGlobalApiKey");
+            insert_key(&services.store, audit, caller, key, None, &roles, &[]).await
         }
         .await;
         respond(ctx, "createGlobalApiKey", "global", outcome).await
     }
 
-    /// Disables a key: it stops authenticating at once and keeps its record.
+    /// Disables a key: it stops authenticating at once and keeps its record. The personal
+    /// keys it created (at any depth) are disabled with it and listed in `alsoDisabled`.
     async fn disable_api_key(
         &self,
         ctx: &Context<'_>,
         id: String,
     ) -> async_graphql::Result<Option<Reply<DisableApiKeyErrorCode, ApiKeyResult>>> {
-        let outcome = set_enabled(ctx, &id, false).await?;
+        let outcome = set_enabled(ctx, &id, false, "disableApiKey").await?;
         respond(ctx, "disableApiKey", &id, outcome).await
     }
 
-    /// Enables a disabled key again (it still expires when it would have).
+    /// Enables a disabled key again (it still expires when it would have). Keys disabled
+    /// with it stay disabled.
     async fn enable_api_key(
         &self,
         ctx: &Context<'_>,
         id: String,
     ) -> async_graphql::Result<Option<Reply<DisableApiKeyErrorCode, ApiKeyResult>>> {
-        let outcome = set_enabled(ctx, &id, true).await?;
+        let outcome = set_enabled(ctx, &id, true, "enableApiKey").await?;
         respond(ctx, "enableApiKey", &id, outcome).await
     }
 
@@ -143,7 +160,7 @@ impl MutationRoot {
         identity_id: String,
         roles: Vec<String>,
     ) -> async_graphql::Result<Option<Reply<GlobalIdentityRolesErrorCode, IdentityResult>>> {
-        let outcome = change_roles(ctx, &identity_id, &roles, true).await?;
+        let outcome = change_roles(ctx, &identity_id, &roles, true, "addGlobalIdentityRoles").await?;
         respond(ctx, "addGlobalIdentityRoles", &identity_id, outcome).await
     }
 
@@ -153,7 +170,8 @@ impl MutationRoot {
         identity_id: String,
         roles: Vec<String>,
     ) -> async_graphql::Result<Option<Reply<GlobalIdentityRolesErrorCode, IdentityResult>>> {
-        let outcome = change_roles(ctx, &identity_id, &roles, false).await?;
+        let outcome =
+            change_roles(ctx, &identity_id, &roles, false, "removeGlobalIdentityRoles").await?;
         respond(ctx, "removeGlobalIdentityRoles", &identity_id, outcome).await
     }
 
@@ -170,6 +188,7 @@ impl MutationRoot {
             &project_slug,
             &identity_id,
             MemberChange::Add(memberships),
+            "addProjectMember",
         )
         .await?;
         respond(ctx, "addProjectMember", &identity_id, outcome).await
@@ -188,6 +207,7 @@ impl MutationRoot {
             &project_slug,
             &identity_id,
             MemberChange::Update(memberships),
+            "updateProjectMember",
         )
         .await?;
         respond(ctx, "updateProjectMember", &identity_id, outcome).await
@@ -199,7 +219,14 @@ impl MutationRoot {
         project_slug: String,
         identity_id: String,
     ) -> async_graphql::Result<Option<Reply<ProjectMemberErrorCode, ProjectMemberResult>>> {
-        let outcome = change_member(ctx, &project_slug, &identity_id, MemberChange::Remove).await?;
+        let outcome = change_member(
+            ctx,
+            &project_slug,
+            &identity_id,
+            MemberChange::Remove,
+            "removeProjectMember",
+        )
+        .await?;
         respond(ctx, "removeProjectMember", &identity_id, outcome).await
     }
 
@@ -217,7 +244,12 @@ impl MutationRoot {
                 .may_create_project()
                 .map_err(|d| denied(CreateProjectErrorCode::Forbidden, d))?;
             validate_project(&slug, &name, &roles)?;
-            let project: Project = match services.store.create_project(&slug, &name, &roles).await {
+            let audit = audit(caller, "createProject");
+            let created = services
+                .store
+                .create_project(&slug, &name, &roles, audit)
+                .await;
+            let project: Project = match created {
                 Err(StoreError::AlreadyExists) => {
                     return Err(refuse(
                         CreateProjectErrorCode::AlreadyExists,
@@ -226,15 +258,15 @@ impl MutationRoot {
                 }
                 other => other?,
             };
-            let id = project.id.clone();
-            Ok((CreateProjectResult { project }, id))
+            Ok(CreateProjectResult { project })
         }
         .await;
         respond(ctx, "createProject", &slug, outcome).await
     }
 }
 
-/// Writes the audit entry and turns the outcome into Contember's reply shape.
+/// Turns the outcome into Contember's reply shape, auditing a refusal or failure (a success
+/// committed its own audit entry with its change).
 async fn respond<C, R>(
     ctx: &Context<'_>,
     action: &str,
@@ -246,17 +278,14 @@ where
     R: OutputType,
 {
     let (caller, store) = (ctx.caller()?, &ctx.services()?.store);
-    let (reply, target, result, detail) = match outcome {
-        Ok((result, target)) => (
-            Ok(Reply {
+    let (reply, outcome, detail) = match outcome {
+        Ok(result) => {
+            return Ok(Some(Reply {
                 ok: true,
                 error: None,
                 result: Some(result),
-            }),
-            target,
-            "OK",
-            None,
-        ),
+            }));
+        }
         Err(Failure::Refused(error)) => {
             let code = code_name(&error.code);
             let detail = Some(error.developer_message.clone());
@@ -265,7 +294,7 @@ where
                 error: Some(error),
                 result: None,
             };
-            (Ok(reply), requested_target.to_owned(), code, detail)
+            (Ok(reply), code, detail)
         }
         Err(Failure::Internal(e)) => {
             tracing::error!(action, error = %e, "mutation failed");
@@ -273,15 +302,14 @@ where
                 "INTERNAL_SERVER_ERROR",
                 "the service could not complete the request; see its log",
             ));
-            (reply, requested_target.to_owned(), "INTERNAL_ERROR", None)
+            (reply, "INTERNAL_ERROR", None)
         }
     };
     store
         .append_audit(
-            Some(caller.identity_id()),
-            action,
-            Some(&target),
-            result,
+            audit(caller, action),
+            Some(requested_target),
+            outcome,
             detail.as_deref(),
         )
         .await?;
@@ -304,9 +332,11 @@ struct PreparedKey {
 
 fn prepare_key(
     settings: &Settings,
+    caller: &Caller,
     description: String,
     token_hash: Option<String>,
     options: CreateApiKeyOptions,
+    grants_super_admin: bool,
 ) -> Result<PreparedKey, Failure<CreateApiKeyErrorCode>> {
     use CreateApiKeyErrorCode as Code;
     if description.trim().is_empty()
@@ -318,8 +348,13 @@ fn prepare_key(
             format!("the key name must have 1 to {MAX_NAME_LEN} printable characters"),
         ));
     }
-    let expires_at = expiry(settings, options.expires_in.as_deref())
-        .map_err(|message| refuse(Code::InvalidTtl, message))?;
+    let expires_at = expiry(
+        settings,
+        caller,
+        options.expires_in.as_deref(),
+        grants_super_admin,
+    )
+    .map_err(|message| refuse(Code::InvalidTtl, message))?;
     let mut permissions = options
         .permissions
         .unwrap_or_else(|| vec![Permission::Read, Permission::Write]);
@@ -356,8 +391,28 @@ fn prepare_key(
     })
 }
 
-/// When a key asked to live `expires_in` expires, within the service's maximum.
-fn expiry(settings: &Settings, expires_in: Option<&str>) -> Result<Option<Timestamp>, String> {
+/// `expiresIn` that asks for a key that never expires: only super admins, only for keys that
+/// hold `super_admin` (the keys that keep the service administrable; see `LAST_SUPER_ADMIN`).
+const NEVER: &str = "never";
+
+/// When a key asked to live `expires_in` expires: within the service's maximum, and never
+/// after the key creating it (super admins aside), so a short-lived key cannot mint a
+/// longer-lived one. Without `expiresIn` a key gets the longest life it may have.
+fn expiry(
+    settings: &Settings,
+    caller: &Caller,
+    expires_in: Option<&str>,
+    grants_super_admin: bool,
+) -> Result<Option<Timestamp>, String> {
+    if expires_in.is_some_and(|t| t.trim().eq_ignore_ascii_case(NEVER)) {
+        return if caller.is_super_admin() && grants_super_admin {
+            Ok(None)
+        } else {
+            Err(format!(
+                "`{NEVER}` is only for super_admin keys created by a super admin; give a TTL such as 30d"
+            ))
+        };
+    }
     let requested = expires_in
         .map(|text| text.parse::<Ttl>().map_err(|e| e.to_string()))
         .transpose()?;
@@ -368,11 +423,24 @@ fn expiry(settings: &Settings, expires_in: Option<&str>) -> Result<Option<Timest
         (Some(ttl), _) => Some(ttl),
         (None, max) => max,
     };
-    Ok(ttl.map(|t| Timestamp::now().plus_seconds(t.seconds())))
+    let wanted = ttl.map(|t| Timestamp::now().plus_seconds(t.seconds()));
+    let limit = match caller.key.expires_at {
+        Some(limit) if !caller.is_super_admin() => limit,
+        _ => return Ok(wanted),
+    };
+    match wanted {
+        Some(at) if at <= limit => Ok(Some(at)),
+        _ if requested.is_none() => Ok(Some(limit)),
+        _ => Err(format!(
+            "a key cannot outlive the key creating it, which expires at {}",
+            limit.rfc3339()
+        )),
+    }
 }
 
 async fn insert_key(
-    services: &Services,
+    store: &Store,
+    audit: Audit<'_>,
     caller: &Caller,
     key: PreparedKey,
     project_id: Option<&str>,
@@ -380,7 +448,6 @@ async fn insert_key(
     memberships: &[Membership],
 ) -> Outcome<CreateApiKeyErrorCode, CreateApiKeyResult> {
     use CreateApiKeyErrorCode as Code;
-    let store = &services.store;
     if store.key_by_token_hash(&key.token_hash).await?.is_some() {
         return Err(refuse(
             Code::InvalidTokenHash,
@@ -388,26 +455,28 @@ async fn insert_key(
         ));
     }
     let prefix = key.token.as_deref().map(token::display_prefix);
-    let inserted = store
-        .insert_key(NewKey {
-            description: &key.description,
-            project_id,
-            token_hash: &key.token_hash,
-            token_prefix: prefix.as_deref(),
-            expires_at: key.expires_at,
-            permissions: &key.permissions,
-            visibility: key.visibility,
-            owner_id: Some(caller.identity_id()),
-            global_roles: roles,
-            memberships,
-        })
-        .await;
-    let stored = match inserted {
+    let new = NewKey {
+        description: &key.description,
+        project_id,
+        token_hash: &key.token_hash,
+        token_prefix: prefix.as_deref(),
+        expires_at: key.expires_at,
+        permissions: &key.permissions,
+        visibility: key.visibility,
+        owner_id: Some(caller.identity_id()),
+        global_roles: roles,
+        memberships,
+    };
+    let stored = match store.insert_key(new, audit).await {
         Err(StoreError::NameTaken) => {
+            let whose = match key.visibility {
+                Visibility::Personal => "of your personal keys",
+                Visibility::OrgWide => "org-wide key of this scope",
+            };
             return Err(refuse(
                 Code::NameTaken,
                 format!(
-                    "an enabled key named `{}` already exists in this scope",
+                    "an enabled {whose} is already named `{}` (names compare ignoring case)",
                     key.description
                 ),
             ));
@@ -418,34 +487,36 @@ async fn insert_key(
         .identity(&stored.identity_id)
         .await?
         .ok_or_else(|| StoreError::Corrupt("new key's identity is missing".into()))?;
-    let id = stored.id.clone();
-    let result = CreateApiKeyResult {
+    Ok(CreateApiKeyResult {
         api_key: ApiKeyWithToken {
-            id: id.clone(),
+            id: stored.id.clone(),
             token: key.token,
             identity,
             key: stored,
         },
-    };
-    Ok((result, id))
+    })
 }
 
 async fn set_enabled(
     ctx: &Context<'_>,
     id: &str,
     enabled: bool,
+    action: &str,
 ) -> async_graphql::Result<Outcome<DisableApiKeyErrorCode, ApiKeyResult>> {
     use DisableApiKeyErrorCode as Code;
     let (caller, store) = (ctx.caller()?, &ctx.services()?.store);
     Ok(async {
-        let not_found = || refuse(Code::KeyNotFound, format!("no API key with id `{id}`"));
+        let not_found = || refuse(Code::KeyNotFound, "no API key with this id");
         let key = store.key(id).await?;
         let key = key.filter(|k| caller.can_see_key(k)).ok_or_else(not_found)?;
         caller
             .may_manage_key(&key)
             .map_err(|d| denied(Code::Forbidden, d))?;
-        match store.set_key_enabled(id, enabled).await {
-            Ok(Some(api_key)) => Ok((ApiKeyResult { api_key }, id.to_owned())),
+        match store.set_key_enabled(id, enabled, audit(caller, action)).await {
+            Ok(Some(toggled)) => Ok(ApiKeyResult {
+                api_key: toggled.key,
+                also_disabled: toggled.cascaded,
+            }),
             Ok(None) => Err(not_found()),
             Err(StoreError::NameTaken) => Err(refuse(
                 Code::NameTaken,
@@ -453,6 +524,11 @@ async fn set_enabled(
                     "another enabled key named `{}` exists in this scope; disable or rename it first",
                     key.description
                 ),
+            )),
+            Err(StoreError::LastSuperAdmin) => Err(refuse(
+                Code::LastSuperAdmin,
+                "this would leave no enabled super_admin key that never expires; create one \
+                 (expiresIn: \"never\") first, or recover offline with `keydeck serve --recover-admin`",
             )),
             Err(e) => Err(e.into()),
         }
@@ -465,6 +541,7 @@ async fn change_roles(
     identity_id: &str,
     roles: &[String],
     grant: bool,
+    action: &str,
 ) -> async_graphql::Result<Outcome<GlobalIdentityRolesErrorCode, IdentityResult>> {
     use GlobalIdentityRolesErrorCode as Code;
     let (caller, store) = (ctx.caller()?, &ctx.services()?.store);
@@ -478,20 +555,23 @@ async fn change_roles(
         caller
             .may_change_global_roles(roles)
             .map_err(|d| denied(Code::Forbidden, d))?;
-        let not_found = || {
-            refuse(
-                Code::IdentityNotFound,
-                format!("no identity with id `{identity_id}`"),
-            )
-        };
+        let not_found = || refuse(Code::IdentityNotFound, "no identity with this id");
         let identity = store.identity(identity_id).await?.ok_or_else(not_found)?;
         caller
             .may_change_identity(&store.global_roles(identity_id).await?)
             .map_err(|d| denied(Code::Forbidden, d))?;
-        if !store.change_global_roles(identity_id, roles, grant).await? {
-            return Err(not_found());
+        match store
+            .change_global_roles(identity_id, roles, grant, audit(caller, action))
+            .await
+        {
+            Ok(true) => Ok(IdentityResult { identity }),
+            Ok(false) => Err(not_found()),
+            Err(StoreError::LastSuperAdmin) => Err(refuse(
+                Code::LastSuperAdmin,
+                "this would leave no enabled super_admin key that never expires",
+            )),
+            Err(e) => Err(e.into()),
         }
-        Ok((IdentityResult { identity }, identity_id.to_owned()))
     }
     .await)
 }
@@ -507,6 +587,7 @@ async fn change_member(
     project_slug: &str,
     identity_id: &str,
     change: MemberChange,
+    action: &str,
 ) -> async_graphql::Result<Outcome<ProjectMemberErrorCode, ProjectMemberResult>> {
     use ProjectMemberErrorCode as Code;
     let (caller, store) = (ctx.caller()?, &ctx.services()?.store);
@@ -521,12 +602,10 @@ async fn change_member(
         caller
             .may_manage_members(&project.id)
             .map_err(|d| denied(Code::Forbidden, d))?;
-        let identity = store.identity(identity_id).await?.ok_or_else(|| {
-            refuse(
-                Code::IdentityNotFound,
-                format!("no identity with id `{identity_id}`"),
-            )
-        })?;
+        let identity = store
+            .identity(identity_id)
+            .await?
+            .ok_or_else(|| refuse(Code::IdentityNotFound, "no identity with this id"))?;
         let is_member = store
             .memberships_of(identity_id)
             .await?
@@ -564,15 +643,12 @@ async fn change_member(
             }
         }
         store
-            .set_memberships(&project.id, identity_id, &memberships)
+            .set_memberships(&project.id, identity_id, &memberships, audit(caller, action))
             .await?;
-        Ok((
-            ProjectMemberResult {
-                identity,
-                memberships,
-            },
-            identity_id.to_owned(),
-        ))
+        Ok(ProjectMemberResult {
+            identity,
+            memberships,
+        })
     }
     .await)
 }

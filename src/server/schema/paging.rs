@@ -19,16 +19,36 @@ pub struct Totals {
 
 pub type Listing<T> = Connection<String, T, Totals>;
 
-/// Validates `first`: 1 to 500, default 50.
+/// Default and largest `first` of the connections (`apiKeys`, `identities`, `auditLog`).
+pub const PAGES: (i32, i32) = (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+
+/// Validates `first` of a connection: 1 to 500, default 50.
 pub fn page_size(first: Option<i32>) -> async_graphql::Result<i64> {
-    let n = first.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&n) {
+    Ok(bounded(first, PAGES)? as i64)
+}
+
+/// Validates a list's `first` against its `(default, largest)`.
+pub fn bounded(first: Option<i32>, (default, max): (i32, i32)) -> async_graphql::Result<usize> {
+    let n = first.unwrap_or(default);
+    if !(1..=max).contains(&n) {
         return Err(super::coded_error(
             "BAD_USER_INPUT",
-            format!("`first` must be between 1 and {MAX_PAGE_SIZE}, got {n}"),
+            format!("`first` must be between 1 and {max}, got {n}"),
         ));
     }
-    Ok(i64::from(n))
+    Ok(n as usize)
+}
+
+/// What a list field costs in the query budget: one for the field, plus its page size times
+/// what one item's selection costs. A `first` out of range is charged as the largest page
+/// (its resolver refuses it anyway), so nobody can make a list look cheaper than it is.
+pub fn list_cost(first: Option<i32>, (default, max): (i32, i32), child_complexity: usize) -> usize {
+    let n = match first {
+        Some(n) if (1..=max).contains(&n) => n,
+        Some(_) => max,
+        None => default,
+    };
+    (n as usize).saturating_mul(child_complexity).saturating_add(1)
 }
 
 pub fn encode_cursor(seq: i64) -> String {
@@ -77,6 +97,14 @@ mod tests {
         assert_eq!(decode_cursor(Some(&encode_cursor(42))).unwrap(), Some(42));
         assert_eq!(decode_cursor(None).unwrap(), None);
         assert!(decode_cursor(Some("nonsense!")).is_err());
+    }
+
+    #[test]
+    fn a_list_costs_its_page_times_its_items() {
+        assert_eq!(list_cost(None, PAGES, 10), 501);
+        assert_eq!(list_cost(Some(500), PAGES, 10), 5001);
+        assert_eq!(list_cost(Some(100_000), PAGES, 10), 5001);
+        assert_eq!(list_cost(Some(-1), PAGES, 10), 5001);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum DisableApiKeyErrorCode {
     Forbidden,
     /// Enabling: another enabled key of the same scope has taken the name meanwhile.
     NameTaken,
+    /// Disabling: this would leave no enabled super_admin key that never expires.
+    LastSuperAdmin,
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub enum GlobalIdentityRolesErrorCode {
     /// A role is not in the global catalog.
     InvalidRole,
     Forbidden,
+    /// Removing: this would leave no enabled super_admin key that never expires.
+    LastSuperAdmin,
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +142,9 @@ pub struct ApiKeyWithToken {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct ApiKeyResult {
     pub api_key: ApiKey,
+    /// Ids of the personal keys disabled together with this one because it created them
+    /// (directly or through keys it created); empty when enabling.
+    pub also_disabled: Vec<String>,
 }
 
 #[derive(SimpleObject, Debug, Clone)]

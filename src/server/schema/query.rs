@@ -3,13 +3,19 @@
 
 use async_graphql::{Context, ID, Object};
 
-use super::paging::{Listing, decode_cursor, listing, page_size};
+use super::MAX_PAGE_SIZE;
+use super::paging::{PAGES, Listing, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
 use crate::server::authz;
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
 };
-use crate::server::stats::{Database, QueryStat};
+use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat};
+
+/// Default and largest `first` of `projects`: every project a person picks from.
+const PROJECTS: (i32, i32) = (1_000, 1_000);
+/// `getQueryStats` answers at most this many statements.
+const STATEMENTS: i32 = MAX_STATEMENTS as i32;
 
 pub struct QueryRoot;
 
@@ -26,13 +32,21 @@ impl QueryRoot {
             .ok_or("the caller's identity is missing")?)
     }
 
-    /// Projects the caller is a member or an admin of.
-    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+    /// Projects the caller is a member or an admin of, by slug: the first `first` (default
+    /// and at most 1,000).
+    #[graphql(complexity = "list_cost(first, PROJECTS, child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<Project>> {
+        let limit = bounded(first, PROJECTS)?;
         let caller = ctx.caller()?;
         let all = ctx.services()?.store.projects().await?;
         Ok(all
             .into_iter()
             .filter(|p| caller.can_see_project(&p.id))
+            .take(limit)
             .collect())
     }
 
@@ -48,6 +62,7 @@ impl QueryRoot {
 
     /// Keys the caller can see, oldest first. Disabled and expired keys only when the filter
     /// asks for them.
+    #[graphql(complexity = "list_cost(first, PAGES, child_complexity)")]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +83,7 @@ impl QueryRoot {
 
     /// The enabled, unexpired global keys the caller can see (at most 500; page with
     /// `apiKeys(filter: {type: GLOBAL})` for more).
+    #[graphql(complexity = "list_cost(Some(MAX_PAGE_SIZE), PAGES, child_complexity)")]
     async fn global_api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
         let caller = ctx.caller()?;
         let filter = ApiKeyFilter {
@@ -88,6 +104,7 @@ impl QueryRoot {
     }
 
     /// All identities (super admins and project admins only).
+    #[graphql(complexity = "list_cost(first, PAGES, child_complexity)")]
     async fn identities(
         &self,
         ctx: &Context<'_>,
@@ -125,6 +142,7 @@ impl QueryRoot {
     }
 
     /// Every mutation, newest first (super admins only).
+    #[graphql(complexity = "list_cost(first, PAGES, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -148,7 +166,9 @@ impl QueryRoot {
     }
 
     /// Statement statistics of one monitored database, sorted by share of total time.
-    /// `startTs`/`endTs` (Unix seconds) select a window between two snapshots.
+    /// `startTs`/`endTs` (Unix seconds) select a window between two snapshots. At most
+    /// 500 statements, busiest first.
+    #[graphql(complexity = "list_cost(Some(STATEMENTS), (STATEMENTS, STATEMENTS), child_complexity)")]
     async fn get_query_stats(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@
 //! transaction without racing; reads use a small pool. SQLite runs in WAL mode with a busy
 //! timeout so readers never block the writer.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,7 +13,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::text;
 
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Membership, Permission,
@@ -30,6 +33,9 @@ pub enum StoreError {
     /// An enabled, unexpired key of the same scope already has this name.
     #[error("an enabled key with this name already exists in this scope")]
     NameTaken,
+    /// The change would leave no enabled super admin key that never expires.
+    #[error("this would leave no enabled super admin key that never expires")]
+    LastSuperAdmin,
     /// A unique value (project slug) is already in use.
     #[error("already exists")]
     AlreadyExists,
@@ -57,6 +63,30 @@ pub struct NewKey<'a> {
     pub owner_id: Option<&'a str>,
     pub global_roles: &'a [String],
     pub memberships: &'a [Membership],
+}
+
+/// Who is doing what: the audit entry a write commits together with its change, so that no
+/// change is ever stored without its entry (and no entry claims a change that was rolled back).
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'a> {
+    /// The identity acting; `None` for the service itself (bootstrap, offline recovery).
+    pub actor_id: Option<&'a str>,
+    /// The mutation's name, e.g. `createApiKey`.
+    pub action: &'a str,
+}
+
+/// Longest audit `target` and `detail` kept, in bytes; longer ones are cut and marked, so a
+/// request cannot turn the audit log into a way to fill the disk.
+pub const MAX_AUDIT_TARGET_BYTES: usize = 256;
+pub const MAX_AUDIT_DETAIL_BYTES: usize = 2048;
+/// What marks a cut audit value.
+const CUT_MARK: &str = "…[cut]";
+
+/// A key after enabling or disabling it.
+pub struct Toggled {
+    pub key: ApiKey,
+    /// The personal keys disabled with it, because it created them (directly or not).
+    pub cascaded: Vec<String>,
 }
 
 /// One page of a cursor listing: the rows and whether more follow.
@@ -145,11 +175,19 @@ impl Store {
         Ok(())
     }
 
-    /// Creates the key's identity, its roles or memberships and the key, in one transaction.
-    pub async fn insert_key(&self, new: NewKey<'_>) -> StoreResult<ApiKey> {
+    /// Creates the key's identity, its roles or memberships, the key and its audit entry, in
+    /// one transaction.
+    pub async fn insert_key(&self, new: NewKey<'_>, audit: Audit<'_>) -> StoreResult<ApiKey> {
         let now = Timestamp::now();
+        let name_key = text::name_key(new.description);
         let mut tx = self.write.begin().await?;
-        if name_taken(&mut tx, new.description, new.project_id, None, now).await? {
+        let scope = NameScope {
+            name_key: &name_key,
+            project_id: new.project_id,
+            visibility: new.visibility,
+            owner_id: new.owner_id,
+        };
+        if name_taken(&mut tx, &scope, None, now).await? {
             return Err(StoreError::NameTaken);
         }
         let identity_id = uuid::Uuid::new_v4().to_string();
@@ -171,13 +209,14 @@ impl Store {
         }
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
-            "INSERT INTO api_keys (id, identity_id, description, project_id, token_hash, \
+            "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
              token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&identity_id)
         .bind(new.description)
+        .bind(&name_key)
         .bind(new.project_id)
         .bind(new.token_hash)
         .bind(new.token_prefix)
@@ -189,36 +228,50 @@ impl Store {
         .bind(new.owner_id)
         .execute(&mut *tx)
         .await?;
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?");
-        let row = sqlx::query(&sql).bind(&id).fetch_one(&mut *tx).await?;
-        let key = key_from_row(&row)?;
+        let key = key_in(&mut tx, &id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the new key vanished".into()))?;
+        insert_audit(&mut tx, audit, Some(&id), "OK", None).await?;
         tx.commit().await?;
         Ok(key)
     }
 
-    /// Enables or disables a key. Enabling checks the name is still free in its scope.
-    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> StoreResult<Option<ApiKey>> {
+    /// Enables or disables a key, with its audit entries, in one transaction.
+    ///
+    /// Enabling checks the name is still free in its scope. Disabling also disables, at any
+    /// depth, the enabled personal keys the key created (they would otherwise outlive the key
+    /// that vouched for them); their ids come back in [`Toggled::cascaded`]. Either way the
+    /// change is refused with [`StoreError::LastSuperAdmin`] if it would leave no enabled
+    /// super admin key that never expires.
+    pub async fn set_key_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Toggled>> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?");
-        let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await? else {
+        let Some(key) = key_in(&mut tx, id).await? else {
             return Ok(None);
         };
-        let key = key_from_row(&row)?;
         if key.enabled == enabled {
-            return Ok(Some(key));
+            insert_audit(&mut tx, audit, Some(id), "OK", Some("no change")).await?;
+            tx.commit().await?;
+            return Ok(Some(Toggled {
+                key,
+                cascaded: Vec::new(),
+            }));
         }
-        if enabled
-            && name_taken(
-                &mut tx,
-                &key.description,
-                key.project_id.as_deref(),
-                Some(id),
-                now,
-            )
-            .await?
-        {
-            return Err(StoreError::NameTaken);
+        if enabled {
+            let scope = NameScope {
+                name_key: &text::name_key(&key.description),
+                project_id: key.project_id.as_deref(),
+                visibility: key.visibility,
+                owner_id: key.owner_id.as_deref(),
+            };
+            if name_taken(&mut tx, &scope, Some(id), now).await? {
+                return Err(StoreError::NameTaken);
+            }
         }
         sqlx::query("UPDATE api_keys SET enabled = ?, disabled_at = ? WHERE id = ?")
             .bind(enabled)
@@ -226,10 +279,24 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?;
-        let key = key_from_row(&row)?;
+        let cascaded = if enabled {
+            Vec::new()
+        } else {
+            disable_created_keys(&mut tx, &key.identity_id, now).await?
+        };
+        if !enabled && lasting_super_admins(&mut tx).await? == 0 {
+            return Err(StoreError::LastSuperAdmin);
+        }
+        insert_audit(&mut tx, audit, Some(id), "OK", None).await?;
+        for child in &cascaded {
+            let why = format!("disabled with {id}, the key that created it");
+            insert_audit(&mut tx, audit, Some(child), "OK", Some(&why)).await?;
+        }
+        let key = key_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the key vanished".into()))?;
         tx.commit().await?;
-        Ok(Some(key))
+        Ok(Some(Toggled { key, cascaded }))
     }
 
     /// A page of keys in creation order, after the key with sequence number `after`.
@@ -310,12 +377,16 @@ impl Store {
         .await?)
     }
 
-    /// Adds (`grant = true`) or removes global roles; returns false if the identity is unknown.
+    /// Adds (`grant = true`) or removes global roles, with the audit entry, in one
+    /// transaction; returns false if the identity is unknown. Refused with
+    /// [`StoreError::LastSuperAdmin`] if it would leave no enabled super admin key that never
+    /// expires.
     pub async fn change_global_roles(
         &self,
         identity_id: &str,
         roles: &[String],
         grant: bool,
+        audit: Audit<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.write.begin().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM identities WHERE id = ?")
@@ -337,6 +408,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        if !grant && lasting_super_admins(&mut tx).await? == 0 {
+            return Err(StoreError::LastSuperAdmin);
+        }
+        insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -358,11 +433,13 @@ impl Store {
 
     // ---- projects ---------------------------------------------------------------------
 
+    /// Creates a project, its role definitions and the audit entry, in one transaction.
     pub async fn create_project(
         &self,
         slug: &str,
         name: &str,
         roles: &[RoleDefinitionInput],
+        audit: Audit<'_>,
     ) -> StoreResult<Project> {
         let now = Timestamp::now();
         let mut tx = self.write.begin().await?;
@@ -391,6 +468,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        insert_audit(&mut tx, audit, Some(&id), "OK", None).await?;
         tx.commit().await?;
         Ok(Project {
             id,
@@ -444,27 +522,35 @@ impl Store {
             .collect()
     }
 
-    /// Members of a project: identity id and its memberships, in identity order.
+    /// The first `limit` members of a project: identity id and its memberships, in identity
+    /// order.
     pub async fn project_members(
         &self,
         project_id: &str,
+        limit: usize,
     ) -> StoreResult<Vec<(String, Vec<Membership>)>> {
         let rows = sqlx::query(
             "SELECT identity_id, role, variables FROM memberships WHERE project_id = ? \
+             AND identity_id IN (SELECT DISTINCT identity_id FROM memberships \
+             WHERE project_id = ? ORDER BY identity_id LIMIT ?) \
              ORDER BY identity_id, role",
         )
         .bind(project_id)
+        .bind(project_id)
+        .bind(limit as i64)
         .fetch_all(&self.read)
         .await?;
         group_memberships(&rows, "identity_id")
     }
 
-    /// Replaces an identity's memberships in a project (an empty list removes the member).
+    /// Replaces an identity's memberships in a project (an empty list removes the member),
+    /// with the audit entry, in one transaction.
     pub async fn set_memberships(
         &self,
         project_id: &str,
         identity_id: &str,
         memberships: &[Membership],
+        audit: Audit<'_>,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM memberships WHERE project_id = ? AND identity_id = ?")
@@ -473,48 +559,41 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_memberships(&mut tx, project_id, identity_id, memberships).await?;
+        insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         tx.commit().await?;
         Ok(())
     }
 
+    /// The first `limit` keys of a project in `scope`, oldest first.
     pub async fn project_keys(
         &self,
         scope: &KeyScope,
         project_id: &str,
+        limit: usize,
     ) -> StoreResult<Vec<ApiKey>> {
         let mut q = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.project_id = "
         ));
         q.push_bind(project_id);
         push_scope(&mut q, scope);
-        q.push(" ORDER BY k.seq");
+        q.push(" ORDER BY k.seq LIMIT ").push_bind(limit as i64);
         let rows = q.build().fetch_all(&self.read).await?;
         rows.iter().map(key_from_row).collect()
     }
 
     // ---- audit ------------------------------------------------------------------------
 
+    /// Records a mutation that changed nothing (a refusal or a failure). Changes record
+    /// theirs inside their own transaction.
     pub async fn append_audit(
         &self,
-        actor_id: Option<&str>,
-        action: &str,
+        audit: Audit<'_>,
         target: Option<&str>,
         outcome: &str,
         detail: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, action, target, outcome, detail) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(Timestamp::now().0)
-        .bind(actor_id)
-        .bind(action)
-        .bind(target)
-        .bind(outcome)
-        .bind(detail)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let mut conn = self.write.acquire().await?;
+        insert_audit(&mut conn, audit, target, outcome, detail).await
     }
 
     /// The audit log, newest first, before the entry with sequence number `before`.
@@ -560,28 +639,125 @@ impl Store {
     }
 }
 
+/// A key's record, read inside a transaction.
+async fn key_in(conn: &mut SqliteConnection, id: &str) -> StoreResult<Option<ApiKey>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = ?");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(key_from_row).transpose()
+}
+
+/// Where a key's name must be unique: org-wide names among the org-wide keys of their scope
+/// (global or one project), personal names among their owner's personal keys of that scope.
+/// So a personal key can neither squat an org-wide name nor be revealed by a NAME_TAKEN.
+struct NameScope<'a> {
+    /// [`text::name_key`] of the name: trimmed, NFC, lowercase.
+    name_key: &'a str,
+    project_id: Option<&'a str>,
+    visibility: Visibility,
+    owner_id: Option<&'a str>,
+}
+
 async fn name_taken(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    description: &str,
-    project_id: Option<&str>,
+    conn: &mut SqliteConnection,
+    scope: &NameScope<'_>,
     except_id: Option<&str>,
     now: Timestamp,
 ) -> StoreResult<bool> {
+    let owner = match scope.visibility {
+        Visibility::Personal => scope.owner_id,
+        Visibility::OrgWide => None,
+    };
     let hit: Option<i64> = sqlx::query_scalar(
-        "SELECT seq FROM api_keys WHERE description = ? AND project_id IS ? AND enabled = 1 \
+        "SELECT seq FROM api_keys WHERE name_key = ? AND project_id IS ? AND visibility = ? \
+         AND (visibility = 'ORG_WIDE' OR owner_id IS ?) AND enabled = 1 \
          AND (expires_at IS NULL OR expires_at > ?) AND id IS NOT ? LIMIT 1",
     )
-    .bind(description)
-    .bind(project_id)
+    .bind(scope.name_key)
+    .bind(scope.project_id)
+    .bind(scope.visibility.as_str())
+    .bind(owner)
     .bind(now.0)
     .bind(except_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(conn)
     .await?;
     Ok(hit.is_some())
 }
 
+/// Disables the enabled personal keys created by `identity_id`, and theirs, at any depth.
+/// Returns their ids.
+async fn disable_created_keys(
+    conn: &mut SqliteConnection,
+    identity_id: &str,
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
+    let mut creators = vec![identity_id.to_owned()];
+    let mut disabled = Vec::new();
+    while let Some(creator) = creators.pop() {
+        let rows = sqlx::query(
+            "UPDATE api_keys SET enabled = 0, disabled_at = ? \
+             WHERE owner_id = ? AND visibility = 'PERSONAL' AND enabled = 1 \
+             RETURNING id, identity_id",
+        )
+        .bind(now.0)
+        .bind(&creator)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            disabled.push(row.try_get("id")?);
+            creators.push(row.try_get("identity_id")?);
+        }
+    }
+    Ok(disabled)
+}
+
+/// How many enabled keys hold `super_admin` and never expire: the keys that keep the service
+/// administrable. Changes that would bring this to zero are refused.
+async fn lasting_super_admins(conn: &mut SqliteConnection) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys k JOIN identity_roles r ON r.identity_id = k.identity_id \
+         WHERE r.role = 'super_admin' AND k.enabled = 1 AND k.expires_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Writes one audit entry, cutting an oversized target or detail.
+async fn insert_audit(
+    conn: &mut SqliteConnection,
+    audit: Audit<'_>,
+    target: Option<&str>,
+    outcome: &str,
+    detail: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, action, target, outcome, detail) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(Timestamp::now().0)
+    .bind(audit.actor_id)
+    .bind(audit.action)
+    .bind(target.map(|t| cut(t, MAX_AUDIT_TARGET_BYTES)))
+    .bind(outcome)
+    .bind(detail.map(|d| cut(d, MAX_AUDIT_DETAIL_BYTES)))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `text` if it fits in `max` bytes; otherwise its longest prefix that fits with the mark.
+fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub(CUT_MARK.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{CUT_MARK}", &text[..end]))
+}
+
 async fn insert_memberships(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    conn: &mut SqliteConnection,
     project_id: &str,
     identity_id: &str,
     memberships: &[Membership],
@@ -597,7 +773,7 @@ async fn insert_memberships(
         .bind(identity_id)
         .bind(&m.role)
         .bind(variables)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())

@@ -101,7 +101,9 @@ impl KeysTab {
                         .as_deref()
                         .is_some_and(|p| p.to_lowercase().contains(&needle))
                     || k.project.as_ref().is_some_and(|p| p.slug.contains(&needle))
-                    || k.identity.roles.iter().any(|r| r.contains(&needle))
+                    || k.identity
+                        .as_ref()
+                        .is_some_and(|i| i.roles.iter().any(|r| r.contains(&needle)))
             })
             .map(|(i, _)| i)
             .collect();
@@ -316,10 +318,14 @@ pub fn permissions_label(perms: &[Permission]) -> String {
     }
 }
 
-/// Global roles, or `role(var=v,…)` per project membership.
+/// Global roles, or `role(var=v,…)` per project membership; `hidden` when the service does
+/// not show this caller the key's identity.
 pub fn grants_label(key: &Key) -> String {
-    let mut parts: Vec<String> = key.identity.roles.clone();
-    for relation in &key.identity.projects {
+    let Some(identity) = &key.identity else {
+        return "hidden".into();
+    };
+    let mut parts: Vec<String> = identity.roles.clone();
+    for relation in &identity.projects {
         for m in &relation.memberships {
             let vars: Vec<String> = m
                 .variables
@@ -403,7 +409,12 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
     let lines = vec![
         field("Name", key.description.clone()),
         field("Id", key.id.clone()),
-        field("Identity", key.identity.id.clone()),
+        field(
+            "Identity",
+            key.identity
+                .as_ref()
+                .map_or_else(|| "hidden".into(), |i| i.id.clone()),
+        ),
         field(
             "Prefix",
             key.token_prefix
