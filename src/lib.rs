@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod platform;
 pub mod server;
+pub mod text;
 pub mod token;
 pub mod ttl;
 pub mod tui;

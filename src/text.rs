@@ -1,0 +1,166 @@
+//! Untrusted text, on both sides of the contract.
+//!
+//! Names and values travel from one user to another: a project admin types a variable value,
+//! a super admin reads it in `keydeck keys list` inside tmux. A terminal acts on what it is sent,
+//! so an ESC in stored text is a command to the reader's terminal (OSC 52 fills the clipboard,
+//! `ESC [2J` clears the screen), and bidi overrides or zero-width characters make two different
+//! names look alike. Both sides therefore share one definition of a *hidden* character:
+//! the service refuses them in everything name-like it stores ([`clean_name`]) and compares names
+//! in one canonical form ([`name_key`]); the client shows whatever still arrives (legacy rows,
+//! server messages, database text from pg_stat_statements) through [`visible`], so no byte of it
+//! reaches the terminal as a control sequence.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Whether `c` changes the terminal or the text's direction, or is invisible, rather than
+/// showing as a glyph: C0 and C1 controls and DEL, bidi controls, zero-width and invisible
+/// formatters, the soft hyphen, and the line and paragraph separators.
+pub fn is_hidden_char(c: char) -> bool {
+    // `char::is_control` is exactly the Cc category: C0 (U+0000–U+001F), DEL and C1 (U+0080–U+009F).
+    c.is_control()
+        || matches!(
+            c,
+            // Bidi controls: Arabic letter mark, LRM/RLM, embeddings and overrides, isolates.
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            // Zero-width space/non-joiner/joiner, word joiner and invisible operators, BOM, soft hyphen.
+            | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
+            // Line and paragraph separators break a line where no newline is seen.
+            | '\u{2028}' | '\u{2029}'
+        )
+}
+
+/// Why a name-like input was refused; the message is meant for the user who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Nothing but whitespace: a name has to be seen to be told apart.
+    #[error("must not be empty")]
+    Empty,
+    /// Longer than the field allows, counted in characters after normalisation.
+    #[error("must be at most {max} characters")]
+    TooLong { max: usize },
+    /// A control, bidi or invisible character: it would act on a reader's terminal or make two
+    /// names look alike. The character is named by its escape, never embedded raw.
+    #[error("must not contain control, bidi or invisible characters (found {} at character {position})", .ch.escape_unicode())]
+    HiddenChar { ch: char, position: usize },
+}
+
+/// The stored form of a name-like input: refuses any hidden character (anywhere, including at
+/// the ends, so a trailing newline is refused rather than silently dropped), then NFC-normalises,
+/// trims whitespace, and refuses an empty or over-long result.
+pub fn clean_name(input: &str, max_chars: usize) -> Result<String, NameError> {
+    if let Some((position, ch)) = input.chars().enumerate().find(|&(_, c)| is_hidden_char(c)) {
+        return Err(NameError::HiddenChar { ch, position });
+    }
+    let normalised: String = input.nfc().collect();
+    let trimmed = normalised.trim();
+    if trimmed.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(NameError::TooLong { max: max_chars });
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The comparison form of a name, for NAME_TAKEN: NFC, trimmed, lowercased. `"Copy test "`,
+/// `"copy test"` and a decomposed `"cafe\u{301}"` beside `"café"` map to one key, so they cannot
+/// sit side by side looking the same.
+pub fn name_key(name: &str) -> String {
+    let normalised: String = name.nfc().collect();
+    // Lowercasing can decompose (U+0130 → `i` + U+0307): normalise once more so the key is NFC.
+    normalised.trim().to_lowercase().nfc().collect()
+}
+
+/// Untrusted text as a terminal may show it on one line: ESC as `␛`, other C0 controls as their
+/// control pictures (newline `␊`, tab `␉`), DEL as `␡`, and C1, bidi, zero-width and the other
+/// hidden characters as `\u{202e}`-style escapes. Borrows when there is nothing to change, which
+/// is nearly always. Every human-readable client output passes through here; `--json` does not.
+pub fn visible(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_hidden_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            // ESC's picture is U+241B like the rest of C0; named for the reader of this match.
+            '\u{1B}' => out.push('␛'),
+            '\u{00}'..='\u{1F}' => out.push(control_picture(c)),
+            '\u{7F}' => out.push('␡'),
+            c if is_hidden_char(c) => {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "{}", c.escape_unicode());
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The Unicode control picture (U+2400 block) of a C0 control character.
+fn control_picture(c: char) -> char {
+    char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_chars_are_the_listed_ones() {
+        for c in [
+            '\0', '\x07', '\n', '\x1b', '\x7f', '\u{85}', '\u{9f}', '\u{61c}', '\u{200b}',
+            '\u{200e}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{2060}', '\u{2064}', '\u{feff}',
+            '\u{ad}', '\u{2028}', '\u{2029}',
+        ] {
+            assert!(is_hidden_char(c), "{}", c.escape_unicode());
+        }
+        for c in [
+            'a', ' ', 'é', '\u{a0}', '␛', '\u{2065}', '\u{2070}', '日', '😀',
+        ] {
+            assert!(!is_hidden_char(c), "{}", c.escape_unicode());
+        }
+    }
+
+    #[test]
+    fn clean_name_trims_normalises_and_refuses() {
+        assert_eq!(clean_name("  copy test ", 10).as_deref(), Ok("copy test"));
+        assert_eq!(clean_name("cafe\u{301}", 10).as_deref(), Ok("café"));
+        assert_eq!(clean_name("   ", 10), Err(NameError::Empty));
+        assert_eq!(clean_name("abcdef", 5), Err(NameError::TooLong { max: 5 }));
+        // Counted in characters, not bytes.
+        assert_eq!(clean_name("ééééé", 5).as_deref(), Ok("ééééé"));
+        assert_eq!(
+            clean_name("ops\n", 10),
+            Err(NameError::HiddenChar {
+                ch: '\n',
+                position: 3
+            })
+        );
+        let err = clean_name("a\u{202e}b", 10).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "must not contain control, bidi or invisible characters (found \\u{202e} at character 1)"
+        );
+    }
+
+    #[test]
+    fn name_key_folds_space_case_and_composition() {
+        assert_eq!(name_key("Copy Test "), name_key("copy test"));
+        assert_eq!(name_key("CAFE\u{301}"), name_key("café"));
+        assert_ne!(name_key("copy test"), name_key("copy  test"));
+    }
+
+    #[test]
+    fn visible_shows_what_the_terminal_would_act_on() {
+        assert_eq!(visible("\x1b]52;c;Y3VybA==\x07"), "␛]52;c;Y3VybA==␇");
+        assert_eq!(visible("a\nb\tc\x7f"), "a␊b␉c␡");
+        assert_eq!(
+            visible("\u{202e}abc\u{200b}\u{9b}"),
+            "\\u{202e}abc\\u{200b}\\u{9b}"
+        );
+        assert!(matches!(visible("plain café 日本"), Cow::Borrowed(_)));
+    }
+}
