@@ -7,6 +7,8 @@ use graphql_client::{GraphQLQuery, QueryBody, Response};
 use reqwest::StatusCode;
 use serde::Serialize;
 
+use crate::text::visible;
+
 /// How the token is presented: `Authorization: Bearer …` or pganalyze's `Token …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,12 +36,15 @@ pub struct Refusal {
     pub memberships: Vec<(String, String, Option<String>)>,
 }
 
+/// The fields stay exact (forms match on them); Display, what users read, shows them through
+/// [`visible`], since a message may quote a name or value someone else stored.
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
+        write!(f, "{}: {}", visible(&self.code), visible(&self.message))?;
         for (code, role, variable) in &self.memberships {
+            let (code, role) = (visible(code), visible(role));
             match variable {
-                Some(v) => write!(f, "; {role}.{v}: {code}")?,
+                Some(v) => write!(f, "; {role}.{}: {code}", visible(v))?,
                 None => write!(f, "; {role}: {code}")?,
             }
         }
@@ -47,23 +52,25 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Everything that can go wrong talking to the service, each with a clear message.
+/// Everything that can go wrong talking to the service, each with a clear message. The
+/// messages quote what the service sent, so Display shows that text through [`visible`]:
+/// an error is printed to a terminal, and the service's text is not ours to trust.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The service could not be reached or did not answer in time.
-    #[error("cannot reach {endpoint}: {reason}")]
+    #[error("cannot reach {}: {}", visible(.endpoint), visible(.reason))]
     Network { endpoint: String, reason: String },
     /// HTTP 401: the token is missing, wrong, disabled or expired.
-    #[error("the service refused the token: {0}")]
+    #[error("the service refused the token: {}", visible(.0))]
     Unauthorized(String),
     /// Another non-success HTTP status.
-    #[error("the service answered HTTP {status}: {message}")]
+    #[error("the service answered HTTP {status}: {}", visible(.message))]
     Http { status: u16, message: String },
     /// The answer was not a GraphQL response.
-    #[error("the service answered something that is not a GraphQL response: {0}")]
+    #[error("the service answered something that is not a GraphQL response: {}", visible(.0))]
     Garbage(String),
     /// Top-level GraphQL errors (with `extensions.code` when given).
-    #[error("{}", .0.iter().map(|(code, msg)| match code { Some(c) => format!("{c}: {msg}"), None => msg.clone() }).collect::<Vec<_>>().join("; "))]
+    #[error("{}", .0.iter().map(|(code, msg)| match code { Some(c) => format!("{}: {}", visible(c), visible(msg)), None => visible(msg).into_owned() }).collect::<Vec<_>>().join("; "))]
     GraphQl(Vec<(Option<String>, String)>),
     /// The mutation ran and answered `ok: false`.
     #[error("{0}")]

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::output;
 use crate::api::ApiClient;
+use crate::text::visible;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,7 +68,11 @@ pub async fn change_roles(
 ) -> anyhow::Result<()> {
     client.change_roles(identity, roles, grant).await?;
     let verb = if grant { "Added" } else { "Removed" };
-    println!("{verb} {} for identity {identity}.", roles.join(", "));
+    println!(
+        "{verb} {} for identity {}.",
+        visible(&roles.join(", ")),
+        visible(identity)
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use super::output;
 use crate::api::ops::Key;
 use crate::api::{ApiClient, KeyQuery, KeyScope, MembershipSpec, NewKey};
 use crate::platform::{Clipboard, ClipboardMode};
+use crate::text::visible;
 use crate::token;
 use crate::tui::tabs::keys::{grants_label, permissions_label, scope_label, state_label};
 
@@ -229,18 +230,22 @@ pub async fn create(
             copied: copied.map(|r| r.unwrap_or_else(|e| format!("not copied: {e}"))),
         });
     }
-    println!("Created key \"{}\" ({})", args.name, created.id);
+    println!(
+        "Created key \"{}\" ({})",
+        visible(&args.name),
+        visible(&created.id)
+    );
     println!(
         "Expires: {}",
-        created.expires_at.as_deref().unwrap_or("never")
+        visible(created.expires_at.as_deref().unwrap_or("never"))
     );
     if let Some(t) = &token {
-        println!("Token (shown once, store it now):\n\n    {t}\n");
+        println!("Token (shown once, store it now):\n\n    {}\n", visible(t));
     }
     if let Some(result) = copied {
         match result {
             Ok(how) => eprintln!("Token {how}."),
-            Err(e) => eprintln!("Token not copied: {e}"),
+            Err(e) => eprintln!("Token not copied: {}", visible(&e)),
         }
     }
     Ok(())
@@ -263,6 +268,10 @@ fn copy_to_terminal(mode: ClipboardMode, text: &str) -> Result<String, String> {
 
 pub async fn set_enabled(client: &ApiClient, id: &str, enabled: bool) -> anyhow::Result<()> {
     client.set_key_enabled(id, enabled).await?;
-    println!("Key {id} {}.", if enabled { "enabled" } else { "disabled" });
+    println!(
+        "Key {} {}.",
+        visible(id),
+        if enabled { "enabled" } else { "disabled" }
+    );
     Ok(())
 }

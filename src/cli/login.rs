@@ -55,8 +55,8 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
     config.save(&path)?;
     println!(
         "Logged in to {} as \"{}\" (profile {}); the token is kept in the {}.",
-        args.endpoint,
-        me.description,
+        crate::text::visible(&args.endpoint),
+        crate::text::visible(&me.description),
         args.profile,
         store.kind()
     );

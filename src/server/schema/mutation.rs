@@ -339,15 +339,8 @@ fn prepare_key(
     grants_super_admin: bool,
 ) -> Result<PreparedKey, Failure<CreateApiKeyErrorCode>> {
     use CreateApiKeyErrorCode as Code;
-    if description.trim().is_empty()
-        || description.chars().count() > MAX_NAME_LEN
-        || description.chars().any(char::is_control)
-    {
-        return Err(refuse(
-            Code::InvalidDescription,
-            format!("the key name must have 1 to {MAX_NAME_LEN} printable characters"),
-        ));
-    }
+    let description = crate::text::clean_name(&description, MAX_NAME_LEN)
+        .map_err(|e| refuse(Code::InvalidDescription, format!("the key name {e}")))?;
     let expires_at = expiry(
         settings,
         caller,
@@ -653,11 +646,13 @@ async fn change_member(
     .await)
 }
 
+/// Checks a new project's slug, name and role definitions; returns the name as it is stored
+/// (trimmed, NFC).
 fn validate_project(
     slug: &str,
     name: &str,
     roles: &[RoleDefinitionInput],
-) -> Result<(), Failure<CreateProjectErrorCode>> {
+) -> Result<String, Failure<CreateProjectErrorCode>> {
     use CreateProjectErrorCode as Code;
     let slug_ok = (1..=64).contains(&slug.len())
         && slug
@@ -670,24 +665,22 @@ fn validate_project(
             "a slug has 1 to 64 characters of a-z, 0-9 and `-`, not starting with `-`",
         ));
     }
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_LEN {
-        return Err(refuse(
-            Code::InvalidName,
-            format!("a project name has 1 to {MAX_NAME_LEN} characters"),
-        ));
-    }
+    let name = crate::text::clean_name(name, MAX_NAME_LEN)
+        .map_err(|e| refuse(Code::InvalidName, format!("the project name {e}")))?;
     let identifier = |s: &str| {
         (1..=64).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     for (i, role) in roles.iter().enumerate() {
-        let duplicate = roles[..i].iter().any(|r| r.name == role.name);
+        // Names that differ only in case would look like one role or variable to a reader.
+        let same = |a: &str, b: &str| crate::text::name_key(a) == crate::text::name_key(b);
+        let duplicate = roles[..i].iter().any(|r| same(&r.name, &role.name));
         let bad_variable = role
             .variables
             .iter()
             .enumerate()
-            .any(|(j, v)| !identifier(v) || role.variables[..j].contains(v));
+            .any(|(j, v)| !identifier(v) || role.variables[..j].iter().any(|w| same(w, v)));
         if !identifier(&role.name) || duplicate || bad_variable {
             return Err(refuse(
                 Code::InvalidRoleDefinition,
@@ -698,5 +691,5 @@ fn validate_project(
             ));
         }
     }
-    Ok(())
+    Ok(name)
 }

@@ -453,9 +453,10 @@ impl CreateKeyForm {
                 ),
                 theme.dim,
             )),
-            Err(e) if self.error(Field::Ttl).is_none() => {
-                ttl_spans.push(Span::styled(format!("   {e}"), theme.warn))
-            }
+            Err(e) if self.error(Field::Ttl).is_none() => ttl_spans.push(Span::styled(
+                format!("   {}", crate::text::visible(&e.to_string())),
+                theme.warn,
+            )),
             Err(_) => {}
         }
         lines.push(field_line(

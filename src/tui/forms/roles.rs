@@ -104,6 +104,7 @@ impl RolesEditor {
                 } else {
                     ratatui::style::Style::new()
                 };
+                let role = crate::text::visible(role);
                 Line::from(Span::styled(format!("{mark} {role}{changed}"), style))
             })
             .collect();

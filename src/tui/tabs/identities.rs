@@ -6,6 +6,7 @@ use ratatui::widgets::Row;
 
 use super::{Cursor, Paging, framed, message, table};
 use crate::api::ops::Identity;
+use crate::text::visible;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Load;
 
@@ -119,11 +120,15 @@ fn identity_row(i: &Identity) -> Row<'static> {
             parts.join(", ")
         }
     };
-    Row::new(vec![
-        i.description.clone(),
-        i.id.chars().take(8).collect(),
-        or_dash(i.roles.clone()),
-        or_dash(memberships),
-        key_state,
-    ])
+    // Everything here was typed by someone else: shown, never obeyed.
+    Row::new(
+        [
+            i.description.clone(),
+            i.id.chars().take(8).collect(),
+            or_dash(i.roles.clone()),
+            or_dash(memberships),
+            key_state,
+        ]
+        .map(|cell| visible(&cell).into_owned()),
+    )
 }

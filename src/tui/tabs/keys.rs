@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::{Cursor, Paging, framed, message, table};
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, Permission, Visibility};
+use crate::text::visible;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Load;
 use crate::tui::widgets::text_input::TextInput;
@@ -367,8 +368,9 @@ fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime, compact: bool) -> Row<
         ApiKeyState::ENABLED => theme.ok,
         _ => theme.dim,
     };
-    let name = Cell::from(key.description.clone());
-    let scope = Cell::from(scope_label(key));
+    // Names, slugs, roles and variable values come from other users: shown, never obeyed.
+    let name = Cell::from(visible(&key.description).into_owned());
+    let scope = Cell::from(visible(&scope_label(key)).into_owned());
     let permissions = Cell::from(permissions_label(&key.permissions));
     let state = Cell::from(Span::styled(state_label(&key.state), state_style));
     let expires = expires_cell(key, theme, now);
@@ -377,11 +379,11 @@ fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime, compact: bool) -> Row<
     }
     Row::new(vec![
         name,
-        Cell::from(key.token_prefix.clone().unwrap_or_else(|| "(hash)".into())),
+        Cell::from(visible(key.token_prefix.as_deref().unwrap_or("(hash)")).into_owned()),
         scope,
         Cell::from(visibility_label(&key.visibility)),
         permissions,
-        Cell::from(grants_label(key)),
+        Cell::from(visible(&grants_label(key)).into_owned()),
         state,
         Cell::from(relative(&key.created_at, now)),
         expires,
@@ -397,7 +399,7 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
     let field = |name: &str, value: String| {
         Line::from(vec![
             Span::styled(format!("{name:<12}"), theme.dim),
-            Span::raw(value),
+            Span::raw(visible(&value).into_owned()),
         ])
     };
     let when = |t: &Option<String>| {

@@ -9,6 +9,7 @@ use ratatui::widgets::{
 
 use super::{Cursor, framed, message, table};
 use crate::api::{Database, QueryStat};
+use crate::text::visible;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Load;
 
@@ -63,7 +64,7 @@ impl StatsTab {
             ));
         if self.databases.is_empty() {
             let text = match &self.databases_load {
-                Load::Failed(e) => format!("Could not list databases: {e}"),
+                Load::Failed(e) => format!("Could not list databases: {}", visible(e)),
                 Load::Loaded => {
                     "No database is monitored. Start the service with --monitor NAME=postgres://…"
                         .into()
@@ -79,7 +80,7 @@ impl StatsTab {
             let items: Vec<ListItem> = self
                 .databases
                 .iter()
-                .map(|d| ListItem::new(format!("{} · {}", d.id, d.name)))
+                .map(|d| ListItem::new(visible(&format!("{} · {}", d.id, d.name)).into_owned()))
                 .collect();
             let mut state = ListState::default().with_selected(Some(self.db_cursor.index));
             StatefulWidget::render(
@@ -111,19 +112,20 @@ impl StatsTab {
             };
             return message(text, theme, inner, buf);
         }
-        let (offset, visible) = self
+        let (offset, window) = self
             .cursor
             .window(&self.stats, inner.height.saturating_sub(1) as usize);
-        let rows = visible.iter().map(|s| {
+        let rows = window.iter().map(|s| {
+            // Query text and table names are whatever the monitored database's users wrote.
             Row::new(vec![
                 format!("{:5.1}%", s.pct_of_total),
                 s.total_calls.to_string(),
                 format!("{:.2}", s.avg_time),
                 s.buffer_hit_ratio
                     .map_or("—".into(), |r| format!("{r:.1}%")),
-                s.statement_types.join(","),
-                s.table_names.join(","),
-                s.truncated_query.clone(),
+                visible(&s.statement_types.join(",")).into_owned(),
+                visible(&s.table_names.join(",")).into_owned(),
+                visible(&s.truncated_query).into_owned(),
             ])
         });
         let header = Row::new([

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 
 use super::{centered, popup};
 use crate::platform::CopyPath;
+use crate::text::visible;
 use crate::tui::theme::Theme;
 
 /// "Disable key `ci deploy`?"
@@ -28,7 +29,7 @@ impl Confirm {
         let lines = vec![
             Line::from(vec![
                 Span::raw(format!("{verb} key ")),
-                Span::styled(format!("“{}”", self.key_name), theme.accent),
+                Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
                 Span::raw("?"),
             ]),
             Line::from(Span::styled(effect, theme.dim)),
@@ -61,16 +62,22 @@ impl TokenDialog {
         let copy_line = match &self.copied {
             None => Line::from(Span::styled("Copying…", theme.dim)),
             Some(Ok(path)) => Line::from(Span::styled(format!("✓ {}", path.describe()), theme.ok)),
-            Some(Err(e)) => Line::from(Span::styled(format!("✗ not copied: {e}"), theme.error)),
+            Some(Err(e)) => Line::from(Span::styled(
+                format!("✗ not copied: {}", visible(e)),
+                theme.error,
+            )),
         };
         let lines = vec![
             Line::from(vec![
                 Span::raw("Key "),
-                Span::styled(format!("“{}”", self.key_name), theme.accent),
+                Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
                 Span::raw(" was created. Its token:"),
             ]),
             Line::default(),
-            Line::from(Span::styled(format!("  {}", self.token), theme.accent)),
+            Line::from(Span::styled(
+                format!("  {}", visible(&self.token)),
+                theme.accent,
+            )),
             Line::default(),
             Line::from(Span::styled(
                 "This token will not be shown again. Store it now.",

@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use crate::text::visible;
 use crate::tui::theme::Theme;
 
 /// Whether the service answers.
@@ -45,20 +46,22 @@ impl Widget for StatusBar<'_> {
             ),
         };
         let sep = || Span::styled(" │ ", t.dim);
+        // The identity's name and the last error come from the service; the rest from config.
+        let shown = |s: &str| visible(s).into_owned();
         let mut spans = vec![
-            Span::styled(format!(" {}", self.profile), t.accent),
+            Span::styled(format!(" {}", shown(self.profile)), t.accent),
             sep(),
-            Span::raw(self.endpoint.to_owned()),
+            Span::raw(shown(self.endpoint)),
             sep(),
-            Span::raw(self.identity.unwrap_or("…").to_owned()),
+            Span::raw(shown(self.identity.unwrap_or("…"))),
             sep(),
-            Span::styled(format!("token in {}", self.credential_store), t.dim),
+            Span::styled(format!("token in {}", shown(self.credential_store)), t.dim),
             sep(),
             connection,
         ];
         if let Some(e) = self.last_error {
             spans.push(sep());
-            spans.push(Span::styled(e.to_owned(), t.error));
+            spans.push(Span::styled(shown(e), t.error));
         }
         Paragraph::new(Line::from(spans)).render(area, buf);
     }
