@@ -22,7 +22,7 @@ use async_graphql::parser::types::{
     SelectionSet,
 };
 use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
-use async_graphql::{ErrorExtensionValues, Variables};
+use async_graphql::Variables;
 
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
@@ -30,7 +30,7 @@ use crate::server::store::Audit;
 
 /// Most fields one document may select, counted as executed (fragments expanded). Far above
 /// any real client's document; far below what makes validation itself expensive.
-pub const MAX_SELECTIONS: usize = 10_000;
+pub const MAX_SELECTIONS: usize = 5_000;
 /// Most mutation fields (aliases included) one request may run.
 pub const MAX_MUTATION_FIELDS: usize = 20;
 
@@ -58,32 +58,23 @@ struct Refusal {
 
 #[async_trait::async_trait]
 impl Extension for Gate {
+    /// Parses the document here, once, and bounds its shape before async-graphql walks it:
+    /// its own recursion check expands fragments without memoising, so a kilobyte of
+    /// fragments that double each other would cost minutes of CPU there.
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        request: Request,
+        mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         if let Ok(mut name) = self.operation_name.lock() {
             name.clone_from(&request.operation_name);
         }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let Some(caller) = ctx.data_opt::<Caller>() else {
-            return Err(ServerError::new("request is not authenticated", None));
-        };
-        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
-        let shape = Shape::new(&document);
-        let mut refusal = None;
+        let wanted = request.operation_name.clone();
+        let document = request
+            .parsed_query()
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
+        let shape = Shape::new(document);
         for (name, operation) in document.operations.iter() {
             if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
                 continue;
@@ -104,8 +95,36 @@ impl Extension for Gate {
                     )));
                 }
             }
-            if refusal.is_none() {
-                refusal = permission_refusal(caller, operation, &shape)?;
+        }
+        next.run(ctx, request).await
+    }
+
+    /// Decides what the key's permissions forbid in the operation that will run; the verdict
+    /// is answered after validation.
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
+        let Some(caller) = ctx.data_opt::<Caller>() else {
+            return Err(ServerError::new("request is not authenticated", None));
+        };
+        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
+        let shape = Shape::new(&document);
+        let mut refusal = None;
+        for (name, operation) in document.operations.iter() {
+            if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
+                continue;
+            }
+            refusal = permission_refusal(caller, &operation.node, &shape)?;
+            if refusal.is_some() {
+                break;
             }
         }
         if let Ok(mut slot) = self.refusal.lock() {
@@ -119,7 +138,7 @@ impl Extension for Gate {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        let result = next.run(ctx).await.map_err(explain_validation)?;
         let refusal = self.refusal.lock().ok().and_then(|mut r| r.take());
         let Some(refusal) = refusal else {
             return Ok(result);
@@ -128,11 +147,8 @@ impl Extension for Gate {
         {
             audit_refusal(ctx, caller, fields, &refusal.message).await;
         }
-        let mut extensions = ErrorExtensionValues::default();
-        extensions.set("code", "FORBIDDEN");
-        let mut error = ServerError::new(format!("forbidden: {}", refusal.message), None);
-        error.extensions = Some(extensions);
-        Err(vec![error])
+        let error = ServerError::new(format!("forbidden: {}", refusal.message), None);
+        Err(vec![coded(error, "FORBIDDEN")])
     }
 }
 
@@ -321,11 +337,40 @@ impl<'a> Shape<'a> {
 }
 
 fn bad_request(message: impl Into<String>) -> ServerError {
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "BAD_REQUEST");
-    let mut error = ServerError::new(message, None);
+    coded(ServerError::new(message, None), "BAD_REQUEST")
+}
+
+fn coded(mut error: ServerError, code: &str) -> ServerError {
+    let mut extensions = error.extensions.take().unwrap_or_default();
+    extensions.set("code", code);
     error.extensions = Some(extensions);
     error
+}
+
+/// async-graphql's validation errors with a code, and the cost and depth refusals saying
+/// what the limits are and how lists are counted.
+fn explain_validation(errors: Vec<ServerError>) -> Vec<ServerError> {
+    errors
+        .into_iter()
+        .map(|error| match error.message.as_str() {
+            "Query is too complex." => bad_request_as(
+                "QUERY_TOO_COSTLY",
+                format!(
+                    "the query costs more than this service's budget of {}: a list costs its `first` (or its default page) times what one item selects, and aliases count separately; ask for smaller pages or fewer fields",
+                    super::MAX_COMPLEXITY
+                ),
+            ),
+            "Query is nested too deep." => bad_request_as(
+                "QUERY_TOO_DEEP",
+                format!("the query nests selections deeper than {}", super::MAX_DEPTH),
+            ),
+            _ => coded(error, "GRAPHQL_VALIDATION_FAILED"),
+        })
+        .collect()
+}
+
+fn bad_request_as(code: &str, message: String) -> ServerError {
+    coded(ServerError::new(message, None), code)
 }
 
 /// A mutation refused here never reaches a resolver; it is audited all the same, under the

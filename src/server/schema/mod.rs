@@ -43,7 +43,7 @@ pub struct Services {
 /// their items (`paging::list_cost`), so the budget is about how many records one request
 /// may touch: a full page of 500 keys with every field the TUI shows fits, nested pages of
 /// pages and alias floods do not.
-const MAX_DEPTH: usize = 16;
+pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// The schema without data: enough to print the SDL.

@@ -95,12 +95,17 @@ impl Identity {
         let limit = bounded(first, IDENTITY_PROJECTS)?;
         let caller = ctx.caller()?;
         let store = &ctx.services()?.store;
+        let created_by_caller = self.id != caller.identity_id()
+            && store
+                .key_of_identity(&self.id)
+                .await?
+                .is_some_and(|k| k.owner_id.as_deref() == Some(caller.identity_id()));
         let mut out = Vec::new();
         for (project_id, memberships) in store.memberships_of(&self.id).await? {
             if out.len() == limit {
                 break;
             }
-            if !caller.can_see_memberships(&self.id, &project_id) {
+            if !caller.can_see_memberships(&self.id, &project_id, created_by_caller) {
                 continue;
             }
             if let Some(project) = store.project_by_id(&project_id).await? {
