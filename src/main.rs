@@ -183,7 +183,8 @@ fn main() {
     if let Err(e) = run(cli) {
         // One line, the whole chain of causes.
         let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
-        eprintln!("keydeck: {}", chain.join(": "));
+        // Causes can quote the service or the user's arguments: shown, never obeyed.
+        eprintln!("keydeck: {}", keydeck::text::visible(&chain.join(": ")));
         std::process::exit(1);
     }
 }

@@ -255,7 +255,8 @@ impl Caller {
     /// A key's identity (its roles, its memberships): visible where the identity is, and to
     /// whoever created the key, who chose what it holds.
     pub fn can_see_key_identity(&self, key: &ApiKey) -> bool {
-        self.can_see_identity(&key.identity_id) || key.owner_id.as_deref() == Some(self.identity_id())
+        self.can_see_identity(&key.identity_id)
+            || key.owner_id.as_deref() == Some(self.identity_id())
     }
 
     /// An identity's memberships in a project: one's own; any, for the project's admins;

@@ -19,7 +19,9 @@ fn project_request(name: &str, memberships: Value, options: Value) -> Value {
 async fn a_member_grants_only_variable_values_it_holds() {
     let server = TestServer::start().await;
     server.blog().await;
-    let editor_cs = server.project_key("my-blog", "editor cs", editor(&["cs"])).await;
+    let editor_cs = server
+        .project_key("my-blog", "editor cs", editor(&["cs"]))
+        .await;
     let personal = json!({ "visibility": "PERSONAL" });
     for values in [&["cs", "en"][..], &["en"], &["cs", "en", "de", "*"], &["*"]] {
         let request = project_request("wider", editor(values), personal.clone());
@@ -30,7 +32,11 @@ async fn a_member_grants_only_variable_values_it_holds() {
     ok(&server.create_project_key(&editor_cs.token, request).await);
     // The project's admins grant any value of the project's roles.
     let admin = server
-        .project_key("my-blog", "blog admin", json!([{ "role": "admin", "variables": [] }]))
+        .project_key(
+            "my-blog",
+            "blog admin",
+            json!([{ "role": "admin", "variables": [] }]),
+        )
         .await;
     let request = project_request("any", editor(&["cs", "en", "de"]), json!({}));
     ok(&server.create_project_key(&admin.token, request).await);
@@ -40,7 +46,12 @@ async fn a_member_grants_only_variable_values_it_holds() {
 async fn a_key_never_outlives_the_key_that_creates_it() {
     let server = TestServer::start().await;
     let hour = server
-        .global_key_with(&server.admin, "one hour", &["monitor"], json!({ "expiresIn": "1h" }))
+        .global_key_with(
+            &server.admin,
+            "one hour",
+            &["monitor"],
+            json!({ "expiresIn": "1h" }),
+        )
         .await;
     let personal = |ttl: Option<&str>| {
         let mut options = json!({ "visibility": "PERSONAL" });
@@ -49,19 +60,33 @@ async fn a_key_never_outlives_the_key_that_creates_it() {
         }
         json!({ "description": format!("child {ttl:?}"), "roles": ["monitor"], "options": options })
     };
-    let reply = server.create_global(&hour.token, personal(Some("30d"))).await;
+    let reply = server
+        .create_global(&hour.token, personal(Some("30d")))
+        .await;
     let error = refused(&reply, "INVALID_TTL");
-    assert!(string(&error["developerMessage"]).contains("outlive"), "{error}");
+    assert!(
+        string(&error["developerMessage"]).contains("outlive"),
+        "{error}"
+    );
     // Without expiresIn the child gets the longest life it may have: its creator's.
     let reply = server.create_global(&hour.token, personal(None)).await;
     let expires = &ok(&reply)["apiKey"]["key"]["expiresAt"];
     assert_eq!(expires, &hour.record["expiresAt"]);
-    ok(&server.create_global(&hour.token, personal(Some("30m"))).await);
+    ok(&server
+        .create_global(&hour.token, personal(Some("30m")))
+        .await);
     // Super admins aside.
     let admin_hour = server
-        .global_key_with(&server.admin, "admin hour", &["super_admin"], json!({ "expiresIn": "1h" }))
+        .global_key_with(
+            &server.admin,
+            "admin hour",
+            &["super_admin"],
+            json!({ "expiresIn": "1h" }),
+        )
         .await;
-    let reply = server.create_global(&admin_hour.token, personal(Some("30d"))).await;
+    let reply = server
+        .create_global(&admin_hour.token, personal(Some("30d")))
+        .await;
     let left = seconds_until(&ok(&reply)["apiKey"]["key"]["expiresAt"]);
     assert!(left > 29 * DAY, "{left}");
 }
@@ -96,7 +121,11 @@ async fn disabling_a_key_disables_the_personal_keys_it_created() {
     assert_eq!(server.status_of(&sibling.token).await, 200);
     // Each cascaded key has its own audit entry saying why.
     let log = server
-        .data(&server.admin, "{ auditLog(first: 5) { nodes { action target detail } } }", json!({}))
+        .data(
+            &server.admin,
+            "{ auditLog(first: 5) { nodes { action target detail } } }",
+            json!({}),
+        )
         .await;
     let entries = log["auditLog"]["nodes"].as_array().unwrap();
     for key in [&child, &grandchild] {
@@ -116,17 +145,27 @@ async fn personal_names_are_per_owner_and_cannot_squat_org_wide_ones() {
     let other = server.global_key("other", &[]).await;
     let personal = json!({ "visibility": "PERSONAL" });
     let named = |name: &str, options: &Value| json!({ "description": name, "options": options });
-    ok(&server.create_global(&member.token, named("prod-deploy", &personal)).await);
+    ok(&server
+        .create_global(&member.token, named("prod-deploy", &personal))
+        .await);
     // The admin's org-wide key of that name is not blocked, nor is another owner's.
-    ok(&server.create_global(&server.admin, named("prod-deploy", &json!({}))).await);
-    ok(&server.create_global(&other.token, named("prod-deploy", &personal)).await);
+    ok(&server
+        .create_global(&server.admin, named("prod-deploy", &json!({})))
+        .await);
+    ok(&server
+        .create_global(&other.token, named("prod-deploy", &personal))
+        .await);
     // The same owner's same name, however spelled, is taken.
     for spelling in ["Prod-Deploy", " prod-deploy ", "PROD-DEPLOY"] {
-        let reply = server.create_global(&member.token, named(spelling, &personal)).await;
+        let reply = server
+            .create_global(&member.token, named(spelling, &personal))
+            .await;
         refused_for(&reply, "NAME_TAKEN", spelling);
     }
     // Org-wide names compare case-insensitively and NFC-normalised.
-    ok(&server.create_global(&server.admin, named("Caf\u{e9}", &json!({}))).await);
+    ok(&server
+        .create_global(&server.admin, named("Caf\u{e9}", &json!({})))
+        .await);
     let reply = server
         .create_global(&server.admin, named("cafe\u{301}", &json!({})))
         .await;
@@ -141,7 +180,11 @@ async fn the_last_lasting_super_admin_cannot_be_disabled_or_lose_the_role() {
     let bootstrap_key = string(&keys["nodes"][0]["id"]);
 
     let reply = server
-        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": bootstrap_key }))
+        .mutate(
+            &server.admin,
+            DISABLE_API_KEY,
+            json!({ "id": bootstrap_key }),
+        )
         .await;
     refused(&reply, "LAST_SUPER_ADMIN");
     let reply = server
@@ -156,19 +199,37 @@ async fn the_last_lasting_super_admin_cannot_be_disabled_or_lose_the_role() {
 
     // A super admin key that expires does not keep the service administrable…
     server
-        .global_key_with(&server.admin, "temporary admin", &["super_admin"], json!({ "expiresIn": "1d" }))
+        .global_key_with(
+            &server.admin,
+            "temporary admin",
+            &["super_admin"],
+            json!({ "expiresIn": "1d" }),
+        )
         .await;
     let reply = server
-        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": bootstrap_key }))
+        .mutate(
+            &server.admin,
+            DISABLE_API_KEY,
+            json!({ "id": bootstrap_key }),
+        )
         .await;
     refused(&reply, "LAST_SUPER_ADMIN");
     // …one that never expires does: then the bootstrap key can be rotated away.
     let lasting = server
-        .global_key_with(&server.admin, "next admin", &["super_admin"], json!({ "expiresIn": "never" }))
+        .global_key_with(
+            &server.admin,
+            "next admin",
+            &["super_admin"],
+            json!({ "expiresIn": "never" }),
+        )
         .await;
     assert!(lasting.record["expiresAt"].is_null());
     ok(&server
-        .mutate(&lasting.token, DISABLE_API_KEY, json!({ "id": bootstrap_key }))
+        .mutate(
+            &lasting.token,
+            DISABLE_API_KEY,
+            json!({ "id": bootstrap_key }),
+        )
         .await);
     // Only super admins mint keys that never expire, and only super_admin ones.
     let reply = server
@@ -195,9 +256,16 @@ async fn an_operator_recovers_a_super_admin_offline() {
             .unwrap()
     };
     let out = recover();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = std::fs::read_to_string(&file).unwrap().trim().to_owned();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(&token), "the token goes to the file only");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(&token),
+        "the token goes to the file only"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -205,12 +273,14 @@ async fn an_operator_recovers_a_super_admin_offline() {
         assert_eq!(mode, 0o600);
     }
     // The running service accepts it as a super admin, and the audit log says so.
-    let me = server
-        .data(&token, "{ me { roles } }", json!({}))
-        .await;
+    let me = server.data(&token, "{ me { roles } }", json!({})).await;
     assert_eq!(me["me"]["roles"], json!(["super_admin"]));
     let log = server
-        .data(&token, "{ auditLog(first: 1) { nodes { action actorId outcome } } }", json!({}))
+        .data(
+            &token,
+            "{ auditLog(first: 1) { nodes { action actorId outcome } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
         log["auditLog"]["nodes"][0],

@@ -25,13 +25,17 @@ async fn the_nested_project_keys_bomb_is_refused_before_it_runs() {
     assert_eq!(status, 200);
     assert_eq!(first_error_code(&body), "QUERY_TOO_COSTLY", "{body}");
     assert!(body["data"].is_null(), "nothing ran: {body}");
-    assert!(string(&body["errors"][0]["message"]).contains("50000"), "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("50000"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn aliases_count_each() {
     let server = TestServer::start().await;
-    let alias = |i: usize| format!("a{i}: apiKeys(first: 500) {{ nodes {{ identity {{ roles }} }} }}");
+    let alias =
+        |i: usize| format!("a{i}: apiKeys(first: 500) {{ nodes {{ identity {{ roles }} }} }}");
     let flood: Vec<String> = (0..1250).map(alias).collect();
     let query = format!("{{ {} }}", flood.join(" "));
     let (_, body) = server.gql(&server.admin, &query, json!({})).await;
@@ -64,14 +68,30 @@ async fn relation_lists_are_paged() {
     let server = TestServer::start().await;
     blog_keys(&server, 60).await;
     let count = |first: &str| {
-        format!("{{ projectBySlug(slug: \"my-blog\") {{ apiKeys{first} {{ id }} members{first} {{ identity {{ id }} }} }} }}")
+        format!(
+            "{{ projectBySlug(slug: \"my-blog\") {{ apiKeys{first} {{ id }} members{first} {{ identity {{ id }} }} }} }}"
+        )
     };
     let data = server.data(&server.admin, &count(""), json!({})).await;
-    assert_eq!(data["projectBySlug"]["apiKeys"].as_array().unwrap().len(), 50);
-    assert_eq!(data["projectBySlug"]["members"].as_array().unwrap().len(), 60);
-    let data = server.data(&server.admin, &count("(first: 7)"), json!({})).await;
-    assert_eq!(data["projectBySlug"]["apiKeys"].as_array().unwrap().len(), 7);
-    assert_eq!(data["projectBySlug"]["members"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        data["projectBySlug"]["apiKeys"].as_array().unwrap().len(),
+        50
+    );
+    assert_eq!(
+        data["projectBySlug"]["members"].as_array().unwrap().len(),
+        60
+    );
+    let data = server
+        .data(&server.admin, &count("(first: 7)"), json!({}))
+        .await;
+    assert_eq!(
+        data["projectBySlug"]["apiKeys"].as_array().unwrap().len(),
+        7
+    );
+    assert_eq!(
+        data["projectBySlug"]["members"].as_array().unwrap().len(),
+        7
+    );
     let (_, body) = server
         .gql(&server.admin, &count("(first: 501)"), json!({}))
         .await;

@@ -24,7 +24,12 @@ async fn newest_audit(server: &TestServer) -> Value {
 async fn a_request_runs_at_most_twenty_mutations() {
     let server = TestServer::start().await;
     let writer = server
-        .global_key_with(&server.admin, "writer", &[], json!({ "permissions": ["READ", "WRITE"] }))
+        .global_key_with(
+            &server.admin,
+            "writer",
+            &[],
+            json!({ "permissions": ["READ", "WRITE"] }),
+        )
         .await;
     let before = audit_entries(&server).await;
     let fields = |n: usize| -> String {
@@ -38,7 +43,11 @@ async fn a_request_runs_at_most_twenty_mutations() {
         .await;
     assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
     assert!(string(&body["errors"][0]["message"]).contains("at most 20"));
-    assert_eq!(audit_entries(&server).await, before, "nothing ran, nothing audited");
+    assert_eq!(
+        audit_entries(&server).await,
+        before,
+        "nothing ran, nothing audited"
+    );
     let data = server
         .data(&writer.token, &fields(20), json!({ "id": "x" }))
         .await;
@@ -50,18 +59,36 @@ async fn a_request_runs_at_most_twenty_mutations() {
 async fn an_invalid_document_is_refused_before_anything_is_audited() {
     let server = TestServer::start().await;
     let reader = server
-        .global_key_with(&server.admin, "reader", &[], json!({ "permissions": ["READ"] }))
+        .global_key_with(
+            &server.admin,
+            "reader",
+            &[],
+            json!({ "permissions": ["READ"] }),
+        )
         .await;
     let before = audit_entries(&server).await;
     let unknown = "f".repeat(900_000);
     let (_, body) = server
-        .gql(&reader.token, &format!("mutation {{ {unknown} }}"), json!({}))
+        .gql(
+            &reader.token,
+            &format!("mutation {{ {unknown} }}"),
+            json!({}),
+        )
         .await;
-    assert_eq!(first_error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{}", &body.to_string()[..300]);
+    assert_eq!(
+        first_error_code(&body),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{}",
+        &body.to_string()[..300]
+    );
     assert_eq!(audit_entries(&server).await, before);
     // A valid mutation from the same read-only key is refused and audited, by its name.
     let (_, body) = server
-        .gql(&reader.token, "mutation { disableApiKey(id: \"x\") { ok } }", json!({}))
+        .gql(
+            &reader.token,
+            "mutation { disableApiKey(id: \"x\") { ok } }",
+            json!({}),
+        )
         .await;
     assert_eq!(first_error_code(&body), "FORBIDDEN");
     let entry = newest_audit(&server).await;
@@ -114,17 +141,26 @@ async fn fragment_bombs_and_cycles_are_refused_before_validation() {
     }
     let (_, body) = server.gql(&server.admin, &document, json!({})).await;
     assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
-    assert!(string(&body["errors"][0]["message"]).contains("expanded"), "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("expanded"),
+        "{body}"
+    );
 
     let cycle = "query { ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }";
     let (_, body) = server.gql(&server.admin, cycle, json!({})).await;
     assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
-    assert!(string(&body["errors"][0]["message"]).contains("spreads itself"), "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("spreads itself"),
+        "{body}"
+    );
 
     // Deeper chains of fragments are refused by the parser's own recursion limit.
     let mut document = String::from("query { ...F0 }\nfragment F40 on QueryRoot { me { id } }\n");
     for i in 0..40 {
-        document.push_str(&format!("fragment F{i} on QueryRoot {{ ...F{n} }}\n", n = i + 1));
+        document.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{n} }}\n",
+            n = i + 1
+        ));
     }
     let (_, body) = server.gql(&server.admin, &document, json!({})).await;
     assert_eq!(first_error_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");

@@ -31,17 +31,35 @@ async fn api_key_identity_is_shown_where_the_identity_is() {
     let server = TestServer::start().await;
     let (nobody, bootstrap) = nobody(&server).await;
     let seen = nodes(&server, &nobody.token, "identity { id roles }").await;
-    assert_eq!(node(&seen, &bootstrap)["identity"], Value::Null, "no super_admin to see");
-    assert_eq!(node(&seen, &nobody.id)["identity"]["id"], json!(nobody.identity_id));
+    assert_eq!(
+        node(&seen, &bootstrap)["identity"],
+        Value::Null,
+        "no super_admin to see"
+    );
+    assert_eq!(
+        node(&seen, &nobody.id)["identity"]["id"],
+        json!(nobody.identity_id)
+    );
     // The creator of a key sees what it granted.
     let child = server
-        .global_key_with(&nobody.token, "child", &[], json!({ "visibility": "PERSONAL" }))
+        .global_key_with(
+            &nobody.token,
+            "child",
+            &[],
+            json!({ "visibility": "PERSONAL" }),
+        )
         .await;
     let seen = nodes(&server, &nobody.token, "identity { id }").await;
-    assert_eq!(node(&seen, &child.id)["identity"]["id"], json!(child.identity_id));
+    assert_eq!(
+        node(&seen, &child.id)["identity"]["id"],
+        json!(child.identity_id)
+    );
     // Admins see them all.
     let seen = nodes(&server, &server.admin, "identity { roles }").await;
-    assert_eq!(node(&seen, &bootstrap)["identity"]["roles"], json!(["super_admin"]));
+    assert_eq!(
+        node(&seen, &bootstrap)["identity"]["roles"],
+        json!(["super_admin"])
+    );
 }
 
 #[tokio::test]
@@ -49,7 +67,11 @@ async fn api_key_owner_is_shown_where_the_identity_is() {
     let server = TestServer::start().await;
     let (nobody, _) = nobody(&server).await;
     let seen = nodes(&server, &nobody.token, "owner { id roles }").await;
-    assert_eq!(node(&seen, &nobody.id)["owner"], Value::Null, "its owner is the super admin");
+    assert_eq!(
+        node(&seen, &nobody.id)["owner"],
+        Value::Null,
+        "its owner is the super admin"
+    );
     let seen = nodes(&server, &server.admin, "owner { id }").await;
     assert!(node(&seen, &nobody.id)["owner"]["id"].is_string());
 }
@@ -58,7 +80,9 @@ async fn api_key_owner_is_shown_where_the_identity_is() {
 async fn api_key_project_is_shown_to_members_and_admins_only() {
     let server = TestServer::start().await;
     server.blog().await;
-    let blog_key = server.project_key("my-blog", "blog key", editor(&["cs"])).await;
+    let blog_key = server
+        .project_key("my-blog", "blog key", editor(&["cs"]))
+        .await;
     let (nobody, _) = nobody(&server).await;
     let selection = "project { name roles { name } apiKeys { description } }";
     let seen = nodes(&server, &nobody.token, selection).await;
@@ -66,7 +90,9 @@ async fn api_key_project_is_shown_to_members_and_admins_only() {
     let seen = nodes(&server, &blog_key.token, "project { slug }").await;
     assert_eq!(node(&seen, &blog_key.id)["project"]["slug"], "my-blog");
     assert_eq!(
-        server.data(&nobody.token, "{ projects { slug } }", json!({})).await["projects"],
+        server
+            .data(&nobody.token, "{ projects { slug } }", json!({}))
+            .await["projects"],
         json!([])
     );
 }
@@ -76,8 +102,12 @@ async fn identity_projects_shows_other_members_only_to_the_projects_admins() {
     let server = TestServer::start().await;
     server.blog().await;
     server.project("shop", json!([{ "name": "support" }])).await;
-    let editor_key = server.project_key("my-blog", "editor", editor(&["cs"])).await;
-    let colleague = server.project_key("my-blog", "colleague", editor(&["en"])).await;
+    let editor_key = server
+        .project_key("my-blog", "editor", editor(&["cs"]))
+        .await;
+    let colleague = server
+        .project_key("my-blog", "colleague", editor(&["en"]))
+        .await;
     // The editor's own key, which it then also gets a membership in `shop` for.
     let own = server
         .create_project_key(
@@ -105,7 +135,13 @@ async fn identity_projects_shows_other_members_only_to_the_projects_admins() {
         "the key it made, in the project it sees; not shop"
     );
     let seen = nodes(&server, &server.admin, selection).await;
-    assert_eq!(node(&seen, &own.id)["identity"]["projects"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        node(&seen, &own.id)["identity"]["projects"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -121,18 +157,36 @@ async fn without_read_a_mutation_reply_carries_only_ok_error_and_ids() {
         )
         .await;
     let writer = Key::from_reply(&blog_admin);
-    let target = server.project_key("my-blog", "target", editor(&["cs"])).await;
+    let target = server
+        .project_key("my-blog", "target", editor(&["cs"]))
+        .await;
     let reads = "mutation($id: String!) { enableApiKey(id: $id) { ok result { apiKey { \
                  id description identity { projects { project { members { identity { id } } apiKeys { description } } } } } } } }";
-    let (_, body) = server.gql(&writer.token, reads, json!({ "id": target.id })).await;
+    let (_, body) = server
+        .gql(&writer.token, reads, json!({ "id": target.id }))
+        .await;
     assert_eq!(first_error_code(&body), "FORBIDDEN", "{body}");
-    assert!(string(&body["errors"][0]["message"]).contains("description"), "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("description"),
+        "{body}"
+    );
     let ids = "mutation($id: String!) { enableApiKey(id: $id) { ok error { code developerMessage } \
                result { apiKey { id identity { id } } alsoDisabled } } }";
-    let (_, body) = server.gql(&writer.token, ids, json!({ "id": target.id })).await;
-    assert_eq!(first_error_code(&body), "FORBIDDEN", "alsoDisabled is data too: {body}");
+    let (_, body) = server
+        .gql(&writer.token, ids, json!({ "id": target.id }))
+        .await;
+    assert_eq!(
+        first_error_code(&body),
+        "FORBIDDEN",
+        "alsoDisabled is data too: {body}"
+    );
     let ids = "mutation($id: String!) { enableApiKey(id: $id) { ok error { code developerMessage } \
                result { apiKey { id identity { id } } } } }";
-    let data = server.data(&writer.token, ids, json!({ "id": target.id })).await;
-    assert_eq!(data["enableApiKey"]["result"]["apiKey"]["id"], json!(target.id));
+    let data = server
+        .data(&writer.token, ids, json!({ "id": target.id }))
+        .await;
+    assert_eq!(
+        data["enableApiKey"]["result"]["apiKey"]["id"],
+        json!(target.id)
+    );
 }

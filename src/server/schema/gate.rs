@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use async_graphql::Variables;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
     NextValidation,
@@ -22,7 +23,6 @@ use async_graphql::parser::types::{
     SelectionSet,
 };
 use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
-use async_graphql::Variables;
 
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
@@ -143,8 +143,7 @@ impl Extension for Gate {
         let Some(refusal) = refusal else {
             return Ok(result);
         };
-        if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>())
-        {
+        if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>()) {
             audit_refusal(ctx, caller, fields, &refusal.message).await;
         }
         let error = ServerError::new(format!("forbidden: {}", refusal.message), None);
@@ -246,9 +245,7 @@ impl<'a> Shape<'a> {
         for item in &set.items {
             let n = match &item.node {
                 Selection::Field(field) => 1 + self.size(&field.node.selection_set.node)?,
-                Selection::InlineFragment(inline) => {
-                    self.size(&inline.node.selection_set.node)?
-                }
+                Selection::InlineFragment(inline) => self.size(&inline.node.selection_set.node)?,
                 Selection::FragmentSpread(spread) => {
                     self.fragment_size(spread.node.fragment_name.node.as_str())?
                 }
@@ -276,10 +273,7 @@ impl<'a> Shape<'a> {
     }
 
     /// The fields directly in `set`, through fragments.
-    fn root_fields(
-        &self,
-        set: &'a SelectionSet,
-    ) -> ServerResult<Vec<&'a Positioned<Field>>> {
+    fn root_fields(&self, set: &'a SelectionSet) -> ServerResult<Vec<&'a Positioned<Field>>> {
         let mut out = Vec::new();
         self.collect_fields(set, &mut out, 0)?;
         Ok(out)

@@ -4,13 +4,13 @@
 use async_graphql::{Context, Object, OutputType};
 
 use super::ContextExt;
+use super::Settings;
 use super::payload::{
     ApiKeyResult, ApiKeyWithToken, CreateApiKeyErrorCode, CreateApiKeyResult,
     CreateProjectErrorCode, CreateProjectResult, DisableApiKeyErrorCode, ErrorCode, Failure,
     GlobalIdentityRolesErrorCode, IdentityResult, MutationError, ProjectMemberErrorCode,
     ProjectMemberResult, Reply, code_name, refuse,
 };
-use super::Settings;
 use crate::server::auth::Caller;
 use crate::server::authz::{self, Denied};
 use crate::server::memberships;
@@ -52,6 +52,7 @@ impl MutationRoot {
         options: Option<CreateApiKeyOptions>,
     ) -> async_graphql::Result<Option<Reply<CreateApiKeyErrorCode, CreateApiKeyResult>>> {
         let (caller, services) = (ctx.caller()?, ctx.services()?);
+        let memberships = memberships::cleaned(memberships);
         let outcome =
             async {
                 let key = prepare_key(
@@ -90,7 +91,16 @@ impl MutationRoot {
                     }));
                 }
                 let audit = audit(caller, "createApiKey");
-                insert_key(store, audit, caller, key, Some(&project.id), &[], &memberships).await
+                insert_key(
+                    store,
+                    audit,
+                    caller,
+                    key,
+                    Some(&project.id),
+                    &[],
+                    &memberships,
+                )
+                .await
             }
             .await;
         respond(ctx, "createApiKey", &project_slug, outcome).await
@@ -160,7 +170,8 @@ impl MutationRoot {
         identity_id: String,
         roles: Vec<String>,
     ) -> async_graphql::Result<Option<Reply<GlobalIdentityRolesErrorCode, IdentityResult>>> {
-        let outcome = change_roles(ctx, &identity_id, &roles, true, "addGlobalIdentityRoles").await?;
+        let outcome =
+            change_roles(ctx, &identity_id, &roles, true, "addGlobalIdentityRoles").await?;
         respond(ctx, "addGlobalIdentityRoles", &identity_id, outcome).await
     }
 
@@ -170,8 +181,14 @@ impl MutationRoot {
         identity_id: String,
         roles: Vec<String>,
     ) -> async_graphql::Result<Option<Reply<GlobalIdentityRolesErrorCode, IdentityResult>>> {
-        let outcome =
-            change_roles(ctx, &identity_id, &roles, false, "removeGlobalIdentityRoles").await?;
+        let outcome = change_roles(
+            ctx,
+            &identity_id,
+            &roles,
+            false,
+            "removeGlobalIdentityRoles",
+        )
+        .await?;
         respond(ctx, "removeGlobalIdentityRoles", &identity_id, outcome).await
     }
 
@@ -243,7 +260,7 @@ impl MutationRoot {
             caller
                 .may_create_project()
                 .map_err(|d| denied(CreateProjectErrorCode::Forbidden, d))?;
-            validate_project(&slug, &name, &roles)?;
+            let name = validate_project(&slug, &name, &roles)?;
             let audit = audit(caller, "createProject");
             let created = services
                 .store
@@ -617,7 +634,7 @@ async fn change_member(
                     "the identity is not a member of this project",
                 ));
             }
-            MemberChange::Add(ms) | MemberChange::Update(ms) => (ms, true),
+            MemberChange::Add(ms) | MemberChange::Update(ms) => (memberships::cleaned(ms), true),
             MemberChange::Remove => (Vec::new(), false),
         };
         if needs_validation {
@@ -636,7 +653,12 @@ async fn change_member(
             }
         }
         store
-            .set_memberships(&project.id, identity_id, &memberships, audit(caller, action))
+            .set_memberships(
+                &project.id,
+                identity_id,
+                &memberships,
+                audit(caller, action),
+            )
             .await?;
         Ok(ProjectMemberResult {
             identity,

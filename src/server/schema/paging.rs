@@ -48,7 +48,9 @@ pub fn list_cost(first: Option<i32>, (default, max): (i32, i32), child_complexit
         Some(_) => max,
         None => default,
     };
-    (n as usize).saturating_mul(child_complexity).saturating_add(1)
+    (n as usize)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
 }
 
 pub fn encode_cursor(seq: i64) -> String {

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
-use super::paging::{PAGES, Listing, bounded, decode_cursor, list_cost, listing, page_size};
+use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
 use crate::server::authz;
 use crate::server::model::{
@@ -168,7 +168,9 @@ impl QueryRoot {
     /// Statement statistics of one monitored database, sorted by share of total time.
     /// `startTs`/`endTs` (Unix seconds) select a window between two snapshots. At most
     /// 500 statements, busiest first.
-    #[graphql(complexity = "list_cost(Some(STATEMENTS), (STATEMENTS, STATEMENTS), child_complexity)")]
+    #[graphql(
+        complexity = "list_cost(Some(STATEMENTS), (STATEMENTS, STATEMENTS), child_complexity)"
+    )]
     async fn get_query_stats(
         &self,
         ctx: &Context<'_>,
