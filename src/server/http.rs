@@ -21,7 +21,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::server::auth::{self, AuthError};
 use crate::server::limits::Limits;
-use crate::server::nesting::{self, MAX_NESTING, Syntax};
+use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
 use crate::server::schema::{KeydeckSchema, Services};
 use crate::server::throttle::AuthThrottle;
 
@@ -235,7 +235,14 @@ async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection
     let text = std::str::from_utf8(&body)
         .map_err(|e| bad_request(&format!("the body is not UTF-8 JSON: {e}")))?;
     nesting::check(text, Syntax::Json, MAX_NESTING + 1, "the body")
-        .map_err(|e| bad_request(&e.to_string()))?;
+        .map_err(|e| {
+            let in_variables = TooDeep {
+                what: "`variables`",
+                limit: MAX_NESTING,
+                ..e
+            };
+            bad_request(&in_variables.to_string())
+        })?;
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| bad_request(&format!("the body is not JSON: {e}")))?;
     if value.is_array() {
