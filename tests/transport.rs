@@ -475,7 +475,9 @@ async fn failed_authentications_past_the_budget_get_429_before_any_token_check()
     let bad = "kd_not-a-real-token";
     // A request without credentials guesses nothing and is not counted.
     for _ in 0..5 {
-        let response = guesser.post(server.graphql_url()).json(&json!({ "query": ME }));
+        let response = guesser
+            .post(server.graphql_url())
+            .json(&json!({ "query": ME }));
         assert_eq!(send(response).await.0, StatusCode::UNAUTHORIZED);
     }
     for _ in 0..BUDGET {
@@ -489,7 +491,10 @@ async fn failed_authentications_past_the_budget_get_429_before_any_token_check()
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(first_error_code(&body), "TOO_MANY_FAILED_AUTHENTICATIONS");
     // Now even the right token learns nothing from this address.
@@ -520,8 +525,15 @@ async fn the_database_its_wal_and_shm_and_the_log_file_are_owner_only() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("serve.log");
     // umask 022: what SQLite and a plain create turn into 0644.
-    let service = ServeProcess::start_in(dir, "umask 022", &["--log-file".as_ref(), log.as_os_str()]);
-    let files = ["keys.db", "keys.db-wal", "keys.db-shm", "serve.log", "admin.token"];
+    let service =
+        ServeProcess::start_in(dir, "umask 022", &["--log-file".as_ref(), log.as_os_str()]);
+    let files = [
+        "keys.db",
+        "keys.db-wal",
+        "keys.db-shm",
+        "serve.log",
+        "admin.token",
+    ];
     eventually("the service has created its files", || async {
         files.iter().all(|name| service.path(name).exists())
     })

@@ -110,9 +110,7 @@ fn too_many_failures(wait: Duration) -> Response {
     let mut response = error_response(
         StatusCode::TOO_MANY_REQUESTS,
         "TOO_MANY_FAILED_AUTHENTICATIONS",
-        &format!(
-            "too many failed authentications from this address; try again in {seconds} s"
-        ),
+        &format!("too many failed authentications from this address; try again in {seconds} s"),
     );
     response
         .headers_mut()
@@ -234,15 +232,14 @@ async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection
     // The envelope `{"query": …, "variables": …}` is one level more than the variables.
     let text = std::str::from_utf8(&body)
         .map_err(|e| bad_request(&format!("the body is not UTF-8 JSON: {e}")))?;
-    nesting::check(text, Syntax::Json, MAX_NESTING + 1, "the body")
-        .map_err(|e| {
-            let in_variables = TooDeep {
-                what: "`variables`",
-                limit: MAX_NESTING,
-                ..e
-            };
-            bad_request(&in_variables.to_string())
-        })?;
+    nesting::check(text, Syntax::Json, MAX_NESTING + 1, "the body").map_err(|e| {
+        let in_variables = TooDeep {
+            what: "`variables`",
+            limit: MAX_NESTING,
+            ..e
+        };
+        bad_request(&in_variables.to_string())
+    })?;
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| bad_request(&format!("the body is not JSON: {e}")))?;
     if value.is_array() {

@@ -192,7 +192,12 @@ impl TestServer {
 
     /// A service reading the query statistics of these `(name, postgres URL)` databases.
     pub async fn monitoring(monitor: Vec<(String, String)>) -> TestServer {
-        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), monitor, Limits::default()).await
+        Self::with(
+            Some(DEFAULT_MAX_TTL.parse().unwrap()),
+            monitor,
+            Limits::default(),
+        )
+        .await
     }
 
     /// A service with these transport limits.
