@@ -542,3 +542,26 @@ async fn the_database_its_wal_and_shm_and_the_log_file_are_owner_only() {
         assert_eq!(mode(&service.path(name)), 0o600, "{name}");
     }
 }
+
+#[tokio::test]
+async fn sigterm_ends_the_service_cleanly_with_connections_open() {
+    let mut service = ServeProcess::start("true", &[]);
+    let _idle = TcpStream::connect(service.addr).await.unwrap();
+    let mut half_sent = TcpStream::connect(service.addr).await.unwrap();
+    half_sent.write_all(b"POST /graphql HTTP/1.1\r\n").await.unwrap();
+    let _ = TcpStream::connect(service.addr).await.unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &service.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + CLOSE_BOUND;
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "keydeck serve still runs after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
