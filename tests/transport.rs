@@ -548,7 +548,10 @@ async fn sigterm_ends_the_service_cleanly_with_connections_open() {
     let mut service = ServeProcess::start("true", &[]);
     let _idle = TcpStream::connect(service.addr).await.unwrap();
     let mut half_sent = TcpStream::connect(service.addr).await.unwrap();
-    half_sent.write_all(b"POST /graphql HTTP/1.1\r\n").await.unwrap();
+    half_sent
+        .write_all(b"POST /graphql HTTP/1.1\r\n")
+        .await
+        .unwrap();
     let _ = TcpStream::connect(service.addr).await.unwrap();
     let killed = Command::new("kill")
         .args(["-TERM", &service.child.id().to_string()])
@@ -560,7 +563,10 @@ async fn sigterm_ends_the_service_cleanly_with_connections_open() {
         if let Some(status) = service.child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "keydeck serve still runs after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "keydeck serve still runs after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
