@@ -108,7 +108,12 @@ const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_
 impl Store {
     /// Opens (creating if needed) the SQLite database at `url` and runs the migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !(url.contains(":memory:") || url.contains("mode=memory")) {
+            create_private_database_file(options.get_filename())
+                .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -916,4 +921,22 @@ fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
         name: row.try_get("name")?,
         created_at: Timestamp(row.try_get("created_at")?),
     })
+}
+
+/// Creates the database file owner-only (0600) when it does not exist yet. SQLite would create
+/// it with the umask's mode (usually 0644), and creates `-wal` and `-shm` with the mode of the
+/// database file, so this one file decides all three. An existing file is left as it is.
+fn create_private_database_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
