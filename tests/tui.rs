@@ -409,3 +409,22 @@ fn snapshot_tiny_terminal() {
     let app = loaded(3);
     insta::assert_snapshot!(screen(&app, 40, 8));
 }
+
+#[test]
+fn the_disable_confirmation_says_the_keys_it_created_go_with_it() {
+    let mut app = loaded(3);
+    press(&mut app, KeyCode::Char('d'));
+    let text = screen(&app, 100, 30);
+    assert!(
+        text.contains("Personal keys it created, if any, are disabled with it."),
+        "{text}"
+    );
+    if let Some(Overlay::Confirm(confirm)) = &mut app.overlay {
+        confirm.created_personal = 2;
+    }
+    let text = screen(&app, 100, 30);
+    assert!(
+        text.contains("The 2 personal keys it created are disabled with it."),
+        "{text}"
+    );
+}

@@ -285,17 +285,25 @@ impl ApiClient {
         })
     }
 
-    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<(), ApiError> {
+    /// Enables or disables a key; disabling answers the ids of the personal keys the service
+    /// disabled with it (those the key created, at any depth).
+    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<Vec<String>, ApiError> {
         if enabled {
             let data = self
                 .execute::<ops::EnableKey>(ops::enable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(data.enable_api_key)
+            refusal!(data.enable_api_key).map(|()| Vec::new())
         } else {
             let data = self
                 .execute::<ops::DisableKey>(ops::disable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(data.disable_api_key)
+            let also = data
+                .disable_api_key
+                .as_ref()
+                .and_then(|r| r.result.as_ref())
+                .map(|r| r.also_disabled.clone())
+                .unwrap_or_default();
+            refusal!(data.disable_api_key).map(|()| also)
         }
     }
 

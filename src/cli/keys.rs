@@ -267,11 +267,19 @@ fn copy_to_terminal(mode: ClipboardMode, text: &str) -> Result<String, String> {
 }
 
 pub async fn set_enabled(client: &ApiClient, id: &str, enabled: bool) -> anyhow::Result<()> {
-    client.set_key_enabled(id, enabled).await?;
+    let also = client.set_key_enabled(id, enabled).await?;
     println!(
         "Key {} {}.",
         visible(id),
         if enabled { "enabled" } else { "disabled" }
     );
+    if !also.is_empty() {
+        println!(
+            "Also disabled {} personal key{} it created: {}",
+            also.len(),
+            if also.len() == 1 { "" } else { "s" },
+            visible(&also.join(", "))
+        );
+    }
     Ok(())
 }

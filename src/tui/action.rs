@@ -43,7 +43,8 @@ pub enum Action {
     KeyToggled {
         name: String,
         enabled: bool,
-        result: Result<(), ApiError>,
+        /// The ids of the personal keys disabled with it.
+        result: Result<Vec<String>, ApiError>,
     },
     IdentityChanged(Result<(), ApiError>),
     Copied(Result<CopyPath, String>),

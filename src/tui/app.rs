@@ -273,7 +273,7 @@ impl App {
                 enabled,
                 result,
             } => match result {
-                Ok(()) => {
+                Ok(_also_disabled) => {
                     self.online();
                     self.last_error = None;
                     vec![self.reload_keys()]
@@ -615,10 +615,15 @@ impl App {
                     ));
                     return Vec::new();
                 }
+                let created_personal = key
+                    .identity
+                    .as_ref()
+                    .map_or(0, |identity| self.keys.created_personal(&identity.id));
                 self.overlay = Some(Overlay::Confirm(Confirm {
                     key_id: key.id.clone(),
                     key_name: key.description.clone(),
                     enable,
+                    created_personal,
                 }));
                 Vec::new()
             }

@@ -212,8 +212,17 @@ enum Level {
     Result,
 }
 
-/// Fields of a reply's `result` that only lead to objects or name them.
-const ID_PATH_FIELDS: [&str; 6] = ["apiKey", "key", "identity", "project", "id", "token"];
+/// Fields of a reply's `result` that only lead to objects or name them (`alsoDisabled`
+/// lists the ids of keys the mutation disabled).
+const ID_PATH_FIELDS: [&str; 7] = [
+    "apiKey",
+    "key",
+    "identity",
+    "project",
+    "id",
+    "token",
+    "alsoDisabled",
+];
 
 /// The document's fragments, for walking selections as they will execute.
 struct Shape<'a> {

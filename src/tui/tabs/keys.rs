@@ -143,6 +143,18 @@ impl KeysTab {
         self.view.is_empty()
     }
 
+    /// How many enabled personal keys among those loaded `identity_id` created.
+    pub fn created_personal(&self, identity_id: &str) -> usize {
+        self.rows
+            .iter()
+            .filter(|k| {
+                k.enabled
+                    && k.visibility == Visibility::PERSONAL
+                    && k.owner.as_ref().is_some_and(|o| o.id == identity_id)
+            })
+            .count()
+    }
+
     pub fn selected(&self) -> Option<&Key> {
         self.view.get(self.cursor.index).map(|&i| &self.rows[i])
     }

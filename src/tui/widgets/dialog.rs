@@ -15,16 +15,30 @@ pub struct Confirm {
     pub key_id: String,
     pub key_name: String,
     pub enable: bool,
+    /// Enabled personal keys among those loaded that this key created: disabling it disables
+    /// them too (the service also finds those not loaded).
+    pub created_personal: usize,
 }
 
 impl Confirm {
     pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let area = centered(area, 64, 7);
+        let area = centered(area, 64, 8);
         let verb = if self.enable { "Enable" } else { "Disable" };
-        let effect = if self.enable {
-            "It will authenticate again until it expires."
+        let (effect, cascade) = if self.enable {
+            (
+                "It will authenticate again until it expires.",
+                "Keys disabled with it stay disabled.".to_owned(),
+            )
         } else {
-            "It stops authenticating at once; its record is kept."
+            let cascade = match self.created_personal {
+                0 => "Personal keys it created, if any, are disabled with it.".to_owned(),
+                1 => "The personal key it created is disabled with it.".to_owned(),
+                n => format!("The {n} personal keys it created are disabled with it."),
+            };
+            (
+                "It stops authenticating at once; its record is kept.",
+                cascade,
+            )
         };
         let lines = vec![
             Line::from(vec![
@@ -33,6 +47,7 @@ impl Confirm {
                 Span::raw("?"),
             ]),
             Line::from(Span::styled(effect, theme.dim)),
+            Line::from(Span::styled(cascade, theme.dim)),
             Line::default(),
             Line::from(Span::styled("y confirm · n cancel", theme.dim)),
         ];
