@@ -33,6 +33,20 @@ use crate::server::store::Audit;
 pub const MAX_SELECTIONS: usize = 5_000;
 /// Most mutation fields (aliases included) one request may run.
 pub const MAX_MUTATION_FIELDS: usize = 20;
+/// Most top-level listings (aliases included) one query may run. Each one filters, pages and
+/// counts over the whole store, whatever its page size, so the cost budget alone (which
+/// counts what is returned) would let a flood of one-item pages scan the store thousands of
+/// times.
+pub const MAX_LISTINGS: usize = 10;
+/// The root fields that list from the store.
+const LISTINGS: [&str; 6] = [
+    "apiKeys",
+    "identities",
+    "auditLog",
+    "globalApiKeys",
+    "projects",
+    "getQueryStats",
+];
 
 pub struct PermissionGate;
 
@@ -86,14 +100,21 @@ impl Extension for Gate {
                     "the document selects {size} fields with its fragments expanded; at most {MAX_SELECTIONS}"
                 )));
             }
-            if operation.ty == OperationType::Mutation {
-                let fields = shape.root_fields(&operation.selection_set.node)?;
-                if fields.len() > MAX_MUTATION_FIELDS {
-                    return Err(bad_request(format!(
-                        "a request runs at most {MAX_MUTATION_FIELDS} mutation fields, this one {}",
-                        fields.len()
-                    )));
-                }
+            let fields = shape.root_fields(&operation.selection_set.node)?;
+            if operation.ty == OperationType::Mutation && fields.len() > MAX_MUTATION_FIELDS {
+                return Err(bad_request(format!(
+                    "a request runs at most {MAX_MUTATION_FIELDS} mutation fields, this one {}",
+                    fields.len()
+                )));
+            }
+            let listings = fields
+                .iter()
+                .filter(|f| LISTINGS.contains(&f.node.name.node.as_str()))
+                .count();
+            if listings > MAX_LISTINGS {
+                return Err(bad_request(format!(
+                    "a request runs at most {MAX_LISTINGS} listings (apiKeys, identities, …), this one {listings}"
+                )));
             }
         }
         next.run(ctx, request).await

@@ -44,7 +44,7 @@ pub struct Services {
 /// may touch: a full page of 500 keys with every field the TUI shows fits, nested pages of
 /// pages and alias floods do not.
 pub const MAX_DEPTH: usize = 16;
-pub const MAX_COMPLEXITY: usize = 50_000;
+pub const MAX_COMPLEXITY: usize = 60_000;
 
 /// The schema without data: enough to print the SDL.
 pub fn sdl() -> String {

@@ -6,7 +6,7 @@
 use async_graphql::{ComplexObject, Context, SimpleObject};
 
 use super::ContextExt;
-use super::paging::{bounded, list_cost};
+use super::paging::{LOOKUP_COST, bounded, list_cost};
 use crate::server::model::{
     ApiKey, ApiKeyState, Identity, Membership, Project, RoleDefinition, Timestamp,
 };
@@ -41,6 +41,7 @@ impl ApiKey {
 
     /// The identity this key authenticates as: null unless the caller may see that identity
     /// (its own, any for super admins and project admins) or created the key.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         if !ctx.caller()?.can_see_key_identity(self) {
             return Ok(None);
@@ -56,6 +57,7 @@ impl ApiKey {
 
     /// Who created the key: null for the bootstrap key, and unless the caller may see that
     /// identity.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         match &self.owner_id {
             Some(id) if ctx.caller()?.can_see_identity(id) => {
@@ -67,6 +69,7 @@ impl ApiKey {
 
     /// The project of a project key: null for global keys, and unless the caller is a member
     /// or an admin of it.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         match &self.project_id {
             Some(id) if ctx.caller()?.can_see_project(id) => {
@@ -80,6 +83,7 @@ impl ApiKey {
 #[ComplexObject]
 impl Identity {
     /// Global roles from the catalog.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
         Ok(ctx.services()?.store.global_roles(&self.id).await?)
     }
@@ -119,6 +123,7 @@ impl Identity {
     }
 
     /// The key that authenticates as this identity, if the caller may see it.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
         let caller = ctx.caller()?;
         let key = ctx.services()?.store.key_of_identity(&self.id).await?;
@@ -129,6 +134,7 @@ impl Identity {
 #[ComplexObject]
 impl Project {
     /// The roles this project defines, with their variables.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoleDefinition>> {
         Ok(ctx.services()?.store.project_roles(&self.id).await?)
     }

@@ -39,6 +39,10 @@ pub fn bounded(first: Option<i32>, (default, max): (i32, i32)) -> async_graphql:
     Ok(n as usize)
 }
 
+/// What a relation resolved by one store lookup costs in the query budget, beside what it
+/// selects: lookups, not fields, are what a request spends its time on.
+pub const LOOKUP_COST: usize = 5;
+
 /// What a list field costs in the query budget: one for the field, plus its page size times
 /// what one item's selection costs. A `first` out of range is charged as the largest page
 /// (its resolver refuses it anyway), so nobody can make a list look cheaper than it is.
