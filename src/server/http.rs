@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::server::auth::{self, AuthError};
 use crate::server::limits::Limits;
 use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
-use crate::server::schema::{KeydeckSchema, Services};
+use crate::server::schema::{self, KeydeckSchema, Services};
 use crate::server::throttle::AuthThrottle;
 
 /// Largest request body accepted.
@@ -101,7 +101,8 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         Ok(r) => r,
         Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
-    Json(http.schema.execute(request.data(caller)).await).into_response()
+    let request = schema::request_data(request, caller, &http.services.store);
+    Json(http.schema.execute(request).await).into_response()
 }
 
 /// 429 for an address over its failed-authentication budget, with when to come back.

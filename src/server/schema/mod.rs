@@ -2,6 +2,7 @@
 //! `graphql/schema.graphql` is this schema's SDL; a test keeps the two equal.
 
 mod gate;
+pub mod loaders;
 mod mutation;
 mod objects;
 mod paging;
@@ -56,6 +57,16 @@ pub fn schema(services: Services) -> KeydeckSchema {
     builder().data(services).finish()
 }
 
+/// `request` with what each request brings to the schema: its caller, and its own batch
+/// loaders over `store`.
+pub fn request_data(
+    request: async_graphql::Request,
+    caller: Caller,
+    store: &Store,
+) -> async_graphql::Request {
+    request.data(caller).data(loaders::loaders(store.clone()))
+}
+
 fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .limit_depth(MAX_DEPTH)
@@ -68,6 +79,7 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
 trait ContextExt {
     fn caller(&self) -> async_graphql::Result<&Caller>;
     fn services(&self) -> async_graphql::Result<&Services>;
+    fn loaders(&self) -> async_graphql::Result<&loaders::Loaders>;
 }
 
 impl ContextExt for Context<'_> {
@@ -77,6 +89,10 @@ impl ContextExt for Context<'_> {
 
     fn services(&self) -> async_graphql::Result<&Services> {
         self.data::<Services>()
+    }
+
+    fn loaders(&self) -> async_graphql::Result<&loaders::Loaders> {
+        self.data::<loaders::Loaders>()
     }
 }
 

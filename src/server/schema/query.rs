@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
+use super::loaders::{prime_identities, prime_keys};
 use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
 use crate::server::authz;
@@ -78,6 +79,8 @@ impl QueryRoot {
         let scope = caller.key_scope();
         let page = store.list_keys(&scope, &filter, after, limit).await?;
         let total = store.count_keys(&scope, &filter).await?;
+        let nodes = ctx.look_ahead().field("nodes");
+        prime_keys(ctx.loaders()?, &page.items, nodes).await?;
         Ok(listing(page, total, |k| k.seq))
     }
 
@@ -120,6 +123,8 @@ impl QueryRoot {
         let after = decode_cursor(after.as_deref())?;
         let page = store.list_identities(&filter, after, limit).await?;
         let total = store.count_identities(&filter).await?;
+        let nodes = ctx.look_ahead().field("nodes");
+        prime_identities(ctx.loaders()?, &page.items, nodes).await?;
         Ok(listing(page, total, |i| i.seq))
     }
 

@@ -638,6 +638,108 @@ impl Store {
             .await?)
     }
 
+    // ---- batches, for the relation loaders ----------------------------------------------
+
+    /// Identities by id (those that exist).
+    pub async fn identities_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Identity>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT seq, id, description, created_at FROM identities WHERE id IN ",
+        );
+        push_list(&mut q, ids);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    /// Projects by id (those that exist).
+    pub async fn projects_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Project>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, slug, name, created_at FROM projects WHERE id IN ",
+        );
+        push_list(&mut q, ids);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(project_from_row).collect()
+    }
+
+    /// The keys of these identities (each identity has at most one).
+    pub async fn keys_of_identities(&self, identity_ids: &[String]) -> StoreResult<Vec<ApiKey>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id IN "
+        ));
+        push_list(&mut q, identity_ids);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Global roles of these identities, as (identity id, role) in role order.
+    pub async fn roles_of_identities(
+        &self,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT identity_id, role FROM identity_roles WHERE identity_id IN ",
+        );
+        push_list(&mut q, identity_ids);
+        q.push(" ORDER BY identity_id, role");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("identity_id")?, row.try_get("role")?)))
+            .collect()
+    }
+
+    /// Memberships of these identities, as (identity id, project id, membership) in project
+    /// and role order.
+    pub async fn memberships_of_identities(
+        &self,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<(String, String, Membership)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT identity_id, project_id, role, variables FROM memberships WHERE identity_id IN ",
+        );
+        push_list(&mut q, identity_ids);
+        q.push(" ORDER BY identity_id, project_id, role");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("identity_id")?,
+                    row.try_get("project_id")?,
+                    Membership {
+                        role: row.try_get("role")?,
+                        variables: parse_json(row.try_get("variables")?)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Role definitions of these projects, as (project id, definition) in name order.
+    pub async fn roles_of_projects(
+        &self,
+        project_ids: &[String],
+    ) -> StoreResult<Vec<(String, RoleDefinition)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT project_id, name, variables FROM project_roles WHERE project_id IN ",
+        );
+        push_list(&mut q, project_ids);
+        q.push(" ORDER BY project_id, name");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let names: Vec<String> = parse_json(row.try_get("variables")?)?;
+                Ok((
+                    row.try_get("project_id")?,
+                    RoleDefinition {
+                        name: row.try_get("name")?,
+                        variables: names
+                            .into_iter()
+                            .map(|name| RoleVariable { name })
+                            .collect(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Raw access for tests and tools that inspect what is stored (e.g. "no plaintext token").
     pub fn read_pool(&self) -> &SqlitePool {
         &self.read
@@ -842,6 +944,20 @@ fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityF
         .push_bind(role.clone())
         .push(")");
     }
+}
+
+/// `(?, ?, …)` with `values` bound; `(NULL)` for none, which matches nothing.
+fn push_list(q: &mut QueryBuilder<'_, Sqlite>, values: &[String]) {
+    if values.is_empty() {
+        q.push("(NULL)");
+        return;
+    }
+    q.push("(");
+    let mut list = q.separated(", ");
+    for value in values {
+        list.push_bind(value.clone());
+    }
+    list.push_unseparated(")");
 }
 
 fn page<T>(mut items: Vec<T>, limit: i64) -> StoreResult<Page<T>> {
