@@ -19,7 +19,7 @@ use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::server::auth::{self, AuthError};
+use crate::server::auth::{self, AuthError, Authenticator};
 use crate::server::limits::Limits;
 use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
 use crate::server::schema::{self, KeydeckSchema, Services};
@@ -32,6 +32,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 struct Http {
     schema: KeydeckSchema,
     services: Services,
+    auth: Arc<Authenticator>,
     throttle: Arc<AuthThrottle>,
 }
 
@@ -49,6 +50,7 @@ pub fn router_with(schema: KeydeckSchema, services: Services, limits: &Limits) -
         .route("/healthz", get(|| async { "ok" }))
         .with_state(Http {
             schema,
+            auth: Arc::new(Authenticator::new(services.store.clone())),
             services,
             throttle,
         })
@@ -67,7 +69,7 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         return too_many_failures(wait);
     }
     let caller = match auth::token_from_headers(&headers) {
-        Ok(token) => auth::authenticate(&http.services.store, token).await,
+        Ok(token) => http.auth.authenticate(token).await,
         Err(e) => Err(e),
     };
     let caller = match caller {

@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -99,6 +101,9 @@ pub struct Page<T> {
 pub struct Store {
     read: SqlitePool,
     write: SqlitePool,
+    /// Bumped after every committed change to keys, identities, roles or memberships: what
+    /// authenticated principals are cached against (`auth::Authenticator`).
+    generation: Arc<AtomicU64>,
 }
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
@@ -130,7 +135,22 @@ impl Store {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { read, write })
+        Ok(Store {
+            read,
+            write,
+            generation: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Changes so far to what authentication reads; a cached principal is good while this is
+    /// the number it was loaded at.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Records that a change to keys, identities, roles or memberships was committed.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Whether no key has ever been created (the bootstrap condition).
@@ -170,13 +190,16 @@ impl Store {
         row.as_ref().map(key_from_row).transpose()
     }
 
-    /// Records use of a key; callers coalesce so this runs at most about once a minute a key.
-    pub async fn touch_last_used(&self, key_id: &str, at: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .bind(at.0)
-            .bind(key_id)
-            .execute(&self.write)
-            .await?;
+    /// Records the use of these keys at `at`, in one statement (callers gather the keys used
+    /// over an interval).
+    pub async fn touch_last_used(&self, key_ids: &[String], at: Timestamp) -> StoreResult<()> {
+        if key_ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE api_keys SET last_used_at = ");
+        q.push_bind(at.0).push(" WHERE id IN ");
+        push_list(&mut q, key_ids);
+        q.build().execute(&self.write).await?;
         Ok(())
     }
 
@@ -238,6 +261,7 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("the new key vanished".into()))?;
         insert_audit(&mut tx, audit, Some(&id), "OK", None).await?;
         tx.commit().await?;
+        self.changed();
         Ok(key)
     }
 
@@ -262,6 +286,7 @@ impl Store {
         if key.enabled == enabled {
             insert_audit(&mut tx, audit, Some(id), "OK", Some("no change")).await?;
             tx.commit().await?;
+            self.changed();
             return Ok(Some(Toggled {
                 key,
                 cascaded: Vec::new(),
@@ -301,6 +326,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt("the key vanished".into()))?;
         tx.commit().await?;
+        self.changed();
         Ok(Some(Toggled { key, cascaded }))
     }
 
@@ -418,6 +444,7 @@ impl Store {
         }
         insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         tx.commit().await?;
+        self.changed();
         Ok(true)
     }
 
@@ -566,6 +593,7 @@ impl Store {
         insert_memberships(&mut tx, project_id, identity_id, memberships).await?;
         insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         tx.commit().await?;
+        self.changed();
         Ok(())
     }
 
