@@ -20,6 +20,12 @@ const STATEMENTS: i32 = MAX_STATEMENTS as i32;
 
 pub struct QueryRoot;
 
+/// Whether a connection's selection asks for `totalCount`: counting costs a pass over every
+/// match, so it runs only when asked.
+fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 #[Object]
 impl QueryRoot {
     /// The identity of the key making this request.
@@ -78,7 +84,11 @@ impl QueryRoot {
         let after = decode_cursor(after.as_deref())?;
         let scope = caller.key_scope();
         let page = store.list_keys(&scope, &filter, after, limit).await?;
-        let total = store.count_keys(&scope, &filter).await?;
+        let total = if wants_total(ctx) {
+            store.count_keys(&scope, &filter).await?
+        } else {
+            0
+        };
         let nodes = ctx.look_ahead().field("nodes");
         prime_keys(ctx.loaders()?, &page.items, nodes).await?;
         Ok(listing(page, total, |k| k.seq))
@@ -122,7 +132,11 @@ impl QueryRoot {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let page = store.list_identities(&filter, after, limit).await?;
-        let total = store.count_identities(&filter).await?;
+        let total = if wants_total(ctx) {
+            store.count_identities(&filter).await?
+        } else {
+            0
+        };
         let nodes = ctx.look_ahead().field("nodes");
         prime_identities(ctx.loaders()?, &page.items, nodes).await?;
         Ok(listing(page, total, |i| i.seq))
@@ -160,7 +174,11 @@ impl QueryRoot {
         let limit = page_size(first)?;
         let before = decode_cursor(after.as_deref())?;
         let page = store.audit_log(before, limit).await?;
-        let total = store.count_audit_entries().await?;
+        let total = if wants_total(ctx) {
+            store.count_audit_entries().await?
+        } else {
+            0
+        };
         Ok(listing(page, total, |e| e.seq))
     }
 

@@ -933,9 +933,8 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
             .push(")");
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND instr(lower(k.description), lower(")
-            .push_bind(search.to_owned())
-            .push(")) > 0");
+        q.push(" AND ");
+        push_search(q, "api_keys_search", "k", search);
     }
     if let Some(slug) = &filter.project_slug {
         q.push(" AND k.project_id = (SELECT id FROM projects WHERE slug = ")
@@ -957,13 +956,28 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
     }
 }
 
+/// `alias.description` contains `search`, ignoring case: through the trigram index of
+/// `index` when the search has the three characters a trigram needs, by a scan otherwise.
+fn push_search(q: &mut QueryBuilder<'_, Sqlite>, index: &str, alias: &str, search: &str) {
+    if search.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+        q.push(format!(
+            "{alias}.seq IN (SELECT rowid FROM {index} WHERE {index} MATCH "
+        ))
+        .push_bind(phrase)
+        .push(")");
+    } else {
+        q.push(format!("instr(lower({alias}.description), lower("))
+            .push_bind(search.to_owned())
+            .push(")) > 0");
+    }
+}
+
 fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityFilter) {
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND (instr(lower(i.description), lower(")
-            .push_bind(search.to_owned())
-            .push(")) > 0 OR i.id = ")
-            .push_bind(search.to_owned())
-            .push(")");
+        q.push(" AND (");
+        push_search(q, "identities_search", "i", search);
+        q.push(" OR i.id = ").push_bind(search.to_owned()).push(")");
     }
     if let Some(role) = &filter.role {
         q.push(
