@@ -222,7 +222,11 @@ impl TabView for IdentitiesTab {
             self.paging.total,
         );
         if self.search.active() {
-            title.push_str(&self.search.describe("descriptions and ids"));
+            title.push_str(
+                &self
+                    .search
+                    .describe("descriptions and ids", self.paging.load.is_loading()),
+            );
         }
         title.push_str(&self.paging.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);

@@ -282,7 +282,11 @@ impl KeysTab {
             self.arrow()
         );
         if self.search.active() {
-            title.push_str(&self.search.describe("key names"));
+            title.push_str(
+                &self
+                    .search
+                    .describe("key names", self.paging.load.is_loading()),
+            );
         }
         title.push_str(&self.paging.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);

@@ -72,10 +72,14 @@ impl Search {
         self.typing || self.term().is_some() || self.sent.is_some()
     }
 
-    /// What the title says about the filter: what is typed, and what the service was asked.
-    pub fn describe(&self, what: &str) -> String {
+    /// What the title says about the filter: what is typed, and what the service was asked
+    /// (`loading`: the answer is still on its way).
+    pub fn describe(&self, what: &str, loading: bool) -> String {
         let caret = if self.typing { "▏" } else { "" };
         match (&self.sent, self.changed()) {
+            (Some(sent), false) if loading => {
+                format!("· searching the service for {what} containing “{sent}”{caret} ")
+            }
             (Some(sent), false) => {
                 format!("· service searched for {what} containing “{sent}”{caret} ")
             }
