@@ -417,3 +417,28 @@ async fn cli_errors_are_one_line_with_a_non_zero_exit() {
     assert!(!out.status.success());
     assert!(stderr.contains("cannot reach"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_filter_finds_a_key_beyond_the_first_page() {
+    let service = TestServer::start().await;
+    // More than one page (200) of keys, seeded through the API; the last ones are never
+    // loaded by scrolling.
+    for i in 0..230 {
+        service.global_key(&format!("seeded key {i:03}"), &[]).await;
+    }
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    tui.screen.wait_for("seeded key 000");
+    tui.send("/");
+    tui.send("key 229");
+    // After the pause the service is asked, and the title says what it searched.
+    let screen = tui
+        .screen
+        .wait_for("service searched for key names containing “key 229”");
+    assert!(screen.contains("seeded key 229"), "{screen}");
+    assert!(screen.contains("Keys: 1 of 1 "), "{screen}");
+    tui.send("\r");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}

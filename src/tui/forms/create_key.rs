@@ -4,14 +4,14 @@ use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
-use time::OffsetDateTime;
 
 use super::{choices, field_line, render_form, text_value, variables_hint};
 use crate::api::{ApiError, KeyScope, MembershipSpec, NewKey, Project, parse_variables};
 use crate::token;
 use crate::ttl::Ttl;
-use crate::tui::keymap::Command;
-use crate::tui::theme::Theme;
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
 use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::absolute;
@@ -346,7 +346,8 @@ impl CreateKeyForm {
         }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (theme, now) = (look.theme, look.now);
         let area = centered(area, 96, 15);
         let f = |field: Field| self.focus == field;
         let scope_names: Vec<String> = std::iter::once("global".to_string())
@@ -485,12 +486,49 @@ impl CreateKeyForm {
             lines,
             self.form_error.as_deref(),
             self.submitting.then_some("Creating"),
-            "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel",
+            &look.hints,
             " New API key ".into(),
             theme,
             area,
             buf,
         );
+    }
+}
+
+impl Modal for CreateKeyForm {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Form]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        &[
+            Command::NextField,
+            Command::ChooseRight,
+            Command::Toggle,
+            Command::Submit,
+            Command::Cancel,
+        ]
+    }
+
+    fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Outcome {
+        if command == Some(Command::Cancel) && !self.submitting {
+            return Outcome::Close;
+        }
+        match CreateKeyForm::on_key(self, event, command) {
+            Some(sub) => Outcome::Send(Effect::CreateKey {
+                key: sub.key,
+                local_token: sub.local_token,
+            }),
+            None => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, error: &ApiError) {
+        CreateKeyForm::fail(self, error)
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        CreateKeyForm::render(self, area, buf, look)
     }
 }
 
