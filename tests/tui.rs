@@ -64,7 +64,7 @@ fn loaded(n: usize) -> App {
         result: Ok(page(keys(n), false)),
     });
     app.update(Action::Me(Ok(serde_json::from_value(
-        json!({"id": "me", "description": "bootstrap admin", "roles": ["super_admin"]}),
+        json!({"id": "me", "description": "bootstrap admin", "roles": ["super_admin"], "projects": []}),
     )
     .unwrap())));
     app.update(Action::RolesLoaded(Ok(serde_json::from_value(json!([

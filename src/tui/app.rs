@@ -411,7 +411,7 @@ impl App {
         if let Some(overlay) = &mut self.overlay {
             return match overlay {
                 Overlay::CreateKey(form) => {
-                    if command == Some(Command::Cancel) && !form.submitting {
+                    if command == Some(Command::Cancel) && !form.submitting && !form.picking() {
                         self.overlay = None;
                         return Vec::new();
                     }
@@ -598,7 +598,8 @@ impl App {
     fn keys_command(&mut self, command: Command) -> Vec<Effect> {
         match command {
             Command::NewKey => {
-                let form = CreateKeyForm::new(self.projects.clone(), self.catalog.clone());
+                let form = CreateKeyForm::new(self.projects.clone(), self.catalog.clone())
+                    .granted_by(self.me.as_ref());
                 self.overlay = Some(Overlay::CreateKey(Box::new(form)));
                 Vec::new()
             }
