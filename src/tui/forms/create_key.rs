@@ -685,13 +685,19 @@ impl CreateKeyForm {
             Span::raw(format!("search: {}▏", visible(picker.query.as_str()))),
             Span::raw("  "),
             Span::styled(
-                format!("{} of {}", picker.matches.len(), self.projects.len() + 1),
+                format!(
+                    "{} of {} projects",
+                    picker.matches.iter().filter(|&&m| m > 0).count(),
+                    self.projects.len()
+                ),
                 theme.dim,
             ),
         ];
         let mut lines = labelled("Scope", value, true, self.error(Field::Scope), width, theme);
         let indent = " ".repeat(LABEL_WIDTH);
         let room = width.saturating_sub(LABEL_WIDTH);
+        // The cursor row is marked as well as highlighted, so it shows without colour too.
+        let row_indent = " ".repeat(LABEL_WIDTH - 2);
         if picker.matches.is_empty() {
             lines.push(Line::from(vec![
                 Span::raw(indent.clone()),
@@ -702,13 +708,13 @@ impl CreateKeyForm {
         for (i, &scope) in shown.iter().enumerate() {
             let mark = if scope == self.scope { "[x] " } else { "[ ] " };
             let text = truncate(&format!("{mark}{}", visible(&self.scope_name(scope))), room);
-            let style = if offset + i == picker.cursor.index {
-                theme.selected
+            let (marker, style) = if offset + i == picker.cursor.index {
+                ("▸ ", theme.selected)
             } else {
-                Style::new()
+                ("  ", Style::new())
             };
             lines.push(Line::from(vec![
-                Span::raw(indent.clone()),
+                Span::raw(format!("{row_indent}{marker}")),
                 Span::styled(text, style),
             ]));
         }
@@ -913,7 +919,13 @@ mod tests {
 
     #[test]
     fn only_roles_the_caller_may_grant_are_offered() {
-        let catalog = || vec!["super_admin".into(), "project_admin".into(), "monitor".into()];
+        let catalog = || {
+            vec![
+                "super_admin".into(),
+                "project_admin".into(),
+                "monitor".into(),
+            ]
+        };
         let editor_in_1 = serde_json::json!([{
             "project": {"slug": "project-0001"},
             "memberships": [{"role": "editor", "variables": [{"name": "language", "values": ["cs"]}]}]
@@ -932,8 +944,8 @@ mod tests {
         let admin_of_0 = serde_json::json!([{
             "project": {"slug": "project-0000"}, "memberships": [{"role": "admin", "variables": []}]
         }]);
-        let mut project_admin = CreateKeyForm::new(projects(3), catalog())
-            .granted_by(Some(&me(&[], admin_of_0)));
+        let mut project_admin =
+            CreateKeyForm::new(projects(3), catalog()).granted_by(Some(&me(&[], admin_of_0)));
         project_admin.scope = 1;
         assert_eq!(names(&project_admin), ["admin", "editor", "viewer"]);
 

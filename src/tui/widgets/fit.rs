@@ -57,8 +57,10 @@ pub fn wrap(line: &Line<'_>, max: usize) -> Vec<Line<'static>> {
         for piece in pieces(&span.content) {
             let blank = piece.starts_with(' ');
             let w = width(piece);
+            // Spaces the line starts with are its indentation; those at a break are dropped.
+            let indentation = lines.len() == 1 && used == 0;
             if blank {
-                if used > 0 && used + w <= max {
+                if (used > 0 || indentation) && used + w <= max {
                     push(&mut lines, piece, span.style);
                     used += w;
                 } else if used > 0 {
@@ -227,6 +229,7 @@ mod tests {
             ["x".repeat(10), "x".repeat(10), "x".repeat(5)]
         );
         assert_eq!(text(&wrap(&Line::default(), 10)), [""]);
+        assert_eq!(text(&wrap(&Line::from("  kd_x yy"), 6)), ["  kd_x", "yy"]);
         let atoms = vec![
             Span::raw("[x] global"),
             Span::raw("  "),
