@@ -155,7 +155,7 @@ fn a_service_that_is_down_is_retried_with_backoff_and_recovers() {
         result: Ok(page(keys(3), false)),
     });
     assert_eq!(app.connection, Connection::Online);
-    assert_eq!(app.last_error, None);
+    assert_eq!(app.message(), None);
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn disabling_asks_for_confirmation_naming_the_key() {
     press(&mut app, KeyCode::Char('e'));
     assert!(app.overlay.is_none());
     assert!(
-        app.last_error
+        app.message()
             .as_deref()
             .is_some_and(|e| e.contains("already enabled"))
     );

@@ -23,6 +23,15 @@ pub struct KeyQuery {
     pub after: Option<String>,
 }
 
+/// What the Identities tab asks for: a page, optionally narrowed by `search`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityQuery {
+    /// Case-insensitive substring of the description or id.
+    pub search: Option<String>,
+    pub first: i64,
+    pub after: Option<String>,
+}
+
 /// One project membership: a role and its variables' values.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MembershipSpec {
@@ -312,11 +321,27 @@ impl ApiClient {
         first: i64,
         after: Option<String>,
     ) -> Result<Page<Identity>, ApiError> {
+        self.identities(&IdentityQuery {
+            search: None,
+            first,
+            after,
+        })
+        .await
+    }
+
+    pub async fn identities(&self, query: &IdentityQuery) -> Result<Page<Identity>, ApiError> {
+        let filter = query
+            .search
+            .clone()
+            .map(|search| ops::list_identities::IdentityFilter {
+                search: Some(search),
+                role: None,
+            });
         let data = self
             .execute::<ops::ListIdentities>(ops::list_identities::Variables {
-                filter: None,
-                first: Some(first),
-                after,
+                filter,
+                first: Some(query.first),
+                after: query.after.clone(),
             })
             .await?;
         let list = data.identities;

@@ -6,6 +6,8 @@ pub mod app;
 pub mod fixtures;
 pub mod forms;
 pub mod keymap;
+pub mod overlay;
+mod render;
 pub mod tabs;
 pub mod theme;
 pub mod widgets;
@@ -179,11 +181,9 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             append,
             result: client.list_keys(&query).await,
         },
-        Effect::LoadIdentities { after, append } => Action::IdentitiesLoaded {
+        Effect::LoadIdentities { query, append } => Action::IdentitiesLoaded {
             append,
-            result: client
-                .list_identities(tabs::identities::PAGE_SIZE, after)
-                .await,
+            result: client.identities(&query).await,
         },
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
@@ -199,11 +199,15 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             local_token,
             result: client.create_key(&key).await,
         },
-        Effect::SetKeyEnabled { id, name, enabled } => Action::KeyToggled {
-            name,
-            enabled,
-            result: client.set_key_enabled(&id, enabled).await,
-        },
+        Effect::SetKeyEnabled { id, name, enabled } => {
+            let result = client.set_key_enabled(&id, enabled).await;
+            Action::KeyToggled {
+                id,
+                name,
+                enabled,
+                result,
+            }
+        }
         Effect::ChangeRoles {
             identity_id,
             add,

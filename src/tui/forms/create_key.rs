@@ -18,7 +18,9 @@ use crate::server::authz::{PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
 use crate::text::visible;
 use crate::token;
 use crate::ttl::Ttl;
-use crate::tui::keymap::Command;
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
 use crate::tui::tabs::Cursor;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::{truncate, wrap, wrap_atoms};
@@ -721,18 +723,10 @@ impl CreateKeyForm {
         lines
     }
 
-    /// What the keys do here; shown under the fields.
-    fn hints(&self) -> &'static str {
-        if self.picker.is_some() {
-            "type to search · ↑↓ move · enter pick · esc back"
-        } else {
-            "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel"
-        }
-    }
-
     /// Draws the form centred in `area`, as tall as its fields when they fit; otherwise the
     /// fields scroll so that the focused one is in view, and the footer stays put.
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
+    pub fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (theme, now) = (look.theme, look.now);
         const MAX_WIDTH: u16 = 96;
         let outer_width = MAX_WIDTH.min(area.width);
         let inner = (outer_width as usize).saturating_sub(2).max(1);
@@ -746,7 +740,7 @@ impl CreateKeyForm {
         }
         let status = match self.submitting {
             true => "Creating…",
-            false => self.hints(),
+            false => look.hints.as_str(),
         };
         footer.extend(wrap(&Line::from(Span::styled(status, theme.dim)), inner));
         let height = (fields.len() + footer.len() + 2).min(area.height as usize);
@@ -823,6 +817,48 @@ fn labelled(
             Line::from(spans)
         })
         .collect()
+}
+
+impl Modal for CreateKeyForm {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Form]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        if self.picking() {
+            &[Command::NextField, Command::Submit, Command::Cancel]
+        } else {
+            &[
+                Command::NextField,
+                Command::ChooseRight,
+                Command::Toggle,
+                Command::Submit,
+                Command::Cancel,
+            ]
+        }
+    }
+
+    fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Outcome {
+        // Esc in the project picker goes back to the form.
+        if command == Some(Command::Cancel) && !self.submitting && !self.picking() {
+            return Outcome::Close;
+        }
+        match CreateKeyForm::on_key(self, event, command) {
+            Some(sub) => Outcome::Send(Effect::CreateKey {
+                key: sub.key,
+                local_token: sub.local_token,
+            }),
+            None => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, error: &ApiError) {
+        CreateKeyForm::fail(self, error)
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        CreateKeyForm::render(self, area, buf, look)
+    }
 }
 
 #[cfg(test)]

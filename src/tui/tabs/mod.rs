@@ -14,7 +14,9 @@ use crate::text::visible;
 
 pub mod identities;
 pub mod keys;
+pub mod search;
 pub mod stats;
+pub mod view;
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,11 +7,16 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use crossterm::event::KeyEvent;
+
 use super::fit::{width, wrap_all};
 use super::{centered, popup};
+use crate::api::ApiError;
 use crate::platform::CopyPath;
 use crate::text::visible;
-use crate::tui::theme::Theme;
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
 
 /// "Disable key `ci deploy`?"
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,10 +27,36 @@ pub struct Confirm {
     /// Enabled personal keys among those loaded that this key created: disabling it disables
     /// them too (the service also finds those not loaded).
     pub created_personal: usize,
+    /// The key the session is logged in with: disabling it ends the session.
+    pub own_key: bool,
 }
 
-impl Confirm {
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+impl Modal for Confirm {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Confirm]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        &[Command::Confirm, Command::Close]
+    }
+
+    fn on_key(&mut self, _event: &KeyEvent, command: Option<Command>) -> Outcome {
+        match command {
+            Some(Command::Confirm) => Outcome::CloseAndSend(Effect::SetKeyEnabled {
+                id: self.key_id.clone(),
+                name: self.key_name.clone(),
+                enabled: self.enable,
+            }),
+            Some(Command::Close) => Outcome::Close,
+            _ => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, _error: &ApiError) {}
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
+        let own = !self.enable && self.own_key;
         let verb = if self.enable { "Enable" } else { "Disable" };
         let (effect, cascade) = if self.enable {
             (
@@ -43,7 +74,7 @@ impl Confirm {
                 cascade,
             )
         };
-        let lines = vec![
+        let mut lines = vec![
             Line::from(vec![
                 Span::raw(format!("{verb} key ")),
                 Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
@@ -51,9 +82,15 @@ impl Confirm {
             ]),
             Line::from(Span::styled(effect, theme.dim)),
             Line::from(Span::styled(cascade, theme.dim)),
-            Line::default(),
-            Line::from(Span::styled("y confirm · n cancel", theme.dim)),
         ];
+        if own {
+            lines.push(Line::from(Span::styled(
+                "This is your own key: the session ends with it, and you will have to log in again with another token.",
+                theme.warn,
+            )));
+        }
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(look.hints.clone(), theme.dim)));
         fitted(lines, &format!(" {verb} key "), theme.warn, 64, area, buf);
     }
 }
@@ -68,8 +105,27 @@ pub struct TokenDialog {
     pub copied: Option<Result<CopyPath, String>>,
 }
 
-impl TokenDialog {
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+impl Modal for TokenDialog {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Token]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        &[Command::CopyAgain, Command::Close]
+    }
+
+    fn on_key(&mut self, _event: &KeyEvent, command: Option<Command>) -> Outcome {
+        match command {
+            Some(Command::CopyAgain) => Outcome::Send(Effect::Copy(self.token.clone())),
+            Some(Command::Close) => Outcome::Close,
+            _ => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, _error: &ApiError) {}
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
         let origin = if self.local {
             "Generated on this machine; only its hash was sent to the service."
         } else {
@@ -101,7 +157,7 @@ impl TokenDialog {
             )),
             Line::from(Span::styled(origin, theme.dim)),
             copy_line,
-            Line::from(Span::styled("y copy again · enter/esc close", theme.dim)),
+            Line::from(Span::styled(look.hints.clone(), theme.dim)),
         ];
         // Wide enough for the token on one line, so that it can be selected with the mouse.
         let max_width = (width(&self.token) + 6).max(72);

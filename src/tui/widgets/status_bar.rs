@@ -1,9 +1,11 @@
-//! The bottom line: profile, endpoint, identity, credential store, connection, last error.
+//! The bottom line: profile, endpoint, identity, credential store, connection. Messages have
+//! their own lines above the footer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
+use time::OffsetDateTime;
 
 use crate::text::visible;
 use crate::tui::theme::Theme;
@@ -14,11 +16,13 @@ pub enum Connection {
     #[default]
     Connecting,
     Online,
-    /// Down since the last attempt; retrying after `retry_in_secs`.
+    /// Down since the last attempt; retrying at `retry_at` (the bar counts down to it).
     Down {
         attempt: u32,
-        retry_in_secs: u64,
+        retry_at: OffsetDateTime,
     },
+    /// The service refused the session's token: nothing works until the user logs in again.
+    SignedOut,
 }
 
 pub struct StatusBar<'a> {
@@ -27,7 +31,7 @@ pub struct StatusBar<'a> {
     pub identity: Option<&'a str>,
     pub credential_store: &'a str,
     pub connection: &'a Connection,
-    pub last_error: Option<&'a str>,
+    pub now: OffsetDateTime,
     pub theme: &'a Theme,
 }
 
@@ -37,18 +41,22 @@ impl Widget for StatusBar<'_> {
         let connection = match self.connection {
             Connection::Connecting => Span::styled("● connecting", t.warn),
             Connection::Online => Span::styled("● online", t.ok),
-            Connection::Down {
-                attempt,
-                retry_in_secs,
-            } => Span::styled(
-                format!("● down (retry {attempt} in {retry_in_secs}s)"),
-                t.error,
-            ),
+            Connection::Down { attempt, retry_at } => {
+                // Rounded up: "in 1s" until the retry, never "in 0s" before it.
+                let left = (*retry_at - self.now).as_seconds_f64().ceil();
+                let text = if left > 0.0 {
+                    format!("● down (retry {attempt} in {left}s)")
+                } else {
+                    format!("● down (retry {attempt} now)")
+                };
+                Span::styled(text, t.error)
+            }
+            Connection::SignedOut => Span::styled("● signed out", t.error),
         };
         let sep = || Span::styled(" │ ", t.dim);
-        // The identity's name and the last error come from the service; the rest from config.
+        // The identity's name comes from the service; the rest from config.
         let shown = |s: &str| visible(s).into_owned();
-        let mut spans = vec![
+        let spans = vec![
             Span::styled(format!(" {}", shown(self.profile)), t.accent),
             sep(),
             Span::raw(shown(self.endpoint)),
@@ -59,10 +67,6 @@ impl Widget for StatusBar<'_> {
             sep(),
             connection,
         ];
-        if let Some(e) = self.last_error {
-            spans.push(sep());
-            spans.push(Span::styled(shown(e), t.error));
-        }
         Paragraph::new(Line::from(spans)).render(area, buf);
     }
 }
