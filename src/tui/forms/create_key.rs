@@ -302,10 +302,11 @@ impl CreateKeyForm {
     }
 
     fn open_picker(&mut self) {
-        let mut picker = ProjectPicker::default();
-        picker.matches = (0..=self.projects.len()).collect();
-        picker.cursor.index = self.scope;
-        self.picker = Some(picker);
+        self.picker = Some(ProjectPicker {
+            query: TextInput::default(),
+            matches: (0..=self.projects.len()).collect(),
+            cursor: Cursor { index: self.scope },
+        });
     }
 
     /// In the picker, text searches, the field keys move, submit picks and cancel goes back.

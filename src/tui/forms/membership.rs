@@ -311,7 +311,7 @@ mod tests {
             editor.change(&key(KeyCode::Char(c)), None);
         }
         let (slug, ms, member) = editor
-            .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+            .change(&key(KeyCode::Enter), Some(Command::Submit))
             .unwrap();
         assert_eq!((slug.as_str(), member), ("my-blog", true));
         assert_eq!(
@@ -323,7 +323,7 @@ mod tests {
         editor.revoke = true;
         editor.role = 1;
         let (_, ms, _) = editor
-            .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+            .change(&key(KeyCode::Enter), Some(Command::Submit))
             .unwrap();
         assert!(ms.is_empty(), "revoking the only role removes the member");
     }

@@ -1,6 +1,5 @@
 //! The Identities tab: identities with their global roles and project memberships.
 
-use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::Row;
@@ -162,15 +161,8 @@ impl TabView for IdentitiesTab {
             return Reply::effects(self.more());
         }
         match command {
-            Command::Filter => {
-                self.search.typing = true;
-                return Reply::default();
-            }
-            Command::Back => {
-                let reload = self.search.clear();
-                self.recompute();
-                return Reply::effects(if reload { vec![self.reload()] } else { vec![] });
-            }
+            Command::Filter => return self.start_filter(),
+            Command::Back => return self.clear_filter(),
             _ => {}
         }
         let Some(identity) = self.selected() else {
@@ -193,30 +185,20 @@ impl TabView for IdentitiesTab {
         }
     }
 
-    fn typing(&self) -> bool {
-        self.search.typing
+    fn search(&self) -> Option<&Search> {
+        Some(&self.search)
     }
 
-    fn on_filter_key(&mut self, event: &KeyEvent, command: Option<Command>, tick: u64) -> Reply {
-        if command == Some(Command::FilterDone) {
-            self.search.typing = false;
-            if self.search.changed() {
-                self.search.send();
-                return Reply::effects(vec![self.reload()]);
-            }
-        } else if self.search.on_key(event, tick) {
-            self.recompute();
-        }
-        Reply::default()
+    fn search_mut(&mut self) -> Option<&mut Search> {
+        Some(&mut self.search)
     }
 
-    fn on_tick(&mut self, tick: u64) -> Vec<Effect> {
-        if self.search.due(tick) {
-            self.search.send();
-            vec![self.reload()]
-        } else {
-            Vec::new()
-        }
+    fn narrow(&mut self) {
+        self.recompute();
+    }
+
+    fn reload_rows(&mut self) -> Effect {
+        self.reload()
     }
 
     fn visit(&mut self) -> Vec<Effect> {

@@ -1,6 +1,5 @@
 //! The Keys tab: every key the caller can see, with filter, sort, details and paging.
 
-use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -430,19 +429,12 @@ impl TabView for KeysTab {
                 self.detail_open = !self.detail_open;
                 Reply::default()
             }
-            Command::Filter => {
-                self.search.typing = true;
-                Reply::default()
-            }
+            Command::Filter => self.start_filter(),
             Command::Back if self.detail_open => {
                 self.detail_open = false;
                 Reply::default()
             }
-            Command::Back => {
-                let reload = self.search.clear();
-                self.recompute();
-                Reply::effects(if reload { vec![self.reload()] } else { vec![] })
-            }
+            Command::Back => self.clear_filter(),
             Command::CopyId => match self.selected() {
                 Some(key) => Reply {
                     effects: vec![Effect::Copy(key.id.clone())],
@@ -455,30 +447,20 @@ impl TabView for KeysTab {
         }
     }
 
-    fn typing(&self) -> bool {
-        self.search.typing
+    fn search(&self) -> Option<&Search> {
+        Some(&self.search)
     }
 
-    fn on_filter_key(&mut self, event: &KeyEvent, command: Option<Command>, tick: u64) -> Reply {
-        if command == Some(Command::FilterDone) {
-            self.search.typing = false;
-            if self.search.changed() {
-                self.search.send();
-                return Reply::effects(vec![self.reload()]);
-            }
-        } else if self.search.on_key(event, tick) {
-            self.recompute();
-        }
-        Reply::default()
+    fn search_mut(&mut self) -> Option<&mut Search> {
+        Some(&mut self.search)
     }
 
-    fn on_tick(&mut self, tick: u64) -> Vec<Effect> {
-        if self.search.due(tick) {
-            self.search.send();
-            vec![self.reload()]
-        } else {
-            Vec::new()
-        }
+    fn narrow(&mut self) {
+        self.recompute();
+    }
+
+    fn reload_rows(&mut self) -> Effect {
+        self.reload()
     }
 
     fn visit(&mut self) -> Vec<Effect> {
@@ -574,13 +556,13 @@ pub fn grants_label(key: &Key) -> String {
 }
 
 /// The one way an expiry is worded, in the list and in the details: `never`, `in 7d`,
-/// `expired 2d ago`; marked when it is less than a week away.
+/// `2d ago`; marked when it is less than a week away, dimmed once past.
 pub fn expiry(key: &Key, theme: &Theme, now: OffsetDateTime) -> Span<'static> {
     let Some(at) = &key.expires_at else {
         return Span::raw("never");
     };
     match seconds_until(at, now) {
-        Some(s) if s <= 0 => Span::styled(format!("expired {}", relative(at, now)), theme.dim),
+        Some(s) if s <= 0 => Span::styled(relative(at, now), theme.dim),
         Some(s) if s < SOON_SECS => Span::styled(relative(at, now), theme.warn),
         _ => Span::raw(relative(at, now)),
     }

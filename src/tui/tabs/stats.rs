@@ -97,6 +97,11 @@ impl TabView for StatsTab {
         }
     }
 
+    fn reload_rows(&mut self) -> Effect {
+        self.databases_load = Load::Loading;
+        Effect::LoadDatabases
+    }
+
     fn refresh(&mut self) -> Vec<Effect> {
         self.databases_load = Load::Loading;
         let mut effects = vec![Effect::LoadDatabases];

@@ -56,16 +56,19 @@ impl Widget for StatusBar<'_> {
         let sep = || Span::styled(" │ ", t.dim);
         // The identity's name comes from the service; the rest from config.
         let shown = |s: &str| visible(s).into_owned();
+        // The connection comes first: on a narrow terminal the end of the line is cut, and
+        // whether the service answers matters more than where it lives.
         let spans = vec![
-            Span::styled(format!(" {}", shown(self.profile)), t.accent),
+            Span::raw(" "),
+            connection,
+            sep(),
+            Span::styled(shown(self.profile), t.accent),
             sep(),
             Span::raw(shown(self.endpoint)),
             sep(),
             Span::raw(shown(self.identity.unwrap_or("…"))),
             sep(),
             Span::styled(format!("token in {}", shown(self.credential_store)), t.dim),
-            sep(),
-            connection,
         ];
         Paragraph::new(Line::from(spans)).render(area, buf);
     }
