@@ -442,3 +442,36 @@ async fn tui_filter_finds_a_key_beyond_the_first_page() {
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses() {
+    let service = TestServer::start().await;
+    for i in 0..44 {
+        service
+            .project(&format!("proj-{i:02}"), common::blog_roles())
+            .await;
+    }
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    tui.send("n");
+    tui.screen.wait_for("New API key");
+    tui.send("among many");
+    // Scope: typing searches the 44 projects; enter picks the one under the cursor.
+    tui.send("\t");
+    tui.send("proj-37");
+    tui.screen.wait_for("1 of 44 projects");
+    tui.send("\r");
+    tui.screen.wait_for("project proj-37");
+    // Role, Variables, Permissions, Visibility, then TTL.
+    for _ in 0..5 {
+        tui.send("\t");
+    }
+    let screen = tui.screen.wait_for("▸ TTL");
+    assert!(screen.contains("→ expires"), "{screen}");
+    tui.send("\r");
+    tui.screen.wait_for("will not be shown again");
+    tui.send("\x1b");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}

@@ -64,7 +64,7 @@ fn loaded(n: usize) -> App {
         result: Ok(page(keys(n), false)),
     });
     app.update(Action::Me(Ok(serde_json::from_value(
-        json!({"id": "me", "description": "bootstrap admin", "roles": ["super_admin"]}),
+        json!({"id": "me", "description": "bootstrap admin", "roles": ["super_admin"], "projects": []}),
     )
     .unwrap())));
     app.update(Action::RolesLoaded(Ok(serde_json::from_value(json!([
@@ -656,7 +656,7 @@ fn expiry_reads_the_same_in_the_list_and_the_details() {
 fn disabling_your_own_key_warns_and_a_refused_token_ends_the_session() {
     let mut app = loaded(3);
     app.update(Action::Me(Ok(serde_json::from_value(
-        json!({"id": "identity-0", "description": "me", "roles": ["super_admin"]}),
+        json!({"id": "identity-0", "description": "me", "roles": ["super_admin"], "projects": []}),
     )
     .unwrap())));
     press(&mut app, KeyCode::Char('d'));
@@ -726,4 +726,89 @@ fn a_created_key_is_selected_and_y_copies_a_rows_id() {
         "{:?}",
         app.message()
     );
+}
+
+// ---- issue 7: widgets at real size ---------------------------------------------------------
+
+/// An app whose caller sees `n` projects, each with three roles.
+fn with_projects(n: usize) -> App {
+    let mut app = loaded(3);
+    let projects: Vec<serde_json::Value> = (0..n)
+        .map(|i| json!({"slug": format!("proj-{i:02}"), "name": format!("Project {i}"), "roles": [
+            {"name": "admin", "variables": []}, {"name": "editor", "variables": [{"name": "language"}]}, {"name": "viewer", "variables": []}
+        ]}))
+        .collect();
+    app.update(Action::ProjectsLoaded(Ok(serde_json::from_value(json!(
+        projects
+    ))
+    .unwrap())));
+    app
+}
+
+#[test]
+fn the_create_form_keeps_the_focused_field_on_a_small_screen() {
+    let mut app = with_projects(44);
+    press(&mut app, KeyCode::Char('n'));
+    // Name, Scope, Roles, Permissions, Visibility, then TTL.
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Tab);
+    }
+    let text = screen(&app, 60, 12);
+    assert!(text.contains("▸ TTL"), "{text}");
+    assert!(text.contains("↑↓ more"), "{text}");
+    insta::assert_snapshot!("form_scrolled_to_ttl", text);
+    press(&mut app, KeyCode::Tab);
+    let text = screen(&app, 60, 12);
+    assert!(text.contains("▸ Token"), "{text}");
+}
+
+#[test]
+fn the_create_form_picks_a_project_by_search() {
+    let mut app = with_projects(44);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "proj-4");
+    let text = screen(&app, 80, 24);
+    insta::assert_snapshot!("form_project_picker", text);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    // Esc from the picker goes back to the form, not out of it.
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Esc);
+    let Some(Overlay::CreateKey(form)) = &app.overlay else {
+        panic!("the form must stay open")
+    };
+    assert!(!form.picking());
+    assert_eq!(form.projects[form.scope - 1].slug, "proj-41");
+    // The caller is a super admin: every role of the project is offered.
+    assert_eq!(form.offered_roles().len(), 3);
+}
+
+#[test]
+fn the_token_dialog_shows_every_line_of_a_long_name() {
+    let mut app = loaded(3);
+    let name = format!("{} end", "long name ".repeat(20).trim_end());
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, &name);
+    press(&mut app, KeyCode::Enter);
+    app.update(Action::KeyCreated {
+        local_token: None,
+        result: Ok(CreatedKey {
+            id: "k".into(),
+            token: Some("kd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000".into()),
+            expires_at: None,
+        }),
+    });
+    app.update(Action::Copied(Ok(CopyPath::Osc52)));
+    let text = screen(&app, 100, 24);
+    for line in [
+        "long name end",
+        "kd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000",
+        "This token will not be shown again",
+        "sent to your terminal via OSC 52",
+        "y copy again",
+    ] {
+        assert!(text.contains(line), "`{line}` is missing:\n{text}");
+    }
+    insta::assert_snapshot!("token_dialog_long_name", text);
 }

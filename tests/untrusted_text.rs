@@ -296,7 +296,7 @@ fn the_tui_shows_planted_escapes_visibly() {
         }),
     });
     app.update(Action::Me(Ok(serde_json::from_value(
-        json!({"id": "me", "description": "admin\u{202e}nimda", "roles": ["super_admin"]}),
+        json!({"id": "me", "description": "admin\u{202e}nimda", "roles": ["super_admin"], "projects": []}),
     )
     .unwrap())));
 

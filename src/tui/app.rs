@@ -214,6 +214,9 @@ impl App {
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
                     self.online();
+                    if let Some(Overlay::CreateKey(form)) = &mut self.overlay {
+                        form.offer_projects(&projects);
+                    }
                     self.projects = projects;
                     Vec::new()
                 }

@@ -408,10 +408,10 @@ impl TabView for KeysTab {
             return Reply::effects(self.more());
         }
         match command {
-            Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(CreateKeyForm::new(
-                shared.projects.to_vec(),
-                shared.catalog.to_vec(),
-            )))),
+            Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(
+                CreateKeyForm::new(shared.projects.to_vec(), shared.catalog.to_vec())
+                    .granted_by(shared.me),
+            ))),
             Command::DisableKey | Command::EnableKey => {
                 self.toggle(command == Command::EnableKey, shared)
             }

@@ -1,11 +1,15 @@
-//! Modal dialogs: a confirmation that names what it acts on, and the one-time token.
+//! Modal dialogs: a confirmation that names what it acts on, and the one-time token. Each is
+//! as large as its content, wrapped to the screen: a long key name takes more lines, never
+//! pushes the last ones out of the box.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crossterm::event::KeyEvent;
 
+use super::fit::{width, wrap_all};
 use super::{centered, popup};
 use crate::api::ApiError;
 use crate::platform::CopyPath;
@@ -53,7 +57,6 @@ impl Modal for Confirm {
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
         let theme = look.theme;
         let own = !self.enable && self.own_key;
-        let area = centered(area, 64, if own { 10 } else { 8 });
         let verb = if self.enable { "Enable" } else { "Disable" };
         let (effect, cascade) = if self.enable {
             (
@@ -88,7 +91,7 @@ impl Modal for Confirm {
         }
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(look.hints.clone(), theme.dim)));
-        popup(lines, format!(" {verb} key "), theme.warn, area, buf);
+        fitted(lines, &format!(" {verb} key "), theme.warn, 64, area, buf);
     }
 }
 
@@ -123,8 +126,6 @@ impl Modal for TokenDialog {
 
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
         let theme = look.theme;
-        let width = (self.token.len() as u16 + 8).max(72);
-        let area = centered(area, width, 11);
         let origin = if self.local {
             "Generated on this machine; only its hash was sent to the service."
         } else {
@@ -158,6 +159,40 @@ impl Modal for TokenDialog {
             copy_line,
             Line::from(Span::styled(look.hints.clone(), theme.dim)),
         ];
-        popup(lines, " New token ", theme.ok, area, buf);
+        // Wide enough for the token on one line, so that it can be selected with the mouse.
+        let max_width = (width(&self.token) + 6).max(72);
+        fitted(lines, " New token ", theme.ok, max_width, area, buf);
     }
+}
+
+/// Draws `lines` in a box centred in `area`: as wide as the widest line (at most
+/// `max_width`, at most `area`), and as tall as the lines once wrapped to that width.
+pub fn fitted(
+    lines: Vec<Line<'_>>,
+    title: &str,
+    border: Style,
+    max_width: usize,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    // Borders take a cell on each side, and a space of padding keeps text off them.
+    const CHROME: usize = 4;
+    let widest = lines
+        .iter()
+        .map(Line::width)
+        .chain([width(title)])
+        .max()
+        .unwrap_or(0);
+    let outer = (widest + CHROME).min(max_width).min(area.width as usize);
+    let inner = outer.saturating_sub(CHROME).max(1);
+    let padded: Vec<Line<'static>> = wrap_all(&lines, inner)
+        .into_iter()
+        .map(|mut l| {
+            l.spans.insert(0, Span::raw(" "));
+            l
+        })
+        .collect();
+    let height = padded.len() + 2;
+    let area = centered(area, outer as u16, height.min(u16::MAX as usize) as u16);
+    popup(padded, title.to_owned(), border, area, buf);
 }
