@@ -139,9 +139,10 @@ pub enum Lookup<'a> {
     NameContains(&'a str),
 }
 
-/// The most candidates one lookup reads: enough to list an ambiguity, bounded so a short
-/// name that many keys contain does not page through the store.
-pub const MAX_CANDIDATES: usize = 500;
+/// The page size of a lookup. The service prices a request by its whole document, and
+/// graphql/identities.graphql shares `$first` with the heavier `ListIdentities`: 200 keeps
+/// both under the budget.
+const LOOKUP_PAGE: i64 = 200;
 
 /// Turns a mutation's optional `{ ok error }` reply into `Ok(())` or the refusal it carries.
 macro_rules! refusal {
@@ -360,62 +361,71 @@ impl ApiClient {
         })
     }
 
-    /// Keys (disabled and expired ones too) matching `lookup`, at most [`MAX_CANDIDATES`].
+    /// Keys (disabled and expired ones too) matching `lookup`, every page of them: a name is
+    /// looked up as a substring, and the exact match may be anywhere among the results.
     pub async fn find_keys(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
         use ops::find_keys::{ApiKeyFilter, Variables};
         let (id_prefix, search) = lookup.parts();
-        let data = self
-            .execute::<ops::FindKeys>(Variables {
-                filter: Some(ApiKeyFilter {
-                    include_disabled: true,
-                    include_expired: true,
-                    search,
-                    id_prefix,
-                    project_slug: None,
-                    type_: None,
-                    visibility: None,
-                }),
-                first: Some(MAX_CANDIDATES as i64),
-                after: None,
-            })
-            .await?;
-        Ok(data
-            .api_keys
-            .nodes
-            .into_iter()
-            .map(|k| Candidate {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let data = self
+                .execute::<ops::FindKeys>(Variables {
+                    filter: Some(ApiKeyFilter {
+                        include_disabled: true,
+                        include_expired: true,
+                        search: search.clone(),
+                        id_prefix: id_prefix.clone(),
+                        project_slug: None,
+                        type_: None,
+                        visibility: None,
+                    }),
+                    first: Some(LOOKUP_PAGE),
+                    after,
+                })
+                .await?;
+            let keys = data.api_keys;
+            found.extend(keys.nodes.into_iter().map(|k| Candidate {
                 id: k.id,
                 name: k.description,
                 state: Some(format!("{:?}", k.state).to_lowercase()),
-            })
-            .collect())
+            }));
+            if !keys.page_info.has_next_page {
+                return Ok(found);
+            }
+            after = keys.page_info.end_cursor;
+        }
     }
 
-    /// Identities matching `lookup`, at most [`MAX_CANDIDATES`].
+    /// Identities matching `lookup`, every page of them.
     pub async fn find_identities(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
         use ops::find_identities::{IdentityFilter, Variables};
         let (id_prefix, search) = lookup.parts();
-        let data = self
-            .execute::<ops::FindIdentities>(Variables {
-                filter: Some(IdentityFilter {
-                    search,
-                    id_prefix,
-                    role: None,
-                }),
-                first: Some(MAX_CANDIDATES as i64),
-                after: None,
-            })
-            .await?;
-        Ok(data
-            .identities
-            .nodes
-            .into_iter()
-            .map(|i| Candidate {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let data = self
+                .execute::<ops::FindIdentities>(Variables {
+                    filter: Some(IdentityFilter {
+                        search: search.clone(),
+                        id_prefix: id_prefix.clone(),
+                        role: None,
+                    }),
+                    first: Some(LOOKUP_PAGE),
+                    after,
+                })
+                .await?;
+            let identities = data.identities;
+            found.extend(identities.nodes.into_iter().map(|i| Candidate {
                 id: i.id,
                 name: i.description,
                 state: None,
-            })
-            .collect())
+            }));
+            if !identities.page_info.has_next_page {
+                return Ok(found);
+            }
+            after = identities.page_info.end_cursor;
+        }
     }
 
     /// One identity's global roles; `None` when there is no such identity (or the caller

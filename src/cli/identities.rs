@@ -26,11 +26,15 @@ struct MembershipJson {
     variables: BTreeMap<String, Vec<String>>,
 }
 
+/// Identities per request. The service prices a request by its whole document, and each
+/// identity's memberships make a page of 500 cost more than it allows.
+const PAGE: i64 = 200;
+
 pub async fn list(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let page = client.list_identities(500, after).await?;
+        let page = client.list_identities(PAGE, after).await?;
         for i in page.items {
             let project_memberships: Vec<MembershipJson> = i
                 .projects
