@@ -202,9 +202,8 @@ impl ApiClient {
             .data
             .ok_or_else(|| ApiError::Garbage("a response without data or errors".into()))
     }
-}
 
-impl ApiClient {
+    /// A failure to reach the service, said by which part failed.
     fn network(&self, e: &reqwest::Error) -> ApiError {
         ApiError::Network {
             endpoint: self.endpoint.clone(),
@@ -212,6 +211,7 @@ impl ApiClient {
         }
     }
 
+    /// A non-success status other than 401, with the URL asked.
     fn http(&self, status: StatusCode, body: &str) -> ApiError {
         ApiError::Http {
             status: status.as_u16(),
