@@ -936,6 +936,9 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
         q.push(" AND ");
         push_search(q, "api_keys_search", "k", search);
     }
+    if let Some(prefix) = &filter.id_prefix {
+        push_id_prefix(q, "k.id", prefix);
+    }
     if let Some(slug) = &filter.project_slug {
         q.push(" AND k.project_id = (SELECT id FROM projects WHERE slug = ")
             .push_bind(slug.clone())
@@ -973,11 +976,26 @@ fn push_search(q: &mut QueryBuilder<'_, Sqlite>, index: &str, alias: &str, searc
     }
 }
 
+/// `column` starts with `prefix`. Compared with `substr`, not `LIKE`, so `%` and `_` in what
+/// a user typed match only themselves; ids are lower-case, so the prefix is lowered too.
+fn push_id_prefix(q: &mut QueryBuilder<'_, Sqlite>, column: &'static str, prefix: &str) {
+    let prefix = prefix.to_lowercase();
+    q.push(" AND substr(")
+        .push(column)
+        .push(", 1, ")
+        .push_bind(i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX))
+        .push(") = ")
+        .push_bind(prefix);
+}
+
 fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityFilter) {
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
         q.push(" AND (");
         push_search(q, "identities_search", "i", search);
         q.push(" OR i.id = ").push_bind(search.to_owned()).push(")");
+    }
+    if let Some(prefix) = &filter.id_prefix {
+        push_id_prefix(q, "i.id", prefix);
     }
     if let Some(role) = &filter.role {
         q.push(
