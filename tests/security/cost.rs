@@ -145,3 +145,18 @@ async fn relation_lists_are_paged() {
         .await;
     assert_eq!(projects["projects"], json!([{ "slug": "my-blog" }]));
 }
+
+#[tokio::test]
+async fn only_the_operation_that_runs_is_priced() {
+    let server = TestServer::start().await;
+    // An operation of the document that does not run, over budget, does not count…
+    let document = "query Cheap { me { id } } \
+                    query Dear { a: apiKeys(first: 500) { nodes { identity { projects { project { members { identity { id } } } } } } } }";
+    let body = json!({ "query": document, "operationName": "Cheap" });
+    let (_, reply) = send(server.json_body(body.to_string())).await;
+    assert!(reply.get("errors").is_none(), "{reply:#}");
+    // …until it is the one that runs.
+    let body = json!({ "query": document, "operationName": "Dear" });
+    let (_, reply) = send(server.json_body(body.to_string())).await;
+    assert_eq!(first_error_code(&reply), "QUERY_TOO_COSTLY", "{reply:#}");
+}

@@ -19,8 +19,8 @@ use async_graphql::extensions::{
     NextValidation,
 };
 use async_graphql::parser::types::{
-    ExecutableDocument, Field, FragmentDefinition, OperationDefinition, OperationType, Selection,
-    SelectionSet,
+    DocumentOperations, ExecutableDocument, Field, FragmentDefinition, OperationDefinition,
+    OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
 
@@ -85,6 +85,13 @@ impl Extension for Gate {
             name.clone_from(&request.operation_name);
         }
         let wanted = request.operation_name.clone();
+        let parsed = request
+            .parsed_query()
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
+        if let Some(name) = wanted.as_deref() {
+            let only = only_operation(parsed, name)?;
+            request.set_parsed_query(only);
+        }
         let document = request
             .parsed_query()
             .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
@@ -170,6 +177,43 @@ impl Extension for Gate {
         let error = ServerError::new(format!("forbidden: {}", refusal.message), None);
         Err(vec![coded(error, "FORBIDDEN")])
     }
+}
+
+/// The document with only the operation named `name` and the fragments it spreads: what
+/// runs is all that is validated and priced, as clients such as graphql_client send a whole
+/// file of operations and pick one. An unknown name is left for async-graphql to refuse.
+fn only_operation(document: &ExecutableDocument, name: &str) -> ServerResult<ExecutableDocument> {
+    let DocumentOperations::Multiple(operations) = &document.operations else {
+        return Ok(document.clone());
+    };
+    let Some((key, operation)) = operations.iter().find(|(n, _)| n.as_str() == name) else {
+        return Ok(document.clone());
+    };
+    let mut wanted: Vec<&SelectionSet> = vec![&operation.node.selection_set.node];
+    let mut fragments = HashMap::new();
+    while let Some(set) = wanted.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => wanted.push(&field.node.selection_set.node),
+                Selection::InlineFragment(inline) => wanted.push(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if fragments.contains_key(name) {
+                        continue;
+                    }
+                    let Some(fragment) = document.fragments.get(name) else {
+                        return Err(bad_request(format!("unknown fragment `{name}`")));
+                    };
+                    fragments.insert(name.clone(), fragment.clone());
+                    wanted.push(&fragment.node.selection_set.node);
+                }
+            }
+        }
+    }
+    Ok(ExecutableDocument {
+        operations: DocumentOperations::Multiple(HashMap::from([(key.clone(), operation.clone())])),
+        fragments,
+    })
 }
 
 /// What the caller's key permissions forbid in `operation`, if anything.
