@@ -64,6 +64,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         previous(info);
     }));
     enable_raw_mode()?;
+    watch_for_hangup();
     let mut out = stdout();
     execute!(out, EnterAlternateScreen)?;
     if launch.mouse {
@@ -72,6 +73,31 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let result = event_loop(launch).await;
     restore_terminal();
     result
+}
+
+/// How often the terminal is checked for having gone away.
+const HANGUP_CHECK: Duration = Duration::from_secs(1);
+
+/// Ends the process when its terminal has gone away (an SSH connection dropped, a closed
+/// terminal window). A hung-up terminal reads as endless end-of-file, and crossterm's reader
+/// then spins on it inside one call, so neither SIGHUP nor SIGTERM would be handled: a thread
+/// of its own notices instead, by the terminal refusing to say its size.
+fn watch_for_hangup() {
+    let spawned = std::thread::Builder::new()
+        .name("hangup-watch".into())
+        .spawn(|| {
+            loop {
+                std::thread::sleep(HANGUP_CHECK);
+                if crossterm::terminal::size().is_err() {
+                    tracing::warn!("the terminal went away; exiting");
+                    // 128 + SIGHUP, as a shell reports a process ended by hang-up.
+                    std::process::exit(129);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot watch the terminal for hang-ups");
+    }
 }
 
 async fn event_loop(launch: Launch) -> anyhow::Result<()> {
