@@ -649,7 +649,7 @@ fn expiry_reads_the_same_in_the_list_and_the_details() {
         result: Ok(page(vec![expired_key()], false)),
     });
     let text = screen(&app, 120, 12);
-    assert!(text.contains("expired  3d ago   2d ago"), "{text}");
+    assert!(text.contains("expired  3d ago    2d ago"), "{text}");
 }
 
 #[test]

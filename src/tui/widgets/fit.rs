@@ -151,6 +151,21 @@ pub fn wrap_all(lines: &[Line<'_>], max: usize) -> Vec<Line<'static>> {
     lines.iter().flat_map(|l| wrap(l, max)).collect()
 }
 
+/// `lines` in at most `max` lines: all of them, or the first ones and a line in `style`
+/// saying how many more there are.
+pub fn clip(mut lines: Vec<Line<'static>>, max: usize, style: Style) -> Vec<Line<'static>> {
+    if lines.len() <= max {
+        return lines;
+    }
+    let kept = max.saturating_sub(1);
+    let more = lines.len() - kept;
+    lines.truncate(kept);
+    if max > 0 {
+        lines.push(Line::styled(format!("{ELLIPSIS} {more} more lines"), style));
+    }
+    lines
+}
+
 fn push(lines: &mut [Vec<Span<'static>>], text: &str, style: Style) {
     if text.is_empty() {
         return;
@@ -211,6 +226,20 @@ mod tests {
         assert_eq!(truncate("ab", 0), "");
         // Wide characters count as two cells.
         assert_eq!(truncate("日本語です", 5), "日本…");
+    }
+
+    #[test]
+    fn clipped_lines_say_how_many_are_hidden() {
+        let lines: Vec<Line<'static>> = (0..5).map(|i| Line::from(i.to_string())).collect();
+        assert_eq!(
+            text(&clip(lines.clone(), 5, Style::default())),
+            ["0", "1", "2", "3", "4"]
+        );
+        assert_eq!(
+            text(&clip(lines.clone(), 3, Style::default())),
+            ["0", "1", "… 3 more lines"]
+        );
+        assert!(clip(lines, 0, Style::default()).is_empty());
     }
 
     #[test]
