@@ -471,10 +471,11 @@ impl TabView for KeysTab {
                     .areas(area);
             (t, d)
         } else {
-            let wanted = detail_lines(key, look.theme, look.now, area.width.saturating_sub(2)).len()
-                as u16
-                + 2;
-            let height = wanted.min(area.height.saturating_sub(TABLE_MIN_HEIGHT));
+            let lines = details(key, look.theme, look.now);
+            let wanted =
+                fit::wrap_all(&lines, area.width.saturating_sub(2).into()).len() as u16 + 2;
+            let table_height = TABLE_MIN_HEIGHT.max(area.height / 2);
+            let height = wanted.min(area.height.saturating_sub(table_height));
             if height < 3 {
                 return self.render_table(area, buf, look);
             }
@@ -491,7 +492,8 @@ impl TabView for KeysTab {
 const ESSENTIAL: u8 = 7;
 /// Cells the details pane takes beside the table.
 const DETAIL_WIDTH: u16 = 56;
-/// Rows the table keeps above the details pane: borders, header and three keys.
+/// Rows the table keeps above the details pane, at least: borders, header and three keys;
+/// and at least half the height.
 const TABLE_MIN_HEIGHT: u16 = 6;
 
 pub fn state_label(state: &ApiKeyState) -> &'static str {
@@ -602,12 +604,21 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
         .title(Span::styled(" Details ", theme.accent));
     let inner = block.inner(area);
     block.render(area, buf);
-    let lines = detail_lines(key, theme, now, inner.width);
-    Paragraph::new(fit::clip(lines, inner.height.into(), theme.dim)).render(inner, buf);
+    let (width, height) = (inner.width.into(), inner.height.into());
+    let lines = details(key, theme, now);
+    let wrapped = fit::wrap_all(&lines, width);
+    // Wrapped when every line fits; otherwise one line a field, so that a long name does
+    // not push the other fields out, and the ones still missing counted.
+    let lines = if wrapped.len() <= height {
+        wrapped
+    } else {
+        lines.iter().map(|l| fit::truncate_line(l, width)).collect()
+    };
+    Paragraph::new(fit::clip(lines, height, theme.dim)).render(inner, buf);
 }
 
-/// The details of `key`, wrapped to `width`.
-fn detail_lines(key: &Key, theme: &Theme, now: OffsetDateTime, width: u16) -> Vec<Line<'static>> {
+/// The details of `key`, a line a field.
+fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> {
     let field = |name: &str, value: String| {
         Line::from(vec![
             Span::styled(format!("{name:<12}"), theme.dim),
@@ -620,7 +631,7 @@ fn detail_lines(key: &Key, theme: &Theme, now: OffsetDateTime, width: u16) -> Ve
             |t| format!("{t} ({})", relative(t, now)),
         )
     };
-    let lines = vec![
+    vec![
         field("Name", key.description.clone()),
         field("Id", key.id.clone()),
         field(
@@ -665,6 +676,5 @@ fn detail_lines(key: &Key, theme: &Theme, now: OffsetDateTime, width: u16) -> Ve
                 .as_ref()
                 .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
         ),
-    ];
-    fit::wrap_all(&lines, width.into())
+    ]
 }

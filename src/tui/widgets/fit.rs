@@ -27,23 +27,47 @@ pub fn truncate(text: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = char_width(c);
-        if used + w + 1 > max {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push(ELLIPSIS);
-    out
+    format!("{}{ELLIPSIS}", prefix(text, max - 1))
 }
 
 /// A styled span cut to `max` cells with [`truncate`].
 pub fn truncate_span(span: Span<'_>, max: usize) -> Span<'static> {
     Span::styled(truncate(&span.content, max), span.style)
+}
+
+/// `line` in at most `max` cells, its styles kept: whole, or its start and `…`.
+pub fn truncate_line(line: &Line<'_>, max: usize) -> Line<'static> {
+    let owned = |span: &Span<'_>, text: &str| Span::styled(text.to_owned(), span.style);
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    if line.width() <= max {
+        spans = line.spans.iter().map(|s| owned(s, &s.content)).collect();
+    } else if max > 0 {
+        let mut left = max - 1;
+        for span in &line.spans {
+            let start = prefix(&span.content, left);
+            spans.push(owned(span, start));
+            if start.len() < span.content.len() {
+                spans.push(owned(span, &ELLIPSIS.to_string()));
+                break;
+            }
+            left -= width(start);
+        }
+    }
+    let mut out = Line::from(spans).style(line.style);
+    out.alignment = line.alignment;
+    out
+}
+
+/// The longest start of `text` in at most `max` cells.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += char_width(c);
+        if used > max {
+            return &text[..i];
+        }
+    }
+    text
 }
 
 /// Breaks `line` at spaces into lines of at most `max` cells, keeping each piece's style.
@@ -226,6 +250,21 @@ mod tests {
         assert_eq!(truncate("ab", 0), "");
         // Wide characters count as two cells.
         assert_eq!(truncate("日本語です", 5), "日本…");
+    }
+
+    #[test]
+    fn a_cut_line_keeps_its_styles_and_ends_in_the_mark() {
+        let line = Line::from(vec![
+            Span::raw("Name        "),
+            Span::raw("deploy production"),
+        ]);
+        assert_eq!(
+            truncate_line(&line, 40).to_string(),
+            "Name        deploy production"
+        );
+        assert_eq!(truncate_line(&line, 18).to_string(), "Name        deplo…");
+        assert_eq!(truncate_line(&line, 12).to_string(), "Name       …");
+        assert_eq!(truncate_line(&line, 0).to_string(), "");
     }
 
     #[test]
