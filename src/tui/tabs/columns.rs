@@ -87,28 +87,28 @@ pub fn layout(columns: &[Column], width: u16) -> Vec<Option<u16>> {
     }
     // What is left goes to the fill columns by weight; rounding leftovers to the first.
     let spare = width.saturating_sub(need(&kept));
-    let weights: u16 = kept
+    let weights: u32 = kept
         .iter()
         .map(|&i| match columns[i].width {
-            Width::Fill { weight, .. } => weight,
+            Width::Fill { weight, .. } => u32::from(weight),
             Width::Fixed(_) => 0,
         })
         .sum();
-    if weights > 0 {
-        let mut given = 0;
-        for &i in &kept {
-            if let Width::Fill { weight, .. } = columns[i].width {
-                let share = spare * weight / weights;
-                given += share;
-                widths[i] = widths[i].map(|w| w + share);
-            }
+    let mut given = 0;
+    for &i in &kept {
+        if let Width::Fill { weight, .. } = columns[i].width {
+            let share = (u32::from(spare) * u32::from(weight))
+                .checked_div(weights)
+                .map_or(0, |share| share as u16);
+            given += share;
+            widths[i] = widths[i].map(|w| w + share);
         }
-        if let Some(first) = kept
-            .iter()
-            .find(|&&i| matches!(columns[i].width, Width::Fill { .. }))
-        {
-            widths[*first] = widths[*first].map(|w| w + spare - given);
-        }
+    }
+    if let Some(first) = kept
+        .iter()
+        .find(|&&i| matches!(columns[i].width, Width::Fill { .. }))
+    {
+        widths[*first] = widths[*first].map(|w| w + spare - given);
     }
     widths
 }
