@@ -889,6 +889,9 @@ fn the_footer_at_80_columns_shows_whole_hints_with_help_last() {
     let text = screen(&app, 80, 24);
     let footer_line = text.lines().nth(22).unwrap().trim_matches('"').trim_end();
     assert!(footer_line.ends_with("? help"), "{footer_line}");
+    // The status bar below it is cut too, and says so.
+    let status = text.lines().nth(23).unwrap().trim_matches('"');
+    assert!(status.ends_with('…'), "{status}");
     let shown: Vec<&str> = footer_line.split("  ").map(str::trim).collect();
     let hints: Vec<String> = app
         .hints()
