@@ -649,7 +649,7 @@ fn expiry_reads_the_same_in_the_list_and_the_details() {
         result: Ok(page(vec![expired_key()], false)),
     });
     let text = screen(&app, 120, 12);
-    assert!(text.contains("expired  3d ago   2d ago"), "{text}");
+    assert!(text.contains("expired  3d ago    2d ago"), "{text}");
 }
 
 #[test]
@@ -811,4 +811,141 @@ fn the_token_dialog_shows_every_line_of_a_long_name() {
         assert!(text.contains(line), "`{line}` is missing:\n{text}");
     }
     insta::assert_snapshot!("token_dialog_long_name", text);
+}
+
+// ---- issue 7, item 10: truncation is marked; the layout gives way in a chosen order --------
+
+/// Keys whose second one has a 200-character name.
+fn with_long_name() -> App {
+    let mut rows = keys(6);
+    rows[1].description = format!("deploy {}", "x".repeat(193));
+    let mut app = loaded(0);
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(rows, false)),
+    });
+    app
+}
+
+/// The header line of the Keys table.
+fn header(text: &str) -> &str {
+    text.lines().nth(2).unwrap_or_default()
+}
+
+#[test]
+fn a_long_name_is_cut_with_an_ellipsis_at_80_and_120_columns() {
+    let app = with_long_name();
+    for (width, height, name) in [
+        (80, 24, "keys_long_name_80x24"),
+        (120, 35, "keys_long_name_120x35"),
+    ] {
+        let text = screen(&app, width, height);
+        let row = text.lines().find(|l| l.contains("deploy xxx")).unwrap();
+        assert!(row.contains("x… "), "{text}");
+        // The cut name leaves the other columns where they are.
+        assert!(row.contains("kd_000001"), "{text}");
+        insta::assert_snapshot!(name, text);
+    }
+}
+
+#[test]
+fn at_80_columns_the_keys_table_keeps_name_prefix_state_and_expires() {
+    let text = screen(&with_long_name(), 80, 24);
+    for column in ["Name", "Prefix", "State", "Expires"] {
+        assert!(header(&text).contains(column), "{text}");
+    }
+    // The least important columns gave way, whole: no header is cut.
+    assert!(!header(&text).contains("Vis."), "{text}");
+    assert!(!header(&text).contains('…'), "{text}");
+}
+
+#[test]
+fn the_details_pane_gives_way_first_at_80x24() {
+    let mut app = with_long_name();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 80, 24);
+    // The table keeps its essential columns and some rows; the details go below it, and the
+    // lines they could not show are counted.
+    for column in ["Name", "Prefix", "State", "Expires"] {
+        assert!(header(&text).contains(column), "{text}");
+    }
+    assert!(text.contains("key number 0"), "{text}");
+    assert!(text.contains("┌ Details"), "{text}");
+    assert!(text.contains("more lines"), "{text}");
+    insta::assert_snapshot!("keys_detail_pane_80x24", text);
+    // Wide enough, the details stand beside the table, which still keeps its columns.
+    let text = screen(&app, 120, 35);
+    let top = text.lines().nth(1).unwrap();
+    assert!(top.contains("┐┌ Details"), "{text}");
+    for column in ["Name", "Prefix", "State", "Expires"] {
+        assert!(header(&text).contains(column), "{text}");
+    }
+}
+
+#[test]
+fn the_footer_at_80_columns_shows_whole_hints_with_help_last() {
+    let app = loaded(3);
+    let text = screen(&app, 80, 24);
+    let footer_line = text.lines().nth(22).unwrap().trim_matches('"').trim_end();
+    assert!(footer_line.ends_with("? help"), "{footer_line}");
+    // The status bar below it is cut too, and says so.
+    let status = text.lines().nth(23).unwrap().trim_matches('"');
+    assert!(status.ends_with('…'), "{status}");
+    let shown: Vec<&str> = footer_line.split("  ").map(str::trim).collect();
+    let hints: Vec<String> = app
+        .hints()
+        .into_iter()
+        .map(|(key, what)| format!("{key} {what}"))
+        .collect();
+    // Every hint shown is one of the app's, whole; the first ones are kept, in order.
+    assert!(shown.len() < hints.len(), "{footer_line}");
+    for (i, hint) in shown[..shown.len() - 1].iter().enumerate() {
+        assert_eq!(*hint, hints[i], "{footer_line}");
+    }
+    // In filter mode the footer holds other hints, still whole.
+    let mut app = app;
+    press(&mut app, KeyCode::Char('/'));
+    let text = screen(&app, 80, 24);
+    let footer_line = text.lines().nth(22).unwrap();
+    assert!(footer_line.contains("enter search"), "{footer_line}");
+}
+
+#[test]
+fn identities_and_query_stats_cut_with_an_ellipsis_and_drop_columns_at_80() {
+    let mut app = loaded(1);
+    press(&mut app, KeyCode::Char('2'));
+    let identities: Vec<Identity> = serde_json::from_value(json!([
+        {"id": "11111111-aaaa", "description": format!("ci {}", "y".repeat(120)), "createdAt": NOW, "roles": ["super_admin"], "projects": [], "apiKey": {"id": "k1", "state": "ENABLED"}}
+    ])).unwrap();
+    app.update(Action::IdentitiesLoaded {
+        append: false,
+        result: Ok(page(identities, false)),
+    });
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("yy… 11111111"), "{text}");
+    press(&mut app, KeyCode::Char('3'));
+    app.update(Action::DatabasesLoaded(Ok(vec![Database {
+        id: "1".into(),
+        name: "app".into(),
+    }])));
+    press(&mut app, KeyCode::Enter);
+    let stats = serde_json::from_value(json!([
+        {"id": "2", "truncatedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"], "totalCalls": 1887313, "avgTime": 35.3, "bufferHitRatio": 69.5, "pctOfTotal": 87.5, "avgIoTime": 1.2}
+    ])).unwrap();
+    app.update(Action::StatsLoaded {
+        database_id: "1".into(),
+        result: Ok(stats),
+    });
+    let text = screen(&app, 80, 24);
+    // The share of the time and the query stay; the counts give way.
+    let header = text.lines().nth(2).unwrap();
+    assert!(
+        header.contains("% total") && header.contains("Query"),
+        "{text}"
+    );
+    assert!(!header.contains("Hit"), "{text}");
+    assert!(text.contains("UPDATE \"pgbench"), "{text}");
+    assert!(text.contains('…'), "{text}");
+    insta::assert_snapshot!("stats_80x24", text);
 }

@@ -11,8 +11,8 @@ use super::app::{App, MIN_HEIGHT, MIN_WIDTH};
 use super::keymap::{Command, Context};
 use super::overlay::Look;
 use super::tabs::Tab;
-use super::widgets::help;
 use super::widgets::status_bar::StatusBar;
+use super::widgets::{fit, help};
 
 /// Most lines a message takes above the footer; the message log has the rest.
 const NOTE_LINES: usize = 3;
@@ -105,12 +105,46 @@ impl App {
             .render(tabs, buf);
     }
 
+    /// The footer's hints, as many whole ones as the width holds: a hint cut in the middle
+    /// names a key without saying what it does. Those at the end give way first, except the
+    /// help hint, which stays last because help lists them all.
     fn render_hints(&self, area: Rect, buf: &mut Buffer) {
+        let help = self
+            .keymap
+            .hints(&self.contexts(), &[Command::Help])
+            .into_iter()
+            .next();
+        let mut hints = self.hints();
+        if let Some(help) = &help {
+            hints.retain(|hint| hint != help);
+        }
+        let hint_width = |(key, what): &(String, &str)| fit::width(key) + 1 + fit::width(what);
+        let mut room = usize::from(area.width).saturating_sub(1);
+        if let Some(help) = &help {
+            room = room.saturating_sub(hint_width(help));
+        }
+        let mut shown = Vec::new();
+        for hint in hints {
+            // Two spaces before each hint but the first.
+            let gap = if shown.is_empty() { 0 } else { HINT_GAP };
+            if gap + hint_width(&hint) + help.as_ref().map_or(0, |_| HINT_GAP) > room {
+                break;
+            }
+            room -= gap + hint_width(&hint);
+            shown.push(hint);
+        }
+        shown.extend(help);
         let mut spans = vec![Span::raw(" ")];
-        for (key, what) in self.hints() {
+        for (i, (key, what)) in shown.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw(" ".repeat(HINT_GAP)));
+            }
             spans.push(Span::styled(key, self.theme.accent));
-            spans.push(Span::styled(format!(" {what}  "), self.theme.dim));
+            spans.push(Span::styled(format!(" {what}"), self.theme.dim));
         }
         Line::from(spans).render(area, buf);
     }
 }
+
+/// Spaces between two footer hints.
+const HINT_GAP: usize = 2;

@@ -1,12 +1,13 @@
 //! The Identities tab: identities with their global roles and project memberships.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::Row;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
 
+use super::columns::{Column, Width, table};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
-use super::{Cursor, Paging, Tab, framed, message, table};
+use super::{Cursor, Paging, Tab, framed, message};
 use crate::api::ops::Identity;
 use crate::api::{IdentityQuery, MembershipSpec};
 use crate::text::visible;
@@ -251,25 +252,20 @@ impl TabView for IdentitiesTab {
         let (offset, visible) = self
             .cursor
             .window(&self.view, inner.height.saturating_sub(1) as usize);
-        let rows = visible.iter().map(|&i| identity_row(&self.rows[i]));
-        let header = Row::new([
-            "Description",
-            "Id",
-            "Global roles",
-            "Project memberships",
-            "Key",
-        ]);
-        let widths = vec![
-            Constraint::Fill(3),
-            Constraint::Length(8),
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-            Constraint::Length(8),
+        let rows = visible.iter().map(|&i| identity_cells(&self.rows[i]));
+        let fill = |min, weight| Width::Fill { min, weight };
+        // Who it is first; the short id and the key's state tell identities apart when
+        // descriptions repeat.
+        let columns = [
+            Column::new("Description", fill(14, 3), 9),
+            Column::new("Id", Width::Fixed(8), 6),
+            Column::new("Global roles", fill(10, 2), 4),
+            Column::new("Project memberships", fill(12, 3), 3),
+            Column::new("Key", Width::Fixed(8), 5),
         ];
         table(
+            &columns,
             rows,
-            header,
-            widths,
             Some(self.cursor.index - offset),
             theme,
             inner,
@@ -278,7 +274,8 @@ impl TabView for IdentitiesTab {
     }
 }
 
-fn identity_row(i: &Identity) -> Row<'static> {
+/// One table row, a span per column.
+fn identity_cells(i: &Identity) -> Vec<Span<'static>> {
     let memberships: Vec<String> = i
         .projects
         .iter()
@@ -308,14 +305,13 @@ fn identity_row(i: &Identity) -> Row<'static> {
         }
     };
     // Everything here was typed by someone else: shown, never obeyed.
-    Row::new(
-        [
-            i.description.clone(),
-            i.id.chars().take(8).collect(),
-            or_dash(i.roles.clone()),
-            or_dash(memberships),
-            key_state,
-        ]
-        .map(|cell| visible(&cell).into_owned()),
-    )
+    [
+        i.description.clone(),
+        i.id.chars().take(8).collect(),
+        or_dash(i.roles.clone()),
+        or_dash(memberships),
+        key_state,
+    ]
+    .map(|cell| Span::raw(visible(&cell).into_owned()))
+    .into()
 }

@@ -3,12 +3,13 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use time::OffsetDateTime;
 
+use super::columns::{Column, Width, min_width, table};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
-use super::{Cursor, Paging, Tab, framed, message, table};
+use super::{Cursor, Paging, Tab, framed, message};
 use crate::api::KeyQuery;
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, Permission, Visibility};
@@ -18,10 +19,10 @@ use crate::tui::forms::create_key::CreateKeyForm;
 use crate::tui::keymap::{Command, Context};
 use crate::tui::overlay::{Look, Overlay};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::Load;
 use crate::tui::widgets::dialog::Confirm;
 use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::time::{SOON_SECS, relative, seconds_until};
+use crate::tui::widgets::{Load, fit};
 
 /// Rows fetched per request.
 pub const PAGE_SIZE: i64 = 200;
@@ -315,69 +316,46 @@ impl KeysTab {
         let (offset, visible) = self
             .cursor
             .window(&self.view, inner.height.saturating_sub(1) as usize);
-        let compact = inner.width < 110;
         let rows = visible
             .iter()
-            .map(|&i| key_row(&self.rows[i], theme, now, compact));
-        let (header, widths): (Vec<&str>, Vec<Constraint>) = if compact {
-            (
-                vec!["Name", "Scope", "Perm.", "State", "Expires"],
-                vec![
-                    Constraint::Fill(1),
-                    Constraint::Length(10),
-                    Constraint::Length(5),
-                    Constraint::Length(8),
-                    Constraint::Length(9),
-                ],
-            )
-        } else {
-            (
-                vec![
-                    "Name",
-                    "Prefix",
-                    "Scope",
-                    "Vis.",
-                    "Perm.",
-                    "Roles / memberships",
-                    "State",
-                    "Created",
-                    "Expires",
-                    "Last used",
-                ],
-                vec![
-                    Constraint::Fill(3),
-                    Constraint::Length(10),
-                    Constraint::Length(10),
-                    Constraint::Length(5),
-                    Constraint::Length(5),
-                    Constraint::Fill(2),
-                    Constraint::Length(8),
-                    Constraint::Length(8),
-                    Constraint::Length(9),
-                    Constraint::Length(9),
-                ],
-            )
-        };
-        let arrow = self.arrow();
-        let header: Vec<String> = header
-            .into_iter()
-            .map(|h| {
-                if self.sort.column() == Some(h) {
-                    format!("{h} {arrow}")
-                } else {
-                    h.to_owned()
-                }
-            })
-            .collect();
+            .map(|&i| key_cells(&self.rows[i], theme, now));
         table(
+            &self.columns(),
             rows,
-            Row::new(header),
-            widths,
             Some(self.cursor.index - offset),
             theme,
             inner,
             buf,
         );
+    }
+
+    /// The table's columns, the sorted one marked. Name, Prefix, State and Expires say
+    /// which key it is and whether it works, so they are the last to give way.
+    fn columns(&self) -> Vec<Column> {
+        let fill = |min, weight| Width::Fill { min, weight };
+        let columns = [
+            ("Name", fill(16, 3), 9),
+            ("Prefix", Width::Fixed(10), 8),
+            ("Scope", Width::Fixed(10), 6),
+            ("Vis.", Width::Fixed(5), 1),
+            ("Perm.", Width::Fixed(5), 5),
+            ("Roles / memberships", fill(10, 2), 3),
+            ("State", Width::Fixed(8), 8),
+            ("Created", Width::Fixed(8), 2),
+            ("Expires", Width::Fixed(9), 7),
+            ("Last used", Width::Fixed(9), 4),
+        ];
+        columns
+            .into_iter()
+            .map(|(title, width, priority)| {
+                let title = if self.sort.column() == Some(title) {
+                    format!("{title} {}", self.arrow())
+                } else {
+                    title.to_owned()
+                };
+                Column::new(title, width, priority)
+            })
+            .collect()
     }
 }
 
@@ -479,23 +457,44 @@ impl TabView for KeysTab {
         vec![self.reload(), Effect::LoadProjects, Effect::LoadRoles]
     }
 
+    /// The details pane gives way first: beside the table while the table keeps its
+    /// essential columns, below it otherwise, in the rows the table leaves; its lines are
+    /// cut with a count of those hidden, and it is left out when no line would fit.
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
-        let (table_area, detail_area) = if self.detail_open && area.width >= 90 {
+        let Some(key) = self.selected().filter(|_| self.detail_open) else {
+            return self.render_table(area, buf, look);
+        };
+        let table_width = min_width(&self.columns(), ESSENTIAL) + 2;
+        let (table_area, detail_area) = if area.width >= table_width + DETAIL_WIDTH {
             let [t, d] =
-                Layout::horizontal([Constraint::Min(40), Constraint::Length(56)]).areas(area);
-            (t, Some(d))
-        } else if self.detail_open {
-            let [t, d] = Layout::vertical([Constraint::Min(5), Constraint::Length(12)]).areas(area);
-            (t, Some(d))
+                Layout::horizontal([Constraint::Fill(1), Constraint::Length(DETAIL_WIDTH)])
+                    .areas(area);
+            (t, d)
         } else {
-            (area, None)
+            let lines = details(key, look.theme, look.now);
+            let wanted =
+                fit::wrap_all(&lines, area.width.saturating_sub(2).into()).len() as u16 + 2;
+            let table_height = TABLE_MIN_HEIGHT.max(area.height / 2);
+            let height = wanted.min(area.height.saturating_sub(table_height));
+            if height < 3 {
+                return self.render_table(area, buf, look);
+            }
+            let [t, d] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(height)]).areas(area);
+            (t, d)
         };
         self.render_table(table_area, buf, look);
-        if let (Some(area), Some(key)) = (detail_area, self.selected()) {
-            render_detail(key, area, buf, look.theme, look.now);
-        }
+        render_detail(key, detail_area, buf, look.theme, look.now);
     }
 }
+
+/// Columns of this priority or more stay in the table when the details pane is open.
+const ESSENTIAL: u8 = 7;
+/// Cells the details pane takes beside the table.
+const DETAIL_WIDTH: u16 = 56;
+/// Rows the table keeps above the details pane, at least: borders, header and three keys;
+/// and at least half the height.
+const TABLE_MIN_HEIGHT: u16 = 6;
 
 pub fn state_label(state: &ApiKeyState) -> &'static str {
     match state {
@@ -572,44 +571,54 @@ pub fn expiry(key: &Key, theme: &Theme, now: OffsetDateTime) -> Span<'static> {
     }
 }
 
-fn expires_cell(key: &Key, theme: &Theme, now: OffsetDateTime) -> Cell<'static> {
-    Cell::from(expiry(key, theme, now))
-}
-
-/// One table row; `compact` keeps only name, scope, permissions, state and expiry.
-fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime, compact: bool) -> Row<'static> {
+/// One table row, a span per column of [`KeysTab::columns`].
+fn key_cells(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Span<'static>> {
     let state_style = match key.state {
         ApiKeyState::ENABLED => theme.ok,
         _ => theme.dim,
     };
     // Names, slugs, roles and variable values come from other users: shown, never obeyed.
-    let name = Cell::from(visible(&key.description).into_owned());
-    let scope = Cell::from(visible(&scope_label(key)).into_owned());
-    let permissions = Cell::from(permissions_label(&key.permissions));
-    let state = Cell::from(Span::styled(state_label(&key.state), state_style));
-    let expires = expires_cell(key, theme, now);
-    if compact {
-        return Row::new(vec![name, scope, permissions, state, expires]);
-    }
-    Row::new(vec![
-        name,
-        Cell::from(visible(key.token_prefix.as_deref().unwrap_or("(hash)")).into_owned()),
-        scope,
-        Cell::from(visibility_label(&key.visibility)),
-        permissions,
-        Cell::from(visible(&grants_label(key)).into_owned()),
-        state,
-        Cell::from(relative(&key.created_at, now)),
-        expires,
-        Cell::from(
+    let text = |s: &str| Span::raw(visible(s).into_owned());
+    vec![
+        text(&key.description),
+        text(key.token_prefix.as_deref().unwrap_or("(hash)")),
+        text(&scope_label(key)),
+        Span::raw(visibility_label(&key.visibility)),
+        Span::raw(permissions_label(&key.permissions)),
+        text(&grants_label(key)),
+        Span::styled(state_label(&key.state), state_style),
+        Span::raw(relative(&key.created_at, now)),
+        expiry(key, theme, now),
+        Span::raw(
             key.last_used_at
                 .as_deref()
                 .map_or_else(|| "never".into(), |t| relative(t, now)),
         ),
-    ])
+    ]
 }
 
 fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(" Details ", theme.accent));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let (width, height) = (inner.width.into(), inner.height.into());
+    let lines = details(key, theme, now);
+    let wrapped = fit::wrap_all(&lines, width);
+    // Wrapped when every line fits; otherwise one line a field, so that a long name does
+    // not push the other fields out, and the ones still missing counted.
+    let lines = if wrapped.len() <= height {
+        wrapped
+    } else {
+        lines.iter().map(|l| fit::truncate_line(l, width)).collect()
+    };
+    Paragraph::new(fit::clip(lines, height, theme.dim)).render(inner, buf);
+}
+
+/// The details of `key`, a line a field.
+fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> {
     let field = |name: &str, value: String| {
         Line::from(vec![
             Span::styled(format!("{name:<12}"), theme.dim),
@@ -622,7 +631,7 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
             |t| format!("{t} ({})", relative(t, now)),
         )
     };
-    let lines = vec![
+    vec![
         field("Name", key.description.clone()),
         field("Id", key.id.clone()),
         field(
@@ -667,14 +676,5 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
                 .as_ref()
                 .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
         ),
-    ];
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.border)
-                .title(Span::styled(" Details ", theme.accent)),
-        )
-        .render(area, buf);
+    ]
 }

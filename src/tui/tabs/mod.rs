@@ -1,17 +1,16 @@
 //! One file per tab: its state, its verbs and its rendering; the pieces they share here.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{
-    Block, Borders, Paragraph, Row, StatefulWidget, Table, TableState, Widget, Wrap,
-};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
-use super::widgets::Load;
+use super::widgets::{Load, fit};
 use crate::text::visible;
 
+pub mod columns;
 pub mod identities;
 pub mod keys;
 pub mod search;
@@ -111,12 +110,14 @@ impl Paging {
 const PREFETCH_MARGIN: usize = 20;
 
 /// Draws a bordered frame titled `title` and returns the area inside it. The title may name
-/// a database or hold the user's filter, so it is shown through [`visible`].
+/// a database or hold the user's filter, so it is shown through [`visible`], and cut with
+/// `…` where the corners would cut it.
 pub fn framed(title: String, border: Style, theme: &Theme, area: Rect, buf: &mut Buffer) -> Rect {
+    let title = fit::truncate(&visible(&title), area.width.saturating_sub(2).into());
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(Span::styled(visible(&title).into_owned(), theme.accent));
+        .title(Span::styled(title, theme.accent));
     let inner = block.inner(area);
     block.render(area, buf);
     inner
@@ -129,22 +130,4 @@ pub fn message(text: String, theme: &Theme, area: Rect, buf: &mut Buffer) {
         .style(theme.dim)
         .wrap(Wrap { trim: true })
         .render(area, buf);
-}
-
-/// A table of `rows` under `header`, with the row `selected` (relative to the rows) marked.
-pub fn table<'a>(
-    rows: impl IntoIterator<Item = Row<'a>>,
-    header: Row<'a>,
-    widths: Vec<Constraint>,
-    selected: Option<usize>,
-    theme: &Theme,
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    let mut state = TableState::default().with_selected(selected);
-    let table = Table::new(rows, widths)
-        .header(header.style(theme.header))
-        .row_highlight_style(theme.selected)
-        .column_spacing(1);
-    StatefulWidget::render(table, area, buf, &mut state);
 }

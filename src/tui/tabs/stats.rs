@@ -4,11 +4,12 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{
-    Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Widget, Wrap,
+    Block, Borders, List, ListItem, ListState, Paragraph, StatefulWidget, Widget, Wrap,
 };
 
+use super::columns::{Column, Width, table};
 use super::view::{Shared, TabView, move_cursor};
-use super::{Cursor, framed, message, table};
+use super::{Cursor, framed, message};
 use crate::api::{Database, QueryStat};
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
@@ -188,7 +189,7 @@ impl TabView for StatsTab {
             .window(&self.stats, inner.height.saturating_sub(1) as usize);
         let rows = window.iter().map(|s| {
             // Query text and table names are whatever the monitored database's users wrote.
-            Row::new(vec![
+            vec![
                 format!("{:5.1}%", s.pct_of_total),
                 s.total_calls.to_string(),
                 format!("{:.2}", s.avg_time),
@@ -197,21 +198,22 @@ impl TabView for StatsTab {
                 visible(&s.statement_types.join(",")).into_owned(),
                 visible(&s.table_names.join(",")).into_owned(),
                 visible(&s.truncated_query).into_owned(),
-            ])
+            ]
+            .into_iter()
+            .map(Span::raw)
+            .collect()
         });
-        let header = Row::new([
-            "% total", "Calls", "Avg ms", "Hit", "Type", "Tables", "Query",
-        ]);
-        let widths = vec![
-            Constraint::Length(7),
-            Constraint::Length(9),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Length(8),
-            Constraint::Length(16),
-            Constraint::Fill(1),
+        // The query and its share of the time are the point; counts and ratios explain them.
+        let columns = [
+            Column::new("% total", Width::Fixed(7), 8),
+            Column::new("Calls", Width::Fixed(9), 5),
+            Column::new("Avg ms", Width::Fixed(8), 7),
+            Column::new("Hit", Width::Fixed(6), 3),
+            Column::new("Type", Width::Fixed(8), 4),
+            Column::new("Tables", Width::Fill { min: 12, weight: 1 }, 6),
+            Column::new("Query", Width::Fill { min: 20, weight: 3 }, 9),
         ];
         let selected = (self.pane == Pane::Statements).then_some(self.cursor.index - offset);
-        table(rows, header, widths, selected, theme, inner, buf);
+        table(&columns, rows, selected, theme, inner, buf);
     }
 }

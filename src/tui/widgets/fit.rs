@@ -27,23 +27,47 @@ pub fn truncate(text: &str, max: usize) -> String {
     if max == 0 {
         return String::new();
     }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = char_width(c);
-        if used + w + 1 > max {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push(ELLIPSIS);
-    out
+    format!("{}{ELLIPSIS}", prefix(text, max - 1))
 }
 
 /// A styled span cut to `max` cells with [`truncate`].
 pub fn truncate_span(span: Span<'_>, max: usize) -> Span<'static> {
     Span::styled(truncate(&span.content, max), span.style)
+}
+
+/// `line` in at most `max` cells, its styles kept: whole, or its start and `…`.
+pub fn truncate_line(line: &Line<'_>, max: usize) -> Line<'static> {
+    let owned = |span: &Span<'_>, text: &str| Span::styled(text.to_owned(), span.style);
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    if line.width() <= max {
+        spans = line.spans.iter().map(|s| owned(s, &s.content)).collect();
+    } else if max > 0 {
+        let mut left = max - 1;
+        for span in &line.spans {
+            let start = prefix(&span.content, left);
+            spans.push(owned(span, start));
+            if start.len() < span.content.len() {
+                spans.push(owned(span, &ELLIPSIS.to_string()));
+                break;
+            }
+            left -= width(start);
+        }
+    }
+    let mut out = Line::from(spans).style(line.style);
+    out.alignment = line.alignment;
+    out
+}
+
+/// The longest start of `text` in at most `max` cells.
+fn prefix(text: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += char_width(c);
+        if used > max {
+            return &text[..i];
+        }
+    }
+    text
 }
 
 /// Breaks `line` at spaces into lines of at most `max` cells, keeping each piece's style.
@@ -151,6 +175,21 @@ pub fn wrap_all(lines: &[Line<'_>], max: usize) -> Vec<Line<'static>> {
     lines.iter().flat_map(|l| wrap(l, max)).collect()
 }
 
+/// `lines` in at most `max` lines: all of them, or the first ones and a line in `style`
+/// saying how many more there are.
+pub fn clip(mut lines: Vec<Line<'static>>, max: usize, style: Style) -> Vec<Line<'static>> {
+    if lines.len() <= max {
+        return lines;
+    }
+    let kept = max.saturating_sub(1);
+    let more = lines.len() - kept;
+    lines.truncate(kept);
+    if max > 0 {
+        lines.push(Line::styled(format!("{ELLIPSIS} {more} more lines"), style));
+    }
+    lines
+}
+
 fn push(lines: &mut [Vec<Span<'static>>], text: &str, style: Style) {
     if text.is_empty() {
         return;
@@ -211,6 +250,35 @@ mod tests {
         assert_eq!(truncate("ab", 0), "");
         // Wide characters count as two cells.
         assert_eq!(truncate("日本語です", 5), "日本…");
+    }
+
+    #[test]
+    fn a_cut_line_keeps_its_styles_and_ends_in_the_mark() {
+        let line = Line::from(vec![
+            Span::raw("Name        "),
+            Span::raw("deploy production"),
+        ]);
+        assert_eq!(
+            truncate_line(&line, 40).to_string(),
+            "Name        deploy production"
+        );
+        assert_eq!(truncate_line(&line, 18).to_string(), "Name        deplo…");
+        assert_eq!(truncate_line(&line, 12).to_string(), "Name       …");
+        assert_eq!(truncate_line(&line, 0).to_string(), "");
+    }
+
+    #[test]
+    fn clipped_lines_say_how_many_are_hidden() {
+        let lines: Vec<Line<'static>> = (0..5).map(|i| Line::from(i.to_string())).collect();
+        assert_eq!(
+            text(&clip(lines.clone(), 5, Style::default())),
+            ["0", "1", "2", "3", "4"]
+        );
+        assert_eq!(
+            text(&clip(lines.clone(), 3, Style::default())),
+            ["0", "1", "… 3 more lines"]
+        );
+        assert!(clip(lines, 0, Style::default()).is_empty());
     }
 
     #[test]

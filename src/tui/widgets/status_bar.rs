@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::text::visible;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit;
 
 /// Whether the service answers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -57,7 +58,7 @@ impl Widget for StatusBar<'_> {
         // The identity's name comes from the service; the rest from config.
         let shown = |s: &str| visible(s).into_owned();
         // The connection comes first: on a narrow terminal the end of the line is cut, and
-        // whether the service answers matters more than where it lives.
+        // whether the service answers matters more than where it lives; the cut is marked.
         let spans = vec![
             Span::raw(" "),
             connection,
@@ -70,6 +71,6 @@ impl Widget for StatusBar<'_> {
             sep(),
             Span::styled(format!("token in {}", shown(self.credential_store)), t.dim),
         ];
-        Paragraph::new(Line::from(spans)).render(area, buf);
+        Paragraph::new(fit::truncate_line(&Line::from(spans), area.width.into())).render(area, buf);
     }
 }
