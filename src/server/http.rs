@@ -184,11 +184,26 @@ has_status!(
     axum::extract::rejection::BytesRejection
 );
 
-/// The GraphQL request in a body, refused when it nests too deeply for the parsers.
+/// Longest query text accepted. Real documents are a few kilobytes; GraphQL's parser spends
+/// far more per byte than a JSON one, so a megabyte of query text would hold a worker for
+/// seconds. Large values belong in `variables`, which may fill the rest of the body.
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// The GraphQL request in a body, refused when its query is too long or nests too deeply
+/// for the parsers.
 async fn read_request(request: Request) -> Result<async_graphql::Request, Rejection> {
     let request = read_body(request).await?;
     nesting::check(&request.query, Syntax::GraphQl, MAX_NESTING, "the query")
         .map_err(|e| bad_request(&e.to_string()))?;
+    if request.query.len() > MAX_QUERY_BYTES {
+        return Err(Rejection(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the query text has {} bytes; at most {MAX_QUERY_BYTES}: send large values as variables",
+                request.query.len()
+            ),
+        ));
+    }
     Ok(request)
 }
 

@@ -67,7 +67,18 @@ async fn an_invalid_document_is_refused_before_anything_is_audited() {
         )
         .await;
     let before = audit_entries(&server).await;
+    // 900,000 characters of field name: refused before any parsing, as too long a query.
     let unknown = "f".repeat(900_000);
+    let (status, body) = server
+        .gql(
+            &reader.token,
+            &format!("mutation {{ {unknown} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 413, "{}", &body.to_string()[..200]);
+    // 60,000: parsed, and refused by validation.
+    let unknown = "f".repeat(60_000);
     let (_, body) = server
         .gql(
             &reader.token,
