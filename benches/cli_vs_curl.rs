@@ -39,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             max_key_ttl: None,
             public_url: None,
             monitor: vec![],
+            limits: server::Limits::default(),
         })
         .await?;
         anyhow::Ok((running, token))

@@ -2,7 +2,9 @@
 //! The `keydeck` command: parse, set up logging, dispatch.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -11,7 +13,7 @@ use keydeck::api::AuthScheme;
 use keydeck::cli::session::{CredentialOptions, connect};
 use keydeck::cli::{self, demo, identities, keys, login};
 use keydeck::platform::{DEFAULT_PROFILE, Profile};
-use keydeck::server::{self, ServeConfig};
+use keydeck::server::{self, Limits, ServeConfig};
 use keydeck::ttl::Ttl;
 
 #[derive(Parser)]
@@ -146,6 +148,29 @@ struct ServeArgs {
     /// exit: for when no usable super admin key is left.
     #[arg(long, requires = "bootstrap_token_file")]
     recover_admin: bool,
+    /// Disconnect a client that takes longer than this to send a request's headers, or stays
+    /// idle this long between requests (`10s`, `1m`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// Answer 408 to a request not read and answered within this time (`30s`, `2m`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Open connections at most; at the cap the oldest idle one is closed for a new one.
+    #[arg(long, default_value_t = NonZeroUsize::new(Limits::DEFAULT_MAX_CONNECTIONS).unwrap_or(NonZeroUsize::MIN))]
+    max_connections: NonZeroUsize,
+    /// Failed authentications a client address may make per minute before it gets 429.
+    #[arg(long, default_value_t = Limits::DEFAULT_AUTH_FAILURES_PER_MINUTE)]
+    auth_failures_per_minute: NonZeroU32,
+}
+
+/// A positive duration in the TTL syntax (`30s`, `10m`, `1h`).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let ttl = s.parse::<Ttl>().map_err(|e| e.to_string())?;
+    u64::try_from(ttl.seconds())
+        .ok()
+        .filter(|&n| n > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| "expected a positive duration such as 10s or 1m".to_owned())
 }
 
 #[derive(Clone, Copy)]
@@ -303,6 +328,12 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         max_key_ttl: args.max_key_ttl.0,
         public_url: args.public_url,
         monitor: args.monitor,
+        limits: Limits {
+            header_timeout: args.header_timeout,
+            request_timeout: args.request_timeout,
+            max_connections: args.max_connections.get(),
+            auth_failures_per_minute: args.auth_failures_per_minute,
+        },
     })
 }
 
@@ -326,9 +357,15 @@ fn init_logging(file: Option<&Path>) -> anyhow::Result<()> {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match file {
         Some(path) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // Owner-only, as the other files the service writes.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let f = options
                 .open(path)
                 .with_context(|| format!("opening log file {}", path.display()))?;
             builder

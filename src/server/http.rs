@@ -1,10 +1,15 @@
 //! HTTP: `POST /graphql` with a JSON body, or a form body (multipart or urlencoded) with a
 //! `query` field as pganalyze's `curl -F 'query=…'` sends. Authentication happens here,
-//! before the schema sees the request.
+//! before the schema sees the request, and so does everything a hostile body could do to the
+//! parsers: too large (413, with or without a Content-Length), nested too deeply (400).
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +20,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::server::auth::{self, AuthError};
+use crate::server::limits::Limits;
+use crate::server::nesting::{self, MAX_NESTING, Syntax};
 use crate::server::schema::{KeydeckSchema, Services};
+use crate::server::throttle::AuthThrottle;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,20 +32,40 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 struct Http {
     schema: KeydeckSchema,
     services: Services,
+    throttle: Arc<AuthThrottle>,
 }
 
-/// The service's routes over `schema` and `services`.
+/// The service's routes over `schema` and `services`, with the default [`Limits`].
 pub fn router(schema: KeydeckSchema, services: Services) -> Router {
+    router_with(schema, services, &Limits::default())
+}
+
+/// The service's routes over `schema` and `services`, failed authentications limited as
+/// `limits` says (the transport limits are the listener's).
+pub fn router_with(schema: KeydeckSchema, services: Services, limits: &Limits) -> Router {
+    let throttle = Arc::new(AuthThrottle::new(limits.auth_failures_per_minute));
     Router::new()
         .route("/graphql", post(graphql))
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(Http { schema, services })
+        .with_state(Http {
+            schema,
+            services,
+            throttle,
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
 }
 
 async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request) -> Response {
+    // Known when our listener serves the router; a router served otherwise is not throttled.
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    if let Some(wait) = client.and_then(|ip| http.throttle.refused(ip)) {
+        return too_many_failures(wait);
+    }
     let caller = match auth::token_from_headers(&headers) {
         Ok(token) => auth::authenticate(&http.services.store, token).await,
         Err(e) => Err(e),
@@ -53,6 +81,14 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
             );
         }
         Err(e) => {
+            // A missing header guesses nothing; a rejected token is a guess.
+            let over = match (&e, client) {
+                (AuthError::Rejected, Some(ip)) => http.throttle.failed(ip),
+                _ => None,
+            };
+            if let Some(wait) = over {
+                return too_many_failures(wait);
+            }
             let mut response =
                 error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
             response
@@ -66,6 +102,22 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
     Json(http.schema.execute(request.data(caller)).await).into_response()
+}
+
+/// 429 for an address over its failed-authentication budget, with when to come back.
+fn too_many_failures(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOO_MANY_FAILED_AUTHENTICATIONS",
+        &format!(
+            "too many failed authentications from this address; try again in {seconds} s"
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// The fields of a form-encoded GraphQL request.
@@ -84,6 +136,8 @@ impl FormRequest {
             .ok_or_else(|| bad_request("the form has no `query` field"))?;
         let mut request = async_graphql::Request::new(query);
         if let Some(variables) = self.variables.filter(|v| !v.trim().is_empty()) {
+            nesting::check(&variables, Syntax::Json, MAX_NESTING, "`variables`")
+                .map_err(|e| bad_request(&e.to_string()))?;
             let value: serde_json::Value = serde_json::from_str(&variables)
                 .map_err(|e| bad_request(&format!("`variables` is not JSON: {e}")))?;
             request = request.variables(async_graphql::Variables::from_json(value));
@@ -129,14 +183,29 @@ has_status!(
     axum::extract::rejection::BytesRejection
 );
 
+/// The GraphQL request in a body, refused when it nests too deeply for the parsers.
 async fn read_request(request: Request) -> Result<async_graphql::Request, Rejection> {
+    let request = read_body(request).await?;
+    nesting::check(&request.query, Syntax::GraphQl, MAX_NESTING, "the query")
+        .map_err(|e| bad_request(&e.to_string()))?;
+    Ok(request)
+}
+
+async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_ascii_lowercase();
+    // The whole body first, within the limit: a chunked body (no Content-Length) over it gets
+    // 413 like any other, whatever its content type.
+    let (parts, body) = request.into_parts();
+    let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &())
+        .await
+        .map_err(Rejection::from)?;
     if content_type.starts_with("multipart/form-data") {
+        let request = Request::from_parts(parts, Body::from(body));
         let mut multipart = Multipart::from_request(request, &())
             .await
             .map_err(Rejection::from)?;
@@ -157,15 +226,17 @@ async fn read_request(request: Request) -> Result<async_graphql::Request, Reject
         }
         return form.into_request();
     }
-    let body = Bytes::from_request(request, &())
-        .await
-        .map_err(Rejection::from)?;
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let form: FormRequest = serde_urlencoded::from_bytes(&body)
             .map_err(|e| bad_request(&format!("the form body is malformed: {e}")))?;
         return form.into_request();
     }
-    let value: serde_json::Value = serde_json::from_slice(&body)
+    // The envelope `{"query": …, "variables": …}` is one level more than the variables.
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| bad_request(&format!("the body is not UTF-8 JSON: {e}")))?;
+    nesting::check(text, Syntax::Json, MAX_NESTING + 1, "the body")
+        .map_err(|e| bad_request(&e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| bad_request(&format!("the body is not JSON: {e}")))?;
     if value.is_array() {
         return Err(bad_request(
@@ -183,7 +254,8 @@ fn bad_request(message: &str) -> Rejection {
     Rejection(StatusCode::BAD_REQUEST, message.to_owned())
 }
 
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+/// A GraphQL-shaped error body (`{errors: [{message, extensions: {code}}]}`) with `status`.
+pub(crate) fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
 }

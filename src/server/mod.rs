@@ -3,11 +3,15 @@
 pub mod auth;
 pub mod authz;
 pub mod http;
+pub mod limits;
+pub mod listener;
 pub mod memberships;
 pub mod model;
+pub mod nesting;
 pub mod schema;
 pub mod stats;
 pub mod store;
+pub mod throttle;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -23,7 +27,8 @@ use crate::server::store::{Audit, NewKey, Store};
 use crate::token;
 use crate::ttl::Ttl;
 
-pub use http::router;
+pub use http::{router, router_with};
+pub use limits::Limits;
 
 /// Everything `keydeck serve` is configured with.
 #[derive(Debug, Clone)]
@@ -37,6 +42,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// `(name, postgres URL)` of the databases whose query statistics are served.
     pub monitor: Vec<(String, String)>,
+    /// Timeouts, the connection cap and the failed-authentication budget.
+    pub limits: Limits,
 }
 
 /// A service listening on a socket, as tests and `keydeck demo` run it.
@@ -59,10 +66,10 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("opening the store at {}", config.database_url))?;
     let bootstrap_token = bootstrap(&store, config.bootstrap_token_file.as_deref()).await?;
-    let listener = TcpListener::bind(config.listen)
+    let socket = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
-    let addr = listener.local_addr()?;
+    let addr = socket.local_addr()?;
     let services = Services {
         store,
         settings: Settings {
@@ -75,12 +82,12 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         monitor: Monitor::new(&config.monitor)
             .context("a --monitor URL is not a PostgreSQL URL")?,
     };
-    let app = router(schema(services.clone()), services);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    });
+    let app = router_with(schema(services.clone()), services, &config.limits);
+    let limits = Limits {
+        max_connections: listener::connection_cap(config.limits.max_connections),
+        ..config.limits.clone()
+    };
+    let task = tokio::spawn(listener::serve(socket, app, limits, shutdown_signal()));
     Ok(Running {
         addr,
         bootstrap_token,

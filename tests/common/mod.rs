@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
-use keydeck::server::{Running, ServeConfig};
+use keydeck::server::{Limits, Running, ServeConfig};
 use keydeck::ttl::Ttl;
 
 /// The service's default maximum key lifetime (`keydeck serve --max-key-ttl 30d`).
@@ -206,15 +206,24 @@ impl TestServer {
 
     /// A service with this maximum key lifetime (`None`: unlimited).
     pub async fn with_max_ttl(max_key_ttl: Option<Ttl>) -> TestServer {
-        Self::with(max_key_ttl, Vec::new()).await
+        Self::with(max_key_ttl, Vec::new(), Limits::default()).await
     }
 
     /// A service reading the query statistics of these `(name, postgres URL)` databases.
     pub async fn monitoring(monitor: Vec<(String, String)>) -> TestServer {
-        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), monitor).await
+        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), monitor, Limits::default()).await
     }
 
-    async fn with(max_key_ttl: Option<Ttl>, monitor: Vec<(String, String)>) -> TestServer {
+    /// A service with these transport limits.
+    pub async fn with_limits(limits: Limits) -> TestServer {
+        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), Vec::new(), limits).await
+    }
+
+    async fn with(
+        max_key_ttl: Option<Ttl>,
+        monitor: Vec<(String, String)>,
+        limits: Limits,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -223,6 +232,7 @@ impl TestServer {
             max_key_ttl,
             public_url: None,
             monitor,
+            limits,
         };
         let running = keydeck::server::start(&config)
             .await
