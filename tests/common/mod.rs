@@ -2,6 +2,8 @@
 //! GraphQL client for it.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod serve_process;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -211,7 +213,12 @@ impl TestServer {
 
     /// A service reading the query statistics of these `(name, postgres URL)` databases.
     pub async fn monitoring(monitor: Vec<(String, String)>) -> TestServer {
-        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), monitor, Limits::default()).await
+        Self::with(
+            Some(DEFAULT_MAX_TTL.parse().unwrap()),
+            monitor,
+            Limits::default(),
+        )
+        .await
     }
 
     /// A service with these transport limits.
