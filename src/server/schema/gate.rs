@@ -9,7 +9,7 @@
 //! reaches the audit log. Only the operation that will run counts: clients such as
 //! graphql_client send a whole document of operations and pick one by `operationName`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -21,8 +21,8 @@ use async_graphql::parser::types::{
     ExecutableDocument, Field, FragmentDefinition, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
 use async_graphql::{ErrorExtensionValues, Variables};
+use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
 
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
@@ -77,11 +77,19 @@ impl Extension for Gate {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
+        // async-graphql's own passes (its recursive-depth check while parsing, then
+        // validation) expand every fragment spread: fragments that each spread the one before
+        // twice cost 2^n there, minutes of a worker thread for a 2 KB body. So the size is
+        // measured first, in linear time, on a parse of our own; a document that does not
+        // parse gets async-graphql's own error below.
+        if let Ok(document) = async_graphql::parser::parse_query(query) {
+            check_size(&document, wanted.as_deref())?;
+        }
         let document = next.run(ctx, query, variables).await?;
         let Some(caller) = ctx.data_opt::<Caller>() else {
             return Err(ServerError::new("request is not authenticated", None));
         };
-        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
         let shape = Shape::new(&document);
         let mut refusal = None;
         for (name, operation) in document.operations.iter() {
@@ -89,12 +97,6 @@ impl Extension for Gate {
                 continue;
             }
             let operation = &operation.node;
-            let size = shape.size(&operation.selection_set.node)?;
-            if size > MAX_SELECTIONS {
-                return Err(bad_request(format!(
-                    "the document selects {size} fields with its fragments expanded; at most {MAX_SELECTIONS}"
-                )));
-            }
             if operation.ty == OperationType::Mutation {
                 let fields = shape.root_fields(&operation.selection_set.node)?;
                 if fields.len() > MAX_MUTATION_FIELDS {
@@ -124,8 +126,7 @@ impl Extension for Gate {
         let Some(refusal) = refusal else {
             return Ok(result);
         };
-        if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>())
-        {
+        if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>()) {
             audit_refusal(ctx, caller, fields, &refusal.message).await;
         }
         let mut extensions = ErrorExtensionValues::default();
@@ -201,17 +202,44 @@ enum Level {
 const ID_PATH_FIELDS: [&str; 6] = ["apiKey", "key", "identity", "project", "id", "token"];
 
 /// The document's fragments, for walking selections as they will execute.
+/// Refuses a document whose operation to run (`wanted`, or every one) selects more than
+/// [`MAX_SELECTIONS`] fields once its fragments are expanded.
+fn check_size(document: &ExecutableDocument, wanted: Option<&str>) -> ServerResult<()> {
+    let shape = Shape::new(document);
+    for (name, operation) in document.operations.iter() {
+        if wanted.is_some() && name.map(|n| n.as_str()) != wanted {
+            continue;
+        }
+        let size = shape.size(&operation.node.selection_set.node)?;
+        if size > MAX_SELECTIONS {
+            return Err(bad_request(format!(
+                "the document selects {size} fields with its fragments expanded; at most {MAX_SELECTIONS}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 struct Shape<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     /// Fragment sizes measured so far; `None` while one is being measured (a cycle).
     sizes: RefCell<HashMap<&'a str, Option<usize>>>,
+    /// How many fragments are being measured, one inside the other: the recursion depth.
+    /// Spreads are not brackets, so the nesting limit does not bound a chain of them.
+    measuring: Cell<usize>,
 }
+
+/// Longest chain of fragments spreading fragments measured. A chain of thousands fits in a
+/// 1 MiB body and would overflow the worker's stack; async-graphql refuses those deeper than
+/// its recursion limit (32) anyway.
+const MAX_FRAGMENT_CHAIN: usize = 64;
 
 impl<'a> Shape<'a> {
     fn new(document: &'a ExecutableDocument) -> Self {
         Shape {
             fragments: &document.fragments,
             sizes: RefCell::new(HashMap::new()),
+            measuring: Cell::new(0),
         }
     }
 
@@ -230,9 +258,7 @@ impl<'a> Shape<'a> {
         for item in &set.items {
             let n = match &item.node {
                 Selection::Field(field) => 1 + self.size(&field.node.selection_set.node)?,
-                Selection::InlineFragment(inline) => {
-                    self.size(&inline.node.selection_set.node)?
-                }
+                Selection::InlineFragment(inline) => self.size(&inline.node.selection_set.node)?,
                 Selection::FragmentSpread(spread) => {
                     self.fragment_size(spread.node.fragment_name.node.as_str())?
                 }
@@ -253,17 +279,22 @@ impl<'a> Shape<'a> {
             }
             None => {}
         }
+        if self.measuring.get() >= MAX_FRAGMENT_CHAIN {
+            return Err(bad_request(format!(
+                "fragments spread fragments more than {MAX_FRAGMENT_CHAIN} deep"
+            )));
+        }
         self.sizes.borrow_mut().insert(name, None);
-        let size = self.size(&self.fragment(name)?.selection_set.node)?;
+        self.measuring.set(self.measuring.get() + 1);
+        let size = self.size(&self.fragment(name)?.selection_set.node);
+        self.measuring.set(self.measuring.get() - 1);
+        let size = size?;
         self.sizes.borrow_mut().insert(name, Some(size));
         Ok(size)
     }
 
     /// The fields directly in `set`, through fragments.
-    fn root_fields(
-        &self,
-        set: &'a SelectionSet,
-    ) -> ServerResult<Vec<&'a Positioned<Field>>> {
+    fn root_fields(&self, set: &'a SelectionSet) -> ServerResult<Vec<&'a Positioned<Field>>> {
         let mut out = Vec::new();
         self.collect_fields(set, &mut out, 0)?;
         Ok(out)
