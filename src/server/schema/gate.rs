@@ -61,11 +61,21 @@ impl Extension for Gate {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        request: Request,
+        mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         if let Ok(mut name) = self.operation_name.lock() {
             name.clone_from(&request.operation_name);
+        }
+        // async-graphql's own passes (its recursive-depth check right after parsing, then
+        // validation) expand every fragment spread: fragments that each spread the one before
+        // twice cost 2^n there, minutes of a worker thread for a 1 KB body. So the size is
+        // measured first, in linear time. The request keeps the parsed document, which
+        // async-graphql then uses instead of parsing again; a document that does not parse
+        // gets async-graphql's own error later.
+        let wanted = request.operation_name.clone();
+        if let Ok(document) = request.parsed_query() {
+            check_size(document, wanted.as_deref())?;
         }
         next.run(ctx, request).await
     }
@@ -78,14 +88,6 @@ impl Extension for Gate {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
-        // async-graphql's own passes (its recursive-depth check while parsing, then
-        // validation) expand every fragment spread: fragments that each spread the one before
-        // twice cost 2^n there, minutes of a worker thread for a 2 KB body. So the size is
-        // measured first, in linear time, on a parse of our own; a document that does not
-        // parse gets async-graphql's own error below.
-        if let Ok(document) = async_graphql::parser::parse_query(query) {
-            check_size(&document, wanted.as_deref())?;
-        }
         let document = next.run(ctx, query, variables).await?;
         let Some(caller) = ctx.data_opt::<Caller>() else {
             return Err(ServerError::new("request is not authenticated", None));
