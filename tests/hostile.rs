@@ -28,7 +28,7 @@ use common::serve_process::{ServeProcess, integrity_check, open_db};
 use keydeck::server::http::MAX_BODY_BYTES;
 use keydeck::server::store::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 
-const SEED: u64 = 0x686f_7374_696c_65;
+const SEED: u64 = 0x0068_6f73_7469_6c65;
 const CONCURRENCY: usize = 16;
 /// Most mutation fields one request may run (`MAX_MUTATION_FIELDS` of the request gate).
 const MAX_MUTATION_FIELDS: u64 = 20;
@@ -96,7 +96,7 @@ impl Category {
     ];
 
     /// Requests that reach the service as the guest: failed authentications only.
-    fn from_guest(self) -> bool {
+    fn comes_from_guest(self) -> bool {
         matches!(self, Category::WrongToken | Category::ExpiredToken)
     }
 }
@@ -425,8 +425,8 @@ impl Plan {
     }
 
     /// Whether the request's Authorization can fail: those come from the guest address.
-    fn from_guest(&self) -> bool {
-        self.category.from_guest()
+    fn comes_from_guest(&self) -> bool {
+        self.category.comes_from_guest()
     }
 }
 
@@ -589,7 +589,7 @@ fn malformed(rng: &mut StdRng, plan: Plan) -> Plan {
             plan.json(gql(&soup, json!({})))
         }
         4 => plan.json(gql(
-            *pick(
+            pick::<&str>(
                 rng,
                 &[
                     "{ nope }",
@@ -631,7 +631,7 @@ fn content_type(rng: &mut StdRng, plan: Plan) -> Plan {
     } else {
         b"query=%7B+me+%7B+id+%7D+%7D".to_vec()
     };
-    let kind: &[u8] = *pick(
+    let kind: &[u8] = pick::<&[u8]>(
         rng,
         &[
             b"text/plain".as_slice(),
@@ -839,7 +839,7 @@ fn batch(rng: &mut StdRng, plan: Plan) -> Plan {
 }
 
 fn bad_utf8(rng: &mut StdRng, plan: Plan) -> Plan {
-    let bad: &[u8] = *pick(
+    let bad: &[u8] = pick::<&[u8]>(
         rng,
         &[
             b"\xff\xfe".as_slice(),
@@ -990,7 +990,7 @@ fn mutation_flood(rng: &mut StdRng, plan: Plan, tokens: &Tokens) -> Plan {
 
 /// Sends `plan` on a new connection and reads the reply until the server closes.
 async fn exchange(addr: SocketAddr, plan: Plan) -> Outcome {
-    let connected = if plan.from_guest() {
+    let connected = if plan.comes_from_guest() {
         connect_from(GUEST_SOURCE, addr).await
     } else {
         TcpStream::connect(addr).await
