@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use keydeck::api::AuthScheme;
 use keydeck::cli::session::{CredentialOptions, connect};
-use keydeck::cli::{self, demo, identities, keys, login};
+use keydeck::cli::{self, demo, exit, identities, keys, login, output, projects, roles, stats};
 use keydeck::platform::{DEFAULT_PROFILE, Profile};
 use keydeck::server::{self, Limits, ServeConfig};
 use keydeck::ttl::Ttl;
@@ -67,11 +67,15 @@ enum Command {
     /// List identities.
     #[command(subcommand)]
     Identities(IdentitiesCommand),
-    /// Add or remove global roles of an identity.
+    /// List the global role catalog; add or remove global roles of an identity.
     #[command(subcommand)]
     Roles(RolesCommand),
+    /// List and create projects.
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
     /// Query statistics of a monitored database, busiest first.
     Stats {
+        /// The database's id or name.
         #[arg(long)]
         database: String,
         #[arg(long)]
@@ -94,9 +98,15 @@ enum KeysCommand {
     /// Create a key; its token is shown once.
     Create(keys::CreateArgs),
     /// Disable a key: it stops authenticating at once.
-    Disable { id: String },
+    Disable {
+        /// The key's id, a unique prefix of it (6 characters or more), or its name.
+        id: String,
+    },
     /// Enable a disabled key.
-    Enable { id: String },
+    Enable {
+        /// The key's id, a unique prefix of it (6 characters or more), or its name.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,15 +119,43 @@ enum IdentitiesCommand {
 
 #[derive(Subcommand)]
 enum RolesCommand {
+    /// The global role catalog.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grant global roles; roles already held are reported, not an error.
     Add {
+        /// The identity's id, a unique prefix of it (6 characters or more), or its description.
         identity: String,
         #[arg(required = true)]
         roles: Vec<String>,
     },
+    /// Take global roles away; if one is not held, nothing is removed (exit 1).
     Remove {
+        /// The identity's id, a unique prefix of it (6 characters or more), or its description.
         identity: String,
         #[arg(required = true)]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectsCommand {
+    /// The projects you are a member or an admin of.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a project with the roles its members can hold.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// A role and the variables a membership in it fills: NAME[:VAR,…] (repeatable).
+        #[arg(long = "role", value_parser = projects::RoleDefinition::parse)]
+        roles: Vec<projects::RoleDefinition>,
     },
 }
 
@@ -144,10 +182,6 @@ struct ServeArgs {
     /// Log to this file instead of stderr.
     #[arg(long)]
     log_file: Option<PathBuf>,
-    /// Mint a new super_admin key offline (token to --bootstrap-token-file), audit it, and
-    /// exit: for when no usable super admin key is left.
-    #[arg(long, requires = "bootstrap_token_file")]
-    recover_admin: bool,
     /// Disconnect a client that takes longer than this to send a request's headers, or stays
     /// idle this long between requests (`10s`, `1m`).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
@@ -161,6 +195,10 @@ struct ServeArgs {
     /// Failed authentications a client address may make per minute before it gets 429.
     #[arg(long, default_value_t = Limits::DEFAULT_AUTH_FAILURES_PER_MINUTE)]
     auth_failures_per_minute: NonZeroU32,
+    /// Mint a new super_admin key offline (token to --bootstrap-token-file), audit it, and
+    /// exit: for when no usable super admin key is left.
+    #[arg(long, requires = "bootstrap_token_file")]
+    recover_admin: bool,
 }
 
 /// A positive duration in the TTL syntax (`30s`, `10m`, `1h`).
@@ -206,10 +244,17 @@ fn parse_scheme(s: &str) -> Result<AuthScheme, String> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
-        // One line, the whole chain of causes.
-        let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
-        eprintln!("keydeck: {}", chain.join(": "));
-        std::process::exit(1);
+        let code = exit::code(&e);
+        if code != exit::OK {
+            // One line, the whole chain of causes.
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            // Causes can quote the service or the user's arguments: shown, never obeyed.
+            output::note(format!(
+                "keydeck: {}",
+                keydeck::text::visible(&chain.join(": "))
+            ));
+        }
+        std::process::exit(code);
     }
 }
 
@@ -221,36 +266,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
-        Some(Command::Schema) => {
-            print!("{}", server::sdl());
-            Ok(())
-        }
+        Some(Command::Schema) => output::write(&server::sdl()),
         Some(Command::Serve(args)) => {
             init_logging(args.log_file.as_deref())?;
             let recover = args.recover_admin;
             let config = serve_config(args)?;
             if recover {
-                let file = config
-                    .bootstrap_token_file
-                    .as_deref()
-                    .context("--recover-admin needs --bootstrap-token-file PATH")?;
+                let file = config.bootstrap_token_file.as_deref().ok_or_else(|| {
+                    exit::usage("--recover-admin needs --bootstrap-token-file PATH")
+                })?;
                 runtime.block_on(server::recover_admin(&config.database_url, file))?;
-                eprintln!(
+                output::note(format!(
                     "keydeck: minted a new super_admin key; its token is in {} (0600)",
                     file.display()
-                );
+                ));
                 return Ok(());
             }
             runtime.block_on(server::serve(config))
         }
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "keydeck",
-                &mut std::io::stdout(),
-            );
-            Ok(())
+            // Generated into memory: clap_complete panics on a failed write, and a closed
+            // pipe is not worth a panic.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "keydeck", &mut script);
+            output::write(&String::from_utf8_lossy(&script))
         }
         Some(Command::Demo { monitor }) => {
             init_logging(Some(&log_file()?))?;
@@ -291,17 +330,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Roles(command)) => {
             let c = connect(&credentials)?;
-            let (identity, roles, grant) = match command {
-                RolesCommand::Add { identity, roles } => (identity, roles, true),
-                RolesCommand::Remove { identity, roles } => (identity, roles, false),
-            };
-            runtime.block_on(identities::change_roles(
-                &c.client, &identity, &roles, grant,
-            ))
+            runtime.block_on(async {
+                match command {
+                    RolesCommand::List { json } => roles::list(&c.client, json).await,
+                    RolesCommand::Add { identity, roles } => {
+                        roles::change(&c.client, &identity, &roles, true).await
+                    }
+                    RolesCommand::Remove { identity, roles } => {
+                        roles::change(&c.client, &identity, &roles, false).await
+                    }
+                }
+            })
+        }
+        Some(Command::Projects(command)) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(async {
+                match command {
+                    ProjectsCommand::List { json } => projects::list(&c.client, json).await,
+                    ProjectsCommand::Create { slug, name, roles } => {
+                        projects::create(&c.client, &slug, &name, &roles).await
+                    }
+                }
+            })
         }
         Some(Command::Stats { database, json }) => {
             let c = connect(&credentials)?;
-            runtime.block_on(identities::stats(&c.client, &database, json))
+            runtime.block_on(stats::stats(&c.client, &database, json))
         }
         None => {
             let c = connect(&credentials)?;

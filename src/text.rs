@@ -153,6 +153,60 @@ mod tests {
         assert_ne!(name_key("copy test"), name_key("copy  test"));
     }
 
+    use proptest::prelude::*;
+
+    /// Text with a fair share of what an attacker would send, amid ordinary characters.
+    fn hostile_text() -> impl Strategy<Value = String> {
+        let hidden = prop::sample::select(vec![
+            '\x1b', '\x07', '\n', '\t', '\r', '\0', '\x7f', '\u{85}', '\u{9b}', '\u{202e}',
+            '\u{2066}', '\u{200b}', '\u{200d}', '\u{feff}', '\u{ad}', '\u{2028}', '\u{61c}',
+        ]);
+        let ordinary = prop::sample::select(vec![
+            ' ', 'a', 'Z', 'e', '\u{301}', 'é', '\u{a0}', '\u{3000}', 'İ', 'ß', '日', '😀', ']',
+            ';',
+        ]);
+        let any = any::<char>();
+        prop::collection::vec(prop_oneof![hidden, ordinary, any], 0..40)
+            .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn clean_name_output_is_clean_trimmed_and_stable(s in hostile_text(), max in 1..50usize) {
+            if let Ok(clean) = clean_name(&s, max) {
+                prop_assert!(!clean.chars().any(is_hidden_char));
+                prop_assert_eq!(clean.trim(), clean.as_str());
+                prop_assert!(!clean.is_empty() && clean.chars().count() <= max);
+                prop_assert_eq!(clean_name(&clean, max), Ok(clean.clone()));
+                prop_assert_eq!(name_key(&clean), name_key(&s));
+            } else {
+                prop_assert!(s.chars().any(is_hidden_char)
+                    || s.trim().is_empty()
+                    || s.chars().count() > max
+                    || s.nfc().count() > max);
+            }
+        }
+
+        #[test]
+        fn name_key_is_stable(s in hostile_text()) {
+            let key = name_key(&s);
+            prop_assert_eq!(name_key(&key), key);
+        }
+
+        #[test]
+        fn visible_output_has_nothing_hidden(s in hostile_text()) {
+            let shown = visible(&s);
+            prop_assert!(!shown.chars().any(is_hidden_char), "{:?}", shown);
+            prop_assert!(!shown.contains('\x1b'));
+        }
+
+        #[test]
+        fn visible_is_the_identity_on_clean_text(s in hostile_text()) {
+            let clean: String = s.chars().filter(|&c| !is_hidden_char(c)).collect();
+            prop_assert!(matches!(visible(&clean), Cow::Borrowed(b) if b == clean));
+        }
+    }
+
     #[test]
     fn visible_shows_what_the_terminal_would_act_on() {
         assert_eq!(visible("\x1b]52;c;Y3VybA==\x07"), "␛]52;c;Y3VybA==␇");

@@ -121,6 +121,40 @@ mod tests {
         }
     }
 
+    /// A token built the way [`generate`] builds one, from a body proptest chooses.
+    fn token_from(random: &str) -> String {
+        format!("{PREFIX}{random}{}", checksum(random))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_well_formed_token_verifies(random in "[0-9A-Za-z]{32}") {
+            proptest::prop_assert_eq!(verify_format(&token_from(&random)), Ok(()));
+        }
+
+        /// CRC32 catches every single-byte change, and its base62 form is one-to-one
+        /// (62^6 > 2^32), so no substitution anywhere in body or checksum slips through.
+        #[test]
+        fn any_single_changed_character_fails(
+            random in "[0-9A-Za-z]{32}",
+            at in 0..RANDOM_LEN + CHECKSUM_LEN,
+            replacement in proptest::sample::select(ALPHABET.to_vec()),
+        ) {
+            let token = token_from(&random);
+            let mut bytes = token.clone().into_bytes();
+            proptest::prop_assume!(bytes[PREFIX.len() + at] != replacement);
+            bytes[PREFIX.len() + at] = replacement;
+            let changed = String::from_utf8(bytes).unwrap();
+            proptest::prop_assert_eq!(verify_format(&changed), Err(TokenFormatError::BadChecksum));
+        }
+
+        #[test]
+        fn verify_never_panics(s in "\\PC*", tail in "kd_[0-9A-Za-z_\\-]{30,45}") {
+            let _ = verify_format(&s);
+            let _ = verify_format(&tail);
+        }
+    }
+
     #[test]
     fn hash_is_sha256_hex() {
         assert_eq!(

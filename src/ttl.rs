@@ -129,6 +129,34 @@ mod tests {
         assert!(matches!("5ä".parse::<Ttl>(), Err(TtlError::UnknownUnit(_))));
     }
 
+    /// The largest TTL the parser accepts (about 1000 years).
+    const MAX_SECONDS: i64 = 1000 * 365 * 86_400;
+
+    proptest::proptest! {
+        #[test]
+        fn display_parses_back_to_the_same_ttl(seconds in 1..=MAX_SECONDS) {
+            let ttl = Ttl::from_seconds(seconds).unwrap();
+            proptest::prop_assert_eq!(ttl.to_string().parse::<Ttl>(), Ok(ttl));
+        }
+
+        #[test]
+        fn every_unit_parses_to_its_multiple(n in 1..=1000i64, unit in "[smhdwM]") {
+            let c = unit.chars().next().unwrap();
+            let ttl: Ttl = format!("{n}{unit}").parse().unwrap();
+            proptest::prop_assert_eq!(ttl.seconds(), n * unit_seconds(c).unwrap());
+        }
+
+        /// Whatever is typed, the answer is a TTL or a reason, never a panic.
+        #[test]
+        fn parse_never_panics(s in "\\PC*", shaped in " ?-?[0-9]{0,25}[smhdwMy.ä]? ?") {
+            for input in [&s, &shaped] {
+                if let Ok(ttl) = input.parse::<Ttl>() {
+                    proptest::prop_assert!(ttl.seconds() > 0 && ttl.seconds() <= MAX_SECONDS);
+                }
+            }
+        }
+    }
+
     #[test]
     fn displays_in_the_largest_exact_unit() {
         assert_eq!("1M".parse::<Ttl>().unwrap().to_string(), "30d");

@@ -229,3 +229,35 @@ async fn a_wrong_token_a_dead_service_and_garbage_get_clear_errors() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn disabling_answers_the_personal_keys_disabled_with_it() {
+    let s = service().await;
+    let parent = s
+        .client
+        .create_key(&NewKey {
+            write: true,
+            ..new_key("parent", KeyScope::Global { roles: vec![] })
+        })
+        .await
+        .unwrap();
+    let parent_client =
+        ApiClient::new(&s.url, AuthScheme::Bearer, parent.token.as_deref().unwrap()).unwrap();
+    let child = parent_client
+        .create_key(&NewKey {
+            personal: true,
+            ttl: None,
+            ..new_key("child", KeyScope::Global { roles: vec![] })
+        })
+        .await
+        .unwrap();
+    let also = s.client.set_key_enabled(&parent.id, false).await.unwrap();
+    assert_eq!(also, vec![child.id.clone()]);
+    assert!(
+        s.client
+            .set_key_enabled(&parent.id, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -90,6 +90,13 @@ struct Tui {
 
 impl Tui {
     fn start(endpoint: &str, token: &str) -> Tui {
+        Self::start_reading_until(endpoint, token, None)
+    }
+
+    /// Like [`Tui::start`]; with `last_words`, the test stops reading (and lets go of its end
+    /// of the terminal) once the screen shows them, so dropping the `Tui`'s master then closes
+    /// the terminal for good, as a dropped SSH connection does.
+    fn start_reading_until(endpoint: &str, token: &str, last_words: Option<&'static str>) -> Tui {
         let home = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -115,7 +122,11 @@ impl Tui {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                let mut raw = sink.lock().unwrap();
+                raw.extend_from_slice(&buf[..n]);
+                if last_words.is_some_and(|w| String::from_utf8_lossy(&raw).contains(w)) {
+                    break;
+                }
             }
         });
         let keys = pty.master.take_writer().unwrap();
@@ -416,4 +427,90 @@ async fn cli_errors_are_one_line_with_a_non_zero_exit() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("cannot reach"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_filter_finds_a_key_beyond_the_first_page() {
+    let service = TestServer::start().await;
+    // More than one page (200) of keys, seeded through the API; the last ones are never
+    // loaded by scrolling.
+    for i in 0..230 {
+        service.global_key(&format!("seeded key {i:03}"), &[]).await;
+    }
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    tui.screen.wait_for("seeded key 000");
+    tui.send("/");
+    tui.send("key 229");
+    // After the pause the service is asked, and the title says what it searched.
+    let screen = tui
+        .screen
+        .wait_for("service searched for key names containing “key 229”");
+    assert!(screen.contains("seeded key 229"), "{screen}");
+    assert!(screen.contains("Keys: 1 of 1 "), "{screen}");
+    tui.send("\r");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses() {
+    let service = TestServer::start().await;
+    for i in 0..44 {
+        service
+            .project(&format!("proj-{i:02}"), common::blog_roles())
+            .await;
+    }
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    tui.send("n");
+    tui.screen.wait_for("New API key");
+    tui.send("among many");
+    // Scope: typing searches the 44 projects; enter picks the one under the cursor.
+    tui.send("\t");
+    tui.send("proj-37");
+    tui.screen.wait_for("1 of 44 projects");
+    tui.send("\r");
+    tui.screen.wait_for("project proj-37");
+    // Role, Variables, Permissions, Visibility, then TTL.
+    for _ in 0..5 {
+        tui.send("\t");
+    }
+    let screen = tui.screen.wait_for("▸ TTL");
+    assert!(screen.contains("→ expires"), "{screen}");
+    tui.send("\r");
+    tui.screen.wait_for("will not be shown again");
+    tui.send("\x1b");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tui_ends_when_its_terminal_goes_away() {
+    let service = TestServer::start().await;
+    let tui = Tui::start_reading_until(&service.graphql_url(), &service.admin, Some("online"));
+    tui.screen.wait_for("● online");
+    // The SSH connection drops: the terminal's other end closes.
+    let Tui {
+        mut child,
+        keys,
+        _master,
+        ..
+    } = tui;
+    drop(keys);
+    drop(_master);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success(), "ended by the hang-up: {status:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "keydeck still runs after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -963,7 +963,10 @@ async fn a_read_only_key_cannot_mutate_and_a_write_only_key_cannot_query() {
         .gql(&write_only.token, CREATE_PROJECT, project.clone())
         .await;
     assert_eq!(first_error_code(&body), "FORBIDDEN");
-    assert!(string(&body["errors"][0]["message"]).contains("READ"), "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("READ"),
+        "{body}"
+    );
     ok(&server
         .mutate(&write_only.token, CREATE_PROJECT_IDS, project)
         .await);
@@ -985,7 +988,10 @@ async fn a_read_only_key_cannot_mutate_and_a_write_only_key_cannot_query() {
     let actors: Vec<&Value> = refused.iter().map(|e| &e["actorId"]).collect();
     assert_eq!(
         actors,
-        [&json!(write_only.identity_id), &json!(read_only.identity_id)],
+        [
+            &json!(write_only.identity_id),
+            &json!(read_only.identity_id)
+        ],
         "{log}"
     );
 }

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use keydeck::api::Page;
 use keydeck::server::model::{Permission, Visibility};
-use keydeck::server::store::{NewKey, Store};
+use keydeck::server::store::{Audit, NewKey, Store};
 use keydeck::token;
 use keydeck::tui::action::Action;
 use keydeck::tui::app::{App, Session};
@@ -22,18 +22,24 @@ pub async fn seeded_store(url: &str, keys: usize) -> anyhow::Result<(Store, Stri
         let t = token::generate().context("the OS random source failed")?;
         let description = format!("bench key {i}");
         store
-            .insert_key(NewKey {
-                description: &description,
-                project_id: None,
-                token_hash: &token::hash(&t),
-                token_prefix: Some(&token::display_prefix(&t)),
-                expires_at: None,
-                permissions: &[Permission::Read],
-                visibility: Visibility::OrgWide,
-                owner_id: None,
-                global_roles: &[],
-                memberships: &[],
-            })
+            .insert_key(
+                NewKey {
+                    description: &description,
+                    project_id: None,
+                    token_hash: &token::hash(&t),
+                    token_prefix: Some(&token::display_prefix(&t)),
+                    expires_at: None,
+                    permissions: &[Permission::Read],
+                    visibility: Visibility::OrgWide,
+                    owner_id: None,
+                    global_roles: &[],
+                    memberships: &[],
+                },
+                Audit {
+                    actor_id: None,
+                    action: "bench",
+                },
+            )
             .await
             .with_context(|| format!("inserting key {i}"))?;
     }

@@ -23,6 +23,15 @@ pub struct KeyQuery {
     pub after: Option<String>,
 }
 
+/// What the Identities tab asks for: a page, optionally narrowed by `search`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentityQuery {
+    /// Case-insensitive substring of the description or id.
+    pub search: Option<String>,
+    pub first: i64,
+    pub after: Option<String>,
+}
+
 /// One project membership: a role and its variables' values.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MembershipSpec {
@@ -78,6 +87,16 @@ pub enum KeyScope {
     },
 }
 
+impl Lookup<'_> {
+    /// `(idPrefix, search)` of a listing filter.
+    fn parts(self) -> (Option<String>, Option<String>) {
+        match self {
+            Lookup::IdPrefix(p) => (Some(p.to_owned()), None),
+            Lookup::NameContains(n) => (None, Some(n.to_owned())),
+        }
+    }
+}
+
 /// A key to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewKey {
@@ -111,6 +130,28 @@ pub type QueryStat = ops::query_stats::QueryStatsGetQueryStats;
 pub type Project = ops::projects::ProjectsProjects;
 pub type Me = ops::me::MeMe;
 pub type Role = ops::role_catalog::RoleCatalogRoles;
+pub type IdentityRoles = ops::identity_roles::IdentityRolesIdentity;
+
+/// A key or an identity that a name the user typed may stand for: its id and its name (a
+/// key's name, an identity's description), and for keys its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: String,
+    pub name: String,
+    pub state: Option<String>,
+}
+
+/// How a candidate is looked for: by the start of its id, or by a piece of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    IdPrefix(&'a str),
+    NameContains(&'a str),
+}
+
+/// The page size of a lookup. The service prices a request by its whole document, and
+/// graphql/identities.graphql shares `$first` with the heavier `ListIdentities`: 200 keeps
+/// both under the budget.
+const LOOKUP_PAGE: i64 = 200;
 
 /// Turns a mutation's optional `{ ok error }` reply into `Ok(())` or the refusal it carries.
 macro_rules! refusal {
@@ -154,6 +195,7 @@ impl ApiClient {
             include_disabled: query.all,
             include_expired: query.all,
             search: query.search.clone(),
+            id_prefix: None,
             project_slug: None,
             type_: None,
             visibility: None,
@@ -285,17 +327,25 @@ impl ApiClient {
         })
     }
 
-    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<(), ApiError> {
+    /// Enables or disables a key; disabling answers the ids of the personal keys the service
+    /// disabled with it (those the key created, at any depth).
+    pub async fn set_key_enabled(&self, id: &str, enabled: bool) -> Result<Vec<String>, ApiError> {
         if enabled {
             let data = self
                 .execute::<ops::EnableKey>(ops::enable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(data.enable_api_key)
+            refusal!(data.enable_api_key).map(|()| Vec::new())
         } else {
             let data = self
                 .execute::<ops::DisableKey>(ops::disable_key::Variables { id: id.to_owned() })
                 .await?;
-            refusal!(data.disable_api_key)
+            let also = data
+                .disable_api_key
+                .as_ref()
+                .and_then(|r| r.result.as_ref())
+                .map(|r| r.also_disabled.clone())
+                .unwrap_or_default();
+            refusal!(data.disable_api_key).map(|()| also)
         }
     }
 
@@ -304,11 +354,28 @@ impl ApiClient {
         first: i64,
         after: Option<String>,
     ) -> Result<Page<Identity>, ApiError> {
+        self.identities(&IdentityQuery {
+            search: None,
+            first,
+            after,
+        })
+        .await
+    }
+
+    pub async fn identities(&self, query: &IdentityQuery) -> Result<Page<Identity>, ApiError> {
+        let filter = query
+            .search
+            .clone()
+            .map(|search| ops::list_identities::IdentityFilter {
+                search: Some(search),
+                role: None,
+                id_prefix: None,
+            });
         let data = self
             .execute::<ops::ListIdentities>(ops::list_identities::Variables {
-                filter: None,
-                first: Some(first),
-                after,
+                filter,
+                first: Some(query.first),
+                after: query.after.clone(),
             })
             .await?;
         let list = data.identities;
@@ -318,6 +385,82 @@ impl ApiClient {
             end_cursor: list.page_info.end_cursor,
             total: list.total_count,
         })
+    }
+
+    /// Keys (disabled and expired ones too) matching `lookup`, every page of them: a name is
+    /// looked up as a substring, and the exact match may be anywhere among the results.
+    pub async fn find_keys(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
+        use ops::find_keys::{ApiKeyFilter, Variables};
+        let (id_prefix, search) = lookup.parts();
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let data = self
+                .execute::<ops::FindKeys>(Variables {
+                    filter: Some(ApiKeyFilter {
+                        include_disabled: true,
+                        include_expired: true,
+                        search: search.clone(),
+                        id_prefix: id_prefix.clone(),
+                        project_slug: None,
+                        type_: None,
+                        visibility: None,
+                    }),
+                    first: Some(LOOKUP_PAGE),
+                    after,
+                })
+                .await?;
+            let keys = data.api_keys;
+            found.extend(keys.nodes.into_iter().map(|k| Candidate {
+                id: k.id,
+                name: k.description,
+                state: Some(format!("{:?}", k.state).to_lowercase()),
+            }));
+            if !keys.page_info.has_next_page {
+                return Ok(found);
+            }
+            after = keys.page_info.end_cursor;
+        }
+    }
+
+    /// Identities matching `lookup`, every page of them.
+    pub async fn find_identities(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
+        use ops::find_identities::{IdentityFilter, Variables};
+        let (id_prefix, search) = lookup.parts();
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let data = self
+                .execute::<ops::FindIdentities>(Variables {
+                    filter: Some(IdentityFilter {
+                        search: search.clone(),
+                        id_prefix: id_prefix.clone(),
+                        role: None,
+                    }),
+                    first: Some(LOOKUP_PAGE),
+                    after,
+                })
+                .await?;
+            let identities = data.identities;
+            found.extend(identities.nodes.into_iter().map(|i| Candidate {
+                id: i.id,
+                name: i.description,
+                state: None,
+            }));
+            if !identities.page_info.has_next_page {
+                return Ok(found);
+            }
+            after = identities.page_info.end_cursor;
+        }
+    }
+
+    /// One identity's global roles; `None` when there is no such identity (or the caller
+    /// may not see it).
+    pub async fn identity_roles(&self, id: &str) -> Result<Option<IdentityRoles>, ApiError> {
+        Ok(self
+            .execute::<ops::IdentityRoles>(ops::identity_roles::Variables { id: id.to_owned() })
+            .await?
+            .identity)
     }
 
     pub async fn role_catalog(&self) -> Result<Vec<Role>, ApiError> {

@@ -7,6 +7,8 @@ use graphql_client::{GraphQLQuery, QueryBody, Response};
 use reqwest::StatusCode;
 use serde::Serialize;
 
+use crate::text::visible;
+
 /// How the token is presented: `Authorization: Bearer …` or pganalyze's `Token …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,12 +36,15 @@ pub struct Refusal {
     pub memberships: Vec<(String, String, Option<String>)>,
 }
 
+/// The fields stay exact (forms match on them); Display, what users read, shows them through
+/// [`visible`], since a message may quote a name or value someone else stored.
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
+        write!(f, "{}: {}", visible(&self.code), visible(&self.message))?;
         for (code, role, variable) in &self.memberships {
+            let (code, role) = (visible(code), visible(role));
             match variable {
-                Some(v) => write!(f, "; {role}.{v}: {code}")?,
+                Some(v) => write!(f, "; {role}.{}: {code}", visible(v))?,
                 None => write!(f, "; {role}: {code}")?,
             }
         }
@@ -47,23 +52,31 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Everything that can go wrong talking to the service, each with a clear message.
+/// Everything that can go wrong talking to the service, each with a clear message. The
+/// messages quote what the service sent, so Display shows that text through [`visible`]:
+/// an error is printed to a terminal, and the service's text is not ours to trust.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The service could not be reached or did not answer in time.
-    #[error("cannot reach {endpoint}: {reason}")]
+    #[error("cannot reach {}: {}", visible(.endpoint), visible(.reason))]
     Network { endpoint: String, reason: String },
     /// HTTP 401: the token is missing, wrong, disabled or expired.
-    #[error("the service refused the token: {0}")]
+    #[error("the service refused the token: {}", visible(.0))]
     Unauthorized(String),
-    /// Another non-success HTTP status.
-    #[error("the service answered HTTP {status}: {message}")]
-    Http { status: u16, message: String },
+    /// Another non-success HTTP status, with the URL that was asked: a wrong path or a proxy
+    /// in the way shows as such instead of as a bare number.
+    #[error("{} answered HTTP {status}{}", visible(.url), status_text(*.status, .message))]
+    Http {
+        status: u16,
+        url: String,
+        /// An excerpt of the body (empty when there was none).
+        message: String,
+    },
     /// The answer was not a GraphQL response.
-    #[error("the service answered something that is not a GraphQL response: {0}")]
+    #[error("the service answered something that is not a GraphQL response: {}", visible(.0))]
     Garbage(String),
     /// Top-level GraphQL errors (with `extensions.code` when given).
-    #[error("{}", .0.iter().map(|(code, msg)| match code { Some(c) => format!("{c}: {msg}"), None => msg.clone() }).collect::<Vec<_>>().join("; "))]
+    #[error("{}", .0.iter().map(|(code, msg)| match code { Some(c) => format!("{}: {}", visible(c), visible(msg)), None => visible(msg).into_owned() }).collect::<Vec<_>>().join("; "))]
     GraphQl(Vec<(Option<String>, String)>),
     /// The mutation ran and answered `ok: false`.
     #[error("{0}")]
@@ -111,11 +124,14 @@ impl fmt::Debug for ApiClient {
 /// How long one request may take, end to end.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long establishing the connection (TCP and TLS) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl ApiClient {
     pub fn new(endpoint: &str, scheme: AuthScheme, token: &str) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("keydeck/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ApiError::Network {
@@ -146,15 +162,9 @@ impl ApiClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| ApiError::Network {
-                endpoint: self.endpoint.clone(),
-                reason: describe(&e),
-            })?;
+            .map_err(|e| self.network(&e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| ApiError::Network {
-            endpoint: self.endpoint.clone(),
-            reason: describe(&e),
-        })?;
+        let text = response.text().await.map_err(|e| self.network(&e))?;
         let parsed: Result<Response<Q::ResponseData>, _> = serde_json::from_str(&text);
         if status == StatusCode::UNAUTHORIZED {
             let message = parsed
@@ -166,12 +176,7 @@ impl ApiClient {
         }
         let parsed = match parsed {
             Ok(p) => p,
-            Err(_) if !status.is_success() => {
-                return Err(ApiError::Http {
-                    status: status.as_u16(),
-                    message: snippet(&text),
-                });
-            }
+            Err(_) if !status.is_success() => return Err(self.http(status, &text)),
             Err(e) => return Err(ApiError::Garbage(format!("{e} in {}", snippet(&text)))),
         };
         if let Some(errors) = parsed.errors.filter(|e| !e.is_empty()) {
@@ -191,31 +196,108 @@ impl ApiClient {
             ));
         }
         if !status.is_success() {
-            return Err(ApiError::Http {
-                status: status.as_u16(),
-                message: snippet(&text),
-            });
+            return Err(self.http(status, &text));
         }
         parsed
             .data
             .ok_or_else(|| ApiError::Garbage("a response without data or errors".into()))
     }
+
+    /// A failure to reach the service, said by which part failed.
+    fn network(&self, e: &reqwest::Error) -> ApiError {
+        ApiError::Network {
+            endpoint: self.endpoint.clone(),
+            reason: describe(e, &self.endpoint),
+        }
+    }
+
+    /// A non-success status other than 401, with the URL asked.
+    fn http(&self, status: StatusCode, body: &str) -> ApiError {
+        ApiError::Http {
+            status: status.as_u16(),
+            url: self.endpoint.clone(),
+            message: snippet(body),
+        }
+    }
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
-    } else if e.is_connect() {
-        "connection refused or host unreachable (is the service running?)".to_owned()
+/// `" Not Found: <excerpt>"`, or `" Not Found (empty body)"`: the status's name and what the
+/// body began with, so a proxy's error page or a wrong path says something.
+fn status_text(status: u16, body: &str) -> String {
+    let name = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map_or_else(String::new, |r| format!(" {r}"));
+    if body.is_empty() {
+        format!("{name} (empty body)")
     } else {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
-        }
-        text
+        format!("{name}: {}", visible(body))
     }
+}
+
+/// Says which part of reaching the service failed: name resolution, the TCP connection
+/// (refused, unreachable), a timeout, or the TLS handshake. reqwest only tells "connect" from
+/// "timeout", so the rest is read from the chain of causes: an `io::Error`'s kind where there
+/// is one, and hyper-util's "dns error" layer, which has no type of its own to match on.
+fn describe(e: &reqwest::Error, endpoint: &str) -> String {
+    let causes = causes(e);
+    let io_kind = causes.iter().find_map(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .filter(|k| *k != std::io::ErrorKind::Other)
+    });
+    let host = reqwest::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| endpoint.to_owned());
+    let dns = causes.iter().any(|c| {
+        let text = c.to_string();
+        text.starts_with("dns error") || text.contains("resolving DNS")
+    });
+    if e.is_timeout() {
+        if e.is_connect() {
+            format!("no connection within {} s", CONNECT_TIMEOUT.as_secs())
+        } else {
+            format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
+        }
+    } else if dns {
+        format!(
+            "name resolution failed: no address found for host {host} ({})",
+            innermost(&causes)
+        )
+    } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
+        "connection refused (is the service running?)".to_owned()
+    } else if io_kind == Some(std::io::ErrorKind::TimedOut) {
+        "connection timed out".to_owned()
+    } else if e.is_connect() && endpoint.starts_with("https:") {
+        // The TCP connection was made (neither refused nor unresolved): what failed is the
+        // handshake, e.g. a plain-HTTP port, an unknown certificate authority, a wrong name.
+        format!("TLS handshake failed: {}", innermost(&causes))
+    } else if e.is_connect() {
+        format!("cannot connect: {}", innermost(&causes))
+    } else {
+        causes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
+}
+
+/// `e` and its sources, outermost first.
+fn causes(e: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut out: Vec<&(dyn std::error::Error + 'static)> = vec![e];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push(s);
+        source = s.source();
+    }
+    out
+}
+
+/// The deepest cause's message: the operating system's or the TLS library's own words.
+fn innermost(causes: &[&(dyn std::error::Error + 'static)]) -> String {
+    causes.last().map(ToString::to_string).unwrap_or_default()
 }
 
 fn snippet(text: &str) -> String {

@@ -25,6 +25,7 @@ operation!(CreateProjectKey, "graphql/keys.graphql");
 operation!(CreateGlobalKey, "graphql/keys.graphql");
 operation!(DisableKey, "graphql/keys.graphql");
 operation!(EnableKey, "graphql/keys.graphql");
+operation!(FindKeys, "graphql/keys.graphql");
 operation!(Me, "graphql/identities.graphql");
 operation!(ListIdentities, "graphql/identities.graphql");
 operation!(RoleCatalog, "graphql/identities.graphql");
@@ -35,6 +36,8 @@ operation!(AddMember, "graphql/identities.graphql");
 operation!(UpdateMember, "graphql/identities.graphql");
 operation!(RemoveMember, "graphql/identities.graphql");
 operation!(CreateProject, "graphql/identities.graphql");
+operation!(FindIdentities, "graphql/identities.graphql");
+operation!(IdentityRoles, "graphql/identities.graphql");
 operation!(Databases, "graphql/stats.graphql");
 operation!(QueryStats, "graphql/stats.graphql");
 

@@ -1,8 +1,10 @@
-//! `keydeck identities list`, `keydeck roles add|remove`, `keydeck stats`.
+//! `keydeck identities list`.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::output;
+use super::output::{self, membership_label};
 use crate::api::ApiClient;
 
 #[derive(Serialize)]
@@ -11,29 +13,53 @@ struct IdentityJson {
     id: String,
     description: String,
     roles: Vec<String>,
+    /// `slug:role`, as before `projectMemberships` existed (kept for scripts).
     memberships: Vec<String>,
+    /// Each membership with its variables' values.
+    project_memberships: Vec<MembershipJson>,
 }
+
+#[derive(Serialize)]
+struct MembershipJson {
+    project: String,
+    role: String,
+    variables: BTreeMap<String, Vec<String>>,
+}
+
+/// Identities per request. The service prices a request by its whole document, and each
+/// identity's memberships make a page of 500 cost more than it allows.
+const PAGE: i64 = 200;
 
 pub async fn list(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let page = client.list_identities(500, after).await?;
+        let page = client.list_identities(PAGE, after).await?;
         for i in page.items {
-            let memberships = i
+            let project_memberships: Vec<MembershipJson> = i
                 .projects
                 .iter()
                 .flat_map(|p| {
-                    p.memberships
-                        .iter()
-                        .map(move |m| format!("{}:{}", p.project.slug, m.role))
+                    p.memberships.iter().map(move |m| MembershipJson {
+                        project: p.project.slug.clone(),
+                        role: m.role.clone(),
+                        variables: m
+                            .variables
+                            .iter()
+                            .map(|v| (v.name.clone(), v.values.clone()))
+                            .collect(),
+                    })
                 })
                 .collect();
             out.push(IdentityJson {
                 id: i.id,
                 description: i.description,
                 roles: i.roles,
-                memberships,
+                memberships: project_memberships
+                    .iter()
+                    .map(|m| format!("{}:{}", m.project, m.role))
+                    .collect(),
+                project_memberships,
             });
         }
         if !page.has_next {
@@ -47,82 +73,24 @@ pub async fn list(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = out
         .iter()
         .map(|i| {
+            let memberships: Vec<String> = i
+                .project_memberships
+                .iter()
+                .map(|m| {
+                    let label = membership_label(
+                        &m.role,
+                        m.variables.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
+                    );
+                    format!("{}:{label}", m.project)
+                })
+                .collect();
             vec![
                 i.id.clone(),
                 i.description.clone(),
                 i.roles.join(","),
-                i.memberships.join(","),
+                memberships.join(", "),
             ]
         })
         .collect();
-    output::table(&["ID", "DESCRIPTION", "ROLES", "MEMBERSHIPS"], &rows);
-    Ok(())
-}
-
-pub async fn change_roles(
-    client: &ApiClient,
-    identity: &str,
-    roles: &[String],
-    grant: bool,
-) -> anyhow::Result<()> {
-    client.change_roles(identity, roles, grant).await?;
-    let verb = if grant { "Added" } else { "Removed" };
-    println!("{verb} {} for identity {identity}.", roles.join(", "));
-    Ok(())
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatJson<'a> {
-    id: &'a str,
-    pct_of_total: f64,
-    total_calls: i64,
-    avg_time: f64,
-    buffer_hit_ratio: Option<f64>,
-    statement_types: &'a [String],
-    table_names: &'a [String],
-    truncated_query: &'a str,
-}
-
-pub async fn stats(client: &ApiClient, database: &str, as_json: bool) -> anyhow::Result<()> {
-    let mut stats = client.query_stats(database).await?;
-    stats.sort_by(|a, b| b.pct_of_total.total_cmp(&a.pct_of_total));
-    let rows: Vec<StatJson> = stats
-        .iter()
-        .map(|s| StatJson {
-            id: &s.id,
-            pct_of_total: s.pct_of_total,
-            total_calls: s.total_calls,
-            avg_time: s.avg_time,
-            buffer_hit_ratio: s.buffer_hit_ratio,
-            statement_types: &s.statement_types,
-            table_names: &s.table_names,
-            truncated_query: &s.truncated_query,
-        })
-        .collect();
-    if as_json {
-        return output::json(&rows);
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|s| {
-            vec![
-                format!("{:.1}%", s.pct_of_total),
-                s.total_calls.to_string(),
-                format!("{:.2}", s.avg_time),
-                s.buffer_hit_ratio
-                    .map_or("-".into(), |r| format!("{r:.1}%")),
-                s.statement_types.join(","),
-                s.table_names.join(","),
-                s.truncated_query.to_owned(),
-            ]
-        })
-        .collect();
-    output::table(
-        &[
-            "%TOTAL", "CALLS", "AVG_MS", "HIT", "TYPE", "TABLES", "QUERY",
-        ],
-        &table,
-    );
-    Ok(())
+    output::table(&["ID", "DESCRIPTION", "ROLES", "MEMBERSHIPS"], &rows)
 }

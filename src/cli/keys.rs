@@ -4,10 +4,12 @@ use std::io::IsTerminal;
 
 use serde::Serialize;
 
-use super::output;
+use super::resolve::{self, Prefer};
+use super::{exit, output};
 use crate::api::ops::Key;
 use crate::api::{ApiClient, KeyQuery, KeyScope, MembershipSpec, NewKey};
 use crate::platform::{Clipboard, ClipboardMode};
+use crate::text::visible;
 use crate::token;
 use crate::tui::tabs::keys::{grants_label, permissions_label, scope_label, state_label};
 
@@ -114,8 +116,7 @@ pub async fn list(client: &ApiClient, all: bool, as_json: bool) -> anyhow::Resul
             "EXPIRES",
         ],
         &rows,
-    );
-    Ok(())
+    )
 }
 
 /// What `keys create` was asked for.
@@ -172,17 +173,20 @@ pub async fn create(
                 .iter()
                 .map(|m| MembershipSpec::parse(m))
                 .collect::<Result<_, _>>()
-                .map_err(anyhow::Error::msg)?,
+                .map_err(exit::usage)?,
         },
         (None, true) => KeyScope::Global {
             roles: args.roles.clone(),
         },
-        _ => anyhow::bail!(
-            "choose one scope: --global [--role R]… or --project SLUG [--membership ROLE[:VAR=V,…]]…"
-        ),
+        _ => {
+            return Err(exit::usage(
+                "choose one scope: --global [--role R]… or --project SLUG [--membership ROLE[:VAR=V,…]]…",
+            ));
+        }
     };
     if let Some(ttl) = &args.ttl {
-        ttl.parse::<crate::ttl::Ttl>()?;
+        ttl.parse::<crate::ttl::Ttl>()
+            .map_err(|e| exit::usage(format!("--ttl {ttl}: {e}")))?;
     }
     let local_token = if args.local_token {
         Some(token::generate()?)
@@ -229,18 +233,23 @@ pub async fn create(
             copied: copied.map(|r| r.unwrap_or_else(|e| format!("not copied: {e}"))),
         });
     }
-    println!("Created key \"{}\" ({})", args.name, created.id);
-    println!(
-        "Expires: {}",
-        created.expires_at.as_deref().unwrap_or("never")
+    let mut text = format!(
+        "Created key \"{}\" ({})\nExpires: {}\n",
+        visible(&args.name),
+        visible(&created.id),
+        visible(created.expires_at.as_deref().unwrap_or("never"))
     );
     if let Some(t) = &token {
-        println!("Token (shown once, store it now):\n\n    {t}\n");
+        text.push_str(&format!(
+            "Token (shown once, store it now):\n\n    {}\n\n",
+            visible(t)
+        ));
     }
+    output::write(&text)?;
     if let Some(result) = copied {
         match result {
-            Ok(how) => eprintln!("Token {how}."),
-            Err(e) => eprintln!("Token not copied: {e}"),
+            Ok(how) => output::note(format!("Token {how}.")),
+            Err(e) => output::note(format!("Token not copied: {}", visible(&e))),
         }
     }
     Ok(())
@@ -261,8 +270,27 @@ fn copy_to_terminal(mode: ClipboardMode, text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-pub async fn set_enabled(client: &ApiClient, id: &str, enabled: bool) -> anyhow::Result<()> {
-    client.set_key_enabled(id, enabled).await?;
-    println!("Key {id} {}.", if enabled { "enabled" } else { "disabled" });
-    Ok(())
+/// Disables or enables the key `key` names: an id, a unique id prefix, or its name.
+pub async fn set_enabled(client: &ApiClient, key: &str, enabled: bool) -> anyhow::Result<()> {
+    let prefer = if enabled {
+        Prefer::NotState("enabled")
+    } else {
+        Prefer::State("enabled")
+    };
+    let id = resolve::key(client, key, prefer).await?;
+    let also = client.set_key_enabled(&id, enabled).await?;
+    let mut text = format!(
+        "Key {} {}.\n",
+        visible(&id),
+        if enabled { "enabled" } else { "disabled" }
+    );
+    if !also.is_empty() {
+        text.push_str(&format!(
+            "Also disabled {} personal key{} it created: {}\n",
+            also.len(),
+            if also.len() == 1 { "" } else { "s" },
+            visible(&also.join(", "))
+        ));
+    }
+    output::write(&text)
 }

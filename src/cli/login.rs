@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::{Context, bail};
 
 use super::session::credential_store;
-use crate::api::{ApiClient, AuthScheme};
+use crate::api::{ApiClient, ApiError, AuthScheme};
 use crate::platform::{Config, Profile};
 
 pub struct LoginArgs {
@@ -34,10 +34,13 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
         bail!("no token given");
     }
     let client = ApiClient::new(&args.endpoint, args.auth_scheme, &token)?;
-    let me = client
-        .me()
-        .await
-        .context("the service did not accept this token")?;
+    // Only a 401 is about the token; an unreachable service or a wrong URL says so itself.
+    let me = client.me().await.map_err(|e| match e {
+        ApiError::Unauthorized(_) => {
+            anyhow::Error::new(e).context("the service did not accept this token")
+        }
+        other => anyhow::Error::new(other).context("cannot verify the token"),
+    })?;
     store.set(&args.profile, &token)?;
     let path = Config::path()?;
     let mut config = Config::load(&path)?;
@@ -53,14 +56,13 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
         config.default_profile = Some(args.profile.clone());
     }
     config.save(&path)?;
-    println!(
+    super::output::line(format_args!(
         "Logged in to {} as \"{}\" (profile {}); the token is kept in the {}.",
-        args.endpoint,
-        me.description,
+        crate::text::visible(&args.endpoint),
+        crate::text::visible(&me.description),
         args.profile,
         store.kind()
-    );
-    Ok(())
+    ))
 }
 
 pub fn logout(profile: Option<String>, insecure_storage: bool) -> anyhow::Result<()> {
@@ -70,12 +72,14 @@ pub fn logout(profile: Option<String>, insecure_storage: bool) -> anyhow::Result
         .unwrap_or_else(|| crate::platform::DEFAULT_PROFILE.to_owned());
     let store = credential_store(insecure_storage)?;
     if store.delete(&name)? {
-        println!(
+        super::output::line(format_args!(
             "Removed the token of profile {name} from the {}.",
             store.kind()
-        );
+        ))
     } else {
-        println!("Profile {name} had no token in the {}.", store.kind());
+        super::output::line(format_args!(
+            "Profile {name} had no token in the {}.",
+            store.kind()
+        ))
     }
-    Ok(())
 }

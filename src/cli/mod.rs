@@ -1,11 +1,16 @@
 //! The scriptable commands, the login flow and `keydeck demo`. Parsing lives in main.rs.
 
 pub mod demo;
+pub mod exit;
 pub mod identities;
 pub mod keys;
 pub mod login;
 pub mod output;
+pub mod projects;
+pub mod resolve;
+pub mod roles;
 pub mod session;
+pub mod stats;
 
 use crate::api::ApiClient;
 use crate::platform::{Clipboard, Profile};

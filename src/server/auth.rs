@@ -5,6 +5,10 @@
 //! `tokenHash` may have any shape and are only hashed. Every failure past "no header"
 //! answers the same message, so a caller learns nothing about which keys exist.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
@@ -59,31 +63,34 @@ pub fn token_from_headers(headers: &HeaderMap) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-/// Finds the enabled, unexpired key for `token` and loads what authorization needs.
+/// Finds the enabled, unexpired key for `token` and loads what authorization needs, from the
+/// store (no cache, no record of use): what [`Authenticator`] does on a cache miss.
 pub async fn authenticate(store: &Store, token: &str) -> Result<Caller, AuthError> {
-    if token::is_keydeck_token(token) && token::verify_format(token).is_err() {
-        return Err(AuthError::Rejected);
-    }
-    let key = store
-        .key_by_token_hash(&token::hash(token))
-        .await?
-        .ok_or(AuthError::Rejected)?;
+    check_format(token)?;
+    let key = lookup(store, &token::hash(token)).await?;
     let now = Timestamp::now();
     if !key.enabled || key.is_expired_at(now) {
         return Err(AuthError::Rejected);
     }
-    if key
-        .last_used_at
-        .is_none_or(|at| now.0 - at.0 >= LAST_USED_RESOLUTION_SECS)
-    {
-        let store = store.clone();
-        let id = key.id.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.touch_last_used(&id, now).await {
-                tracing::warn!(error = %e, "could not record key use");
-            }
-        });
+    principal(store, key).await
+}
+
+/// Our own tokens carry a checksum: a mistyped or forged one is refused before any lookup.
+fn check_format(token: &str) -> Result<(), AuthError> {
+    if token::is_keydeck_token(token) && token::verify_format(token).is_err() {
+        return Err(AuthError::Rejected);
     }
+    Ok(())
+}
+
+async fn lookup(store: &Store, token_hash: &str) -> Result<ApiKey, AuthError> {
+    store
+        .key_by_token_hash(token_hash)
+        .await?
+        .ok_or(AuthError::Rejected)
+}
+
+async fn principal(store: &Store, key: ApiKey) -> Result<Caller, AuthError> {
     let global_roles = store.global_roles(&key.identity_id).await?;
     let memberships = store.memberships_of(&key.identity_id).await?;
     Ok(Caller {
@@ -91,6 +98,138 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Caller, AuthErro
         global_roles,
         memberships,
     })
+}
+
+/// Most principals kept in memory; past it the cache starts over.
+const MAX_CACHED: usize = 10_000;
+/// How long uses are gathered before their `lastUsedAt` is written, in one statement.
+const LAST_USED_FLUSH: Duration = Duration::from_secs(1);
+
+/// Authentication from memory: a verified key's principal (key, roles, memberships) is kept
+/// until anything that could change it is committed in this process (the store's generation
+/// moves) and for at most [`MAX_STALENESS`], so the hot path is a hash and a map lookup. Disabled and expired keys are refused exactly as
+/// without the cache: enabled state comes with the generation, expiry is checked on every
+/// request. Uses of keys are gathered and written together.
+pub struct Authenticator {
+    store: Store,
+    principals: RwLock<HashMap<String, Cached>>,
+    uses: Arc<Mutex<Uses>>,
+}
+
+struct Cached {
+    caller: Caller,
+    generation: u64,
+    loaded: Instant,
+}
+
+/// The longest a principal is trusted without reading the store again, whatever the
+/// generation says: the bound on staleness when the change happened elsewhere (another
+/// process on the same store).
+pub const MAX_STALENESS: Duration = Duration::from_secs(1);
+
+/// Keys used since the last write of `lastUsedAt`, and when each was last noted.
+#[derive(Default)]
+struct Uses {
+    pending: Vec<String>,
+    noted: HashMap<String, i64>,
+    /// Whether a write of `pending` is already scheduled.
+    scheduled: bool,
+}
+
+impl Authenticator {
+    pub fn new(store: Store) -> Self {
+        Authenticator {
+            store,
+            principals: RwLock::new(HashMap::new()),
+            uses: Arc::new(Mutex::new(Uses::default())),
+        }
+    }
+
+    /// The caller behind `token`, refused when malformed, unknown, disabled or expired.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, AuthError> {
+        check_format(token)?;
+        let hash = token::hash(token);
+        let now = Timestamp::now();
+        let caller = match self.cached(&hash) {
+            Some(caller) => caller,
+            None => {
+                let generation = self.store.generation();
+                let caller = principal(&self.store, lookup(&self.store, &hash).await?).await?;
+                self.remember(hash, caller.clone(), generation);
+                caller
+            }
+        };
+        if !caller.key.enabled || caller.key.is_expired_at(now) {
+            return Err(AuthError::Rejected);
+        }
+        self.record_use(&caller.key, now);
+        Ok(caller)
+    }
+
+    fn cached(&self, hash: &str) -> Option<Caller> {
+        let principals = self.principals.read().ok()?;
+        let cached = principals.get(hash)?;
+        let fresh =
+            cached.generation == self.store.generation() && cached.loaded.elapsed() < MAX_STALENESS;
+        fresh.then(|| cached.caller.clone())
+    }
+
+    /// Keeps a principal loaded at `generation` (read before loading, so a change committed
+    /// meanwhile makes it stale at once rather than never).
+    fn remember(&self, hash: String, caller: Caller, generation: u64) {
+        if let Ok(mut principals) = self.principals.write() {
+            if principals.len() >= MAX_CACHED {
+                principals.clear();
+            }
+            let loaded = Instant::now();
+            principals.insert(
+                hash,
+                Cached {
+                    caller,
+                    generation,
+                    loaded,
+                },
+            );
+        }
+    }
+
+    /// Notes a use of `key`, at most once a minute per key; the uses noted within a few
+    /// seconds are written together, in one statement, off the request's path.
+    fn record_use(&self, key: &ApiKey, now: Timestamp) {
+        let Ok(mut uses) = self.uses.lock() else {
+            return;
+        };
+        let last = uses
+            .noted
+            .get(&key.id)
+            .copied()
+            .or(key.last_used_at.map(|t| t.0));
+        if last.is_some_and(|at| now.0 - at < LAST_USED_RESOLUTION_SECS) {
+            return;
+        }
+        if uses.noted.len() >= MAX_CACHED {
+            uses.noted.clear();
+        }
+        uses.noted.insert(key.id.clone(), now.0);
+        uses.pending.push(key.id.clone());
+        if std::mem::replace(&mut uses.scheduled, true) {
+            return;
+        }
+        let (shared, store) = (self.uses.clone(), self.store.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(LAST_USED_FLUSH).await;
+            let batch = match shared.lock() {
+                Ok(mut uses) => {
+                    uses.scheduled = false;
+                    std::mem::take(&mut uses.pending)
+                }
+                Err(_) => return,
+            };
+            if let Err(e) = store.touch_last_used(&batch, now).await {
+                tracing::warn!(error = %e, "could not record key use");
+            }
+        });
+    }
 }
 
 #[cfg(test)]

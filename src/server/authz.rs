@@ -255,13 +255,22 @@ impl Caller {
     /// A key's identity (its roles, its memberships): visible where the identity is, and to
     /// whoever created the key, who chose what it holds.
     pub fn can_see_key_identity(&self, key: &ApiKey) -> bool {
-        self.can_see_identity(&key.identity_id) || key.owner_id.as_deref() == Some(self.identity_id())
+        self.can_see_identity(&key.identity_id)
+            || key.owner_id.as_deref() == Some(self.identity_id())
     }
 
-    /// Another identity's memberships in a project: its own, and the project's admins'.
-    /// (Being a member does not show who else is one; `Project.members` says the same.)
-    pub fn can_see_memberships(&self, identity_id: &str, project_id: &str) -> bool {
-        identity_id == self.identity_id() || self.is_project_admin(project_id)
+    /// An identity's memberships in a project: one's own; any, for the project's admins;
+    /// and those of a key the caller created, in a project it can see. Being a member does not
+    /// show who else is one (`Project.members` says the same).
+    pub fn can_see_memberships(
+        &self,
+        identity_id: &str,
+        project_id: &str,
+        key_created_by_caller: bool,
+    ) -> bool {
+        identity_id == self.identity_id()
+            || self.is_project_admin(project_id)
+            || (key_created_by_caller && self.can_see_project(project_id))
     }
 
     pub fn may_read_audit_log(&self) -> Decision {

@@ -18,10 +18,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
-use crate::server::auth::{self, AuthError};
+use crate::server::auth::{self, AuthError, Authenticator};
 use crate::server::limits::Limits;
-use crate::server::nesting::{self, MAX_NESTING, Syntax};
-use crate::server::schema::{KeydeckSchema, Services};
+use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
+use crate::server::schema::{self, KeydeckSchema, Services};
 use crate::server::throttle::AuthThrottle;
 
 /// Largest request body accepted.
@@ -31,6 +31,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 struct Http {
     schema: KeydeckSchema,
     services: Services,
+    auth: Arc<Authenticator>,
     throttle: Arc<AuthThrottle>,
 }
 
@@ -48,6 +49,7 @@ pub fn router_with(schema: KeydeckSchema, services: Services, limits: &Limits) -
         .route("/healthz", get(|| async { "ok" }))
         .with_state(Http {
             schema,
+            auth: Arc::new(Authenticator::new(services.store.clone())),
             services,
             throttle,
         })
@@ -68,7 +70,7 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         return too_many_failures(wait);
     }
     let caller = match auth::token_from_headers(&headers) {
-        Ok(token) => auth::authenticate(&http.services.store, token).await,
+        Ok(token) => http.auth.authenticate(token).await,
         Err(e) => Err(e),
     };
     let caller = match caller {
@@ -102,7 +104,8 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         Ok(r) => r,
         Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
-    Json(http.schema.execute(request.data(caller)).await).into_response()
+    let request = schema::request_data(request, caller, &http.services.store);
+    Json(http.schema.execute(request).await).into_response()
 }
 
 /// 429 for an address over its failed-authentication budget, with when to come back.
@@ -233,8 +236,14 @@ async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection
     // The envelope `{"query": …, "variables": …}` is one level more than the variables.
     let text = std::str::from_utf8(&body)
         .map_err(|e| bad_request(&format!("the body is not UTF-8 JSON: {e}")))?;
-    nesting::check(text, Syntax::Json, MAX_NESTING + 1, "the body")
-        .map_err(|e| bad_request(&e.to_string()))?;
+    nesting::check(text, Syntax::Json, MAX_NESTING + 1, "the body").map_err(|e| {
+        let in_variables = TooDeep {
+            what: "`variables`",
+            limit: MAX_NESTING,
+            ..e
+        };
+        bad_request(&in_variables.to_string())
+    })?;
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| bad_request(&format!("the body is not JSON: {e}")))?;
     if value.is_array() {

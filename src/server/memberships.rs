@@ -3,6 +3,7 @@
 use async_graphql::{Enum, SimpleObject};
 
 use crate::server::model::{Membership, RoleDefinition};
+use crate::text;
 
 /// Longest variable value accepted.
 const MAX_VALUE_LEN: usize = 200;
@@ -15,7 +16,8 @@ pub enum MembershipValidationErrorCode {
     VariableNotFound,
     /// A variable of the role got no value.
     VariableEmpty,
-    /// A value is blank, too long or given twice.
+    /// A value is blank, too long, given twice, or holds a control, bidi or invisible character
+    /// (it is shown to other users, in their terminals).
     VariableInvalid,
 }
 
@@ -52,9 +54,7 @@ pub fn validate(
                     &m.role,
                     Some(&entry.name),
                 );
-            } else if entry.values.iter().enumerate().any(|(i, v)| {
-                v.trim().is_empty() || v.len() > MAX_VALUE_LEN || entry.values[..i].contains(v)
-            }) {
+            } else if !values_are_valid(&entry.values) {
                 push(
                     MembershipValidationErrorCode::VariableInvalid,
                     &m.role,
@@ -74,6 +74,36 @@ pub fn validate(
         }
     }
     errors
+}
+
+/// Each value clean (see [`text::clean_name`]) and no two the same once cleaned, so `" cs"`
+/// beside `"cs"` counts as given twice.
+fn values_are_valid(values: &[String]) -> bool {
+    let mut seen = Vec::with_capacity(values.len());
+    values
+        .iter()
+        .all(|v| match text::clean_name(v, MAX_VALUE_LEN) {
+            Ok(clean) if !seen.contains(&clean) => {
+                seen.push(clean);
+                true
+            }
+            _ => false,
+        })
+}
+
+/// The memberships with every variable value in its stored form: trimmed and NFC, as
+/// [`validate`] judged it. Values it refuses are left as they are.
+pub fn cleaned(mut memberships: Vec<Membership>) -> Vec<Membership> {
+    for value in memberships
+        .iter_mut()
+        .flat_map(|m| m.variables.iter_mut())
+        .flat_map(|e| e.values.iter_mut())
+    {
+        if let Ok(clean) = text::clean_name(value, MAX_VALUE_LEN) {
+            *value = clean;
+        }
+    }
+    memberships
 }
 
 #[cfg(test)]
@@ -145,5 +175,35 @@ mod tests {
             codes(&[member("editor", &[("language", &["cs", "cs"])])]),
             [VariableInvalid]
         );
+        assert_eq!(
+            codes(&[member("editor", &[("language", &["cs", " cs "])])]),
+            [VariableInvalid]
+        );
+    }
+
+    #[test]
+    fn hidden_characters_in_values_are_refused() {
+        for value in [
+            "\x1b]52;c;Y3VybA==\x07",
+            "a\nb",
+            "cs\u{202e}",
+            "c\u{200b}s",
+            "\x1b[2J",
+        ] {
+            assert_eq!(
+                codes(&[member("editor", &[("language", &[value])])]),
+                [VariableInvalid],
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cleaned_trims_and_normalises_values() {
+        let ms = cleaned(vec![member(
+            "editor",
+            &[("language", &[" cs ", "cafe\u{301}"])],
+        )]);
+        assert_eq!(ms, [member("editor", &[("language", &["cs", "café"])])]);
     }
 }

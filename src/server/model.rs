@@ -244,6 +244,9 @@ pub struct ApiKeyFilter {
     pub include_expired: bool,
     /// Case-insensitive substring of the key's name.
     pub search: Option<String>,
+    /// Keys whose id starts with this text: how a client resolves the short id a user typed
+    /// without paging through every key.
+    pub id_prefix: Option<String>,
     pub project_slug: Option<String>,
     #[graphql(name = "type")]
     pub kind: Option<ApiKeyType>,
@@ -255,6 +258,8 @@ pub struct ApiKeyFilter {
 pub struct IdentityFilter {
     /// Case-insensitive substring of the identity's description or id.
     pub search: Option<String>,
+    /// Identities whose id starts with this text (a short id typed by a user).
+    pub id_prefix: Option<String>,
     /// Only identities holding this global role.
     pub role: Option<String>,
 }

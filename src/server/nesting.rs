@@ -132,8 +132,13 @@ mod tests {
 
     #[test]
     fn reports_the_limit_and_where() {
-        let err = check(&"[".repeat(100_000), Syntax::Json, MAX_NESTING, "the variables")
-            .expect_err("too deep");
+        let err = check(
+            &"[".repeat(100_000),
+            Syntax::Json,
+            MAX_NESTING,
+            "the variables",
+        )
+        .expect_err("too deep");
         assert_eq!(err.offset, MAX_NESTING);
         assert!(err.to_string().contains("64 levels"), "{err}");
     }

@@ -105,8 +105,13 @@ mod tests {
             assert_eq!(throttle.failed(addr), None);
             assert_eq!(throttle.refused(addr), None);
         }
-        let wait = throttle.failed(addr).expect("the fourth failure is one too many");
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        let wait = throttle
+            .failed(addr)
+            .expect("the fourth failure is one too many");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert!(throttle.refused(addr).is_some());
         assert_eq!(throttle.refused("192.0.2.2".parse().unwrap()), None);
     }

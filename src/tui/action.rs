@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 
+use super::overlay::Overlay;
+use super::widgets::messages::Note;
 use crate::api::ops::{Identity, Key};
 use crate::api::{
-    ApiError, CreatedKey, Database, KeyQuery, Me, MembershipSpec, NewKey, Page, Project, QueryStat,
-    Role,
+    ApiError, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec, NewKey, Page,
+    Project, QueryStat, Role,
 };
 use crate::platform::CopyPath;
 
@@ -41,9 +43,11 @@ pub enum Action {
         result: Result<CreatedKey, ApiError>,
     },
     KeyToggled {
+        id: String,
         name: String,
         enabled: bool,
-        result: Result<(), ApiError>,
+        /// The ids of the personal keys disabled with it.
+        result: Result<Vec<String>, ApiError>,
     },
     IdentityChanged(Result<(), ApiError>),
     Copied(Result<CopyPath, String>),
@@ -58,7 +62,7 @@ pub enum Effect {
         append: bool,
     },
     LoadIdentities {
-        after: Option<String>,
+        query: IdentityQuery,
         append: bool,
     },
     LoadProjects,
@@ -94,4 +98,37 @@ pub enum Effect {
         effect: Box<Effect>,
     },
     Quit,
+}
+
+/// What a tab asks of the app after a command: effects to run, an overlay to open, a message
+/// to show, and what a copy it asked for holds (named in the confirmation).
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub effects: Vec<Effect>,
+    pub open: Option<Overlay>,
+    pub note: Option<Note>,
+    pub copying: Option<String>,
+}
+
+impl Reply {
+    pub fn effects(effects: Vec<Effect>) -> Reply {
+        Reply {
+            effects,
+            ..Reply::default()
+        }
+    }
+
+    pub fn open(overlay: Overlay) -> Reply {
+        Reply {
+            open: Some(overlay),
+            ..Reply::default()
+        }
+    }
+
+    pub fn note(note: Note) -> Reply {
+        Reply {
+            note: Some(note),
+            ..Reply::default()
+        }
+    }
 }

@@ -1,34 +1,30 @@
-//! The app's state and its one `update`: actions in, effects out. Rendering reads the state
-//! and never changes it.
+//! The app's state and its one `update`: actions in, effects out. `App` routes: keys go to
+//! the overlay if one is open, else to the active tab ([`TabView`]); network results go to
+//! the tab or overlay they belong to. Drawing is in `render.rs`.
 
 use std::time::Duration;
 
-use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Tabs, Widget, Wrap};
 use time::OffsetDateTime;
 
-use super::action::{Action, Effect};
-use super::forms::create_key::CreateKeyForm;
-use super::forms::membership::MembershipEditor;
-use super::forms::roles::RolesEditor;
+use super::action::{Action, Effect, Reply};
 use super::keymap::{Command, Context, Keymap};
+use super::overlay::Outcome;
+pub use super::overlay::Overlay;
 use super::tabs::Tab;
 use super::tabs::identities::IdentitiesTab;
-use super::tabs::keys::{self, KeysTab};
-use super::tabs::stats::{Pane, StatsTab};
+use super::tabs::keys::KeysTab;
+use super::tabs::stats::StatsTab;
+use super::tabs::view::{Shared, TabView};
 use super::theme::Theme;
-use super::widgets::dialog::{Confirm, TokenDialog};
-use super::widgets::status_bar::{Connection, StatusBar};
-use super::widgets::{Load, help};
-use crate::api::{ApiError, KeyQuery, Me, MembershipSpec, Project};
+use super::widgets::Load;
+use super::widgets::dialog::TokenDialog;
+use super::widgets::messages::{LogView, MessageLog, Note};
+use super::widgets::status_bar::Connection;
+use crate::api::{ApiError, CreatedKey, Me, Project};
 
 /// Smallest terminal the app draws in; below it shows a message instead.
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 12;
-/// Rows moved by page up/down.
-const PAGE: usize = 10;
 /// Longest wait between retries while the service is down.
 const MAX_BACKOFF_SECS: u64 = 30;
 
@@ -39,16 +35,6 @@ pub struct Session {
     pub endpoint: String,
     /// Which credential store holds the token ("kernel keyring", "memory", …).
     pub credential_store: String,
-}
-
-/// A modal layer over the tabs.
-#[derive(Debug)]
-pub enum Overlay {
-    CreateKey(Box<CreateKeyForm>),
-    Confirm(Confirm),
-    Token(TokenDialog),
-    Roles(RolesEditor),
-    Membership(Box<MembershipEditor>),
 }
 
 pub struct App {
@@ -65,10 +51,15 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub show_help: bool,
     pub connection: Connection,
-    pub last_error: Option<String>,
+    /// The message on screen.
+    pub note: Option<Note>,
+    /// Recent messages in full.
+    pub log: MessageLog,
     pub tick: u64,
     pub now: OffsetDateTime,
     pub should_quit: bool,
+    /// What the copy under way holds, for its confirmation.
+    copying: Option<String>,
     failures: u32,
 }
 
@@ -88,10 +79,12 @@ impl App {
             overlay: None,
             show_help: false,
             connection: Connection::Connecting,
-            last_error: None,
+            note: None,
+            log: MessageLog::default(),
             tick: 0,
             now,
             should_quit: false,
+            copying: None,
             failures: 0,
         }
     }
@@ -99,53 +92,60 @@ impl App {
     /// What to load when the app opens.
     pub fn start(&mut self) -> Vec<Effect> {
         let mut effects = vec![Effect::LoadMe, Effect::LoadProjects, Effect::LoadRoles];
-        effects.push(self.reload_keys());
+        effects.push(self.keys.reload());
         effects
     }
 
-    fn key_query(&self, after: Option<String>) -> KeyQuery {
-        KeyQuery {
-            all: self.keys.show_inactive,
-            search: None,
-            first: keys::PAGE_SIZE,
-            after,
+    /// The text of the message on screen, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.note.as_ref().map(|n| n.text.as_str())
+    }
+
+    /// Shows `note` and keeps it in the log.
+    pub fn say(&mut self, note: Note) {
+        self.log.push(self.now, note.clone());
+        self.note = Some(note);
+    }
+
+    fn active(&self) -> &dyn TabView {
+        match self.tab {
+            Tab::Keys => &self.keys,
+            Tab::Identities => &self.identities,
+            Tab::Stats => &self.stats,
         }
     }
 
-    fn reload_keys(&mut self) -> Effect {
-        self.keys.paging.load = Load::Loading;
-        Effect::LoadKeys {
-            query: self.key_query(None),
-            append: false,
-        }
-    }
-
-    fn reload_identities(&mut self) -> Effect {
-        self.identities.paging.load = Load::Loading;
-        Effect::LoadIdentities {
-            after: None,
-            append: false,
+    fn active_mut(&mut self) -> &mut dyn TabView {
+        match self.tab {
+            Tab::Keys => &mut self.keys,
+            Tab::Identities => &mut self.identities,
+            Tab::Stats => &mut self.stats,
         }
     }
 
     /// The keymap contexts that apply now, most specific first.
     pub fn contexts(&self) -> Vec<Context> {
-        match &self.overlay {
-            Some(Overlay::CreateKey(_) | Overlay::Membership(_)) => vec![Context::Form],
-            Some(Overlay::Roles(_)) => vec![Context::Form, Context::List],
-            Some(Overlay::Confirm(_)) => vec![Context::Confirm],
-            Some(Overlay::Token(_)) => vec![Context::Token],
-            None => {
-                let tab = match self.tab {
-                    Tab::Keys => Some(Context::Keys),
-                    Tab::Identities => Some(Context::Identities),
-                    Tab::Stats => None,
-                };
-                tab.into_iter()
-                    .chain([Context::List, Context::Global])
-                    .collect()
-            }
+        if let Some(overlay) = &self.overlay {
+            return overlay.modal().contexts().to_vec();
         }
+        let tab = self.active();
+        if tab.typing() {
+            return vec![Context::Filter];
+        }
+        vec![tab.context(), Context::List, Context::Global]
+    }
+
+    /// The footer: the commands of the overlay, the filter, or the tab and the global ones.
+    pub fn hints(&self) -> Vec<(String, &'static str)> {
+        let contexts = self.contexts();
+        if let Some(overlay) = &self.overlay {
+            return self.keymap.hints(&contexts, overlay.modal().hints());
+        }
+        let mut commands = self.keymap.footer_commands(contexts[0]);
+        if contexts.contains(&Context::Global) {
+            commands.extend([Command::Help, Command::Messages, Command::Quit]);
+        }
+        self.keymap.hints(&contexts, &commands)
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
@@ -155,12 +155,10 @@ impl App {
             Action::Tick => {
                 self.tick = self.tick.wrapping_add(1);
                 self.now = OffsetDateTime::now_utc();
-                Vec::new()
+                let tick = self.tick;
+                self.active_mut().on_tick(tick)
             }
-            Action::Quit => {
-                self.should_quit = true;
-                vec![Effect::Quit]
-            }
+            Action::Quit => self.quit(),
             Action::Me(result) => match result {
                 Ok(me) => {
                     self.online();
@@ -179,16 +177,13 @@ impl App {
                         page.end_cursor,
                         page.total,
                     );
-                    self.more_keys()
+                    self.keys.more()
                 }
                 Err(e) => {
                     self.keys.paging.load = Load::Failed(e.to_string());
+                    let after = append.then(|| self.keys.paging.next_cursor.clone());
                     let retry = Effect::LoadKeys {
-                        query: self.key_query(if append {
-                            self.keys.paging.next_cursor.clone()
-                        } else {
-                            None
-                        }),
+                        query: self.keys.query(after.flatten()),
                         append,
                     };
                     self.failed(&e, retry)
@@ -208,17 +203,20 @@ impl App {
                 }
                 Err(e) => {
                     self.identities.paging.load = Load::Failed(e.to_string());
-                    let after = if append {
-                        self.identities.paging.next_cursor.clone()
-                    } else {
-                        None
+                    let after = append.then(|| self.identities.paging.next_cursor.clone());
+                    let retry = Effect::LoadIdentities {
+                        query: self.identities.query(after.flatten()),
+                        append,
                     };
-                    self.failed(&e, Effect::LoadIdentities { after, append })
+                    self.failed(&e, retry)
                 }
             },
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
                     self.online();
+                    if let Some(Overlay::CreateKey(form)) = &mut self.overlay {
+                        form.offer_projects(&projects);
+                    }
                     self.projects = projects;
                     Vec::new()
                 }
@@ -235,9 +233,7 @@ impl App {
             Action::DatabasesLoaded(result) => match result {
                 Ok(databases) => {
                     self.online();
-                    self.stats.databases = databases;
-                    self.stats.databases_load = Load::Loaded;
-                    self.stats.db_cursor.clamp(self.stats.databases.len());
+                    self.stats.set_databases(databases);
                     Vec::new()
                 }
                 Err(e) => {
@@ -269,33 +265,25 @@ impl App {
                 result,
             } => self.key_created(local_token, result),
             Action::KeyToggled {
+                id,
                 name,
                 enabled,
                 result,
-            } => match result {
-                Ok(()) => {
-                    self.online();
-                    self.last_error = None;
-                    vec![self.reload_keys()]
-                }
-                Err(e) => {
-                    let verb = if enabled { "enable" } else { "disable" };
-                    self.last_error = Some(format!("could not {verb} “{name}”: {e}"));
-                    Vec::new()
-                }
-            },
+            } => self.key_toggled(&id, &name, enabled, result),
             Action::IdentityChanged(result) => match result {
                 Ok(()) => {
                     self.online();
                     self.overlay = None;
-                    vec![self.reload_identities(), self.reload_keys()]
+                    self.say(Note::done("saved the identity’s roles", Tab::Identities));
+                    vec![self.identities.reload(), self.keys.reload()]
                 }
                 Err(e) => {
-                    let message = e.to_string();
+                    if self.session_ended(&e) {
+                        return Vec::new();
+                    }
                     match &mut self.overlay {
-                        Some(Overlay::Roles(editor)) => editor.fail(message),
-                        Some(Overlay::Membership(editor)) => editor.fail(message),
-                        _ => self.last_error = Some(message),
+                        Some(overlay) => overlay.modal_mut().fail(&e),
+                        None => self.say(Note::error(e.to_string(), Some(Tab::Identities))),
                     }
                     Vec::new()
                 }
@@ -303,16 +291,28 @@ impl App {
             Action::Copied(result) => {
                 if let Some(Overlay::Token(dialog)) = &mut self.overlay {
                     dialog.copied = Some(result);
+                    return Vec::new();
                 }
+                let what = self.copying.take().unwrap_or_else(|| "the text".into());
+                let note = match result {
+                    Ok(path) => Note::done(format!("copied {what}: {}", path.describe()), self.tab),
+                    Err(e) => Note::error(format!("could not copy {what}: {e}"), Some(self.tab)),
+                };
+                self.say(note);
                 Vec::new()
             }
         }
     }
 
+    fn quit(&mut self) -> Vec<Effect> {
+        self.should_quit = true;
+        vec![Effect::Quit]
+    }
+
     fn key_created(
         &mut self,
         local_token: Option<String>,
-        result: Result<crate::api::CreatedKey, ApiError>,
+        result: Result<CreatedKey, ApiError>,
     ) -> Vec<Effect> {
         let Some(Overlay::CreateKey(form)) = &mut self.overlay else {
             return Vec::new();
@@ -321,10 +321,14 @@ impl App {
             Ok(created) => {
                 let name = form.name.as_str().trim().to_owned();
                 let local = local_token.is_some();
+                self.keys.select_id = Some(created.id.clone());
                 let Some(token) = created.token.or(local_token) else {
                     self.overlay = None;
-                    self.last_error = Some("the key was created but no token came back".into());
-                    return vec![self.reload_keys()];
+                    self.say(Note::error(
+                        "the key was created but no token came back",
+                        Some(Tab::Keys),
+                    ));
+                    return vec![self.keys.reload()];
                 };
                 self.overlay = Some(Overlay::Token(TokenDialog {
                     token: token.clone(),
@@ -332,12 +336,50 @@ impl App {
                     local,
                     copied: None,
                 }));
-                vec![Effect::Copy(token), self.reload_keys()]
+                vec![Effect::Copy(token), self.keys.reload()]
             }
             Err(e) => {
                 form.fail(&e);
                 if e.is_transient() {
                     self.connection_down();
+                }
+                self.session_ended(&e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn key_toggled(
+        &mut self,
+        id: &str,
+        name: &str,
+        enabled: bool,
+        result: Result<Vec<String>, ApiError>,
+    ) -> Vec<Effect> {
+        let name = crate::text::visible(name).into_owned();
+        match result {
+            Ok(also_disabled) => {
+                self.online();
+                self.keys.set_enabled(id, enabled);
+                for other in &also_disabled {
+                    self.keys.set_enabled(other, false);
+                }
+                let verb = if enabled { "enabled" } else { "disabled" };
+                let text = match also_disabled.len() {
+                    0 => format!("{verb} “{name}”"),
+                    1 => format!("{verb} “{name}” and the personal key it created"),
+                    n => format!("{verb} “{name}” and the {n} personal keys it created"),
+                };
+                self.say(Note::done(text, Tab::Keys));
+                vec![self.keys.reload()]
+            }
+            Err(e) => {
+                if !self.session_ended(&e) {
+                    let verb = if enabled { "enable" } else { "disable" };
+                    self.say(Note::error(
+                        format!("could not {verb} “{name}”: {e}"),
+                        Some(Tab::Keys),
+                    ));
                 }
                 Vec::new()
             }
@@ -345,8 +387,10 @@ impl App {
     }
 
     fn online(&mut self) {
-        if matches!(self.connection, Connection::Down { .. }) {
-            self.last_error = None;
+        if matches!(self.connection, Connection::Down { .. })
+            && self.note.as_ref().is_some_and(|n| n.about.is_none())
+        {
+            self.note = None;
         }
         self.connection = Connection::Online;
         self.failures = 0;
@@ -357,14 +401,35 @@ impl App {
         let secs = (1u64 << self.failures.min(5)).min(MAX_BACKOFF_SECS);
         self.connection = Connection::Down {
             attempt: self.failures,
-            retry_in_secs: secs,
+            retry_at: self.now + Duration::from_secs(secs),
         };
         Duration::from_secs(secs)
     }
 
+    /// When the service refused the session's token (HTTP 401), says that the session ended
+    /// and how to log in again; nothing is retried with a token that will not work.
+    fn session_ended(&mut self, error: &ApiError) -> bool {
+        if !matches!(error, ApiError::Unauthorized(_)) {
+            return false;
+        }
+        self.connection = Connection::SignedOut;
+        let profile = &self.session.profile;
+        let endpoint = &self.session.endpoint;
+        self.say(Note::error(
+            format!(
+                "The session ended: the service no longer accepts this token (disabled, expired or removed). Log in again with another token: keydeck --profile {profile} login --endpoint {endpoint}"
+            ),
+            None,
+        ));
+        true
+    }
+
     /// Shows the error; when the service is unreachable, retries the load with backoff.
     fn failed(&mut self, error: &ApiError, retry: Effect) -> Vec<Effect> {
-        self.last_error = Some(error.to_string());
+        if self.session_ended(error) {
+            return Vec::new();
+        }
+        self.say(Note::error(error.to_string(), None));
         if error.is_transient() {
             let delay = self.connection_down();
             vec![Effect::Later {
@@ -377,31 +442,10 @@ impl App {
         }
     }
 
-    fn more_keys(&mut self) -> Vec<Effect> {
-        if self.keys.wants_more() {
-            self.keys.paging.load = Load::Loading;
-            vec![Effect::LoadKeys {
-                query: self.key_query(self.keys.paging.next_cursor.clone()),
-                append: true,
-            }]
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn more_identities(&mut self) -> Vec<Effect> {
-        if self.identities.wants_more() {
-            self.identities.paging.load = Load::Loading;
-            vec![Effect::LoadIdentities {
-                after: self.identities.paging.next_cursor.clone(),
-                append: true,
-            }]
-        } else {
-            Vec::new()
-        }
-    }
-
     fn on_key(&mut self, event: &crossterm::event::KeyEvent) -> Vec<Effect> {
+        if Keymap::is_interrupt(event) {
+            return self.quit();
+        }
         if self.show_help {
             self.show_help = false;
             return Vec::new();
@@ -409,93 +453,23 @@ impl App {
         let contexts = self.contexts();
         let command = self.keymap.lookup(&contexts, event);
         if let Some(overlay) = &mut self.overlay {
-            return match overlay {
-                Overlay::CreateKey(form) => {
-                    if command == Some(Command::Cancel) && !form.submitting {
-                        self.overlay = None;
-                        return Vec::new();
-                    }
-                    match form.on_key(event, command) {
-                        Some(sub) => vec![Effect::CreateKey {
-                            key: sub.key,
-                            local_token: sub.local_token,
-                        }],
-                        None => Vec::new(),
-                    }
+            return match overlay.modal_mut().on_key(event, command) {
+                Outcome::Stay => Vec::new(),
+                Outcome::Close => {
+                    self.overlay = None;
+                    Vec::new()
                 }
-                Overlay::Confirm(confirm) => match command {
-                    Some(Command::Confirm) => {
-                        let effect = Effect::SetKeyEnabled {
-                            id: confirm.key_id.clone(),
-                            name: confirm.key_name.clone(),
-                            enabled: confirm.enable,
-                        };
-                        self.overlay = None;
-                        vec![effect]
-                    }
-                    Some(Command::Close) => {
-                        self.overlay = None;
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                },
-                Overlay::Token(dialog) => match command {
-                    Some(Command::CopyAgain) => {
-                        dialog.copied = None;
-                        vec![Effect::Copy(dialog.token.clone())]
-                    }
-                    Some(Command::Close) => {
-                        // The token leaves memory with the dialog.
-                        self.overlay = None;
-                        Vec::new()
-                    }
-                    _ => Vec::new(),
-                },
-                Overlay::Roles(editor) => match command {
-                    Some(Command::Cancel) => {
-                        self.overlay = None;
-                        Vec::new()
-                    }
-                    Some(c) => match editor.on_command(c) {
-                        Some((add, remove)) => vec![Effect::ChangeRoles {
-                            identity_id: editor.identity_id.clone(),
-                            add,
-                            remove,
-                        }],
-                        None => Vec::new(),
-                    },
-                    None => Vec::new(),
-                },
-                Overlay::Membership(editor) => {
-                    if command == Some(Command::Cancel) {
-                        self.overlay = None;
-                        return Vec::new();
-                    }
-                    match editor.on_key(event, command) {
-                        Some((project_slug, memberships, already_member)) => {
-                            vec![Effect::SetMembership {
-                                project_slug,
-                                identity_id: editor.identity_id.clone(),
-                                memberships,
-                                already_member,
-                            }]
-                        }
-                        None => Vec::new(),
-                    }
+                Outcome::Send(effect) => vec![effect],
+                Outcome::CloseAndSend(effect) => {
+                    self.overlay = None;
+                    vec![effect]
                 }
             };
         }
-        if self.tab == Tab::Keys && self.keys.filtering {
-            use crossterm::event::KeyCode;
-            match event.code {
-                KeyCode::Esc | KeyCode::Enter => self.keys.filtering = false,
-                _ => {
-                    if self.keys.filter.on_key(event) {
-                        self.keys.recompute();
-                    }
-                }
-            }
-            return Vec::new();
+        let tick = self.tick;
+        if self.active().typing() {
+            let reply = self.active_mut().on_filter_key(event, command, tick);
+            return self.apply(reply);
         }
         match command {
             Some(command) => self.on_command(command),
@@ -505,12 +479,16 @@ impl App {
 
     fn on_command(&mut self, command: Command) -> Vec<Effect> {
         match command {
-            Command::Quit => {
-                self.should_quit = true;
-                vec![Effect::Quit]
-            }
+            Command::Quit => self.quit(),
             Command::Help => {
                 self.show_help = true;
+                Vec::new()
+            }
+            Command::Messages => {
+                self.overlay = Some(Overlay::Log(LogView {
+                    log: self.log.clone(),
+                    scroll: 0,
+                }));
                 Vec::new()
             }
             Command::NextTab => self.switch(self.tab.next()),
@@ -518,315 +496,56 @@ impl App {
             Command::TabKeys => self.switch(Tab::Keys),
             Command::TabIdentities => self.switch(Tab::Identities),
             Command::TabStats => self.switch(Tab::Stats),
-            Command::Refresh => match self.tab {
-                Tab::Keys => vec![self.reload_keys(), Effect::LoadProjects, Effect::LoadRoles],
-                Tab::Identities => vec![self.reload_identities()],
-                Tab::Stats => {
-                    self.stats.databases_load = Load::Loading;
-                    let mut effects = vec![Effect::LoadDatabases];
-                    if let Some(id) = self.stats.open_database.clone() {
-                        self.stats.stats_load = Load::Loading;
-                        effects.push(Effect::LoadStats { database_id: id });
-                    }
-                    effects
+            Command::Refresh => self.active_mut().refresh(),
+            command => {
+                // A message about this tab described it before this command.
+                if self
+                    .note
+                    .as_ref()
+                    .is_some_and(|n| n.about == Some(self.tab))
+                {
+                    self.note = None;
                 }
-            },
-            Command::Down
-            | Command::Up
-            | Command::PageDown
-            | Command::PageUp
-            | Command::First
-            | Command::Last => self.move_cursor(command),
-            _ => match self.tab {
-                Tab::Keys => self.keys_command(command),
-                Tab::Identities => self.identities_command(command),
-                Tab::Stats => self.stats_command(command),
-            },
+                let shared = Shared {
+                    me: self.me.as_ref(),
+                    projects: &self.projects,
+                    catalog: &self.catalog,
+                    keymap: &self.keymap,
+                };
+                let tab: &mut dyn TabView = match self.tab {
+                    Tab::Keys => &mut self.keys,
+                    Tab::Identities => &mut self.identities,
+                    Tab::Stats => &mut self.stats,
+                };
+                let reply = tab.on_command(command, &shared);
+                self.apply(reply)
+            }
         }
+    }
+
+    /// Carries out what a tab replied.
+    fn apply(&mut self, reply: Reply) -> Vec<Effect> {
+        if let Some(overlay) = reply.open {
+            self.overlay = Some(overlay);
+        }
+        if let Some(note) = reply.note {
+            self.say(note);
+        }
+        if reply.copying.is_some() {
+            self.copying = reply.copying;
+        }
+        reply.effects
     }
 
     fn switch(&mut self, tab: Tab) -> Vec<Effect> {
+        if self
+            .note
+            .as_ref()
+            .is_some_and(|n| n.about.is_some_and(|about| about != tab))
+        {
+            self.note = None;
+        }
         self.tab = tab;
-        match tab {
-            Tab::Identities if self.identities.paging.load == Load::Idle => {
-                vec![self.reload_identities()]
-            }
-            Tab::Stats if self.stats.databases_load == Load::Idle => {
-                self.stats.databases_load = Load::Loading;
-                vec![Effect::LoadDatabases]
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn move_cursor(&mut self, command: Command) -> Vec<Effect> {
-        let apply = |cursor: &mut super::tabs::Cursor, len: usize| match command {
-            Command::Down => cursor.down(len, 1),
-            Command::Up => cursor.up(1),
-            Command::PageDown => cursor.down(len, PAGE),
-            Command::PageUp => cursor.up(PAGE),
-            Command::First => cursor.index = 0,
-            _ => cursor.index = len.saturating_sub(1),
-        };
-        match self.tab {
-            Tab::Keys => {
-                let len = self.keys.len();
-                apply(&mut self.keys.cursor, len);
-                self.more_keys()
-            }
-            Tab::Identities => {
-                let len = self.identities.rows.len();
-                apply(&mut self.identities.cursor, len);
-                self.more_identities()
-            }
-            Tab::Stats => {
-                match self.stats.pane {
-                    Pane::Databases => {
-                        let len = self.stats.databases.len();
-                        apply(&mut self.stats.db_cursor, len);
-                    }
-                    Pane::Statements => {
-                        let len = self.stats.stats.len();
-                        apply(&mut self.stats.cursor, len);
-                    }
-                }
-                Vec::new()
-            }
-        }
-    }
-
-    fn keys_command(&mut self, command: Command) -> Vec<Effect> {
-        match command {
-            Command::NewKey => {
-                let form = CreateKeyForm::new(self.projects.clone(), self.catalog.clone());
-                self.overlay = Some(Overlay::CreateKey(Box::new(form)));
-                Vec::new()
-            }
-            Command::DisableKey | Command::EnableKey => {
-                let enable = command == Command::EnableKey;
-                let Some(key) = self.keys.selected() else {
-                    return Vec::new();
-                };
-                if key.enabled == enable {
-                    self.last_error = Some(format!(
-                        "“{}” is already {}",
-                        key.description,
-                        if enable { "enabled" } else { "disabled" }
-                    ));
-                    return Vec::new();
-                }
-                self.overlay = Some(Overlay::Confirm(Confirm {
-                    key_id: key.id.clone(),
-                    key_name: key.description.clone(),
-                    enable,
-                }));
-                Vec::new()
-            }
-            Command::ToggleInactive => {
-                self.keys.show_inactive = !self.keys.show_inactive;
-                vec![self.reload_keys()]
-            }
-            Command::Sort => {
-                self.keys.cycle_sort();
-                Vec::new()
-            }
-            Command::Open => {
-                self.keys.detail_open = !self.keys.detail_open;
-                Vec::new()
-            }
-            Command::Filter => {
-                self.keys.filtering = true;
-                Vec::new()
-            }
-            Command::Back => {
-                if self.keys.detail_open {
-                    self.keys.detail_open = false;
-                } else if !self.keys.filter.as_str().is_empty() {
-                    self.keys.filter.value.clear();
-                    self.keys.recompute();
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn identities_command(&mut self, command: Command) -> Vec<Effect> {
-        let Some(identity) = self.identities.selected() else {
-            return Vec::new();
-        };
-        match command {
-            Command::EditRoles | Command::Open => {
-                let editor = RolesEditor::new(
-                    identity.id.clone(),
-                    identity.description.clone(),
-                    self.catalog.clone(),
-                    &identity.roles,
-                );
-                self.overlay = Some(Overlay::Roles(editor));
-            }
-            Command::EditMembership => {
-                if self.projects.is_empty() {
-                    self.last_error = Some("there are no projects you administer".into());
-                    return Vec::new();
-                }
-                let current = identity
-                    .projects
-                    .iter()
-                    .map(|p| {
-                        let specs = p
-                            .memberships
-                            .iter()
-                            .map(|m| MembershipSpec {
-                                role: m.role.clone(),
-                                variables: m
-                                    .variables
-                                    .iter()
-                                    .map(|v| (v.name.clone(), v.values.clone()))
-                                    .collect(),
-                            })
-                            .collect();
-                        (p.project.slug.clone(), specs)
-                    })
-                    .collect();
-                let editor = MembershipEditor::new(
-                    identity.id.clone(),
-                    identity.description.clone(),
-                    self.projects.clone(),
-                    current,
-                );
-                self.overlay = Some(Overlay::Membership(Box::new(editor)));
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn stats_command(&mut self, command: Command) -> Vec<Effect> {
-        match (command, self.stats.pane) {
-            (Command::Open, Pane::Databases) => {
-                let Some(db) = self.stats.selected_database() else {
-                    return Vec::new();
-                };
-                let id = db.id.clone();
-                self.stats.open_database = Some(id.clone());
-                self.stats.stats.clear();
-                self.stats.stats_load = Load::Loading;
-                self.stats.pane = Pane::Statements;
-                vec![Effect::LoadStats { database_id: id }]
-            }
-            (Command::Back, Pane::Statements) => {
-                self.stats.pane = Pane::Databases;
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Draws the whole screen into `buf`.
-    pub fn render(&self, area: Rect, buf: &mut Buffer) {
-        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-            let message = format!(
-                "keydeck needs at least {MIN_WIDTH}×{MIN_HEIGHT}; this terminal is {}×{}. Enlarge it or press q.",
-                area.width, area.height
-            );
-            Paragraph::new(message)
-                .wrap(Wrap { trim: true })
-                .render(area, buf);
-            return;
-        }
-        let [top, main, hints, status] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        let titles = Tab::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("{} {}", i + 1, t.title()));
-        let selected = Tab::ALL.iter().position(|t| *t == self.tab);
-        let [brand, tabs] =
-            Layout::horizontal([Constraint::Length(10), Constraint::Min(10)]).areas(top);
-        Span::styled(" keydeck ", self.theme.accent).render(brand, buf);
-        Tabs::new(titles)
-            .select(selected)
-            .highlight_style(self.theme.selected)
-            .divider("│")
-            .render(tabs, buf);
-        match self.tab {
-            Tab::Keys => self
-                .keys
-                .render(main, buf, &self.theme, self.now, self.tick),
-            Tab::Identities => self.identities.render(main, buf, &self.theme, self.tick),
-            Tab::Stats => self.stats.render(main, buf, &self.theme, self.tick),
-        }
-        self.render_hints(hints, buf);
-        StatusBar {
-            profile: &self.session.profile,
-            endpoint: &self.session.endpoint,
-            identity: self.me.as_ref().map(|m| m.description.as_str()),
-            credential_store: &self.session.credential_store,
-            connection: &self.connection,
-            last_error: self.last_error.as_deref(),
-            theme: &self.theme,
-        }
-        .render(status, buf);
-        match &self.overlay {
-            Some(Overlay::CreateKey(form)) => form.render(main, buf, &self.theme, self.now),
-            Some(Overlay::Confirm(c)) => c.render(main, buf, &self.theme),
-            Some(Overlay::Token(t)) => t.render(main, buf, &self.theme),
-            Some(Overlay::Roles(r)) => r.render(main, buf, &self.theme),
-            Some(Overlay::Membership(m)) => m.render(main, buf, &self.theme),
-            None => {}
-        }
-        if self.show_help {
-            help::render(&self.keymap, &self.contexts(), area, buf, &self.theme);
-        }
-    }
-
-    fn render_hints(&self, area: Rect, buf: &mut Buffer) {
-        let k = |ctx, cmd| self.keymap.key_for(ctx, cmd);
-        let mut hints: Vec<(String, &str)> = match self.tab {
-            Tab::Keys if self.keys.filtering => {
-                vec![("enter".into(), "done"), ("esc".into(), "done")]
-            }
-            Tab::Keys => vec![
-                (k(Context::Keys, Command::NewKey), "new"),
-                (k(Context::Keys, Command::DisableKey), "disable"),
-                (k(Context::Keys, Command::EnableKey), "enable"),
-                (
-                    k(Context::Keys, Command::ToggleInactive),
-                    if self.keys.show_inactive {
-                        "hide inactive"
-                    } else {
-                        "show all"
-                    },
-                ),
-                (k(Context::List, Command::Filter), "filter"),
-                (k(Context::Keys, Command::Sort), "sort"),
-                (k(Context::List, Command::Open), "details"),
-            ],
-            Tab::Identities => vec![
-                (k(Context::Identities, Command::EditRoles), "roles"),
-                (
-                    k(Context::Identities, Command::EditMembership),
-                    "membership",
-                ),
-            ],
-            Tab::Stats => vec![
-                (k(Context::List, Command::Open), "open"),
-                (k(Context::List, Command::Back), "back"),
-            ],
-        };
-        hints.push((k(Context::Global, Command::Help), "help"));
-        hints.push((k(Context::Global, Command::Quit), "quit"));
-        let mut spans = vec![Span::raw(" ")];
-        for (key, what) in hints {
-            spans.push(Span::styled(key, self.theme.accent));
-            spans.push(Span::styled(format!(" {what}  "), self.theme.dim));
-        }
-        Line::from(spans).render(area, buf);
+        self.active_mut().visit()
     }
 }

@@ -15,9 +15,14 @@ pub enum Context {
     List,
     Keys,
     Identities,
+    Stats,
+    /// Typing in a tab's filter: printable keys are text, so only these keys are commands.
+    Filter,
     Form,
     Confirm,
     Token,
+    /// The message log.
+    Log,
 }
 
 impl Context {
@@ -27,6 +32,9 @@ impl Context {
             "list" => Context::List,
             "keys" => Context::Keys,
             "identities" => Context::Identities,
+            "stats" => Context::Stats,
+            "filter" => Context::Filter,
+            "log" => Context::Log,
             "form" => Context::Form,
             "confirm" => Context::Confirm,
             "token" => Context::Token,
@@ -40,6 +48,9 @@ impl Context {
             Context::List => "Lists",
             Context::Keys => "Keys",
             Context::Identities => "Identities",
+            Context::Stats => "Query Stats",
+            Context::Filter => "Typing a filter",
+            Context::Log => "Messages",
             Context::Form => "Forms",
             Context::Confirm => "Confirmation",
             Context::Token => "New token",
@@ -202,59 +213,118 @@ pub enum Command {
     Confirm,
     CopyAgain,
     Close,
+    ReverseSort,
+    CopyId,
+    FilterDone,
+    Messages,
 }
 
-const COMMANDS: &[(&str, Command, &str)] = &[
-    ("quit", Command::Quit, "quit keydeck"),
-    ("help", Command::Help, "show this help"),
-    ("next_tab", Command::NextTab, "next tab"),
-    ("prev_tab", Command::PrevTab, "previous tab"),
-    ("tab_keys", Command::TabKeys, "Keys tab"),
-    ("tab_identities", Command::TabIdentities, "Identities tab"),
-    ("tab_stats", Command::TabStats, "Query Stats tab"),
-    ("refresh", Command::Refresh, "reload from the service"),
-    ("down", Command::Down, "move down"),
-    ("up", Command::Up, "move up"),
-    ("page_down", Command::PageDown, "page down"),
-    ("page_up", Command::PageUp, "page up"),
-    ("first", Command::First, "first row"),
-    ("last", Command::Last, "last row"),
-    ("open", Command::Open, "open details / select"),
-    ("filter", Command::Filter, "filter rows"),
-    ("back", Command::Back, "close details, clear filter"),
-    ("new_key", Command::NewKey, "create a key"),
+/// Every command: its keymap name, its help line, and its footer label ("" keeps it out of
+/// the footer: movement and tab switching are learnt once, from the help).
+const COMMANDS: &[(&str, Command, &str, &str)] = &[
+    ("quit", Command::Quit, "quit keydeck", "quit"),
+    ("help", Command::Help, "show this help", "help"),
+    (
+        "messages",
+        Command::Messages,
+        "recent messages in full",
+        "messages",
+    ),
+    ("next_tab", Command::NextTab, "next tab", ""),
+    ("prev_tab", Command::PrevTab, "previous tab", ""),
+    ("tab_keys", Command::TabKeys, "Keys tab", ""),
+    (
+        "tab_identities",
+        Command::TabIdentities,
+        "Identities tab",
+        "",
+    ),
+    ("tab_stats", Command::TabStats, "Query Stats tab", ""),
+    ("refresh", Command::Refresh, "reload from the service", ""),
+    ("down", Command::Down, "move down", ""),
+    ("up", Command::Up, "move up", ""),
+    ("page_down", Command::PageDown, "page down", ""),
+    ("page_up", Command::PageUp, "page up", ""),
+    ("first", Command::First, "first row", ""),
+    ("last", Command::Last, "last row", ""),
+    ("open", Command::Open, "open details / select", "open"),
+    ("filter", Command::Filter, "search the service", "filter"),
+    ("back", Command::Back, "close details, clear filter", ""),
+    ("new_key", Command::NewKey, "create a key", "new"),
     (
         "disable_key",
         Command::DisableKey,
         "disable the selected key",
+        "disable",
     ),
-    ("enable_key", Command::EnableKey, "enable the selected key"),
+    (
+        "enable_key",
+        Command::EnableKey,
+        "enable the selected key",
+        "enable",
+    ),
     (
         "toggle_inactive",
         Command::ToggleInactive,
         "show/hide disabled and expired keys",
+        "inactive",
     ),
-    ("sort", Command::Sort, "change the sort column"),
-    ("edit_roles", Command::EditRoles, "edit global roles"),
+    ("sort", Command::Sort, "change the sort column", "sort"),
+    (
+        "reverse_sort",
+        Command::ReverseSort,
+        "reverse the sort order",
+        "reverse",
+    ),
+    (
+        "copy_id",
+        Command::CopyId,
+        "copy the selected row's id",
+        "copy id",
+    ),
+    (
+        "edit_roles",
+        Command::EditRoles,
+        "edit global roles",
+        "roles",
+    ),
     (
         "edit_membership",
         Command::EditMembership,
         "edit a project membership",
+        "membership",
     ),
-    ("next_field", Command::NextField, "next field"),
-    ("prev_field", Command::PrevField, "previous field"),
+    (
+        "filter_done",
+        Command::FilterDone,
+        "stop typing and search now (the filter stays)",
+        "search",
+    ),
+    ("next_field", Command::NextField, "next field", "field"),
+    ("prev_field", Command::PrevField, "previous field", ""),
     (
         "toggle",
         Command::Toggle,
         "toggle the option under the cursor",
+        "toggle",
     ),
-    ("choose_left", Command::ChooseLeft, "previous choice"),
-    ("choose_right", Command::ChooseRight, "next choice"),
-    ("submit", Command::Submit, "submit the form"),
-    ("cancel", Command::Cancel, "cancel"),
-    ("confirm", Command::Confirm, "confirm"),
-    ("copy_again", Command::CopyAgain, "copy the token again"),
-    ("close", Command::Close, "close"),
+    ("choose_left", Command::ChooseLeft, "previous choice", ""),
+    (
+        "choose_right",
+        Command::ChooseRight,
+        "next choice",
+        "choose",
+    ),
+    ("submit", Command::Submit, "submit the form", "save"),
+    ("cancel", Command::Cancel, "cancel", "cancel"),
+    ("confirm", Command::Confirm, "confirm", "confirm"),
+    (
+        "copy_again",
+        Command::CopyAgain,
+        "copy the token again",
+        "copy again",
+    ),
+    ("close", Command::Close, "close", "close"),
 ];
 
 impl Command {
@@ -262,14 +332,22 @@ impl Command {
         COMMANDS
             .iter()
             .find(|(n, ..)| *n == name)
-            .map(|(_, c, _)| *c)
+            .map(|(_, c, ..)| *c)
     }
 
     pub fn describe(self) -> &'static str {
         COMMANDS
             .iter()
-            .find(|(_, c, _)| *c == self)
-            .map_or("", |(.., d)| d)
+            .find(|(_, c, ..)| *c == self)
+            .map_or("", |(_, _, d, _)| d)
+    }
+
+    /// The word the footer shows for it; empty when the footer leaves it out.
+    pub fn label(self) -> &'static str {
+        COMMANDS
+            .iter()
+            .find(|(_, c, ..)| *c == self)
+            .map_or("", |(.., l)| l)
     }
 }
 
@@ -335,7 +413,14 @@ impl Keymap {
         })
     }
 
-    /// Lines for the help overlay: per context, each command with its keys.
+    /// Whether `event` is the interrupt (ctrl-c), which quits whatever the profile binds:
+    /// a user who rebinds `quit` must still be able to leave.
+    pub fn is_interrupt(event: &KeyEvent) -> bool {
+        Key::from_event(event) == Key::parse(INTERRUPT)
+    }
+
+    /// Lines for the help overlay: per context, each command with its keys. The interrupt
+    /// is listed under the global context even when the profile rebinds `quit`.
     pub fn help(&self, contexts: &[Context]) -> Vec<(Context, Vec<(String, &'static str)>)> {
         contexts
             .iter()
@@ -347,6 +432,13 @@ impl Keymap {
                         Some((_, keys)) => keys.push(key.to_string()),
                         None => per_command.push((*command, vec![key.to_string()])),
                     }
+                }
+                if *c == Context::Global
+                    && let Some((_, keys)) =
+                        per_command.iter_mut().find(|(c, _)| *c == Command::Quit)
+                    && !keys.iter().any(|k| k == INTERRUPT)
+                {
+                    keys.push(INTERRUPT.to_owned());
                 }
                 per_command.sort();
                 Some((
@@ -360,7 +452,50 @@ impl Keymap {
             .collect()
     }
 
-    /// The first key bound to `command` in `context`, for hints in the footer.
+    /// The commands bound in `context` that the footer names, in the order of [`Command`].
+    pub fn footer_commands(&self, context: Context) -> Vec<Command> {
+        let mut commands: Vec<Command> = self
+            .bindings
+            .get(&context)
+            .into_iter()
+            .flatten()
+            .map(|(_, c)| *c)
+            .filter(|c| !c.label().is_empty())
+            .collect();
+        commands.sort();
+        commands.dedup();
+        commands
+    }
+
+    /// Footer hints: for each of `commands`, the first key bound to it in `contexts` and its
+    /// label. Commands bound in none of them are left out, so a hint never names a key that
+    /// does nothing where the user is.
+    pub fn hints(&self, contexts: &[Context], commands: &[Command]) -> Vec<(String, &'static str)> {
+        commands
+            .iter()
+            .filter_map(|command| {
+                let key = contexts.iter().find_map(|c| {
+                    self.bindings
+                        .get(c)?
+                        .iter()
+                        .find(|(_, cmd)| cmd == command)
+                        .map(|(k, _)| k.to_string())
+                })?;
+                Some((key, command.label()))
+            })
+            .collect()
+    }
+
+    /// The hints as one line of text: `tab field · space toggle · esc cancel`.
+    pub fn hint_line(&self, contexts: &[Context], commands: &[Command]) -> String {
+        self.hints(contexts, commands)
+            .into_iter()
+            .map(|(key, what)| format!("{key} {what}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The first key bound to `command` in `context`, for messages that tell what to press.
     pub fn key_for(&self, context: Context, command: Command) -> String {
         self.bindings
             .get(&context)
@@ -368,6 +503,9 @@ impl Keymap {
             .map_or_else(|| "?".into(), |(k, _)| k.to_string())
     }
 }
+
+/// The key that always quits.
+const INTERRUPT: &str = "ctrl-c";
 
 #[cfg(test)]
 mod tests {

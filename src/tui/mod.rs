@@ -6,6 +6,8 @@ pub mod app;
 pub mod fixtures;
 pub mod forms;
 pub mod keymap;
+pub mod overlay;
+mod render;
 pub mod tabs;
 pub mod theme;
 pub mod widgets;
@@ -62,6 +64,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         previous(info);
     }));
     enable_raw_mode()?;
+    watch_for_hangup();
     let mut out = stdout();
     execute!(out, EnterAlternateScreen)?;
     if launch.mouse {
@@ -70,6 +73,31 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let result = event_loop(launch).await;
     restore_terminal();
     result
+}
+
+/// How often the terminal is checked for having gone away.
+const HANGUP_CHECK: Duration = Duration::from_secs(1);
+
+/// Ends the process when its terminal has gone away (an SSH connection dropped, a closed
+/// terminal window). A hung-up terminal reads as endless end-of-file, and crossterm's reader
+/// then spins on it inside one call, so neither SIGHUP nor SIGTERM would be handled: a thread
+/// of its own notices instead, by the terminal refusing to say its size.
+fn watch_for_hangup() {
+    let spawned = std::thread::Builder::new()
+        .name("hangup-watch".into())
+        .spawn(|| {
+            loop {
+                std::thread::sleep(HANGUP_CHECK);
+                if crossterm::terminal::size().is_err() {
+                    tracing::warn!("the terminal went away; exiting");
+                    // 128 + SIGHUP, as a shell reports a process ended by hang-up.
+                    std::process::exit(129);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot watch the terminal for hang-ups");
+    }
 }
 
 async fn event_loop(launch: Launch) -> anyhow::Result<()> {
@@ -179,11 +207,9 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             append,
             result: client.list_keys(&query).await,
         },
-        Effect::LoadIdentities { after, append } => Action::IdentitiesLoaded {
+        Effect::LoadIdentities { query, append } => Action::IdentitiesLoaded {
             append,
-            result: client
-                .list_identities(tabs::identities::PAGE_SIZE, after)
-                .await,
+            result: client.identities(&query).await,
         },
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
@@ -199,11 +225,15 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             local_token,
             result: client.create_key(&key).await,
         },
-        Effect::SetKeyEnabled { id, name, enabled } => Action::KeyToggled {
-            name,
-            enabled,
-            result: client.set_key_enabled(&id, enabled).await,
-        },
+        Effect::SetKeyEnabled { id, name, enabled } => {
+            let result = client.set_key_enabled(&id, enabled).await;
+            Action::KeyToggled {
+                id,
+                name,
+                enabled,
+                result,
+            }
+        }
         Effect::ChangeRoles {
             identity_id,
             add,

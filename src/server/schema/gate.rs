@@ -13,15 +13,15 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use async_graphql::Variables;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
     NextValidation,
 };
 use async_graphql::parser::types::{
-    ExecutableDocument, Field, FragmentDefinition, OperationDefinition, OperationType, Selection,
-    SelectionSet,
+    DocumentOperations, ExecutableDocument, Field, FragmentDefinition, OperationDefinition,
+    OperationType, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensionValues, Variables};
 use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
 
 use crate::server::auth::Caller;
@@ -30,9 +30,23 @@ use crate::server::store::Audit;
 
 /// Most fields one document may select, counted as executed (fragments expanded). Far above
 /// any real client's document; far below what makes validation itself expensive.
-pub const MAX_SELECTIONS: usize = 10_000;
+pub const MAX_SELECTIONS: usize = 5_000;
 /// Most mutation fields (aliases included) one request may run.
 pub const MAX_MUTATION_FIELDS: usize = 20;
+/// Most top-level listings (aliases included) one query may run. Each one filters, pages and
+/// counts over the whole store, whatever its page size, so the cost budget alone (which
+/// counts what is returned) would let a flood of one-item pages scan the store thousands of
+/// times.
+pub const MAX_LISTINGS: usize = 10;
+/// The root fields that list from the store.
+const LISTINGS: [&str; 6] = [
+    "apiKeys",
+    "identities",
+    "auditLog",
+    "globalApiKeys",
+    "projects",
+    "getQueryStats",
+];
 
 pub struct PermissionGate;
 
@@ -58,6 +72,9 @@ struct Refusal {
 
 #[async_trait::async_trait]
 impl Extension for Gate {
+    /// Parses the document here, once, and bounds its shape before async-graphql walks it:
+    /// its own recursion check expands fragments without memoising, so a kilobyte of
+    /// fragments that double each other would cost minutes of CPU there.
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -67,19 +84,51 @@ impl Extension for Gate {
         if let Ok(mut name) = self.operation_name.lock() {
             name.clone_from(&request.operation_name);
         }
-        // async-graphql's own passes (its recursive-depth check right after parsing, then
-        // validation) expand every fragment spread: fragments that each spread the one before
-        // twice cost 2^n there, minutes of a worker thread for a 1 KB body. So the size is
-        // measured first, in linear time. The request keeps the parsed document, which
-        // async-graphql then uses instead of parsing again; a document that does not parse
-        // gets async-graphql's own error later.
         let wanted = request.operation_name.clone();
-        if let Ok(document) = request.parsed_query() {
-            check_size(document, wanted.as_deref())?;
+        let parsed = request
+            .parsed_query()
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
+        if let Some(name) = wanted.as_deref() {
+            let only = only_operation(parsed, name)?;
+            request.set_parsed_query(only);
+        }
+        let document = request
+            .parsed_query()
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
+        let shape = Shape::new(document);
+        for (name, operation) in document.operations.iter() {
+            if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
+                continue;
+            }
+            let operation = &operation.node;
+            let size = shape.size(&operation.selection_set.node)?;
+            if size > MAX_SELECTIONS {
+                return Err(bad_request(format!(
+                    "the document selects {size} fields with its fragments expanded; at most {MAX_SELECTIONS}"
+                )));
+            }
+            let fields = shape.root_fields(&operation.selection_set.node)?;
+            if operation.ty == OperationType::Mutation && fields.len() > MAX_MUTATION_FIELDS {
+                return Err(bad_request(format!(
+                    "a request runs at most {MAX_MUTATION_FIELDS} mutation fields, this one {}",
+                    fields.len()
+                )));
+            }
+            let listings = fields
+                .iter()
+                .filter(|f| LISTINGS.contains(&f.node.name.node.as_str()))
+                .count();
+            if listings > MAX_LISTINGS {
+                return Err(bad_request(format!(
+                    "a request runs at most {MAX_LISTINGS} listings (apiKeys, identities, …), this one {listings}"
+                )));
+            }
         }
         next.run(ctx, request).await
     }
 
+    /// Decides what the key's permissions forbid in the operation that will run; the verdict
+    /// is answered after validation.
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -87,29 +136,23 @@ impl Extension for Gate {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
-        let document = next.run(ctx, query, variables).await?;
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
         let Some(caller) = ctx.data_opt::<Caller>() else {
             return Err(ServerError::new("request is not authenticated", None));
         };
+        let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
         let shape = Shape::new(&document);
         let mut refusal = None;
         for (name, operation) in document.operations.iter() {
             if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
                 continue;
             }
-            let operation = &operation.node;
-            if operation.ty == OperationType::Mutation {
-                let fields = shape.root_fields(&operation.selection_set.node)?;
-                if fields.len() > MAX_MUTATION_FIELDS {
-                    return Err(bad_request(format!(
-                        "a request runs at most {MAX_MUTATION_FIELDS} mutation fields, this one {}",
-                        fields.len()
-                    )));
-                }
-            }
-            if refusal.is_none() {
-                refusal = permission_refusal(caller, operation, &shape)?;
+            refusal = permission_refusal(caller, &operation.node, &shape)?;
+            if refusal.is_some() {
+                break;
             }
         }
         if let Ok(mut slot) = self.refusal.lock() {
@@ -123,7 +166,7 @@ impl Extension for Gate {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        let result = next.run(ctx).await.map_err(explain_validation)?;
         let refusal = self.refusal.lock().ok().and_then(|mut r| r.take());
         let Some(refusal) = refusal else {
             return Ok(result);
@@ -131,12 +174,46 @@ impl Extension for Gate {
         if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>()) {
             audit_refusal(ctx, caller, fields, &refusal.message).await;
         }
-        let mut extensions = ErrorExtensionValues::default();
-        extensions.set("code", "FORBIDDEN");
-        let mut error = ServerError::new(format!("forbidden: {}", refusal.message), None);
-        error.extensions = Some(extensions);
-        Err(vec![error])
+        let error = ServerError::new(format!("forbidden: {}", refusal.message), None);
+        Err(vec![coded(error, "FORBIDDEN")])
     }
+}
+
+/// The document with only the operation named `name` and the fragments it spreads: what
+/// runs is all that is validated and priced, as clients such as graphql_client send a whole
+/// file of operations and pick one. An unknown name is left for async-graphql to refuse.
+fn only_operation(document: &ExecutableDocument, name: &str) -> ServerResult<ExecutableDocument> {
+    let DocumentOperations::Multiple(operations) = &document.operations else {
+        return Ok(document.clone());
+    };
+    let Some((key, operation)) = operations.iter().find(|(n, _)| n.as_str() == name) else {
+        return Ok(document.clone());
+    };
+    let mut wanted: Vec<&SelectionSet> = vec![&operation.node.selection_set.node];
+    let mut fragments = HashMap::new();
+    while let Some(set) = wanted.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => wanted.push(&field.node.selection_set.node),
+                Selection::InlineFragment(inline) => wanted.push(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if fragments.contains_key(name) {
+                        continue;
+                    }
+                    let Some(fragment) = document.fragments.get(name) else {
+                        return Err(bad_request(format!("unknown fragment `{name}`")));
+                    };
+                    fragments.insert(name.clone(), fragment.clone());
+                    wanted.push(&fragment.node.selection_set.node);
+                }
+            }
+        }
+    }
+    Ok(ExecutableDocument {
+        operations: DocumentOperations::Multiple(HashMap::from([(key.clone(), operation.clone())])),
+        fragments,
+    })
 }
 
 /// What the caller's key permissions forbid in `operation`, if anything.
@@ -200,28 +277,19 @@ enum Level {
     Result,
 }
 
-/// Fields of a reply's `result` that only lead to objects or name them.
-const ID_PATH_FIELDS: [&str; 6] = ["apiKey", "key", "identity", "project", "id", "token"];
+/// Fields of a reply's `result` that only lead to objects or name them (`alsoDisabled`
+/// lists the ids of keys the mutation disabled).
+const ID_PATH_FIELDS: [&str; 7] = [
+    "apiKey",
+    "key",
+    "identity",
+    "project",
+    "id",
+    "token",
+    "alsoDisabled",
+];
 
 /// The document's fragments, for walking selections as they will execute.
-/// Refuses a document whose operation to run (`wanted`, or every one) selects more than
-/// [`MAX_SELECTIONS`] fields once its fragments are expanded.
-fn check_size(document: &ExecutableDocument, wanted: Option<&str>) -> ServerResult<()> {
-    let shape = Shape::new(document);
-    for (name, operation) in document.operations.iter() {
-        if wanted.is_some() && name.map(|n| n.as_str()) != wanted {
-            continue;
-        }
-        let size = shape.size(&operation.node.selection_set.node)?;
-        if size > MAX_SELECTIONS {
-            return Err(bad_request(format!(
-                "the document selects {size} fields with its fragments expanded; at most {MAX_SELECTIONS}"
-            )));
-        }
-    }
-    Ok(())
-}
-
 struct Shape<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     /// Fragment sizes measured so far; `None` while one is being measured (a cycle).
@@ -231,9 +299,9 @@ struct Shape<'a> {
     measuring: Cell<usize>,
 }
 
-/// Longest chain of fragments spreading fragments measured. A chain of thousands fits in a
-/// 1 MiB body and would overflow the worker's stack; async-graphql refuses those deeper than
-/// its recursion limit (32) anyway.
+/// Longest chain of fragments spreading fragments measured. A chain of tens of thousands fits
+/// in a 1 MiB body and would overflow the worker's stack here, before async-graphql's own
+/// recursion limit (32) is checked.
 const MAX_FRAGMENT_CHAIN: usize = 64;
 
 impl<'a> Shape<'a> {
@@ -354,11 +422,40 @@ impl<'a> Shape<'a> {
 }
 
 fn bad_request(message: impl Into<String>) -> ServerError {
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", "BAD_REQUEST");
-    let mut error = ServerError::new(message, None);
+    coded(ServerError::new(message, None), "BAD_REQUEST")
+}
+
+fn coded(mut error: ServerError, code: &str) -> ServerError {
+    let mut extensions = error.extensions.take().unwrap_or_default();
+    extensions.set("code", code);
     error.extensions = Some(extensions);
     error
+}
+
+/// async-graphql's validation errors with a code, and the cost and depth refusals saying
+/// what the limits are and how lists are counted.
+fn explain_validation(errors: Vec<ServerError>) -> Vec<ServerError> {
+    errors
+        .into_iter()
+        .map(|error| match error.message.as_str() {
+            "Query is too complex." => bad_request_as(
+                "QUERY_TOO_COSTLY",
+                format!(
+                    "the query costs more than this service's budget of {}: a list costs its `first` (or its default page) times what one item selects, and aliases count separately; ask for smaller pages or fewer fields",
+                    super::MAX_COMPLEXITY
+                ),
+            ),
+            "Query is nested too deep." => bad_request_as(
+                "QUERY_TOO_DEEP",
+                format!("the query nests selections deeper than {}", super::MAX_DEPTH),
+            ),
+            _ => coded(error, "GRAPHQL_VALIDATION_FAILED"),
+        })
+        .collect()
+}
+
+fn bad_request_as(code: &str, message: String) -> ServerError {
+    coded(ServerError::new(message, None), code)
 }
 
 /// A mutation refused here never reaches a resolver; it is audited all the same, under the

@@ -2,6 +2,7 @@
 //! `graphql/schema.graphql` is this schema's SDL; a test keeps the two equal.
 
 mod gate;
+pub mod loaders;
 mod mutation;
 mod objects;
 mod paging;
@@ -43,8 +44,8 @@ pub struct Services {
 /// their items (`paging::list_cost`), so the budget is about how many records one request
 /// may touch: a full page of 500 keys with every field the TUI shows fits, nested pages of
 /// pages and alias floods do not.
-const MAX_DEPTH: usize = 16;
-pub const MAX_COMPLEXITY: usize = 50_000;
+pub const MAX_DEPTH: usize = 16;
+pub const MAX_COMPLEXITY: usize = 60_000;
 
 /// The schema without data: enough to print the SDL.
 pub fn sdl() -> String {
@@ -54,6 +55,16 @@ pub fn sdl() -> String {
 /// The executable schema over `services`.
 pub fn schema(services: Services) -> KeydeckSchema {
     builder().data(services).finish()
+}
+
+/// `request` with what each request brings to the schema: its caller, and its own batch
+/// loaders over `store`.
+pub fn request_data(
+    request: async_graphql::Request,
+    caller: Caller,
+    store: &Store,
+) -> async_graphql::Request {
+    request.data(caller).data(loaders::loaders(store.clone()))
 }
 
 fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
@@ -68,6 +79,7 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
 trait ContextExt {
     fn caller(&self) -> async_graphql::Result<&Caller>;
     fn services(&self) -> async_graphql::Result<&Services>;
+    fn loaders(&self) -> async_graphql::Result<&loaders::Loaders>;
 }
 
 impl ContextExt for Context<'_> {
@@ -77,6 +89,10 @@ impl ContextExt for Context<'_> {
 
     fn services(&self) -> async_graphql::Result<&Services> {
         self.data::<Services>()
+    }
+
+    fn loaders(&self) -> async_graphql::Result<&loaders::Loaders> {
+        self.data::<loaders::Loaders>()
     }
 }
 

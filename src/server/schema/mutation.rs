@@ -4,13 +4,13 @@
 use async_graphql::{Context, Object, OutputType};
 
 use super::ContextExt;
+use super::Settings;
 use super::payload::{
     ApiKeyResult, ApiKeyWithToken, CreateApiKeyErrorCode, CreateApiKeyResult,
     CreateProjectErrorCode, CreateProjectResult, DisableApiKeyErrorCode, ErrorCode, Failure,
     GlobalIdentityRolesErrorCode, IdentityResult, MutationError, ProjectMemberErrorCode,
     ProjectMemberResult, Reply, code_name, refuse,
 };
-use super::Settings;
 use crate::server::auth::Caller;
 use crate::server::authz::{self, Denied};
 use crate::server::memberships;
@@ -52,6 +52,7 @@ impl MutationRoot {
         options: Option<CreateApiKeyOptions>,
     ) -> async_graphql::Result<Option<Reply<CreateApiKeyErrorCode, CreateApiKeyResult>>> {
         let (caller, services) = (ctx.caller()?, ctx.services()?);
+        let memberships = memberships::cleaned(memberships);
         let outcome =
             async {
                 let key = prepare_key(
@@ -90,7 +91,16 @@ impl MutationRoot {
                     }));
                 }
                 let audit = audit(caller, "createApiKey");
-                insert_key(store, audit, caller, key, Some(&project.id), &[], &memberships).await
+                insert_key(
+                    store,
+                    audit,
+                    caller,
+                    key,
+                    Some(&project.id),
+                    &[],
+                    &memberships,
+                )
+                .await
             }
             .await;
         respond(ctx, "createApiKey", &project_slug, outcome).await
@@ -160,7 +170,8 @@ impl MutationRoot {
         identity_id: String,
         roles: Vec<String>,
     ) -> async_graphql::Result<Option<Reply<GlobalIdentityRolesErrorCode, IdentityResult>>> {
-        let outcome = change_roles(ctx, &identity_id, &roles, true, "addGlobalIdentityRoles").await?;
+        let outcome =
+            change_roles(ctx, &identity_id, &roles, true, "addGlobalIdentityRoles").await?;
         respond(ctx, "addGlobalIdentityRoles", &identity_id, outcome).await
     }
 
@@ -170,8 +181,14 @@ impl MutationRoot {
         identity_id: String,
         roles: Vec<String>,
     ) -> async_graphql::Result<Option<Reply<GlobalIdentityRolesErrorCode, IdentityResult>>> {
-        let outcome =
-            change_roles(ctx, &identity_id, &roles, false, "removeGlobalIdentityRoles").await?;
+        let outcome = change_roles(
+            ctx,
+            &identity_id,
+            &roles,
+            false,
+            "removeGlobalIdentityRoles",
+        )
+        .await?;
         respond(ctx, "removeGlobalIdentityRoles", &identity_id, outcome).await
     }
 
@@ -243,7 +260,7 @@ impl MutationRoot {
             caller
                 .may_create_project()
                 .map_err(|d| denied(CreateProjectErrorCode::Forbidden, d))?;
-            validate_project(&slug, &name, &roles)?;
+            let name = validate_project(&slug, &name, &roles)?;
             let audit = audit(caller, "createProject");
             let created = services
                 .store
@@ -339,15 +356,8 @@ fn prepare_key(
     grants_super_admin: bool,
 ) -> Result<PreparedKey, Failure<CreateApiKeyErrorCode>> {
     use CreateApiKeyErrorCode as Code;
-    if description.trim().is_empty()
-        || description.chars().count() > MAX_NAME_LEN
-        || description.chars().any(char::is_control)
-    {
-        return Err(refuse(
-            Code::InvalidDescription,
-            format!("the key name must have 1 to {MAX_NAME_LEN} printable characters"),
-        ));
-    }
+    let description = crate::text::clean_name(&description, MAX_NAME_LEN)
+        .map_err(|e| refuse(Code::InvalidDescription, format!("the key name {e}")))?;
     let expires_at = expiry(
         settings,
         caller,
@@ -624,7 +634,7 @@ async fn change_member(
                     "the identity is not a member of this project",
                 ));
             }
-            MemberChange::Add(ms) | MemberChange::Update(ms) => (ms, true),
+            MemberChange::Add(ms) | MemberChange::Update(ms) => (memberships::cleaned(ms), true),
             MemberChange::Remove => (Vec::new(), false),
         };
         if needs_validation {
@@ -643,7 +653,12 @@ async fn change_member(
             }
         }
         store
-            .set_memberships(&project.id, identity_id, &memberships, audit(caller, action))
+            .set_memberships(
+                &project.id,
+                identity_id,
+                &memberships,
+                audit(caller, action),
+            )
             .await?;
         Ok(ProjectMemberResult {
             identity,
@@ -653,11 +668,13 @@ async fn change_member(
     .await)
 }
 
+/// Checks a new project's slug, name and role definitions; returns the name as it is stored
+/// (trimmed, NFC).
 fn validate_project(
     slug: &str,
     name: &str,
     roles: &[RoleDefinitionInput],
-) -> Result<(), Failure<CreateProjectErrorCode>> {
+) -> Result<String, Failure<CreateProjectErrorCode>> {
     use CreateProjectErrorCode as Code;
     let slug_ok = (1..=64).contains(&slug.len())
         && slug
@@ -670,24 +687,22 @@ fn validate_project(
             "a slug has 1 to 64 characters of a-z, 0-9 and `-`, not starting with `-`",
         ));
     }
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_LEN {
-        return Err(refuse(
-            Code::InvalidName,
-            format!("a project name has 1 to {MAX_NAME_LEN} characters"),
-        ));
-    }
+    let name = crate::text::clean_name(name, MAX_NAME_LEN)
+        .map_err(|e| refuse(Code::InvalidName, format!("the project name {e}")))?;
     let identifier = |s: &str| {
         (1..=64).contains(&s.len())
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     for (i, role) in roles.iter().enumerate() {
-        let duplicate = roles[..i].iter().any(|r| r.name == role.name);
+        // Names that differ only in case would look like one role or variable to a reader.
+        let same = |a: &str, b: &str| crate::text::name_key(a) == crate::text::name_key(b);
+        let duplicate = roles[..i].iter().any(|r| same(&r.name, &role.name));
         let bad_variable = role
             .variables
             .iter()
             .enumerate()
-            .any(|(j, v)| !identifier(v) || role.variables[..j].contains(v));
+            .any(|(j, v)| !identifier(v) || role.variables[..j].iter().any(|w| same(w, v)));
         if !identifier(&role.name) || duplicate || bad_variable {
             return Err(refuse(
                 Code::InvalidRoleDefinition,
@@ -698,5 +713,5 @@ fn validate_project(
             ));
         }
     }
-    Ok(())
+    Ok(name)
 }

@@ -2,11 +2,16 @@
 //! memberships and key; a project's roles, members and keys. Every relation applies the same
 //! `authz` rule as the top-level query for what it leads to, so a relation never shows what a
 //! listing would hide; lists are bounded by `first` and cost that much (see `paging`).
+//! Related records load through the batch loaders (`loaders`), never one query per row.
 
 use async_graphql::{ComplexObject, Context, SimpleObject};
 
 use super::ContextExt;
-use super::paging::{bounded, list_cost};
+use super::loaders::{
+    IdentityById, KeyOfIdentity, MembershipsOf, ProjectById, RolesOf, RolesOfProject,
+    prime_identities, prime_keys,
+};
+use super::paging::{LOOKUP_COST, bounded, list_cost};
 use crate::server::model::{
     ApiKey, ApiKeyState, Identity, Membership, Project, RoleDefinition, Timestamp,
 };
@@ -41,25 +46,25 @@ impl ApiKey {
 
     /// The identity this key authenticates as: null unless the caller may see that identity
     /// (its own, any for super admins and project admins) or created the key.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         if !ctx.caller()?.can_see_key_identity(self) {
             return Ok(None);
         }
-        let store = &ctx.services()?.store;
-        Ok(Some(
-            store
-                .identity(&self.identity_id)
-                .await?
-                .ok_or("the key's identity is missing")?,
-        ))
+        let identity = ctx
+            .loaders()?
+            .load_one(IdentityById(self.identity_id.clone()))
+            .await?;
+        Ok(Some(identity.ok_or("the key's identity is missing")?))
     }
 
     /// Who created the key: null for the bootstrap key, and unless the caller may see that
     /// identity.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         match &self.owner_id {
             Some(id) if ctx.caller()?.can_see_identity(id) => {
-                Ok(ctx.services()?.store.identity(id).await?)
+                Ok(ctx.loaders()?.load_one(IdentityById(id.clone())).await?)
             }
             _ => Ok(None),
         }
@@ -67,10 +72,11 @@ impl ApiKey {
 
     /// The project of a project key: null for global keys, and unless the caller is a member
     /// or an admin of it.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         match &self.project_id {
             Some(id) if ctx.caller()?.can_see_project(id) => {
-                Ok(ctx.services()?.store.project_by_id(id).await?)
+                Ok(ctx.loaders()?.load_one(ProjectById(id.clone())).await?)
             }
             _ => Ok(None),
         }
@@ -80,8 +86,10 @@ impl ApiKey {
 #[ComplexObject]
 impl Identity {
     /// Global roles from the catalog.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        Ok(ctx.services()?.store.global_roles(&self.id).await?)
+        let roles = ctx.loaders()?.load_one(RolesOf(self.id.clone())).await?;
+        Ok(roles.unwrap_or_default())
     }
 
     /// Memberships in projects: one's own, and in the projects the caller administers.
@@ -94,29 +102,47 @@ impl Identity {
     ) -> async_graphql::Result<Vec<IdentityProjectRelation>> {
         let limit = bounded(first, IDENTITY_PROJECTS)?;
         let caller = ctx.caller()?;
-        let store = &ctx.services()?.store;
-        let mut out = Vec::new();
-        for (project_id, memberships) in store.memberships_of(&self.id).await? {
-            if out.len() == limit {
-                break;
-            }
-            if !caller.can_see_memberships(&self.id, &project_id) {
-                continue;
-            }
-            if let Some(project) = store.project_by_id(&project_id).await? {
-                out.push(IdentityProjectRelation {
+        let loaders = ctx.loaders()?;
+        let all = loaders.load_one(MembershipsOf(self.id.clone())).await?;
+        let all = all.unwrap_or_default();
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        let created_by_caller = self.id != caller.identity_id()
+            && loaders
+                .load_one(KeyOfIdentity(self.id.clone()))
+                .await?
+                .is_some_and(|k| k.owner_id.as_deref() == Some(caller.identity_id()));
+        let visible: Vec<(String, Vec<Membership>)> = all
+            .into_iter()
+            .filter(|(project_id, _)| {
+                caller.can_see_memberships(&self.id, project_id, created_by_caller)
+            })
+            .take(limit)
+            .collect();
+        let projects = loaders
+            .load_many(visible.iter().map(|(p, _)| ProjectById(p.clone())))
+            .await?;
+        Ok(visible
+            .into_iter()
+            .filter_map(|(project_id, memberships)| {
+                let project = projects.get(&ProjectById(project_id))?.clone();
+                Some(IdentityProjectRelation {
                     project,
                     memberships,
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect())
     }
 
     /// The key that authenticates as this identity, if the caller may see it.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
         let caller = ctx.caller()?;
-        let key = ctx.services()?.store.key_of_identity(&self.id).await?;
+        let key = ctx
+            .loaders()?
+            .load_one(KeyOfIdentity(self.id.clone()))
+            .await?;
         Ok(key.filter(|k| caller.can_see_key(k)))
     }
 }
@@ -124,8 +150,13 @@ impl Identity {
 #[ComplexObject]
 impl Project {
     /// The roles this project defines, with their variables.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoleDefinition>> {
-        Ok(ctx.services()?.store.project_roles(&self.id).await?)
+        let roles = ctx
+            .loaders()?
+            .load_one(RolesOfProject(self.id.clone()))
+            .await?;
+        Ok(roles.unwrap_or_default())
     }
 
     /// Members and their memberships; empty unless the caller administers the project.
@@ -141,17 +172,27 @@ impl Project {
         if !caller.is_project_admin(&self.id) {
             return Ok(Vec::new());
         }
-        let store = &ctx.services()?.store;
-        let mut out = Vec::new();
-        for (identity_id, memberships) in store.project_members(&self.id, limit).await? {
-            if let Some(identity) = store.identity(&identity_id).await? {
-                out.push(ProjectMember {
+        let members = ctx
+            .services()?
+            .store
+            .project_members(&self.id, limit)
+            .await?;
+        let loaders = ctx.loaders()?;
+        let identities = loaders
+            .load_many(members.iter().map(|(id, _)| IdentityById(id.clone())))
+            .await?;
+        let found: Vec<Identity> = identities.values().cloned().collect();
+        prime_identities(loaders, &found, ctx.look_ahead().field("identity")).await?;
+        Ok(members
+            .into_iter()
+            .filter_map(|(identity_id, memberships)| {
+                let identity = identities.get(&IdentityById(identity_id))?.clone();
+                Some(ProjectMember {
                     identity,
                     memberships,
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect())
     }
 
     /// The project's keys the caller can see, including disabled and expired ones, oldest
@@ -165,10 +206,12 @@ impl Project {
     ) -> async_graphql::Result<Vec<ApiKey>> {
         let limit = bounded(first, PROJECT_KEYS)?;
         let caller = ctx.caller()?;
-        Ok(ctx
+        let keys = ctx
             .services()?
             .store
             .project_keys(&caller.key_scope(), &self.id, limit)
-            .await?)
+            .await?;
+        prime_keys(ctx.loaders()?, &keys, ctx.look_ahead()).await?;
+        Ok(keys)
     }
 }

@@ -39,6 +39,10 @@ pub fn bounded(first: Option<i32>, (default, max): (i32, i32)) -> async_graphql:
     Ok(n as usize)
 }
 
+/// What a relation resolved by one store lookup costs in the query budget, beside what it
+/// selects: lookups, not fields, are what a request spends its time on.
+pub const LOOKUP_COST: usize = 5;
+
 /// What a list field costs in the query budget: one for the field, plus its page size times
 /// what one item's selection costs. A `first` out of range is charged as the largest page
 /// (its resolver refuses it anyway), so nobody can make a list look cheaper than it is.
@@ -48,7 +52,9 @@ pub fn list_cost(first: Option<i32>, (default, max): (i32, i32), child_complexit
         Some(_) => max,
         None => default,
     };
-    (n as usize).saturating_mul(child_complexity).saturating_add(1)
+    (n as usize)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
 }
 
 pub fn encode_cursor(seq: i64) -> String {

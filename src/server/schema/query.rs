@@ -4,7 +4,8 @@
 use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
-use super::paging::{PAGES, Listing, bounded, decode_cursor, list_cost, listing, page_size};
+use super::loaders::{prime_identities, prime_keys};
+use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
 use crate::server::authz;
 use crate::server::model::{
@@ -18,6 +19,12 @@ const PROJECTS: (i32, i32) = (1_000, 1_000);
 const STATEMENTS: i32 = MAX_STATEMENTS as i32;
 
 pub struct QueryRoot;
+
+/// Whether a connection's selection asks for `totalCount`: counting costs a pass over every
+/// match, so it runs only when asked.
+fn wants_total(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
 
 #[Object]
 impl QueryRoot {
@@ -77,7 +84,13 @@ impl QueryRoot {
         let after = decode_cursor(after.as_deref())?;
         let scope = caller.key_scope();
         let page = store.list_keys(&scope, &filter, after, limit).await?;
-        let total = store.count_keys(&scope, &filter).await?;
+        let total = if wants_total(ctx) {
+            store.count_keys(&scope, &filter).await?
+        } else {
+            0
+        };
+        let nodes = ctx.look_ahead().field("nodes");
+        prime_keys(ctx.loaders()?, &page.items, nodes).await?;
         Ok(listing(page, total, |k| k.seq))
     }
 
@@ -119,7 +132,13 @@ impl QueryRoot {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let page = store.list_identities(&filter, after, limit).await?;
-        let total = store.count_identities(&filter).await?;
+        let total = if wants_total(ctx) {
+            store.count_identities(&filter).await?
+        } else {
+            0
+        };
+        let nodes = ctx.look_ahead().field("nodes");
+        prime_identities(ctx.loaders()?, &page.items, nodes).await?;
         Ok(listing(page, total, |i| i.seq))
     }
 
@@ -155,7 +174,11 @@ impl QueryRoot {
         let limit = page_size(first)?;
         let before = decode_cursor(after.as_deref())?;
         let page = store.audit_log(before, limit).await?;
-        let total = store.count_audit_entries().await?;
+        let total = if wants_total(ctx) {
+            store.count_audit_entries().await?
+        } else {
+            0
+        };
         Ok(listing(page, total, |e| e.seq))
     }
 
@@ -168,7 +191,9 @@ impl QueryRoot {
     /// Statement statistics of one monitored database, sorted by share of total time.
     /// `startTs`/`endTs` (Unix seconds) select a window between two snapshots. At most
     /// 500 statements, busiest first.
-    #[graphql(complexity = "list_cost(Some(STATEMENTS), (STATEMENTS, STATEMENTS), child_complexity)")]
+    #[graphql(
+        complexity = "list_cost(Some(STATEMENTS), (STATEMENTS, STATEMENTS), child_complexity)"
+    )]
     async fn get_query_stats(
         &self,
         ctx: &Context<'_>,

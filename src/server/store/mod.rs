@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -99,6 +101,9 @@ pub struct Page<T> {
 pub struct Store {
     read: SqlitePool,
     write: SqlitePool,
+    /// Bumped after every committed change to keys, identities, roles or memberships: what
+    /// authenticated principals are cached against (`auth::Authenticator`).
+    generation: Arc<AtomicU64>,
 }
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
@@ -108,7 +113,12 @@ const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_
 impl Store {
     /// Opens (creating if needed) the SQLite database at `url` and runs the migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if !(url.contains(":memory:") || url.contains("mode=memory")) {
+            create_private_database_file(options.get_filename())
+                .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -125,7 +135,22 @@ impl Store {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { read, write })
+        Ok(Store {
+            read,
+            write,
+            generation: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Changes so far to what authentication reads; a cached principal is good while this is
+    /// the number it was loaded at.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Records that a change to keys, identities, roles or memberships was committed.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Whether no key has ever been created (the bootstrap condition).
@@ -165,13 +190,16 @@ impl Store {
         row.as_ref().map(key_from_row).transpose()
     }
 
-    /// Records use of a key; callers coalesce so this runs at most about once a minute a key.
-    pub async fn touch_last_used(&self, key_id: &str, at: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .bind(at.0)
-            .bind(key_id)
-            .execute(&self.write)
-            .await?;
+    /// Records the use of these keys at `at`, in one statement (callers gather the keys used
+    /// over an interval).
+    pub async fn touch_last_used(&self, key_ids: &[String], at: Timestamp) -> StoreResult<()> {
+        if key_ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = QueryBuilder::<Sqlite>::new("UPDATE api_keys SET last_used_at = ");
+        q.push_bind(at.0).push(" WHERE id IN ");
+        push_list(&mut q, key_ids);
+        q.build().execute(&self.write).await?;
         Ok(())
     }
 
@@ -233,6 +261,7 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("the new key vanished".into()))?;
         insert_audit(&mut tx, audit, Some(&id), "OK", None).await?;
         tx.commit().await?;
+        self.changed();
         Ok(key)
     }
 
@@ -257,6 +286,7 @@ impl Store {
         if key.enabled == enabled {
             insert_audit(&mut tx, audit, Some(id), "OK", Some("no change")).await?;
             tx.commit().await?;
+            self.changed();
             return Ok(Some(Toggled {
                 key,
                 cascaded: Vec::new(),
@@ -296,6 +326,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt("the key vanished".into()))?;
         tx.commit().await?;
+        self.changed();
         Ok(Some(Toggled { key, cascaded }))
     }
 
@@ -413,6 +444,7 @@ impl Store {
         }
         insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         tx.commit().await?;
+        self.changed();
         Ok(true)
     }
 
@@ -561,6 +593,7 @@ impl Store {
         insert_memberships(&mut tx, project_id, identity_id, memberships).await?;
         insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         tx.commit().await?;
+        self.changed();
         Ok(())
     }
 
@@ -631,6 +664,108 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
             .fetch_one(&self.read)
             .await?)
+    }
+
+    // ---- batches, for the relation loaders ----------------------------------------------
+
+    /// Identities by id (those that exist).
+    pub async fn identities_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Identity>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT seq, id, description, created_at FROM identities WHERE id IN ",
+        );
+        push_list(&mut q, ids);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    /// Projects by id (those that exist).
+    pub async fn projects_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Project>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, slug, name, created_at FROM projects WHERE id IN ",
+        );
+        push_list(&mut q, ids);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(project_from_row).collect()
+    }
+
+    /// The keys of these identities (each identity has at most one).
+    pub async fn keys_of_identities(&self, identity_ids: &[String]) -> StoreResult<Vec<ApiKey>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id IN "
+        ));
+        push_list(&mut q, identity_ids);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Global roles of these identities, as (identity id, role) in role order.
+    pub async fn roles_of_identities(
+        &self,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT identity_id, role FROM identity_roles WHERE identity_id IN ",
+        );
+        push_list(&mut q, identity_ids);
+        q.push(" ORDER BY identity_id, role");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("identity_id")?, row.try_get("role")?)))
+            .collect()
+    }
+
+    /// Memberships of these identities, as (identity id, project id, membership) in project
+    /// and role order.
+    pub async fn memberships_of_identities(
+        &self,
+        identity_ids: &[String],
+    ) -> StoreResult<Vec<(String, String, Membership)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT identity_id, project_id, role, variables FROM memberships WHERE identity_id IN ",
+        );
+        push_list(&mut q, identity_ids);
+        q.push(" ORDER BY identity_id, project_id, role");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("identity_id")?,
+                    row.try_get("project_id")?,
+                    Membership {
+                        role: row.try_get("role")?,
+                        variables: parse_json(row.try_get("variables")?)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Role definitions of these projects, as (project id, definition) in name order.
+    pub async fn roles_of_projects(
+        &self,
+        project_ids: &[String],
+    ) -> StoreResult<Vec<(String, RoleDefinition)>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT project_id, name, variables FROM project_roles WHERE project_id IN ",
+        );
+        push_list(&mut q, project_ids);
+        q.push(" ORDER BY project_id, name");
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let names: Vec<String> = parse_json(row.try_get("variables")?)?;
+                Ok((
+                    row.try_get("project_id")?,
+                    RoleDefinition {
+                        name: row.try_get("name")?,
+                        variables: names
+                            .into_iter()
+                            .map(|name| RoleVariable { name })
+                            .collect(),
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Raw access for tests and tools that inspect what is stored (e.g. "no plaintext token").
@@ -798,9 +933,11 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
             .push(")");
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND instr(lower(k.description), lower(")
-            .push_bind(search.to_owned())
-            .push(")) > 0");
+        q.push(" AND ");
+        push_search(q, "api_keys_search", "k", search);
+    }
+    if let Some(prefix) = &filter.id_prefix {
+        push_id_prefix(q, "k.id", prefix);
     }
     if let Some(slug) = &filter.project_slug {
         q.push(" AND k.project_id = (SELECT id FROM projects WHERE slug = ")
@@ -822,13 +959,43 @@ fn push_key_conditions(q: &mut QueryBuilder<'_, Sqlite>, scope: &KeyScope, filte
     }
 }
 
+/// `alias.description` contains `search`, ignoring case: through the trigram index of
+/// `index` when the search has the three characters a trigram needs, by a scan otherwise.
+fn push_search(q: &mut QueryBuilder<'_, Sqlite>, index: &str, alias: &str, search: &str) {
+    if search.chars().count() >= 3 {
+        let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+        q.push(format!(
+            "{alias}.seq IN (SELECT rowid FROM {index} WHERE {index} MATCH "
+        ))
+        .push_bind(phrase)
+        .push(")");
+    } else {
+        q.push(format!("instr(lower({alias}.description), lower("))
+            .push_bind(search.to_owned())
+            .push(")) > 0");
+    }
+}
+
+/// `column` starts with `prefix`. Compared with `substr`, not `LIKE`, so `%` and `_` in what
+/// a user typed match only themselves; ids are lower-case, so the prefix is lowered too.
+fn push_id_prefix(q: &mut QueryBuilder<'_, Sqlite>, column: &'static str, prefix: &str) {
+    let prefix = prefix.to_lowercase();
+    q.push(" AND substr(")
+        .push(column)
+        .push(", 1, ")
+        .push_bind(i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX))
+        .push(") = ")
+        .push_bind(prefix);
+}
+
 fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityFilter) {
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND (instr(lower(i.description), lower(")
-            .push_bind(search.to_owned())
-            .push(")) > 0 OR i.id = ")
-            .push_bind(search.to_owned())
-            .push(")");
+        q.push(" AND (");
+        push_search(q, "identities_search", "i", search);
+        q.push(" OR i.id = ").push_bind(search.to_owned()).push(")");
+    }
+    if let Some(prefix) = &filter.id_prefix {
+        push_id_prefix(q, "i.id", prefix);
     }
     if let Some(role) = &filter.role {
         q.push(
@@ -837,6 +1004,20 @@ fn push_identity_conditions(q: &mut QueryBuilder<'_, Sqlite>, filter: &IdentityF
         .push_bind(role.clone())
         .push(")");
     }
+}
+
+/// `(?, ?, …)` with `values` bound; `(NULL)` for none, which matches nothing.
+fn push_list(q: &mut QueryBuilder<'_, Sqlite>, values: &[String]) {
+    if values.is_empty() {
+        q.push("(NULL)");
+        return;
+    }
+    q.push("(");
+    let mut list = q.separated(", ");
+    for value in values {
+        list.push_bind(value.clone());
+    }
+    list.push_unseparated(")");
 }
 
 fn page<T>(mut items: Vec<T>, limit: i64) -> StoreResult<Page<T>> {
@@ -916,4 +1097,22 @@ fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
         name: row.try_get("name")?,
         created_at: Timestamp(row.try_get("created_at")?),
     })
+}
+
+/// Creates the database file owner-only (0600) when it does not exist yet. SQLite would create
+/// it with the umask's mode (usually 0644), and creates `-wal` and `-shm` with the mode of the
+/// database file, so this one file decides all three. An existing file is left as it is.
+fn create_private_database_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }

@@ -1,20 +1,32 @@
 //! The create-key form (`n`): name, scope, grants, permissions, visibility, TTL, token source.
+//!
+//! It has to work at real size: a service with a thousand projects, a terminal of 80×24. So
+//! the scope is picked from a searchable list rather than shown as radios, choices wrap, and
+//! the fields scroll so that the focused one is always on screen.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::text::Span;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
-use super::{choices, field_line, render_form, text_value, variables_hint};
-use crate::api::{ApiError, KeyScope, MembershipSpec, NewKey, Project, parse_variables};
+use super::{choices, text_value, variables_hint};
+use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
+use crate::api::{ApiError, KeyScope, Me, MembershipSpec, NewKey, Project, parse_variables};
+use crate::server::authz::{PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
+use crate::text::visible;
 use crate::token;
 use crate::ttl::Ttl;
-use crate::tui::keymap::Command;
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
+use crate::tui::tabs::Cursor;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::centered;
+use crate::tui::widgets::fit::{truncate, wrap, wrap_atoms};
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::absolute;
+use crate::tui::widgets::{centered, popup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -74,16 +86,82 @@ pub struct Submission {
     pub local_token: Option<String>,
 }
 
+/// What the caller may grant, from its own roles (`me`). The service refuses anything else,
+/// so the form offers only this: super admins grant every global role, a project's admins
+/// (super admins, `project_admin`, members in its `admin` role) every role of that project,
+/// and everyone else only what they hold themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grantor {
+    pub global_roles: Vec<String>,
+    /// Per project slug, the roles held there.
+    pub project_roles: Vec<(String, Vec<String>)>,
+}
+
+impl Grantor {
+    pub fn of(me: &Me) -> Grantor {
+        Grantor {
+            global_roles: me.roles.clone(),
+            project_roles: me
+                .projects
+                .iter()
+                .map(|p| {
+                    let roles = p.memberships.iter().map(|m| m.role.clone()).collect();
+                    (p.project.slug.clone(), roles)
+                })
+                .collect(),
+        }
+    }
+
+    fn holds(&self, role: &str) -> bool {
+        self.global_roles.iter().any(|r| r == role)
+    }
+
+    fn may_grant_global(&self, role: &str) -> bool {
+        self.holds(SUPER_ADMIN) || self.holds(role)
+    }
+
+    fn held_in(&self, slug: &str) -> impl Iterator<Item = &str> {
+        self.project_roles
+            .iter()
+            .filter(move |(s, _)| s == slug)
+            .flat_map(|(_, roles)| roles.iter().map(String::as_str))
+    }
+
+    fn may_grant_in(&self, slug: &str, role: &str) -> bool {
+        let admin = self.holds(SUPER_ADMIN)
+            || self.holds(PROJECT_ADMIN)
+            || self.held_in(slug).any(|r| r == PROJECT_ROLE_ADMIN);
+        admin || self.held_in(slug).any(|r| r == role)
+    }
+}
+
+/// Choosing the scope among a thousand projects: a search over slug and name, and a cursor
+/// over what matches. Only the rows around the cursor are drawn.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectPicker {
+    pub query: TextInput,
+    /// Scopes that match: 0 is global, `i` is `projects[i - 1]`.
+    pub matches: Vec<usize>,
+    pub cursor: Cursor,
+}
+
+/// Rows of the project picker shown at once.
+const PICKER_ROWS: usize = 8;
+
+/// Cells before a field's value: the focus marker and the label.
+const LABEL_WIDTH: usize = 14;
+
 #[derive(Debug, Clone)]
 pub struct CreateKeyForm {
     pub name: TextInput,
     /// 0 is global; `i` is `projects[i - 1]`.
     pub scope: usize,
     pub projects: Vec<Project>,
+    /// The global roles offered: the catalog's, less those the caller may not grant.
     pub catalog: Vec<String>,
     /// Global roles chosen, parallel to `catalog`.
     pub roles_on: Vec<bool>,
-    /// Cursor among global roles, or the chosen project role.
+    /// Cursor among global roles, or the chosen project role (an index into `offered_roles`).
     pub grant_cursor: usize,
     pub variables: TextInput,
     pub permissions: Permissions,
@@ -94,6 +172,10 @@ pub struct CreateKeyForm {
     pub errors: Vec<(Field, String)>,
     pub form_error: Option<String>,
     pub submitting: bool,
+    /// Open while the user searches for a project (space or typing on the scope).
+    pub picker: Option<ProjectPicker>,
+    /// Who is asking; `None` until `me` has loaded, when everything is offered.
+    pub grantor: Option<Grantor>,
 }
 
 impl CreateKeyForm {
@@ -114,7 +196,49 @@ impl CreateKeyForm {
             errors: Vec::new(),
             form_error: None,
             submitting: false,
+            picker: None,
+            grantor: None,
         }
+    }
+
+    /// Projects that arrived after the form opened: offered unless the user is already
+    /// choosing among or has chosen one of the earlier list.
+    pub fn offer_projects(&mut self, projects: &[Project]) {
+        if self.scope == 0 && self.picker.is_none() {
+            self.projects = projects.to_vec();
+        }
+    }
+
+    /// Offers only what `me` may grant (see [`Grantor`]).
+    pub fn granted_by(mut self, me: Option<&Me>) -> Self {
+        let Some(grantor) = me.map(Grantor::of) else {
+            return self;
+        };
+        self.catalog.retain(|r| grantor.may_grant_global(r));
+        self.roles_on = vec![false; self.catalog.len()];
+        self.grantor = Some(grantor);
+        self
+    }
+
+    /// The project roles offered for the chosen project.
+    pub fn offered_roles(&self) -> Vec<&ProjectRole> {
+        let Some(project) = self.project() else {
+            return Vec::new();
+        };
+        project
+            .roles
+            .iter()
+            .filter(|r| {
+                self.grantor
+                    .as_ref()
+                    .is_none_or(|g| g.may_grant_in(&project.slug, &r.name))
+            })
+            .collect()
+    }
+
+    /// Whether the project picker is open: Esc closes it, not the form.
+    pub fn picking(&self) -> bool {
+        self.picker.is_some()
     }
 
     fn project(&self) -> Option<&Project> {
@@ -149,13 +273,19 @@ impl CreateKeyForm {
         if self.submitting {
             return None;
         }
+        if self.picker.is_some() {
+            self.on_picker_key(event, command);
+            return None;
+        }
+        let printable = matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace);
+        // Typing on the scope starts a search; space (toggle) opens the list as it is.
+        if self.focus == Field::Scope && printable && command != Some(Command::Toggle) {
+            self.open_picker();
+            self.on_picker_key(event, None);
+            return None;
+        }
         // While typing, printable keys are text, not commands.
-        let typing = self.is_text()
-            && matches!(
-                event.code,
-                crossterm::event::KeyCode::Char(_) | crossterm::event::KeyCode::Backspace
-            );
-        if typing {
+        if self.is_text() && printable {
             let input = match self.focus {
                 Field::Name => &mut self.name,
                 Field::Variables => &mut self.variables,
@@ -169,6 +299,7 @@ impl CreateKeyForm {
         match command? {
             Command::NextField => self.step(true),
             Command::PrevField => self.step(false),
+            Command::Toggle if self.focus == Field::Scope => self.open_picker(),
             Command::Toggle => self.choose(true, true),
             Command::ChooseRight => self.choose(true, false),
             Command::ChooseLeft => self.choose(false, false),
@@ -178,22 +309,73 @@ impl CreateKeyForm {
         None
     }
 
+    fn open_picker(&mut self) {
+        self.picker = Some(ProjectPicker {
+            query: TextInput::default(),
+            matches: (0..=self.projects.len()).collect(),
+            cursor: Cursor { index: self.scope },
+        });
+    }
+
+    /// In the picker, text searches, the field keys move, submit picks and cancel goes back.
+    fn on_picker_key(&mut self, event: &KeyEvent, command: Option<Command>) {
+        let Some(picker) = &mut self.picker else {
+            return;
+        };
+        let printable = matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace);
+        if printable && picker.query.on_key(event) {
+            let needle = picker.query.as_str().trim().to_lowercase();
+            picker.matches = std::iter::once(0)
+                .filter(|_| "global".contains(&needle))
+                .chain(
+                    self.projects
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| {
+                            p.slug.to_lowercase().contains(&needle)
+                                || p.name.to_lowercase().contains(&needle)
+                        })
+                        .map(|(i, _)| i + 1),
+                )
+                .collect();
+            picker.cursor.index = 0;
+            return;
+        }
+        let len = picker.matches.len();
+        match command {
+            Some(Command::NextField | Command::ChooseRight) => picker.cursor.down(len, 1),
+            Some(Command::PrevField | Command::ChooseLeft) => picker.cursor.up(1),
+            Some(Command::Submit) => {
+                if let Some(&scope) = picker.matches.get(picker.cursor.index) {
+                    self.set_scope(scope);
+                }
+                self.picker = None;
+            }
+            Some(Command::Cancel) => self.picker = None,
+            _ => {}
+        }
+    }
+
+    fn set_scope(&mut self, scope: usize) {
+        self.scope = scope;
+        self.grant_cursor = 0;
+        self.variables = TextInput::default();
+        self.clear_error(Field::Scope);
+    }
+
     fn choose(&mut self, forward: bool, toggle: bool) {
         match self.focus {
             Field::Scope => {
                 let n = self.projects.len() + 1;
-                self.scope = if forward {
+                self.set_scope(if forward {
                     (self.scope + 1) % n
                 } else {
                     (self.scope + n - 1) % n
-                };
-                self.grant_cursor = 0;
-                self.variables = TextInput::default();
-                self.clear_error(Field::Scope);
+                });
             }
             Field::Grants => {
                 let n = match self.project() {
-                    Some(p) => p.roles.len(),
+                    Some(_) => self.offered_roles().len(),
                     None => self.catalog.len(),
                 };
                 if toggle && self.project().is_none() {
@@ -240,7 +422,7 @@ impl CreateKeyForm {
         if let Err(e) = ttl.parse::<Ttl>() {
             self.errors.push((Field::Ttl, e.to_string()));
         }
-        let scope = match self.project() {
+        let scope = match self.project().cloned() {
             None => KeyScope::Global {
                 roles: self
                     .catalog
@@ -251,12 +433,19 @@ impl CreateKeyForm {
                     .collect(),
             },
             Some(project) => {
-                let role = project.roles.get(self.grant_cursor).map(|r| r.name.clone());
+                let role = self
+                    .offered_roles()
+                    .get(self.grant_cursor)
+                    .map(|r| r.name.clone());
                 let variables = parse_variables(self.variables.as_str());
                 match (role, variables) {
                     (None, _) => {
-                        self.errors
-                            .push((Field::Grants, "the project defines no roles".into()));
+                        let why = if project.roles.is_empty() {
+                            "the project defines no roles"
+                        } else {
+                            "you hold no role in this project that you could grant"
+                        };
+                        self.errors.push((Field::Grants, why.into()));
                         KeyScope::Global { roles: vec![] }
                     }
                     (_, Err(e)) => {
@@ -346,41 +535,43 @@ impl CreateKeyForm {
         }
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
-        let area = centered(area, 96, 15);
+    /// The form's fields as lines `width` cells wide, each with the field it belongs to.
+    fn field_lines(
+        &self,
+        width: usize,
+        theme: &Theme,
+        now: OffsetDateTime,
+    ) -> Vec<(Field, Line<'static>)> {
         let f = |field: Field| self.focus == field;
-        let scope_names: Vec<String> = std::iter::once("global".to_string())
-            .chain(self.projects.iter().map(|p| format!("project {}", p.slug)))
-            .collect();
-        let scope_on: Vec<bool> = (0..scope_names.len()).map(|i| i == self.scope).collect();
-        let mut lines = vec![
-            field_line(
-                "Name",
-                text_value(
-                    self.name.as_str(),
-                    f(Field::Name),
-                    "what is this key for?",
-                    theme,
-                ),
+        let mut out = Vec::new();
+        let field = |field: Field, label: &str, value: Vec<Span<'static>>| {
+            let lines = labelled(label, value, f(field), self.error(field), width, theme);
+            lines.into_iter().map(move |l| (field, l))
+        };
+        out.extend(field(
+            Field::Name,
+            "Name",
+            text_value(
+                self.name.as_str(),
                 f(Field::Name),
-                self.error(Field::Name),
+                "what is this key for?",
                 theme,
             ),
-            field_line(
+        ));
+        match &self.picker {
+            Some(picker) => {
+                let lines = self.picker_lines(picker, width, theme);
+                out.extend(lines.into_iter().map(|l| (Field::Scope, l)));
+            }
+            None => out.extend(field(
+                Field::Scope,
                 "Scope",
-                choices(
-                    &scope_names,
-                    &scope_on,
-                    f(Field::Scope).then_some(self.scope),
-                    theme,
-                ),
-                f(Field::Scope),
-                self.error(Field::Scope),
-                theme,
-            ),
-        ];
+                self.scope_value(f(Field::Scope), theme),
+            )),
+        }
         match self.project() {
-            None => lines.push(field_line(
+            None => out.extend(field(
+                Field::Grants,
                 "Roles",
                 choices(
                     &self.catalog,
@@ -388,51 +579,47 @@ impl CreateKeyForm {
                     f(Field::Grants).then_some(self.grant_cursor),
                     theme,
                 ),
-                f(Field::Grants),
-                self.error(Field::Grants),
-                theme,
             )),
-            Some(p) => {
-                let names: Vec<String> = p.roles.iter().map(|r| r.name.clone()).collect();
+            Some(_) => {
+                let offered = self.offered_roles();
+                let names: Vec<String> = offered.iter().map(|r| r.name.clone()).collect();
                 let on: Vec<bool> = (0..names.len()).map(|i| i == self.grant_cursor).collect();
-                lines.push(field_line(
-                    "Role",
+                let value = if names.is_empty() {
+                    vec![Span::styled("(no role you may grant here)", theme.dim)]
+                } else {
                     choices(
                         &names,
                         &on,
                         f(Field::Grants).then_some(self.grant_cursor),
                         theme,
-                    ),
-                    f(Field::Grants),
-                    self.error(Field::Grants),
-                    theme,
-                ));
-                let hint = variables_hint(p.roles.get(self.grant_cursor));
-                lines.push(field_line(
+                    )
+                };
+                let hint = variables_hint(offered.get(self.grant_cursor).copied());
+                out.extend(field(Field::Grants, "Role", value));
+                out.extend(field(
+                    Field::Variables,
                     "Variables",
                     text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
-                    f(Field::Variables),
-                    self.error(Field::Variables),
-                    theme,
                 ));
             }
         }
-        let perm_names = ["Read", "Write", "Read + Write"].map(String::from);
-        let perm_on = [
+        let perm_names = [
             Permissions::Read,
             Permissions::Write,
             Permissions::ReadWrite,
-        ]
-        .map(|p| p == self.permissions);
-        let _ = self.permissions.label();
-        lines.push(field_line(
+        ];
+        out.extend(field(
+            Field::Permissions,
             "Permissions",
-            choices(&perm_names, &perm_on, None, theme),
-            f(Field::Permissions),
-            self.error(Field::Permissions),
-            theme,
+            choices(
+                &perm_names.map(|p| p.label().to_owned()),
+                &perm_names.map(|p| p == self.permissions),
+                None,
+                theme,
+            ),
         ));
-        lines.push(field_line(
+        out.extend(field(
+            Field::Visibility,
             "Visibility",
             choices(
                 &["Personal".into(), "Org-wide".into()],
@@ -440,9 +627,6 @@ impl CreateKeyForm {
                 None,
                 theme,
             ),
-            f(Field::Visibility),
-            None,
-            theme,
         ));
         let mut ttl_spans = text_value(self.ttl.as_str(), f(Field::Ttl), "30d", theme);
         match self.ttl.as_str().trim().parse::<Ttl>() {
@@ -453,19 +637,15 @@ impl CreateKeyForm {
                 ),
                 theme.dim,
             )),
-            Err(e) if self.error(Field::Ttl).is_none() => {
-                ttl_spans.push(Span::styled(format!("   {e}"), theme.warn))
-            }
+            Err(e) if self.error(Field::Ttl).is_none() => ttl_spans.push(Span::styled(
+                format!("   {}", visible(&e.to_string())),
+                theme.warn,
+            )),
             Err(_) => {}
         }
-        lines.push(field_line(
-            "TTL",
-            ttl_spans,
-            f(Field::Ttl),
-            self.error(Field::Ttl),
-            theme,
-        ));
-        lines.push(field_line(
+        out.extend(field(Field::Ttl, "TTL", ttl_spans));
+        out.extend(field(
+            Field::TokenSource,
             "Token",
             choices(
                 &[
@@ -476,20 +656,217 @@ impl CreateKeyForm {
                 None,
                 theme,
             ),
-            f(Field::TokenSource),
-            self.error(Field::TokenSource),
-            theme,
         ));
-        render_form(
+        out
+    }
+
+    fn scope_name(&self, scope: usize) -> String {
+        match scope.checked_sub(1).and_then(|i| self.projects.get(i)) {
+            None => "global".into(),
+            Some(p) => format!("project {} · {}", p.slug, p.name),
+        }
+    }
+
+    fn scope_value(&self, focused: bool, theme: &Theme) -> Vec<Span<'static>> {
+        let mut value = vec![Span::raw(
+            visible(&self.scope_name(self.scope)).into_owned(),
+        )];
+        if focused && !self.projects.is_empty() {
+            value.push(Span::raw("  "));
+            value.push(Span::styled(
+                format!(
+                    "space or type to search {} project{}",
+                    self.projects.len(),
+                    if self.projects.len() == 1 { "" } else { "s" }
+                ),
+                theme.dim,
+            ));
+        }
+        value
+    }
+
+    /// The open picker: the search line, then the matches around the cursor, cut to fit.
+    fn picker_lines(
+        &self,
+        picker: &ProjectPicker,
+        width: usize,
+        theme: &Theme,
+    ) -> Vec<Line<'static>> {
+        let value = vec![
+            Span::raw(format!("search: {}▏", visible(picker.query.as_str()))),
+            Span::raw("  "),
+            Span::styled(
+                format!(
+                    "{} of {} projects",
+                    picker.matches.iter().filter(|&&m| m > 0).count(),
+                    self.projects.len()
+                ),
+                theme.dim,
+            ),
+        ];
+        let mut lines = labelled("Scope", value, true, self.error(Field::Scope), width, theme);
+        let indent = " ".repeat(LABEL_WIDTH);
+        let room = width.saturating_sub(LABEL_WIDTH);
+        // The cursor row is marked as well as highlighted, so it shows without colour too.
+        let row_indent = " ".repeat(LABEL_WIDTH - 2);
+        if picker.matches.is_empty() {
+            lines.push(Line::from(vec![
+                Span::raw(indent.clone()),
+                Span::styled("no project matches", theme.dim),
+            ]));
+        }
+        let (offset, shown) = picker.cursor.window(&picker.matches, PICKER_ROWS);
+        for (i, &scope) in shown.iter().enumerate() {
+            let mark = if scope == self.scope { "[x] " } else { "[ ] " };
+            let text = truncate(&format!("{mark}{}", visible(&self.scope_name(scope))), room);
+            let (marker, style) = if offset + i == picker.cursor.index {
+                ("▸ ", theme.selected)
+            } else {
+                ("  ", Style::new())
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("{row_indent}{marker}")),
+                Span::styled(text, style),
+            ]));
+        }
+        lines
+    }
+
+    /// Draws the form centred in `area`, as tall as its fields when they fit; otherwise the
+    /// fields scroll so that the focused one is in view, and the footer stays put.
+    pub fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (theme, now) = (look.theme, look.now);
+        const MAX_WIDTH: u16 = 96;
+        let outer_width = MAX_WIDTH.min(area.width);
+        let inner = (outer_width as usize).saturating_sub(2).max(1);
+        let fields = self.field_lines(inner, theme, now);
+        let mut footer = vec![Line::default()];
+        if let Some(e) = &self.form_error {
+            footer.extend(wrap(
+                &Line::from(Span::styled(format!("✗ {}", visible(e)), theme.error)),
+                inner,
+            ));
+        }
+        let status = match self.submitting {
+            true => "Creating…",
+            false => look.hints.as_str(),
+        };
+        footer.extend(wrap(&Line::from(Span::styled(status, theme.dim)), inner));
+        let height = (fields.len() + footer.len() + 2).min(area.height as usize);
+        let room = height.saturating_sub(footer.len() + 2);
+        let offset = scroll_offset(&fields, self.focus, room);
+        let below = fields.len().saturating_sub(offset + room);
+        let mut title = " New API key ".to_owned();
+        match (offset > 0, below > 0) {
+            (true, true) => title.push_str("· ↑↓ more "),
+            (true, false) => title.push_str("· ↑ more "),
+            (false, true) => title.push_str("· ↓ more "),
+            (false, false) => {}
+        }
+        let mut lines: Vec<Line<'static>> = fields
+            .into_iter()
+            .skip(offset)
+            .take(room)
+            .map(|(_, l)| l)
+            .collect();
+        lines.extend(footer);
+        let area = centered(area, outer_width, height as u16);
+        popup(
             lines,
-            self.form_error.as_deref(),
-            self.submitting.then_some("Creating"),
-            "tab/↑↓ field · ←→/space choose · enter or ctrl-s create · esc cancel",
-            " New API key ".into(),
-            theme,
+            Span::styled(title, theme.accent),
+            theme.accent,
             area,
             buf,
         );
+    }
+}
+
+/// The first field line to show in `room` lines so that all of `focus`'s lines are in view
+/// (its first ones, if it is taller than `room`), scrolling no further than needed.
+fn scroll_offset(fields: &[(Field, Line<'_>)], focus: Field, room: usize) -> usize {
+    let first = fields.iter().position(|(f, _)| *f == focus).unwrap_or(0);
+    let last = fields
+        .iter()
+        .rposition(|(f, _)| *f == focus)
+        .unwrap_or(first);
+    (last + 1).saturating_sub(room).min(first)
+}
+
+/// `▸ Label       value…` wrapped to `width`: continuation lines are indented under the
+/// value, and an error follows the value on its own line(s).
+fn labelled(
+    label: &str,
+    value: Vec<Span<'static>>,
+    focused: bool,
+    error: Option<&str>,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let marker = if focused { "▸ " } else { "  " };
+    let label_style = if focused { theme.accent } else { theme.dim };
+    let room = width.saturating_sub(LABEL_WIDTH).max(8);
+    let mut rows = wrap_atoms(value, room);
+    if let Some(e) = error {
+        rows.extend(wrap(
+            &Line::from(Span::styled(format!("✗ {}", visible(e)), theme.error)),
+            room,
+        ));
+    }
+    let indent = " ".repeat(LABEL_WIDTH);
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let head = if i == 0 {
+                Span::styled(format!("{marker}{label:<12}"), label_style)
+            } else {
+                Span::raw(indent.clone())
+            };
+            let mut spans = vec![head];
+            spans.extend(row.spans);
+            Line::from(spans)
+        })
+        .collect()
+}
+
+impl Modal for CreateKeyForm {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Form]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        if self.picking() {
+            &[Command::NextField, Command::Submit, Command::Cancel]
+        } else {
+            &[
+                Command::NextField,
+                Command::ChooseRight,
+                Command::Toggle,
+                Command::Submit,
+                Command::Cancel,
+            ]
+        }
+    }
+
+    fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Outcome {
+        // Esc in the project picker goes back to the form.
+        if command == Some(Command::Cancel) && !self.submitting && !self.picking() {
+            return Outcome::Close;
+        }
+        match CreateKeyForm::on_key(self, event, command) {
+            Some(sub) => Outcome::Send(Effect::CreateKey {
+                key: sub.key,
+                local_token: sub.local_token,
+            }),
+            None => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, error: &ApiError) {
+        CreateKeyForm::fail(self, error)
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        CreateKeyForm::render(self, area, buf, look)
     }
 }
 
@@ -555,5 +932,115 @@ mod tests {
         let sub = form.on_key(&enter, Some(Command::Submit)).unwrap();
         let token = sub.local_token.unwrap();
         assert_eq!(sub.key.token_hash, Some(token::hash(&token)));
+    }
+
+    fn projects(n: usize) -> Vec<Project> {
+        (0..n)
+            .map(|i| {
+                serde_json::from_value(serde_json::json!({
+                    "slug": format!("project-{i:04}"),
+                    "name": format!("Project number {i}"),
+                    "roles": [
+                        {"name": "admin", "variables": []},
+                        {"name": "editor", "variables": [{"name": "language"}]},
+                        {"name": "viewer", "variables": []}
+                    ]
+                }))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn me(roles: &[&str], memberships: serde_json::Value) -> Me {
+        serde_json::from_value(serde_json::json!({
+            "id": "me", "description": "me", "roles": roles, "projects": memberships
+        }))
+        .unwrap()
+    }
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn only_roles_the_caller_may_grant_are_offered() {
+        let catalog = || {
+            vec![
+                "super_admin".into(),
+                "project_admin".into(),
+                "monitor".into(),
+            ]
+        };
+        let editor_in_1 = serde_json::json!([{
+            "project": {"slug": "project-0001"},
+            "memberships": [{"role": "editor", "variables": [{"name": "language", "values": ["cs"]}]}]
+        }]);
+        let mut member = CreateKeyForm::new(projects(3), catalog())
+            .granted_by(Some(&me(&["monitor"], editor_in_1)));
+        assert_eq!(member.catalog, ["monitor"]);
+        member.scope = 2;
+        let names = |f: &CreateKeyForm| -> Vec<String> {
+            f.offered_roles().iter().map(|r| r.name.clone()).collect()
+        };
+        assert_eq!(names(&member), ["editor"]);
+        member.scope = 1;
+        assert!(names(&member).is_empty());
+
+        let admin_of_0 = serde_json::json!([{
+            "project": {"slug": "project-0000"}, "memberships": [{"role": "admin", "variables": []}]
+        }]);
+        let mut project_admin =
+            CreateKeyForm::new(projects(3), catalog()).granted_by(Some(&me(&[], admin_of_0)));
+        project_admin.scope = 1;
+        assert_eq!(names(&project_admin), ["admin", "editor", "viewer"]);
+
+        let mut global_admin = CreateKeyForm::new(projects(3), catalog())
+            .granted_by(Some(&me(&["project_admin"], serde_json::json!([]))));
+        assert_eq!(global_admin.catalog, ["project_admin"]);
+        global_admin.scope = 3;
+        assert_eq!(names(&global_admin).len(), 3);
+
+        let root = CreateKeyForm::new(projects(3), catalog())
+            .granted_by(Some(&me(&["super_admin"], serde_json::json!([]))));
+        assert_eq!(root.catalog.len(), 3);
+    }
+
+    #[test]
+    fn a_project_is_found_among_a_thousand_by_typing() {
+        let mut form = CreateKeyForm::new(projects(1000), vec![]);
+        form.on_key(&key(KeyCode::Tab), Some(Command::NextField));
+        assert_eq!(form.focus, Field::Scope);
+        type_text(&mut form, "0742");
+        assert!(form.picking());
+        assert_eq!(form.picker.as_ref().unwrap().matches, [743]);
+        form.on_key(&key(KeyCode::Enter), Some(Command::Submit));
+        assert!(!form.picking());
+        assert_eq!(form.project().unwrap().slug, "project-0742");
+        // Space opens the whole list; moving and Esc leave the scope as it was.
+        form.on_key(&key(KeyCode::Char(' ')), Some(Command::Toggle));
+        assert_eq!(form.picker.as_ref().unwrap().matches.len(), 1001);
+        form.on_key(&key(KeyCode::Down), Some(Command::NextField));
+        form.on_key(&key(KeyCode::Esc), Some(Command::Cancel));
+        assert!(!form.picking());
+        assert_eq!(form.scope, 743);
+    }
+
+    #[test]
+    fn the_focused_field_scrolls_into_view() {
+        let fields: Vec<(Field, Line<'_>)> = [
+            (Field::Name, 1),
+            (Field::Scope, 9),
+            (Field::Grants, 2),
+            (Field::Ttl, 1),
+        ]
+        .into_iter()
+        .flat_map(|(f, n)| std::iter::repeat_n((f, Line::default()), n))
+        .collect();
+        assert_eq!(scroll_offset(&fields, Field::Name, 5), 0);
+        assert_eq!(scroll_offset(&fields, Field::Ttl, 5), 8);
+        assert_eq!(scroll_offset(&fields, Field::Grants, 5), 7);
+        // Taller than the room: its first lines.
+        assert_eq!(scroll_offset(&fields, Field::Scope, 5), 1);
+        assert_eq!(scroll_offset(&fields, Field::Ttl, 50), 0);
     }
 }

@@ -7,9 +7,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::{choices, field_line, render_form, text_value, variables_hint};
-use crate::api::{MembershipSpec, Project, parse_variables};
-use crate::tui::keymap::Command;
-use crate::tui::theme::Theme;
+use crate::api::{ApiError, MembershipSpec, Project, parse_variables};
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
 use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 
@@ -63,7 +64,8 @@ impl MembershipEditor {
         }
     }
 
-    pub fn on_key(
+    /// Handles a key; returns the change to send when the user applies a valid one.
+    pub fn change(
         &mut self,
         event: &KeyEvent,
         command: Option<Command>,
@@ -175,13 +177,46 @@ impl MembershipEditor {
         self.error = None;
         Some((project.slug.clone(), memberships, already_member))
     }
+}
 
-    pub fn fail(&mut self, message: String) {
-        self.submitting = false;
-        self.error = Some(message);
+impl Modal for MembershipEditor {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Form]
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    fn hints(&self) -> &'static [Command] {
+        &[
+            Command::NextField,
+            Command::ChooseRight,
+            Command::Submit,
+            Command::Cancel,
+        ]
+    }
+
+    fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Outcome {
+        if command == Some(Command::Cancel) {
+            return Outcome::Close;
+        }
+        match self.change(event, command) {
+            Some((project_slug, memberships, already_member)) => {
+                Outcome::Send(Effect::SetMembership {
+                    project_slug,
+                    identity_id: self.identity_id.clone(),
+                    memberships,
+                    already_member,
+                })
+            }
+            None => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, error: &ApiError) {
+        self.submitting = false;
+        self.error = Some(error.to_string());
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
         let area = centered(area, 90, 12);
         let f = |field| self.focus == field;
         let slugs: Vec<String> = self.projects.iter().map(|p| p.slug.clone()).collect();
@@ -234,7 +269,7 @@ impl MembershipEditor {
             lines,
             self.error.as_deref(),
             self.submitting.then_some("Saving"),
-            "tab field · ←→ choose · enter apply · esc cancel",
+            &look.hints,
             format!(" Project membership of {} ", self.identity_name),
             theme,
             area,
@@ -273,10 +308,10 @@ mod tests {
             MembershipEditor::new("id".into(), "bot".into(), vec![project()], held.clone());
         editor.focus = Field::Variables;
         for c in "language=cs".chars() {
-            editor.on_key(&key(KeyCode::Char(c)), None);
+            editor.change(&key(KeyCode::Char(c)), None);
         }
         let (slug, ms, member) = editor
-            .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+            .change(&key(KeyCode::Enter), Some(Command::Submit))
             .unwrap();
         assert_eq!((slug.as_str(), member), ("my-blog", true));
         assert_eq!(
@@ -288,7 +323,7 @@ mod tests {
         editor.revoke = true;
         editor.role = 1;
         let (_, ms, _) = editor
-            .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+            .change(&key(KeyCode::Enter), Some(Command::Submit))
             .unwrap();
         assert!(ms.is_empty(), "revoking the only role removes the member");
     }
@@ -299,7 +334,7 @@ mod tests {
         editor.revoke = true;
         assert!(
             editor
-                .on_key(&key(KeyCode::Enter), Some(Command::Submit))
+                .change(&key(KeyCode::Enter), Some(Command::Submit))
                 .is_none()
         );
         assert!(

@@ -7,7 +7,11 @@ pub mod roles;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use crate::text::visible;
 use crate::tui::theme::Theme;
+
+// Every piece of a form goes through `visible` here: project slugs, role and variable names
+// come from the service, errors quote what the service or the user sent.
 
 /// One labelled form line: `▸ Label   value   error`.
 pub fn field_line<'a>(
@@ -22,7 +26,7 @@ pub fn field_line<'a>(
     let mut spans = vec![Span::styled(format!("{marker}{label:<12}"), label_style)];
     spans.extend(value);
     if let Some(e) = error {
-        spans.push(Span::styled(format!("  ✗ {e}"), theme.error));
+        spans.push(Span::styled(format!("  ✗ {}", visible(e)), theme.error));
     }
     Line::from(spans)
 }
@@ -43,7 +47,7 @@ pub fn choices<'a>(
         } else {
             Style::new()
         };
-        spans.push(Span::styled(format!("{mark}{option}"), style));
+        spans.push(Span::styled(format!("{mark}{}", visible(option)), style));
         spans.push(Span::raw("  "));
     }
     spans
@@ -57,10 +61,10 @@ pub fn text_value<'a>(
     theme: &Theme,
 ) -> Vec<Span<'a>> {
     if text.is_empty() && !focused {
-        return vec![Span::styled(placeholder.to_owned(), theme.dim)];
+        return vec![Span::styled(visible(placeholder).into_owned(), theme.dim)];
     }
     let caret = if focused { "▏" } else { "" };
-    vec![Span::raw(format!("{text}{caret}"))]
+    vec![Span::raw(format!("{}{caret}", visible(text)))]
 }
 
 /// Draws a form: its `lines`, then the form-level error, then the key hints (or
@@ -78,13 +82,16 @@ pub fn render_form<'a>(
 ) {
     lines.push(Line::default());
     if let Some(e) = error {
-        lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.error)));
+        lines.push(Line::from(Span::styled(
+            format!("✗ {}", visible(e)),
+            theme.error,
+        )));
     }
     let footer = busy.map_or_else(|| hints.to_owned(), |b| format!("{b}…"));
     lines.push(Line::from(Span::styled(footer, theme.dim)));
     crate::tui::widgets::popup(
         lines,
-        Span::styled(title, theme.accent),
+        Span::styled(visible(&title).into_owned(), theme.accent),
         theme.accent,
         area,
         buf,

@@ -4,9 +4,13 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use crossterm::event::KeyEvent;
+
 use super::render_form;
-use crate::tui::keymap::Command;
-use crate::tui::theme::Theme;
+use crate::api::ApiError;
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
 use crate::tui::widgets::centered;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,13 +84,44 @@ impl RolesEditor {
         }
         None
     }
+}
 
-    pub fn fail(&mut self, message: String) {
-        self.submitting = false;
-        self.error = Some(message);
+impl Modal for RolesEditor {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Form, Context::List]
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    fn hints(&self) -> &'static [Command] {
+        &[
+            Command::NextField,
+            Command::Toggle,
+            Command::Submit,
+            Command::Cancel,
+        ]
+    }
+
+    fn on_key(&mut self, _event: &KeyEvent, command: Option<Command>) -> Outcome {
+        match command {
+            Some(Command::Cancel) => Outcome::Close,
+            Some(c) => match self.on_command(c) {
+                Some((add, remove)) => Outcome::Send(Effect::ChangeRoles {
+                    identity_id: self.identity_id.clone(),
+                    add,
+                    remove,
+                }),
+                None => Outcome::Stay,
+            },
+            None => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, error: &ApiError) {
+        self.submitting = false;
+        self.error = Some(error.to_string());
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
         let area = centered(area, 70, self.catalog.len() as u16 + 7);
         let lines: Vec<Line> = self
             .catalog
@@ -104,6 +139,7 @@ impl RolesEditor {
                 } else {
                     ratatui::style::Style::new()
                 };
+                let role = crate::text::visible(role);
                 Line::from(Span::styled(format!("{mark} {role}{changed}"), style))
             })
             .collect();
@@ -111,7 +147,7 @@ impl RolesEditor {
             lines,
             self.error.as_deref(),
             self.submitting.then_some("Saving"),
-            "↑↓ move · space toggle · enter save · esc cancel",
+            &look.hints,
             format!(" Global roles of {} ", self.identity_name),
             theme,
             area,

@@ -4,21 +4,35 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::Row;
 
-use super::{Cursor, Paging, framed, message, table};
+use super::search::Search;
+use super::view::{Shared, TabView, move_cursor};
+use super::{Cursor, Paging, Tab, framed, message, table};
 use crate::api::ops::Identity;
-use crate::tui::theme::Theme;
+use crate::api::{IdentityQuery, MembershipSpec};
+use crate::text::visible;
+use crate::tui::action::{Effect, Reply};
+use crate::tui::forms::membership::MembershipEditor;
+use crate::tui::forms::roles::RolesEditor;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Overlay};
 use crate::tui::widgets::Load;
+use crate::tui::widgets::messages::Note;
 
+/// Rows fetched per request.
 pub const PAGE_SIZE: i64 = 200;
 
 #[derive(Debug, Default)]
 pub struct IdentitiesTab {
-    pub rows: Vec<Identity>,
+    rows: Vec<Identity>,
+    /// Indices into `rows` after the filter: what the table shows.
+    view: Vec<usize>,
     pub cursor: Cursor,
+    pub search: Search,
     pub paging: Paging,
 }
 
 impl IdentitiesTab {
+    /// Replaces (or extends, when `append`) the loaded rows.
     pub fn apply_page(
         &mut self,
         rows: Vec<Identity>,
@@ -33,28 +47,202 @@ impl IdentitiesTab {
             self.rows = rows;
         }
         self.paging.loaded(has_next, next, total);
-        self.cursor.clamp(self.rows.len());
+        self.recompute();
+    }
+
+    /// Re-applies the filter: the test the service applies to `search` (description or id).
+    pub fn recompute(&mut self) {
+        let needle = self.search.needle();
+        self.view = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                needle.is_empty()
+                    || i.description.to_lowercase().contains(&needle)
+                    || i.id.to_lowercase().contains(&needle)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.cursor.clamp(self.view.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.view.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.view.is_empty()
     }
 
     pub fn selected(&self) -> Option<&Identity> {
-        self.rows.get(self.cursor.index)
+        self.view.get(self.cursor.index).map(|&i| &self.rows[i])
     }
 
+    /// Whether the cursor is near the end of what is loaded and more pages exist.
     pub fn wants_more(&self) -> bool {
-        self.paging.wants_more(&self.cursor, self.rows.len())
+        self.paging.wants_more(&self.cursor, self.view.len())
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, tick: u64) {
-        let title = format!(
-            " Identities: {} of {}{} ",
-            self.rows.len(),
+    /// What to ask the service for: the page after `after`, with the filter as sent.
+    pub fn query(&self, after: Option<String>) -> IdentityQuery {
+        IdentityQuery {
+            search: self.search.sent.clone(),
+            first: PAGE_SIZE,
+            after,
+        }
+    }
+
+    /// The first page again.
+    pub fn reload(&mut self) -> Effect {
+        self.paging.load = Load::Loading;
+        Effect::LoadIdentities {
+            query: self.query(None),
+            append: false,
+        }
+    }
+
+    /// The next page, when the cursor is near the end of what is loaded.
+    pub fn more(&mut self) -> Vec<Effect> {
+        if self.wants_more() {
+            self.paging.load = Load::Loading;
+            vec![Effect::LoadIdentities {
+                query: self.query(self.paging.next_cursor.clone()),
+                append: true,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn membership_editor(identity: &Identity, shared: &Shared) -> Reply {
+        if shared.projects.is_empty() {
+            return Reply::note(Note::info(
+                "there are no projects you administer",
+                Some(Tab::Identities),
+            ));
+        }
+        let current = identity
+            .projects
+            .iter()
+            .map(|p| {
+                let specs = p
+                    .memberships
+                    .iter()
+                    .map(|m| MembershipSpec {
+                        role: m.role.clone(),
+                        variables: m
+                            .variables
+                            .iter()
+                            .map(|v| (v.name.clone(), v.values.clone()))
+                            .collect(),
+                    })
+                    .collect();
+                (p.project.slug.clone(), specs)
+            })
+            .collect();
+        Reply::open(Overlay::Membership(Box::new(MembershipEditor::new(
+            identity.id.clone(),
+            identity.description.clone(),
+            shared.projects.to_vec(),
+            current,
+        ))))
+    }
+}
+
+impl TabView for IdentitiesTab {
+    fn context(&self) -> Context {
+        Context::Identities
+    }
+
+    fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
+        let len = self.len();
+        if move_cursor(&mut self.cursor, command, len) {
+            return Reply::effects(self.more());
+        }
+        match command {
+            Command::Filter => return self.start_filter(),
+            Command::Back => return self.clear_filter(),
+            _ => {}
+        }
+        let Some(identity) = self.selected() else {
+            return Reply::default();
+        };
+        match command {
+            Command::EditRoles => Reply::open(Overlay::Roles(RolesEditor::new(
+                identity.id.clone(),
+                identity.description.clone(),
+                shared.catalog.to_vec(),
+                &identity.roles,
+            ))),
+            Command::EditMembership => Self::membership_editor(identity, shared),
+            Command::CopyId => Reply {
+                effects: vec![Effect::Copy(identity.id.clone())],
+                copying: Some(format!("the id of “{}”", visible(&identity.description))),
+                ..Reply::default()
+            },
+            _ => Reply::default(),
+        }
+    }
+
+    fn search(&self) -> Option<&Search> {
+        Some(&self.search)
+    }
+
+    fn search_mut(&mut self) -> Option<&mut Search> {
+        Some(&mut self.search)
+    }
+
+    fn narrow(&mut self) {
+        self.recompute();
+    }
+
+    fn reload_rows(&mut self) -> Effect {
+        self.reload()
+    }
+
+    fn visit(&mut self) -> Vec<Effect> {
+        if self.paging.load == Load::Idle {
+            vec![self.reload()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        vec![self.reload()]
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
+        let more = if self.paging.has_next { "+" } else { "" };
+        let mut title = format!(
+            " Identities: {} of {}{more} ",
+            self.view.len(),
             self.paging.total,
-            self.paging.load.badge(tick)
         );
+        if self.search.active() {
+            title.push_str(
+                &self
+                    .search
+                    .describe("descriptions and ids", self.paging.load.is_loading()),
+            );
+        }
+        title.push_str(&self.paging.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);
-        if self.rows.is_empty() {
+        if self.view.is_empty() {
             let text = match &self.paging.load {
                 Load::Failed(e) => format!("Could not load identities: {e}"),
+                Load::Loaded if self.search.active() => format!(
+                    "No identity’s description or id contains “{}”{} ({} clears the filter).",
+                    self.search.input.as_str().trim(),
+                    if self.search.changed() {
+                        " among the loaded ones; the service is asked when you pause"
+                    } else {
+                        ", on the service"
+                    },
+                    look.keymap.key_for(Context::Identities, Command::Back)
+                ),
                 Load::Loaded => "No identities.".into(),
                 _ => "Loading identities…".into(),
             };
@@ -62,8 +250,8 @@ impl IdentitiesTab {
         }
         let (offset, visible) = self
             .cursor
-            .window(&self.rows, inner.height.saturating_sub(1) as usize);
-        let rows = visible.iter().map(identity_row);
+            .window(&self.view, inner.height.saturating_sub(1) as usize);
+        let rows = visible.iter().map(|&i| identity_row(&self.rows[i]));
         let header = Row::new([
             "Description",
             "Id",
@@ -119,11 +307,15 @@ fn identity_row(i: &Identity) -> Row<'static> {
             parts.join(", ")
         }
     };
-    Row::new(vec![
-        i.description.clone(),
-        i.id.chars().take(8).collect(),
-        or_dash(i.roles.clone()),
-        or_dash(memberships),
-        key_state,
-    ])
+    // Everything here was typed by someone else: shown, never obeyed.
+    Row::new(
+        [
+            i.description.clone(),
+            i.id.chars().take(8).collect(),
+            or_dash(i.roles.clone()),
+            or_dash(memberships),
+            key_state,
+        ]
+        .map(|cell| visible(&cell).into_owned()),
+    )
 }

@@ -6,12 +6,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Widget, Wrap};
 use time::OffsetDateTime;
 
-use super::{Cursor, Paging, framed, message, table};
+use super::search::Search;
+use super::view::{Shared, TabView, move_cursor};
+use super::{Cursor, Paging, Tab, framed, message, table};
+use crate::api::KeyQuery;
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, Permission, Visibility};
+use crate::text::visible;
+use crate::tui::action::{Effect, Reply};
+use crate::tui::forms::create_key::CreateKeyForm;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Overlay};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::Load;
-use crate::tui::widgets::text_input::TextInput;
+use crate::tui::widgets::dialog::Confirm;
+use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::time::{SOON_SECS, relative, seconds_until};
 
 /// Rows fetched per request.
@@ -27,12 +36,22 @@ pub enum SortBy {
 }
 
 impl SortBy {
-    fn next(self) -> SortBy {
+    pub fn next(self) -> SortBy {
         match self {
             SortBy::Created => SortBy::Name,
             SortBy::Name => SortBy::Expires,
             SortBy::Expires => SortBy::LastUsed,
             SortBy::LastUsed => SortBy::Created,
+        }
+    }
+
+    /// The table column it sorts by, as the header names it.
+    pub fn column(self) -> Option<&'static str> {
+        match self {
+            SortBy::Created => Some("Created"),
+            SortBy::Name => Some("Name"),
+            SortBy::Expires => Some("Expires"),
+            SortBy::LastUsed => Some("Last used"),
         }
     }
 
@@ -52,13 +71,16 @@ pub struct KeysTab {
     /// Indices into `rows` after filter and sort: what the table shows.
     view: Vec<usize>,
     pub cursor: Cursor,
-    pub filter: TextInput,
-    pub filtering: bool,
+    pub search: Search,
     pub sort: SortBy,
+    /// Sort the other way round.
+    pub descending: bool,
     /// Show disabled and expired keys too.
     pub show_inactive: bool,
     pub paging: Paging,
     pub detail_open: bool,
+    /// A key to select once it is loaded (the one just created).
+    pub select_id: Option<String>,
 }
 
 impl KeysTab {
@@ -71,7 +93,10 @@ impl KeysTab {
         next: Option<String>,
         total: i64,
     ) {
-        let selected_id = self.selected().map(|k| k.id.clone());
+        let selected_id = self
+            .select_id
+            .take()
+            .or_else(|| self.selected().map(|k| k.id.clone()));
         if append {
             self.rows.extend(rows);
         } else {
@@ -89,22 +114,14 @@ impl KeysTab {
 
     /// Re-applies filter and sort; O(n log n), run only when they or the rows change.
     pub fn recompute(&mut self) {
-        let needle = self.filter.as_str().to_lowercase();
+        // The same test the service applies to `search`, so what narrows here at once is
+        // what the service answers after the pause.
+        let needle = self.search.needle();
         let mut view: Vec<usize> = self
             .rows
             .iter()
             .enumerate()
-            .filter(|(_, k)| {
-                needle.is_empty()
-                    || k.description.to_lowercase().contains(&needle)
-                    || k.token_prefix
-                        .as_deref()
-                        .is_some_and(|p| p.to_lowercase().contains(&needle))
-                    || k.project.as_ref().is_some_and(|p| p.slug.contains(&needle))
-                    || k.identity
-                        .as_ref()
-                        .is_some_and(|i| i.roles.iter().any(|r| r.contains(&needle)))
-            })
+            .filter(|(_, k)| needle.is_empty() || k.description.to_lowercase().contains(&needle))
             .map(|(i, _)| i)
             .collect();
         let rows = &self.rows;
@@ -125,13 +142,95 @@ impl KeysTab {
                 )
             }
         }
+        if self.descending {
+            view.reverse();
+        }
         self.view = view;
         self.cursor.clamp(self.view.len());
     }
 
-    pub fn cycle_sort(&mut self) {
-        self.sort = self.sort.next();
-        self.recompute();
+    /// What to ask the service for: the page after `after`, with the filter as sent.
+    pub fn query(&self, after: Option<String>) -> KeyQuery {
+        KeyQuery {
+            all: self.show_inactive,
+            search: self.search.sent.clone(),
+            first: PAGE_SIZE,
+            after,
+        }
+    }
+
+    /// The first page again.
+    pub fn reload(&mut self) -> Effect {
+        self.paging.load = Load::Loading;
+        Effect::LoadKeys {
+            query: self.query(None),
+            append: false,
+        }
+    }
+
+    /// The next page, when the cursor is near the end of what is loaded.
+    pub fn more(&mut self) -> Vec<Effect> {
+        if self.wants_more() {
+            self.paging.load = Load::Loading;
+            vec![Effect::LoadKeys {
+                query: self.query(self.paging.next_cursor.clone()),
+                append: true,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Shows the change of a key the service confirmed, before the reload arrives (which
+    /// may never come when the key was the session's own).
+    pub fn set_enabled(&mut self, id: &str, enabled: bool) {
+        if let Some(key) = self.rows.iter_mut().find(|k| k.id == id) {
+            key.enabled = enabled;
+            key.state = if enabled {
+                ApiKeyState::ENABLED
+            } else {
+                ApiKeyState::DISABLED
+            };
+        }
+    }
+
+    /// The confirmation for `d`/`e`, or why there is nothing to confirm.
+    fn toggle(&self, enable: bool, shared: &Shared) -> Reply {
+        let Some(key) = self.selected() else {
+            return Reply::default();
+        };
+        let name = visible(&key.description).into_owned();
+        if enable && key.state == ApiKeyState::EXPIRED {
+            let new = shared.keymap.key_for(Context::Keys, Command::NewKey);
+            return Reply::note(Note::error(
+                format!(
+                    "“{name}” has expired and cannot be enabled again; create a new key with {new}"
+                ),
+                Some(Tab::Keys),
+            ));
+        }
+        if key.enabled == enable {
+            let state = if enable { "enabled" } else { "disabled" };
+            return Reply::note(Note::info(
+                format!("“{name}” is already {state}"),
+                Some(Tab::Keys),
+            ));
+        }
+        let created_personal = key
+            .identity
+            .as_ref()
+            .map_or(0, |identity| self.created_personal(&identity.id));
+        let own_key = match (&key.identity, shared.me) {
+            (Some(identity), Some(me)) => identity.id == me.id,
+            _ => false,
+        };
+        Reply::open(Overlay::Confirm(Confirm {
+            key_id: key.id.clone(),
+            key_name: key.description.clone(),
+            enable,
+            created_personal,
+            own_key,
+        }))
     }
 
     pub fn len(&self) -> usize {
@@ -140,6 +239,18 @@ impl KeysTab {
 
     pub fn is_empty(&self) -> bool {
         self.view.is_empty()
+    }
+
+    /// How many enabled personal keys among those loaded `identity_id` created.
+    pub fn created_personal(&self, identity_id: &str) -> usize {
+        self.rows
+            .iter()
+            .filter(|k| {
+                k.enabled
+                    && k.visibility == Visibility::PERSONAL
+                    && k.owner.as_ref().is_some_and(|o| o.id == identity_id)
+            })
+            .count()
     }
 
     pub fn selected(&self) -> Option<&Key> {
@@ -155,38 +266,8 @@ impl KeysTab {
         self.rows.len()
     }
 
-    pub fn render(
-        &self,
-        area: Rect,
-        buf: &mut Buffer,
-        theme: &Theme,
-        now: OffsetDateTime,
-        tick: u64,
-    ) {
-        let (table_area, detail_area) = if self.detail_open && area.width >= 90 {
-            let [t, d] =
-                Layout::horizontal([Constraint::Min(40), Constraint::Length(56)]).areas(area);
-            (t, Some(d))
-        } else if self.detail_open {
-            let [t, d] = Layout::vertical([Constraint::Min(5), Constraint::Length(12)]).areas(area);
-            (t, Some(d))
-        } else {
-            (area, None)
-        };
-        self.render_table(table_area, buf, theme, now, tick);
-        if let (Some(area), Some(key)) = (detail_area, self.selected()) {
-            render_detail(key, area, buf, theme, now);
-        }
-    }
-
-    fn render_table(
-        &self,
-        area: Rect,
-        buf: &mut Buffer,
-        theme: &Theme,
-        now: OffsetDateTime,
-        tick: u64,
-    ) {
+    fn render_table(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (theme, now) = (look.theme, look.now);
         let shown = if self.show_inactive {
             "all keys"
         } else {
@@ -194,25 +275,39 @@ impl KeysTab {
         };
         let more = if self.paging.has_next { "+" } else { "" };
         let mut title = format!(
-            " Keys: {} of {}{more} {shown} · sort: {} ",
+            " Keys: {} of {}{more} {shown} · sort: {} {} ",
             self.view.len(),
             self.paging.total,
-            self.sort.label()
+            self.sort.label(),
+            self.arrow()
         );
-        if self.filtering || !self.filter.as_str().is_empty() {
-            let caret = if self.filtering { "▏" } else { "" };
-            title.push_str(&format!("· filter: {}{caret} ", self.filter.as_str()));
+        if self.search.active() {
+            title.push_str(
+                &self
+                    .search
+                    .describe("key names", self.paging.load.is_loading()),
+            );
         }
-        title.push_str(&self.paging.load.badge(tick));
+        title.push_str(&self.paging.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);
         if self.view.is_empty() {
             let text = match &self.paging.load {
                 Load::Failed(e) => format!("Could not load keys: {e}"),
                 Load::Loading | Load::Idle => "Loading keys…".to_owned(),
-                Load::Loaded if !self.filter.as_str().is_empty() => {
-                    "No key matches the filter (esc clears it).".to_owned()
-                }
-                Load::Loaded => "No keys yet. Press n to create one.".to_owned(),
+                Load::Loaded if self.search.active() => format!(
+                    "No key name contains “{}”{} ({} clears the filter).",
+                    self.search.input.as_str().trim(),
+                    if self.search.changed() {
+                        " among the loaded keys; the service is asked when you pause"
+                    } else {
+                        ", on the service"
+                    },
+                    look.keymap.key_for(Context::Keys, Command::Back)
+                ),
+                Load::Loaded => format!(
+                    "No keys yet. Press {} to create one.",
+                    look.keymap.key_for(Context::Keys, Command::NewKey)
+                ),
             };
             return message(text, theme, inner, buf);
         }
@@ -263,6 +358,17 @@ impl KeysTab {
                 ],
             )
         };
+        let arrow = self.arrow();
+        let header: Vec<String> = header
+            .into_iter()
+            .map(|h| {
+                if self.sort.column() == Some(h) {
+                    format!("{h} {arrow}")
+                } else {
+                    h.to_owned()
+                }
+            })
+            .collect();
         table(
             rows,
             Row::new(header),
@@ -281,6 +387,113 @@ fn cmp_optional(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
+impl KeysTab {
+    /// ▲ for ascending, ▼ for descending.
+    fn arrow(&self) -> &'static str {
+        if self.descending { "▼" } else { "▲" }
+    }
+}
+
+impl TabView for KeysTab {
+    fn context(&self) -> Context {
+        Context::Keys
+    }
+
+    fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
+        let len = self.len();
+        if move_cursor(&mut self.cursor, command, len) {
+            return Reply::effects(self.more());
+        }
+        match command {
+            Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(
+                CreateKeyForm::new(shared.projects.to_vec(), shared.catalog.to_vec())
+                    .granted_by(shared.me),
+            ))),
+            Command::DisableKey | Command::EnableKey => {
+                self.toggle(command == Command::EnableKey, shared)
+            }
+            Command::ToggleInactive => {
+                self.show_inactive = !self.show_inactive;
+                Reply::effects(vec![self.reload()])
+            }
+            Command::Sort => {
+                self.sort = self.sort.next();
+                self.recompute();
+                Reply::default()
+            }
+            Command::ReverseSort => {
+                self.descending = !self.descending;
+                self.recompute();
+                Reply::default()
+            }
+            Command::Open => {
+                self.detail_open = !self.detail_open;
+                Reply::default()
+            }
+            Command::Filter => self.start_filter(),
+            Command::Back if self.detail_open => {
+                self.detail_open = false;
+                Reply::default()
+            }
+            Command::Back => self.clear_filter(),
+            Command::CopyId => match self.selected() {
+                Some(key) => Reply {
+                    effects: vec![Effect::Copy(key.id.clone())],
+                    copying: Some(format!("the id of “{}”", visible(&key.description))),
+                    ..Reply::default()
+                },
+                None => Reply::default(),
+            },
+            _ => Reply::default(),
+        }
+    }
+
+    fn search(&self) -> Option<&Search> {
+        Some(&self.search)
+    }
+
+    fn search_mut(&mut self) -> Option<&mut Search> {
+        Some(&mut self.search)
+    }
+
+    fn narrow(&mut self) {
+        self.recompute();
+    }
+
+    fn reload_rows(&mut self) -> Effect {
+        self.reload()
+    }
+
+    fn visit(&mut self) -> Vec<Effect> {
+        if self.paging.load == Load::Idle {
+            vec![self.reload()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        vec![self.reload(), Effect::LoadProjects, Effect::LoadRoles]
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (table_area, detail_area) = if self.detail_open && area.width >= 90 {
+            let [t, d] =
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(56)]).areas(area);
+            (t, Some(d))
+        } else if self.detail_open {
+            let [t, d] = Layout::vertical([Constraint::Min(5), Constraint::Length(12)]).areas(area);
+            (t, Some(d))
+        } else {
+            (area, None)
+        };
+        self.render_table(table_area, buf, look);
+        if let (Some(area), Some(key)) = (detail_area, self.selected()) {
+            render_detail(key, area, buf, look.theme, look.now);
+        }
     }
 }
 
@@ -346,19 +559,21 @@ pub fn grants_label(key: &Key) -> String {
     }
 }
 
-fn expires_cell(key: &Key, theme: &Theme, now: OffsetDateTime) -> Cell<'static> {
-    match &key.expires_at {
-        None => Cell::from("never"),
-        Some(at) => {
-            let text = relative(at, now);
-            let soon = seconds_until(at, now).is_some_and(|s| s < SOON_SECS);
-            if soon {
-                Cell::from(Span::styled(format!("{text}!"), theme.warn))
-            } else {
-                Cell::from(text)
-            }
-        }
+/// The one way an expiry is worded, in the list and in the details: `never`, `in 7d`,
+/// `2d ago`; marked when it is less than a week away, dimmed once past.
+pub fn expiry(key: &Key, theme: &Theme, now: OffsetDateTime) -> Span<'static> {
+    let Some(at) = &key.expires_at else {
+        return Span::raw("never");
+    };
+    match seconds_until(at, now) {
+        Some(s) if s <= 0 => Span::styled(relative(at, now), theme.dim),
+        Some(s) if s < SOON_SECS => Span::styled(relative(at, now), theme.warn),
+        _ => Span::raw(relative(at, now)),
     }
+}
+
+fn expires_cell(key: &Key, theme: &Theme, now: OffsetDateTime) -> Cell<'static> {
+    Cell::from(expiry(key, theme, now))
 }
 
 /// One table row; `compact` keeps only name, scope, permissions, state and expiry.
@@ -367,8 +582,9 @@ fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime, compact: bool) -> Row<
         ApiKeyState::ENABLED => theme.ok,
         _ => theme.dim,
     };
-    let name = Cell::from(key.description.clone());
-    let scope = Cell::from(scope_label(key));
+    // Names, slugs, roles and variable values come from other users: shown, never obeyed.
+    let name = Cell::from(visible(&key.description).into_owned());
+    let scope = Cell::from(visible(&scope_label(key)).into_owned());
     let permissions = Cell::from(permissions_label(&key.permissions));
     let state = Cell::from(Span::styled(state_label(&key.state), state_style));
     let expires = expires_cell(key, theme, now);
@@ -377,11 +593,11 @@ fn key_row(key: &Key, theme: &Theme, now: OffsetDateTime, compact: bool) -> Row<
     }
     Row::new(vec![
         name,
-        Cell::from(key.token_prefix.clone().unwrap_or_else(|| "(hash)".into())),
+        Cell::from(visible(key.token_prefix.as_deref().unwrap_or("(hash)")).into_owned()),
         scope,
         Cell::from(visibility_label(&key.visibility)),
         permissions,
-        Cell::from(grants_label(key)),
+        Cell::from(visible(&grants_label(key)).into_owned()),
         state,
         Cell::from(relative(&key.created_at, now)),
         expires,
@@ -397,7 +613,7 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
     let field = |name: &str, value: String| {
         Line::from(vec![
             Span::styled(format!("{name:<12}"), theme.dim),
-            Span::raw(value),
+            Span::raw(visible(&value).into_owned()),
         ])
     };
     let when = |t: &Option<String>| {
@@ -434,7 +650,15 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
         field("Grants", grants_label(key)),
         field("State", state_label(&key.state).into()),
         field("Created", when(&Some(key.created_at.clone()))),
-        field("Expires", when(&key.expires_at)),
+        Line::from(vec![
+            Span::styled(format!("{:<12}", "Expires"), theme.dim),
+            expiry(key, theme, now),
+            Span::raw(
+                key.expires_at
+                    .as_deref()
+                    .map_or_else(String::new, |t| format!(" · {}", visible(t))),
+            ),
+        ]),
         field("Last used", when(&key.last_used_at)),
         field("Disabled", when(&key.disabled_at)),
         field(

@@ -10,10 +10,13 @@ use ratatui::widgets::{
 
 use super::theme::Theme;
 use super::widgets::Load;
+use crate::text::visible;
 
 pub mod identities;
 pub mod keys;
+pub mod search;
 pub mod stats;
+pub mod view;
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,20 +110,22 @@ impl Paging {
 /// Fetch the next page when the cursor gets this close to the last loaded row.
 const PREFETCH_MARGIN: usize = 20;
 
-/// Draws a bordered frame titled `title` and returns the area inside it.
+/// Draws a bordered frame titled `title` and returns the area inside it. The title may name
+/// a database or hold the user's filter, so it is shown through [`visible`].
 pub fn framed(title: String, border: Style, theme: &Theme, area: Rect, buf: &mut Buffer) -> Rect {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border)
-        .title(Span::styled(title, theme.accent));
+        .title(Span::styled(visible(&title).into_owned(), theme.accent));
     let inner = block.inner(area);
     block.render(area, buf);
     inner
 }
 
-/// A dim line of text in place of a table: empty states, loading, failures.
+/// A dim line of text in place of a table: empty states, loading, failures (whose text may
+/// come from the service).
 pub fn message(text: String, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    Paragraph::new(text)
+    Paragraph::new(visible(&text).into_owned())
         .style(theme.dim)
         .wrap(Wrap { trim: true })
         .render(area, buf);

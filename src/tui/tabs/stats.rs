@@ -7,9 +7,13 @@ use ratatui::widgets::{
     Block, Borders, List, ListItem, ListState, Paragraph, Row, StatefulWidget, Widget, Wrap,
 };
 
+use super::view::{Shared, TabView, move_cursor};
 use super::{Cursor, framed, message, table};
 use crate::api::{Database, QueryStat};
-use crate::tui::theme::Theme;
+use crate::text::visible;
+use crate::tui::action::{Effect, Reply};
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::Look;
 use crate::tui::widgets::Load;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,7 +48,72 @@ impl StatsTab {
         self.cursor.clamp(self.stats.len());
     }
 
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme, tick: u64) {
+    pub fn set_databases(&mut self, databases: Vec<Database>) {
+        self.databases = databases;
+        self.databases_load = Load::Loaded;
+        self.db_cursor.clamp(self.databases.len());
+    }
+}
+
+impl TabView for StatsTab {
+    fn context(&self) -> Context {
+        Context::Stats
+    }
+
+    fn on_command(&mut self, command: Command, _shared: &Shared) -> Reply {
+        let moved = match self.pane {
+            Pane::Databases => move_cursor(&mut self.db_cursor, command, self.databases.len()),
+            Pane::Statements => move_cursor(&mut self.cursor, command, self.stats.len()),
+        };
+        if moved {
+            return Reply::default();
+        }
+        match (command, self.pane) {
+            (Command::Open, Pane::Databases) => {
+                let Some(db) = self.selected_database() else {
+                    return Reply::default();
+                };
+                let id = db.id.clone();
+                self.open_database = Some(id.clone());
+                self.stats.clear();
+                self.stats_load = Load::Loading;
+                self.pane = Pane::Statements;
+                Reply::effects(vec![Effect::LoadStats { database_id: id }])
+            }
+            (Command::Back, Pane::Statements) => {
+                self.pane = Pane::Databases;
+                Reply::default()
+            }
+            _ => Reply::default(),
+        }
+    }
+
+    fn visit(&mut self) -> Vec<Effect> {
+        if self.databases_load == Load::Idle {
+            self.databases_load = Load::Loading;
+            vec![Effect::LoadDatabases]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn reload_rows(&mut self) -> Effect {
+        self.databases_load = Load::Loading;
+        Effect::LoadDatabases
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        self.databases_load = Load::Loading;
+        let mut effects = vec![Effect::LoadDatabases];
+        if let Some(id) = self.open_database.clone() {
+            self.stats_load = Load::Loading;
+            effects.push(Effect::LoadStats { database_id: id });
+        }
+        effects
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (theme, tick) = (look.theme, look.tick);
         let [left, right] =
             Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
         let focus = |pane: Pane| {
@@ -63,7 +132,7 @@ impl StatsTab {
             ));
         if self.databases.is_empty() {
             let text = match &self.databases_load {
-                Load::Failed(e) => format!("Could not list databases: {e}"),
+                Load::Failed(e) => format!("Could not list databases: {}", visible(e)),
                 Load::Loaded => {
                     "No database is monitored. Start the service with --monitor NAME=postgres://…"
                         .into()
@@ -79,7 +148,7 @@ impl StatsTab {
             let items: Vec<ListItem> = self
                 .databases
                 .iter()
-                .map(|d| ListItem::new(format!("{} · {}", d.id, d.name)))
+                .map(|d| ListItem::new(visible(&format!("{} · {}", d.id, d.name)).into_owned()))
                 .collect();
             let mut state = ListState::default().with_selected(Some(self.db_cursor.index));
             StatefulWidget::render(
@@ -103,7 +172,10 @@ impl StatsTab {
         if self.stats.is_empty() {
             let text = match (&self.open_database, &self.stats_load) {
                 (_, Load::Failed(e)) => format!("Could not load statistics: {e}"),
-                (None, _) => "Pick a database and press enter.".into(),
+                (None, _) => format!(
+                    "Pick a database and press {}.",
+                    look.keymap.key_for(Context::Stats, Command::Open)
+                ),
                 (Some(_), Load::Loaded) => {
                     "No statements recorded yet (pg_stat_statements is empty).".into()
                 }
@@ -111,19 +183,20 @@ impl StatsTab {
             };
             return message(text, theme, inner, buf);
         }
-        let (offset, visible) = self
+        let (offset, window) = self
             .cursor
             .window(&self.stats, inner.height.saturating_sub(1) as usize);
-        let rows = visible.iter().map(|s| {
+        let rows = window.iter().map(|s| {
+            // Query text and table names are whatever the monitored database's users wrote.
             Row::new(vec![
                 format!("{:5.1}%", s.pct_of_total),
                 s.total_calls.to_string(),
                 format!("{:.2}", s.avg_time),
                 s.buffer_hit_ratio
                     .map_or("—".into(), |r| format!("{r:.1}%")),
-                s.statement_types.join(","),
-                s.table_names.join(","),
-                s.truncated_query.clone(),
+                visible(&s.statement_types.join(",")).into_owned(),
+                visible(&s.table_names.join(",")).into_owned(),
+                visible(&s.truncated_query).into_owned(),
             ])
         });
         let header = Row::new([

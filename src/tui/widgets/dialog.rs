@@ -1,12 +1,22 @@
-//! Modal dialogs: a confirmation that names what it acts on, and the one-time token.
+//! Modal dialogs: a confirmation that names what it acts on, and the one-time token. Each is
+//! as large as its content, wrapped to the screen: a long key name takes more lines, never
+//! pushes the last ones out of the box.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use crossterm::event::KeyEvent;
+
+use super::fit::{width, wrap_all};
 use super::{centered, popup};
+use crate::api::ApiError;
 use crate::platform::CopyPath;
-use crate::tui::theme::Theme;
+use crate::text::visible;
+use crate::tui::action::Effect;
+use crate::tui::keymap::{Command, Context};
+use crate::tui::overlay::{Look, Modal, Outcome};
 
 /// "Disable key `ci deploy`?"
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,28 +24,74 @@ pub struct Confirm {
     pub key_id: String,
     pub key_name: String,
     pub enable: bool,
+    /// Enabled personal keys among those loaded that this key created: disabling it disables
+    /// them too (the service also finds those not loaded).
+    pub created_personal: usize,
+    /// The key the session is logged in with: disabling it ends the session.
+    pub own_key: bool,
 }
 
-impl Confirm {
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let area = centered(area, 64, 7);
+impl Modal for Confirm {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Confirm]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        &[Command::Confirm, Command::Close]
+    }
+
+    fn on_key(&mut self, _event: &KeyEvent, command: Option<Command>) -> Outcome {
+        match command {
+            Some(Command::Confirm) => Outcome::CloseAndSend(Effect::SetKeyEnabled {
+                id: self.key_id.clone(),
+                name: self.key_name.clone(),
+                enabled: self.enable,
+            }),
+            Some(Command::Close) => Outcome::Close,
+            _ => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, _error: &ApiError) {}
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
+        let own = !self.enable && self.own_key;
         let verb = if self.enable { "Enable" } else { "Disable" };
-        let effect = if self.enable {
-            "It will authenticate again until it expires."
+        let (effect, cascade) = if self.enable {
+            (
+                "It will authenticate again until it expires.",
+                "Keys disabled with it stay disabled.".to_owned(),
+            )
         } else {
-            "It stops authenticating at once; its record is kept."
+            let cascade = match self.created_personal {
+                0 => "Personal keys it created, if any, are disabled with it.".to_owned(),
+                1 => "The personal key it created is disabled with it.".to_owned(),
+                n => format!("The {n} personal keys it created are disabled with it."),
+            };
+            (
+                "It stops authenticating at once; its record is kept.",
+                cascade,
+            )
         };
-        let lines = vec![
+        let mut lines = vec![
             Line::from(vec![
                 Span::raw(format!("{verb} key ")),
-                Span::styled(format!("“{}”", self.key_name), theme.accent),
+                Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
                 Span::raw("?"),
             ]),
             Line::from(Span::styled(effect, theme.dim)),
-            Line::default(),
-            Line::from(Span::styled("y confirm · n cancel", theme.dim)),
+            Line::from(Span::styled(cascade, theme.dim)),
         ];
-        popup(lines, format!(" {verb} key "), theme.warn, area, buf);
+        if own {
+            lines.push(Line::from(Span::styled(
+                "This is your own key: the session ends with it, and you will have to log in again with another token.",
+                theme.warn,
+            )));
+        }
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(look.hints.clone(), theme.dim)));
+        fitted(lines, &format!(" {verb} key "), theme.warn, 64, area, buf);
     }
 }
 
@@ -49,10 +105,27 @@ pub struct TokenDialog {
     pub copied: Option<Result<CopyPath, String>>,
 }
 
-impl TokenDialog {
-    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let width = (self.token.len() as u16 + 8).max(72);
-        let area = centered(area, width, 11);
+impl Modal for TokenDialog {
+    fn contexts(&self) -> &'static [Context] {
+        &[Context::Token]
+    }
+
+    fn hints(&self) -> &'static [Command] {
+        &[Command::CopyAgain, Command::Close]
+    }
+
+    fn on_key(&mut self, _event: &KeyEvent, command: Option<Command>) -> Outcome {
+        match command {
+            Some(Command::CopyAgain) => Outcome::Send(Effect::Copy(self.token.clone())),
+            Some(Command::Close) => Outcome::Close,
+            _ => Outcome::Stay,
+        }
+    }
+
+    fn fail(&mut self, _error: &ApiError) {}
+
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
         let origin = if self.local {
             "Generated on this machine; only its hash was sent to the service."
         } else {
@@ -61,16 +134,22 @@ impl TokenDialog {
         let copy_line = match &self.copied {
             None => Line::from(Span::styled("Copying…", theme.dim)),
             Some(Ok(path)) => Line::from(Span::styled(format!("✓ {}", path.describe()), theme.ok)),
-            Some(Err(e)) => Line::from(Span::styled(format!("✗ not copied: {e}"), theme.error)),
+            Some(Err(e)) => Line::from(Span::styled(
+                format!("✗ not copied: {}", visible(e)),
+                theme.error,
+            )),
         };
         let lines = vec![
             Line::from(vec![
                 Span::raw("Key "),
-                Span::styled(format!("“{}”", self.key_name), theme.accent),
+                Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
                 Span::raw(" was created. Its token:"),
             ]),
             Line::default(),
-            Line::from(Span::styled(format!("  {}", self.token), theme.accent)),
+            Line::from(Span::styled(
+                format!("  {}", visible(&self.token)),
+                theme.accent,
+            )),
             Line::default(),
             Line::from(Span::styled(
                 "This token will not be shown again. Store it now.",
@@ -78,8 +157,42 @@ impl TokenDialog {
             )),
             Line::from(Span::styled(origin, theme.dim)),
             copy_line,
-            Line::from(Span::styled("y copy again · enter/esc close", theme.dim)),
+            Line::from(Span::styled(look.hints.clone(), theme.dim)),
         ];
-        popup(lines, " New token ", theme.ok, area, buf);
+        // Wide enough for the token on one line, so that it can be selected with the mouse.
+        let max_width = (width(&self.token) + 6).max(72);
+        fitted(lines, " New token ", theme.ok, max_width, area, buf);
     }
+}
+
+/// Draws `lines` in a box centred in `area`: as wide as the widest line (at most
+/// `max_width`, at most `area`), and as tall as the lines once wrapped to that width.
+pub fn fitted(
+    lines: Vec<Line<'_>>,
+    title: &str,
+    border: Style,
+    max_width: usize,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    // Borders take a cell on each side, and a space of padding keeps text off them.
+    const CHROME: usize = 4;
+    let widest = lines
+        .iter()
+        .map(Line::width)
+        .chain([width(title)])
+        .max()
+        .unwrap_or(0);
+    let outer = (widest + CHROME).min(max_width).min(area.width as usize);
+    let inner = outer.saturating_sub(CHROME).max(1);
+    let padded: Vec<Line<'static>> = wrap_all(&lines, inner)
+        .into_iter()
+        .map(|mut l| {
+            l.spans.insert(0, Span::raw(" "));
+            l
+        })
+        .collect();
+    let height = padded.len() + 2;
+    let area = centered(area, outer as u16, height.min(u16::MAX as usize) as u16);
+    popup(padded, title.to_owned(), border, area, buf);
 }

@@ -1,7 +1,9 @@
 //! Small reusable pieces of the screen.
 
 pub mod dialog;
+pub mod fit;
 pub mod help;
+pub mod messages;
 pub mod status_bar;
 pub mod text_input;
 pub mod time;

@@ -1,0 +1,265 @@
+//! Relation fields resolved in batches (async-graphql's dataloader): a page of 500 keys asks
+//! for their 500 identities in one query, not 500.
+//!
+//! One loader per request: it remembers what this request loaded and nothing longer (a
+//! disabled key must not linger). A listing primes it with what its selection will ask of the
+//! page ([`prime_keys`], [`prime_identities`]), one query per relation, so that the number of
+//! queries does not depend on how quickly the resolvers of 500 rows reach the loader; the
+//! loader's own time-window batching covers everything else.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::Lookahead;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+
+use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition};
+use crate::server::store::{Store, StoreError};
+
+/// How long the loader waits to gather the keys of one batch.
+const BATCH_DELAY: Duration = Duration::from_millis(1);
+/// Largest batch: keeps each `IN (…)` list well under SQLite's bind limit.
+const MAX_BATCH: usize = 500;
+
+/// What resolvers load relations through: one per request.
+pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
+
+pub fn loaders(store: Store) -> Loaders {
+    DataLoader::with_cache(StoreLoader { store }, tokio::spawn, HashMapCache::default())
+        .delay(BATCH_DELAY)
+        .max_batch_size(MAX_BATCH)
+}
+
+/// Loads, one query per relation, what `selection` (the selection of one key) will ask of
+/// these keys: their identities and owners with roles and memberships, and their projects.
+pub async fn prime_keys(
+    loaders: &Loaders,
+    keys: &[ApiKey],
+    selection: Lookahead<'_>,
+) -> Result<(), LoadError> {
+    loaders
+        .feed_many(
+            keys.iter()
+                .map(|k| (KeyOfIdentity(k.identity_id.clone()), k.clone())),
+        )
+        .await;
+    let identity = selection.field("identity");
+    let mut identities: Vec<String> = Vec::new();
+    if identity.exists() {
+        identities.extend(keys.iter().map(|k| k.identity_id.clone()));
+    }
+    if selection.field("owner").exists() {
+        identities.extend(keys.iter().filter_map(|k| k.owner_id.clone()));
+    }
+    let projects = keys.iter().filter_map(|k| k.project_id.clone());
+    let projects: Vec<String> = if selection.field("project").exists() {
+        projects.collect()
+    } else {
+        Vec::new()
+    };
+    load_identities(loaders, identities, identity, projects).await
+}
+
+/// Like [`prime_keys`], for a page of identities.
+pub async fn prime_identities(
+    loaders: &Loaders,
+    identities: &[Identity],
+    selection: Lookahead<'_>,
+) -> Result<(), LoadError> {
+    loaders
+        .feed_many(
+            identities
+                .iter()
+                .map(|i| (IdentityById(i.id.clone()), i.clone())),
+        )
+        .await;
+    let ids: Vec<String> = identities.iter().map(|i| i.id.clone()).collect();
+    if selection.field("apiKey").exists() {
+        loaders
+            .load_many(ids.iter().cloned().map(KeyOfIdentity))
+            .await?;
+    }
+    load_identities(loaders, ids, selection, Vec::new()).await
+}
+
+/// Loads these identities, and what `selection` asks of them (roles, memberships and their
+/// projects), with `projects` besides.
+async fn load_identities(
+    loaders: &Loaders,
+    mut identities: Vec<String>,
+    selection: Lookahead<'_>,
+    mut projects: Vec<String>,
+) -> Result<(), LoadError> {
+    identities.sort();
+    identities.dedup();
+    if !identities.is_empty() {
+        loaders
+            .load_many(identities.iter().cloned().map(IdentityById))
+            .await?;
+    }
+    if selection.field("roles").exists() {
+        loaders
+            .load_many(identities.iter().cloned().map(RolesOf))
+            .await?;
+    }
+    let memberships = selection.field("projects");
+    if memberships.exists() {
+        let all = loaders
+            .load_many(identities.iter().cloned().map(MembershipsOf))
+            .await?;
+        projects.extend(all.values().flatten().map(|(project, _)| project.clone()));
+        // Whose key is it: `projects` shows the caller the memberships of keys it created.
+        loaders
+            .load_many(identities.iter().cloned().map(KeyOfIdentity))
+            .await?;
+    }
+    projects.sort();
+    projects.dedup();
+    if !projects.is_empty() {
+        loaders
+            .load_many(projects.into_iter().map(ProjectById))
+            .await?;
+    }
+    Ok(())
+}
+
+pub struct StoreLoader {
+    store: Store,
+}
+
+/// A loader error: shared, because one failed batch answers every field waiting on it.
+pub type LoadError = Arc<StoreError>;
+
+/// An identity, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdentityById(pub String);
+/// A project, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProjectById(pub String);
+/// The key of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyOfIdentity(pub String);
+/// The global roles of an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RolesOf(pub String);
+/// The memberships of an identity, grouped by project id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MembershipsOf(pub String);
+/// The role definitions of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RolesOfProject(pub String);
+
+fn ids<K, F: Fn(&K) -> &String>(keys: &[K], id: F) -> Vec<String> {
+    keys.iter().map(|k| id(k).clone()).collect()
+}
+
+/// Groups `(owner, item)` pairs by owner, keeping their order, with an empty list for every
+/// requested key that has none (so the cache remembers that too).
+fn grouped<K, V>(
+    requested: &[K],
+    pairs: Vec<(String, V)>,
+    key: impl Fn(String) -> K,
+) -> HashMap<K, Vec<V>>
+where
+    K: std::hash::Hash + Eq + Clone,
+{
+    let mut out: HashMap<K, Vec<V>> = requested.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for (owner, item) in pairs {
+        out.entry(key(owner)).or_default().push(item);
+    }
+    out
+}
+
+impl Loader<IdentityById> for StoreLoader {
+    type Value = Identity;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[IdentityById],
+    ) -> Result<HashMap<IdentityById, Identity>, LoadError> {
+        let found = self.store.identities_by_ids(&ids(keys, |k| &k.0)).await?;
+        Ok(found
+            .into_iter()
+            .map(|i| (IdentityById(i.id.clone()), i))
+            .collect())
+    }
+}
+
+impl Loader<ProjectById> for StoreLoader {
+    type Value = Project;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[ProjectById]) -> Result<HashMap<ProjectById, Project>, LoadError> {
+        let found = self.store.projects_by_ids(&ids(keys, |k| &k.0)).await?;
+        Ok(found
+            .into_iter()
+            .map(|p| (ProjectById(p.id.clone()), p))
+            .collect())
+    }
+}
+
+impl Loader<KeyOfIdentity> for StoreLoader {
+    type Value = ApiKey;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[KeyOfIdentity],
+    ) -> Result<HashMap<KeyOfIdentity, ApiKey>, LoadError> {
+        let found = self.store.keys_of_identities(&ids(keys, |k| &k.0)).await?;
+        Ok(found
+            .into_iter()
+            .map(|k| (KeyOfIdentity(k.identity_id.clone()), k))
+            .collect())
+    }
+}
+
+impl Loader<RolesOf> for StoreLoader {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[RolesOf]) -> Result<HashMap<RolesOf, Vec<String>>, LoadError> {
+        let pairs = self.store.roles_of_identities(&ids(keys, |k| &k.0)).await?;
+        Ok(grouped(keys, pairs, RolesOf))
+    }
+}
+
+impl Loader<MembershipsOf> for StoreLoader {
+    type Value = Vec<(String, Vec<Membership>)>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[MembershipsOf],
+    ) -> Result<HashMap<MembershipsOf, Self::Value>, LoadError> {
+        let rows = self
+            .store
+            .memberships_of_identities(&ids(keys, |k| &k.0))
+            .await?;
+        let mut out: HashMap<MembershipsOf, Self::Value> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for (identity, project, membership) in rows {
+            let projects = out.entry(MembershipsOf(identity)).or_default();
+            match projects.last_mut() {
+                Some((last, list)) if *last == project => list.push(membership),
+                _ => projects.push((project, vec![membership])),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<RolesOfProject> for StoreLoader {
+    type Value = Vec<RoleDefinition>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RolesOfProject],
+    ) -> Result<HashMap<RolesOfProject, Vec<RoleDefinition>>, LoadError> {
+        let pairs = self.store.roles_of_projects(&ids(keys, |k| &k.0)).await?;
+        Ok(grouped(keys, pairs, RolesOfProject))
+    }
+}

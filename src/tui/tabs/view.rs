@@ -1,0 +1,112 @@
+//! What every tab does for the app: take its commands, type into its filter, load on first
+//! visit, reload, and draw itself. `App` routes to the active tab through [`TabView`] and
+//! never writes a tab's fields.
+
+use crossterm::event::KeyEvent;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::Cursor;
+use super::search::Search;
+use crate::api::{Me, Project};
+use crate::tui::action::{Effect, Reply};
+use crate::tui::keymap::{Command, Context, Keymap};
+use crate::tui::overlay::Look;
+
+/// Rows moved by page up/down.
+const PAGE: usize = 10;
+
+/// What the app knows that tabs read: who is logged in, the projects and roles the service
+/// offers, and the keymap (for messages that name a key).
+pub struct Shared<'a> {
+    pub me: Option<&'a Me>,
+    pub projects: &'a [Project],
+    pub catalog: &'a [String],
+    pub keymap: &'a Keymap,
+}
+
+pub trait TabView {
+    /// The keymap section of the tab's own commands.
+    fn context(&self) -> Context;
+    /// A command from the tab's context or the list context.
+    fn on_command(&mut self, command: Command, shared: &Shared) -> Reply;
+    /// The tab's filter, when it has one.
+    fn search(&self) -> Option<&Search> {
+        None
+    }
+    fn search_mut(&mut self) -> Option<&mut Search> {
+        None
+    }
+    /// Narrows the loaded rows to what the filter holds now.
+    fn narrow(&mut self) {}
+    /// Asks for the first page again, with the filter as sent.
+    fn reload_rows(&mut self) -> Effect;
+    /// Whether keys go into the tab's filter.
+    fn typing(&self) -> bool {
+        self.search().is_some_and(|s| s.typing)
+    }
+    /// A key while [`TabView::typing`]: `command` is what it maps to in the filter context.
+    /// Text narrows the loaded rows at once; the service is asked on a pause or on
+    /// `filter_done`.
+    fn on_filter_key(&mut self, event: &KeyEvent, command: Option<Command>, tick: u64) -> Reply {
+        let Some(search) = self.search_mut() else {
+            return Reply::default();
+        };
+        if command == Some(Command::FilterDone) {
+            search.typing = false;
+            if search.changed() {
+                search.send();
+                return Reply::effects(vec![self.reload_rows()]);
+            }
+        } else if search.on_key(event, tick) {
+            self.narrow();
+        }
+        Reply::default()
+    }
+    /// The clock advanced: a filter the user paused on is sent.
+    fn on_tick(&mut self, tick: u64) -> Vec<Effect> {
+        match self.search_mut() {
+            Some(search) if search.due(tick) => {
+                search.send();
+                vec![self.reload_rows()]
+            }
+            _ => Vec::new(),
+        }
+    }
+    /// Starts typing into the filter.
+    fn start_filter(&mut self) -> Reply {
+        if let Some(search) = self.search_mut() {
+            search.typing = true;
+        }
+        Reply::default()
+    }
+    /// Empties the filter; reloads when the rows on screen were searched for.
+    fn clear_filter(&mut self) -> Reply {
+        let reload = self.search_mut().is_some_and(Search::clear);
+        self.narrow();
+        Reply::effects(if reload {
+            vec![self.reload_rows()]
+        } else {
+            vec![]
+        })
+    }
+    /// The tab became active: load what was never loaded.
+    fn visit(&mut self) -> Vec<Effect>;
+    /// Reload from the service.
+    fn refresh(&mut self) -> Vec<Effect>;
+    fn render(&self, area: Rect, buf: &mut Buffer, look: &Look);
+}
+
+/// Moves `cursor` over `len` rows for a movement command; false for any other command.
+pub fn move_cursor(cursor: &mut Cursor, command: Command, len: usize) -> bool {
+    match command {
+        Command::Down => cursor.down(len, 1),
+        Command::Up => cursor.up(1),
+        Command::PageDown => cursor.down(len, PAGE),
+        Command::PageUp => cursor.up(PAGE),
+        Command::First => cursor.index = 0,
+        Command::Last => cursor.index = len.saturating_sub(1),
+        _ => return false,
+    }
+    true
+}

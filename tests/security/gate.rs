@@ -1,0 +1,167 @@
+//! The gate bounds a document before validation, and audits only documents that passed it;
+//! what it does audit is capped.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// How many entries the audit log holds.
+async fn audit_entries(server: &TestServer) -> i64 {
+    let data = server
+        .data(&server.admin, "{ auditLog { totalCount } }", json!({}))
+        .await;
+    data["auditLog"]["totalCount"].as_i64().unwrap()
+}
+
+const NEWEST_AUDIT: &str =
+    "{ auditLog(first: 1) { nodes { action target outcome detail actorId } } }";
+
+async fn newest_audit(server: &TestServer) -> Value {
+    server.data(&server.admin, NEWEST_AUDIT, json!({})).await["auditLog"]["nodes"][0].clone()
+}
+
+#[tokio::test]
+async fn a_request_runs_at_most_twenty_mutations() {
+    let server = TestServer::start().await;
+    let writer = server
+        .global_key_with(
+            &server.admin,
+            "writer",
+            &[],
+            json!({ "permissions": ["READ", "WRITE"] }),
+        )
+        .await;
+    let before = audit_entries(&server).await;
+    let fields = |n: usize| -> String {
+        let aliases: Vec<String> = (0..n)
+            .map(|i| format!("d{i}: disableApiKey(id: $id) {{ ok }}"))
+            .collect();
+        format!("mutation($id: String!) {{ {} }}", aliases.join(" "))
+    };
+    let (_, body) = server
+        .gql(&writer.token, &fields(21), json!({ "id": "x" }))
+        .await;
+    assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
+    assert!(string(&body["errors"][0]["message"]).contains("at most 20"));
+    assert_eq!(
+        audit_entries(&server).await,
+        before,
+        "nothing ran, nothing audited"
+    );
+    let data = server
+        .data(&writer.token, &fields(20), json!({ "id": "x" }))
+        .await;
+    assert_eq!(data.as_object().unwrap().len(), 20);
+    assert_eq!(audit_entries(&server).await, before + 20);
+}
+
+#[tokio::test]
+async fn an_invalid_document_is_refused_before_anything_is_audited() {
+    let server = TestServer::start().await;
+    let reader = server
+        .global_key_with(
+            &server.admin,
+            "reader",
+            &[],
+            json!({ "permissions": ["READ"] }),
+        )
+        .await;
+    let before = audit_entries(&server).await;
+    let unknown = "f".repeat(900_000);
+    let (_, body) = server
+        .gql(
+            &reader.token,
+            &format!("mutation {{ {unknown} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        first_error_code(&body),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{}",
+        &body.to_string()[..300]
+    );
+    assert_eq!(audit_entries(&server).await, before);
+    // A valid mutation from the same read-only key is refused and audited, by its name.
+    let (_, body) = server
+        .gql(
+            &reader.token,
+            "mutation { disableApiKey(id: \"x\") { ok } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(first_error_code(&body), "FORBIDDEN");
+    let entry = newest_audit(&server).await;
+    assert_eq!(entry["action"], "disableApiKey");
+    assert_eq!(entry["outcome"], "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn audit_targets_and_details_are_capped() {
+    let server = TestServer::start().await;
+    let writer = server.global_key("writer", &[]).await;
+    let huge_id = "i".repeat(100_000);
+    let reply = server
+        .mutate(&writer.token, DISABLE_API_KEY, json!({ "id": huge_id }))
+        .await;
+    refused(&reply, "KEY_NOT_FOUND");
+    assert!(
+        string(&reply["error"]["developerMessage"]).len() < 200,
+        "a refusal does not echo the request back: {reply}"
+    );
+    let entry = newest_audit(&server).await;
+    let target = string(&entry["target"]);
+    assert!(target.len() <= 256, "{}", target.len());
+    assert!(target.ends_with("…[cut]"), "{target}");
+    // A detail (the refusal's message) is capped as well.
+    let long_slug = "s".repeat(10_000);
+    let reply = server
+        .mutate(
+            &server.admin,
+            CREATE_PROJECT,
+            json!({ "slug": long_slug, "name": "x", "roles": [] }),
+        )
+        .await;
+    refused(&reply, "INVALID_SLUG");
+    let entry = newest_audit(&server).await;
+    assert!(string(&entry["target"]).len() <= 256);
+    assert!(entry["detail"].as_str().is_none_or(|d| d.len() <= 2048));
+}
+
+#[tokio::test]
+async fn fragment_bombs_and_cycles_are_refused_before_validation() {
+    let server = TestServer::start().await;
+    // Each fragment spreads the one below twice: 2^30 fields once expanded, in 1 KB.
+    let mut document = String::from("query { ...F0 }\nfragment F30 on QueryRoot { me { id } }\n");
+    for i in 0..30 {
+        document.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{n} ...F{n} }}\n",
+            n = i + 1
+        ));
+    }
+    let (_, body) = server.gql(&server.admin, &document, json!({})).await;
+    assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("expanded"),
+        "{body}"
+    );
+
+    let cycle = "query { ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }";
+    let (_, body) = server.gql(&server.admin, cycle, json!({})).await;
+    assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
+    assert!(
+        string(&body["errors"][0]["message"]).contains("spreads itself"),
+        "{body}"
+    );
+
+    // Deeper chains of fragments are refused by the parser's own recursion limit.
+    let mut document = String::from("query { ...F0 }\nfragment F40 on QueryRoot { me { id } }\n");
+    for i in 0..40 {
+        document.push_str(&format!(
+            "fragment F{i} on QueryRoot {{ ...F{n} }}\n",
+            n = i + 1
+        ));
+    }
+    let (_, body) = server.gql(&server.admin, &document, json!({})).await;
+    assert_eq!(first_error_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
+}
