@@ -16,7 +16,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::server::auth::{self, AuthError, Authenticator};
@@ -54,8 +53,10 @@ pub fn router_with(schema: KeydeckSchema, services: Services, limits: &Limits) -
             services,
             throttle,
         })
+        // The limit is applied where the body is read (after authentication), so that a body
+        // over it gets the same JSON 413 with or without a Content-Length; tower-http's
+        // RequestBodyLimitLayer answered announced ones with a bare text/plain 413.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod harness;
 pub mod http;
 pub mod limits;
 pub mod listener;

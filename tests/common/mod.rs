@@ -2,6 +2,8 @@
 //! GraphQL client for it.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod serve_process;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

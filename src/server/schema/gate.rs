@@ -9,7 +9,7 @@
 //! reaches the audit log. Only the operation that will run counts: clients such as
 //! graphql_client send a whole document of operations and pick one by `operationName`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -294,13 +294,22 @@ struct Shape<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     /// Fragment sizes measured so far; `None` while one is being measured (a cycle).
     sizes: RefCell<HashMap<&'a str, Option<usize>>>,
+    /// How many fragments are being measured, one inside the other: the recursion depth.
+    /// Spreads are not brackets, so the nesting limit does not bound a chain of them.
+    measuring: Cell<usize>,
 }
+
+/// Longest chain of fragments spreading fragments measured. A chain of tens of thousands fits
+/// in a 1 MiB body and would overflow the worker's stack here, before async-graphql's own
+/// recursion limit (32) is checked.
+const MAX_FRAGMENT_CHAIN: usize = 64;
 
 impl<'a> Shape<'a> {
     fn new(document: &'a ExecutableDocument) -> Self {
         Shape {
             fragments: &document.fragments,
             sizes: RefCell::new(HashMap::new()),
+            measuring: Cell::new(0),
         }
     }
 
@@ -340,8 +349,16 @@ impl<'a> Shape<'a> {
             }
             None => {}
         }
+        if self.measuring.get() >= MAX_FRAGMENT_CHAIN {
+            return Err(bad_request(format!(
+                "fragments spread fragments more than {MAX_FRAGMENT_CHAIN} deep"
+            )));
+        }
         self.sizes.borrow_mut().insert(name, None);
-        let size = self.size(&self.fragment(name)?.selection_set.node)?;
+        self.measuring.set(self.measuring.get() + 1);
+        let size = self.size(&self.fragment(name)?.selection_set.node);
+        self.measuring.set(self.measuring.get() - 1);
+        let size = size?;
         self.sizes.borrow_mut().insert(name, Some(size));
         Ok(size)
     }
