@@ -90,13 +90,6 @@ struct Tui {
 
 impl Tui {
     fn start(endpoint: &str, token: &str) -> Tui {
-        Self::start_reading_until(endpoint, token, None)
-    }
-
-    /// Like [`Tui::start`]; with `last_words`, the test stops reading (and lets go of its end
-    /// of the terminal) once the screen shows them, so dropping the `Tui`'s master then closes
-    /// the terminal for good, as a dropped SSH connection does.
-    fn start_reading_until(endpoint: &str, token: &str, last_words: Option<&'static str>) -> Tui {
         let home = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -122,11 +115,7 @@ impl Tui {
                 if n == 0 {
                     break;
                 }
-                let mut raw = sink.lock().unwrap();
-                raw.extend_from_slice(&buf[..n]);
-                if last_words.is_some_and(|w| String::from_utf8_lossy(&raw).contains(w)) {
-                    break;
-                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
         let keys = pty.master.take_writer().unwrap();
@@ -485,32 +474,4 @@ async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses()
     tui.send("q");
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_tui_ends_when_its_terminal_goes_away() {
-    let service = TestServer::start().await;
-    let tui = Tui::start_reading_until(&service.graphql_url(), &service.admin, Some("online"));
-    tui.screen.wait_for("● online");
-    // The SSH connection drops: the terminal's other end closes.
-    let Tui {
-        mut child,
-        keys,
-        _master,
-        ..
-    } = tui;
-    drop(keys);
-    drop(_master);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(!status.success(), "ended by the hang-up: {status:?}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "keydeck still runs after its terminal went away"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
