@@ -12,6 +12,7 @@ pub mod tabs;
 pub mod theme;
 pub mod widgets;
 
+use std::io::IsTerminal as _;
 use std::io::{Stdout, Write, stdout};
 use std::time::Duration;
 
@@ -81,14 +82,16 @@ const HANGUP_CHECK: Duration = Duration::from_secs(1);
 /// Ends the process when its terminal has gone away (an SSH connection dropped, a closed
 /// terminal window). A hung-up terminal reads as endless end-of-file, and crossterm's reader
 /// then spins on it inside one call, so neither SIGHUP nor SIGTERM would be handled: a thread
-/// of its own notices instead, by the terminal refusing to say its size.
+/// of its own notices instead, by standard input no longer answering as a terminal (a hung-up
+/// terminal fails every terminal request; crossterm's `size()` would not tell, as it falls
+/// back to `tput`).
 fn watch_for_hangup() {
     let spawned = std::thread::Builder::new()
         .name("hangup-watch".into())
         .spawn(|| {
             loop {
                 std::thread::sleep(HANGUP_CHECK);
-                if crossterm::terminal::size().is_err() {
+                if !std::io::stdin().is_terminal() {
                     tracing::warn!("the terminal went away; exiting");
                     // 128 + SIGHUP, as a shell reports a process ended by hang-up.
                     std::process::exit(129);
