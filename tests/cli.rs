@@ -13,25 +13,17 @@ use common::{TestServer, editor, string};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
 
-/// The binary with a private HOME and XDG dirs and nothing inherited but PATH.
+/// The binary in an isolated environment (see `common::isolate`).
 fn command(home: &Path, endpoint: &str, token: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .args(args)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("KEYDECK_ENDPOINT", endpoint)
         .env("KEYDECK_TOKEN", token)
         .stdin(Stdio::null());
-    for (name, sub) in [
-        ("HOME", ""),
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_STATE_HOME", "state"),
-        ("XDG_DATA_HOME", "data"),
-    ] {
-        let dir = home.join(sub);
-        std::fs::create_dir_all(&dir).unwrap();
-        cmd.env(name, dir);
-    }
+    common::isolate(home, |k, v| {
+        cmd.env(k, v);
+    });
     cmd
 }
 

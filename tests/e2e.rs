@@ -13,25 +13,10 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 mod common;
 
 use common::TestServer;
+use common::isolate;
+use common::serve_process::ServeProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
-
-/// A child's environment with a private HOME and XDG dirs, no display, no inherited keydeck vars.
-fn isolate(home: &Path, mut set: impl FnMut(&str, &str)) {
-    for (name, sub) in [
-        ("HOME", ""),
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_STATE_HOME", "state"),
-        ("XDG_DATA_HOME", "data"),
-    ] {
-        let dir = home.join(sub);
-        std::fs::create_dir_all(&dir).unwrap();
-        set(name, dir.to_str().unwrap());
-    }
-    set("TERM", "xterm-256color");
-    set("NO_COLOR", "1");
-    set("PATH", &std::env::var("PATH").unwrap_or_default());
-}
 
 /// Everything the child printed, and the screen as a terminal shows it.
 struct Screen {
@@ -167,77 +152,17 @@ async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {
         .wait_for_raw("\x1b[?1049l", "leaving the alternate screen");
 }
 
-/// `keydeck serve` as its own process, so that it can really go away.
-struct ServeProcess {
-    child: std::process::Child,
-    url: String,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-impl ServeProcess {
-    // The child is handed to the returned value, whose Drop kills and waits for it.
-    #[allow(clippy::zombie_processes)]
-    fn start() -> ServeProcess {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let token_file = dir.path().join("admin.token");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--db")
-            .arg(format!("sqlite:{}", dir.path().join("k.db").display()))
-            .arg("--bootstrap-token-file")
-            .arg(&token_file)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let url = format!("http://127.0.0.1:{port}/graphql");
-        loop {
-            let ready = std::fs::read_to_string(&token_file)
-                .ok()
-                .filter(|t| t.ends_with('\n'));
-            if let Some(token) = ready
-                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            {
-                return ServeProcess {
-                    child,
-                    url,
-                    token: token.trim().to_owned(),
-                    _dir: dir,
-                };
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("keydeck serve did not start");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_service_going_down_keeps_what_was_typed_and_sigterm_restores_the_terminal() {
-    let mut service = ServeProcess::start();
-    let mut tui = Tui::start(&service.url, &service.token);
+    let dir = tempfile::tempdir().unwrap();
+    let service = ServeProcess::start(dir.path(), &[]);
+    let token = ServeProcess::admin_token_in(dir.path());
+    let mut tui = Tui::start(&service.graphql_url(), &token);
     tui.screen.wait_for("● online");
     tui.send("n");
     tui.send("typed before the outage");
     // The service goes away: the form keeps its text and says why the submit failed.
-    service.child.kill().unwrap();
-    service.child.wait().unwrap();
+    service.kill();
     tui.send("\r");
     tui.screen.wait_for("cannot reach");
     let screen = tui.screen.contents();

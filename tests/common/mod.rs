@@ -416,6 +416,24 @@ impl TestServer {
     }
 }
 
+/// A child's environment for the real binary: a private HOME and XDG dirs under `home`, no
+/// display, no inherited keydeck variables, a pinned TERM and NO_COLOR, and PATH.
+pub fn isolate(home: &std::path::Path, mut set: impl FnMut(&str, &str)) {
+    for (name, sub) in [
+        ("HOME", ""),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+    ] {
+        let dir = home.join(sub);
+        std::fs::create_dir_all(&dir).expect("a directory in the test's home");
+        set(name, dir.to_str().expect("a UTF-8 temp path"));
+    }
+    set("TERM", "xterm-256color");
+    set("NO_COLOR", "1");
+    set("PATH", &std::env::var("PATH").unwrap_or_default());
+}
+
 /// Polls `check` until it holds, for at most five seconds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
