@@ -202,16 +202,8 @@ impl TabView for IdentitiesTab {
         self.reload()
     }
 
-    fn visit(&mut self) -> Vec<Effect> {
-        if self.paging.load == Load::Idle {
-            vec![self.reload()]
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn refresh(&mut self) -> Vec<Effect> {
-        vec![self.reload()]
+    fn load(&self) -> &Load {
+        &self.paging.load
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {

@@ -445,12 +445,8 @@ impl TabView for KeysTab {
         self.reload()
     }
 
-    fn visit(&mut self) -> Vec<Effect> {
-        if self.paging.load == Load::Idle {
-            vec![self.reload()]
-        } else {
-            Vec::new()
-        }
+    fn load(&self) -> &Load {
+        &self.paging.load
     }
 
     fn refresh(&mut self) -> Vec<Effect> {

@@ -89,13 +89,8 @@ impl TabView for StatsTab {
         }
     }
 
-    fn visit(&mut self) -> Vec<Effect> {
-        if self.databases_load == Load::Idle {
-            self.databases_load = Load::Loading;
-            vec![Effect::LoadDatabases]
-        } else {
-            Vec::new()
-        }
+    fn load(&self) -> &Load {
+        &self.databases_load
     }
 
     fn reload_rows(&mut self) -> Effect {

@@ -12,6 +12,7 @@ use crate::api::{Me, Project};
 use crate::tui::action::{Effect, Reply};
 use crate::tui::keymap::{Command, Context, Keymap};
 use crate::tui::overlay::Look;
+use crate::tui::widgets::Load;
 
 /// Rows moved by page up/down.
 const PAGE: usize = 10;
@@ -91,9 +92,20 @@ pub trait TabView {
         })
     }
     /// The tab became active: load what was never loaded.
-    fn visit(&mut self) -> Vec<Effect>;
+    /// How the tab's rows stand: loaded, loading, failed, or never asked for.
+    fn load(&self) -> &Load;
+    /// The first visit loads the rows; later ones keep what is there.
+    fn visit(&mut self) -> Vec<Effect> {
+        if *self.load() == Load::Idle {
+            vec![self.reload_rows()]
+        } else {
+            Vec::new()
+        }
+    }
     /// Reload from the service.
-    fn refresh(&mut self) -> Vec<Effect>;
+    fn refresh(&mut self) -> Vec<Effect> {
+        vec![self.reload_rows()]
+    }
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look);
 }
 
