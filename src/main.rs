@@ -78,6 +78,10 @@ enum Command {
         /// The database's id or name.
         #[arg(long)]
         database: String,
+        /// Only the last stretch of time: a whole number and a unit, e.g. 90m, 1h, 24h, 7d
+        /// (sent as `startTs`); without it, the service's default window.
+        #[arg(long)]
+        since: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -353,9 +357,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
         }
-        Some(Command::Stats { database, json }) => {
+        Some(Command::Stats {
+            database,
+            since,
+            json,
+        }) => {
             let c = connect(&credentials)?;
-            runtime.block_on(stats::stats(&c.client, &database, json))
+            runtime.block_on(stats::stats(&c.client, &database, since.as_deref(), json))
         }
         None => {
             let c = connect(&credentials)?;

@@ -79,6 +79,17 @@ impl FromStr for Ttl {
     }
 }
 
+/// A time window reaching back from now (`keydeck stats --since`, the Query Stats tab's
+/// custom window) in the same syntax as a TTL, with a message that speaks of a window.
+pub fn parse_window(text: &str) -> Result<Ttl, String> {
+    text.parse::<Ttl>().map_err(|_| {
+        format!(
+            "“{}” is not a time window: write a whole number and a unit (s, m, h, d, w), e.g. 90m, 1h, 24h or 7d",
+            text.trim()
+        )
+    })
+}
+
 impl fmt::Display for Ttl {
     /// The largest unit that divides the duration exactly: `2592000` seconds shows as `30d`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -186,7 +186,7 @@ async fn refusals_carry_their_code_and_membership_details() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("KEY_NOT_FOUND"));
-    let err = s.client.query_stats("1").await.unwrap_err();
+    let err = s.client.query_stats("1", None).await.unwrap_err();
     assert_eq!(err.code(), Some("DATABASE_NOT_FOUND"));
 }
 

@@ -3,6 +3,7 @@
 
 use super::ops::{self, Identity, Key};
 use super::{ApiClient, ApiError, Refusal};
+use crate::ttl::Ttl;
 
 /// One page of a cursor listing.
 #[derive(Debug, Clone, PartialEq)]
@@ -595,10 +596,21 @@ impl ApiClient {
             .collect())
     }
 
-    pub async fn query_stats(&self, database_id: &str) -> Result<Vec<QueryStat>, ApiError> {
+    /// The statements of `database_id`: over the last `since` (sent as `startTs`, now minus
+    /// `since`, reckoned as the request leaves, so a refreshed window slides with the clock),
+    /// or over the service's default window when `since` is `None`.
+    pub async fn query_stats(
+        &self,
+        database_id: &str,
+        since: Option<Ttl>,
+    ) -> Result<Vec<QueryStat>, ApiError> {
+        let start_ts =
+            since.map(|since| time::OffsetDateTime::now_utc().unix_timestamp() - since.seconds());
         Ok(self
             .execute::<ops::QueryStats>(ops::query_stats::Variables {
                 database_id: database_id.to_owned(),
+                start_ts,
+                end_ts: None,
             })
             .await?
             .get_query_stats)

@@ -13,6 +13,7 @@ use crate::api::{
     Project, QueryStat, Role,
 };
 use crate::platform::CopyPath;
+use crate::ttl::Ttl;
 
 #[derive(Debug)]
 pub enum Action {
@@ -35,6 +36,9 @@ pub enum Action {
     DatabasesLoaded(Result<Vec<Database>, ApiError>),
     StatsLoaded {
         database_id: String,
+        /// The window asked for: an answer for another window than the one now chosen is
+        /// dropped.
+        since: Option<Ttl>,
         result: Result<Vec<QueryStat>, ApiError>,
     },
     KeyCreated {
@@ -70,6 +74,8 @@ pub enum Effect {
     LoadDatabases,
     LoadStats {
         database_id: String,
+        /// The last stretch of time to report; `None` is the service's default window.
+        since: Option<Ttl>,
     },
     CreateKey {
         key: NewKey,

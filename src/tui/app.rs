@@ -243,20 +243,23 @@ impl App {
             },
             Action::StatsLoaded {
                 database_id,
+                since,
                 result,
             } => {
-                if self.stats.open_database.as_deref() != Some(&database_id) {
+                if !self.stats.awaits(&database_id, since) {
                     return Vec::new();
                 }
                 match result {
                     Ok(stats) => {
                         self.online();
-                        self.stats.set_stats(stats);
+                        self.stats.set_stats(stats, self.now);
                         Vec::new()
                     }
                     Err(e) => {
+                        // The rows on screen stay: an old service refusing a window, or a
+                        // failed refresh, should not blank what was already there.
                         self.stats.stats_load = Load::Failed(e.to_string());
-                        self.failed(&e, Effect::LoadStats { database_id })
+                        self.failed(&e, Effect::LoadStats { database_id, since })
                     }
                 }
             }

@@ -56,6 +56,19 @@ impl Context {
             Context::Token => "New token",
         }
     }
+
+    /// What the help says about the context beyond its keys, when there is more to know.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Context::Stats => Some(
+                "Filter: words match the statement; table:NAME and type:UPDATE match its \
+                 tables and type. Details (open) chart calls and time per refresh interval \
+                 of the selected statement: the differences between the refreshes seen \
+                 since the database or window was chosen.",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// A key as written in the keymap (`ctrl-c`, `G`, `enter`).
@@ -217,6 +230,11 @@ pub enum Command {
     CopyId,
     FilterDone,
     Messages,
+    CopyQuery,
+    CopyUrl,
+    Window,
+    CustomWindow,
+    PauseRefresh,
 }
 
 /// Every command: its keymap name, its help line, and its footer label ("" keeps it out of
@@ -325,6 +343,36 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         "copy again",
     ),
     ("close", Command::Close, "close", "close"),
+    (
+        "copy_query",
+        Command::CopyQuery,
+        "copy the selected statement's whole text",
+        "copy",
+    ),
+    (
+        "copy_url",
+        Command::CopyUrl,
+        "copy the selected statement's page address (queryUrl)",
+        "copy url",
+    ),
+    (
+        "window",
+        Command::Window,
+        "next time window: service default, 1h, 24h, 7d",
+        "window",
+    ),
+    (
+        "custom_window",
+        Command::CustomWindow,
+        "type a time window, e.g. 90m or 3d",
+        "",
+    ),
+    (
+        "pause_refresh",
+        Command::PauseRefresh,
+        "pause or resume the refresh every 10 s",
+        "pause",
+    ),
 ];
 
 impl Command {

@@ -217,10 +217,11 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
         Effect::LoadDatabases => Action::DatabasesLoaded(client.databases().await),
-        Effect::LoadStats { database_id } => {
-            let result = client.query_stats(&database_id).await;
+        Effect::LoadStats { database_id, since } => {
+            let result = client.query_stats(&database_id, since).await;
             Action::StatsLoaded {
                 database_id,
+                since,
                 result,
             }
         }

@@ -1,27 +1,113 @@
-//! The Query Stats tab: pick a monitored database, then its statements by share of time.
+//! The Query Stats tab: pick a monitored database, then its statements over a time window,
+//! sorted, filtered and refreshed every few seconds; a statement's details show its whole
+//! text, every field, and charts of what it did between refreshes.
+
+mod history;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{
-    Block, Borders, List, ListItem, ListState, Paragraph, StatefulWidget, Widget, Wrap,
-};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline, Widget};
+use time::OffsetDateTime;
 
 use super::columns::{Column, Width, table};
+use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
-use super::{Cursor, framed, message};
+use super::{Cursor, Tab, framed, message};
 use crate::api::{Database, QueryStat};
 use crate::text::visible;
+use crate::ttl::{Ttl, parse_window};
 use crate::tui::action::{Effect, Reply};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::overlay::Look;
-use crate::tui::widgets::Load;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::messages::Note;
+use crate::tui::widgets::text_input::TextInput;
+use crate::tui::widgets::{Load, fit};
+use history::History;
+
+/// Ticks (250 ms each) between two automatic refreshes of the statements: 10 s.
+pub const REFRESH_TICKS: u64 = 40;
+
+/// The windows `window` steps through after the service's default, in seconds: 1 h, 24 h,
+/// 7 d.
+const PRESETS: [i64; 3] = [3_600, 86_400, 7 * 86_400];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pane {
     #[default]
     Databases,
     Statements,
+    /// The selected statement in full, over the whole tab.
+    Detail,
+}
+
+/// The statement column the table is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// pganalyze's order: the share of the window's total time.
+    #[default]
+    PctOfTotal,
+    AvgTime,
+    Calls,
+    HitRatio,
+}
+
+impl SortBy {
+    pub fn next(self) -> SortBy {
+        match self {
+            SortBy::PctOfTotal => SortBy::AvgTime,
+            SortBy::AvgTime => SortBy::Calls,
+            SortBy::Calls => SortBy::HitRatio,
+            SortBy::HitRatio => SortBy::PctOfTotal,
+        }
+    }
+
+    /// The table column it sorts by, as the header names it.
+    pub fn column(self) -> &'static str {
+        match self {
+            SortBy::PctOfTotal => "% total",
+            SortBy::AvgTime => "Avg ms",
+            SortBy::Calls => "Calls",
+            SortBy::HitRatio => "Hit",
+        }
+    }
+
+    fn key(self, stat: &QueryStat) -> f64 {
+        match self {
+            SortBy::PctOfTotal => stat.pct_of_total,
+            SortBy::AvgTime => stat.avg_time,
+            SortBy::Calls => stat.total_calls as f64,
+            // A statement that read no buffers has no ratio: below every ratio.
+            SortBy::HitRatio => stat.buffer_hit_ratio.unwrap_or(-1.0),
+        }
+    }
+}
+
+/// The next window after `window`: the service's default, then each preset, then the
+/// default again (a custom window goes back to the default).
+pub fn next_window(window: Option<Ttl>) -> Option<Ttl> {
+    let position = window.map(|w| PRESETS.iter().position(|&p| p == w.seconds()));
+    let next = match position {
+        None => Some(0),
+        Some(Some(i)) => Some(i + 1),
+        Some(None) => None,
+    };
+    next.and_then(|i| PRESETS.get(i))
+        .and_then(|&seconds| Ttl::from_seconds(seconds))
+}
+
+/// How the window is named on screen: `last 24h` rather than the TTL's `1d`.
+pub fn window_label(window: Option<Ttl>) -> String {
+    match window.map(Ttl::seconds) {
+        None => "service default".into(),
+        Some(s) if s % 3_600 == 0 && s <= 48 * 3_600 => format!("last {}h", s / 3_600),
+        Some(s) if s % 86_400 == 0 => format!("last {}d", s / 86_400),
+        Some(_) => format!(
+            "last {}",
+            window.map_or_else(String::new, |w| w.to_string())
+        ),
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,10 +117,27 @@ pub struct StatsTab {
     pub db_cursor: Cursor,
     /// The database whose statements are shown.
     pub open_database: Option<String>,
-    pub stats: Vec<QueryStat>,
+    rows: Vec<QueryStat>,
+    /// Indices into `rows` after filter and sort: what the table shows.
+    view: Vec<usize>,
     pub stats_load: Load,
     pub cursor: Cursor,
     pub pane: Pane,
+    /// Narrows the loaded statements; the service has no search, so nothing is sent.
+    pub search: Search,
+    pub sort: SortBy,
+    pub ascending: bool,
+    /// The last stretch of time asked for; `None` is the service's default window.
+    pub window: Option<Ttl>,
+    /// A custom window being typed.
+    window_input: Option<TextInput>,
+    /// No automatic refresh while set.
+    pub paused: bool,
+    /// When the rows on screen arrived.
+    refreshed_at: Option<OffsetDateTime>,
+    refreshed_tick: u64,
+    tick: u64,
+    history: History,
 }
 
 impl StatsTab {
@@ -42,17 +145,155 @@ impl StatsTab {
         self.databases.get(self.db_cursor.index)
     }
 
-    pub fn set_stats(&mut self, mut stats: Vec<QueryStat>) {
-        stats.sort_by(|a, b| b.pct_of_total.total_cmp(&a.pct_of_total));
-        self.stats = stats;
+    /// The statement under the cursor.
+    pub fn selected(&self) -> Option<&QueryStat> {
+        self.view.get(self.cursor.index).map(|&i| &self.rows[i])
+    }
+
+    /// The statements as the table shows them, in order.
+    pub fn shown(&self) -> impl Iterator<Item = &QueryStat> {
+        self.view.iter().map(|&i| &self.rows[i])
+    }
+
+    /// Whether an answer for `database_id` over `since` is the one the tab waits for.
+    pub fn awaits(&self, database_id: &str, since: Option<Ttl>) -> bool {
+        self.open_database.as_deref() == Some(database_id) && self.window == since
+    }
+
+    /// A refresh arrived at `now`: the rows replace the old ones, the same statement stays
+    /// selected, and the history takes the new totals.
+    pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) {
+        let selected = self.selected().map(|s| s.id.clone());
+        self.history.record(&stats);
+        self.rows = stats;
         self.stats_load = Load::Loaded;
-        self.cursor.clamp(self.stats.len());
+        self.refreshed_at = Some(now);
+        self.refreshed_tick = self.tick;
+        self.recompute();
+        if let Some(id) = selected
+            && let Some(pos) = self.view.iter().position(|&i| self.rows[i].id == id)
+        {
+            self.cursor.index = pos;
+        }
     }
 
     pub fn set_databases(&mut self, databases: Vec<Database>) {
         self.databases = databases;
         self.databases_load = Load::Loaded;
         self.db_cursor.clamp(self.databases.len());
+    }
+
+    /// The open database's name, or its id while the list does not hold it.
+    pub fn database_name(&self) -> Option<&str> {
+        let id = self.open_database.as_deref()?;
+        Some(
+            self.databases
+                .iter()
+                .find(|d| d.id == id)
+                .map_or(id, |d| d.name.as_str()),
+        )
+    }
+
+    /// Re-applies filter and sort to the loaded rows.
+    fn recompute(&mut self) {
+        let filter = Filter::parse(&self.search.needle());
+        let mut view: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| filter.matches(&self.rows[i]))
+            .collect();
+        let (rows, sort) = (&self.rows, self.sort);
+        view.sort_by(|&a, &b| sort.key(&rows[b]).total_cmp(&sort.key(&rows[a])));
+        if self.ascending {
+            view.reverse();
+        }
+        self.view = view;
+        self.cursor.clamp(self.view.len());
+    }
+
+    /// The statements of the open database over the chosen window.
+    fn load_stats(&mut self) -> Vec<Effect> {
+        let Some(database_id) = self.open_database.clone() else {
+            return Vec::new();
+        };
+        self.stats_load = Load::Loading;
+        vec![Effect::LoadStats {
+            database_id,
+            since: self.window,
+        }]
+    }
+
+    /// Another window: its totals are not comparable with the last ones, so the history
+    /// starts over.
+    fn set_window(&mut self, window: Option<Ttl>) -> Vec<Effect> {
+        self.window = window;
+        self.history.clear();
+        self.load_stats()
+    }
+
+    fn open(&mut self, database_id: String) -> Vec<Effect> {
+        if self.open_database.as_ref() != Some(&database_id) {
+            self.rows.clear();
+            self.view.clear();
+            self.cursor = Cursor::default();
+            self.history.clear();
+            self.refreshed_at = None;
+        }
+        self.open_database = Some(database_id);
+        self.pane = Pane::Statements;
+        self.load_stats()
+    }
+
+    fn copy(&self, what: Command) -> Reply {
+        let Some(stat) = self.selected() else {
+            return Reply::default();
+        };
+        let (text, name) = match what {
+            Command::CopyUrl => (stat.query_url.clone(), "the statement’s URL"),
+            _ => (stat.normalized_query.clone(), "the statement"),
+        };
+        Reply {
+            effects: vec![Effect::Copy(text)],
+            copying: Some(name.into()),
+            ..Reply::default()
+        }
+    }
+
+    /// ▲ for ascending, ▼ for descending.
+    fn arrow(&self) -> &'static str {
+        if self.ascending { "▲" } else { "▼" }
+    }
+}
+
+/// What the statements filter holds: `table:NAME` and `type:KIND` words match a statement's
+/// tables and type, every other word its text; all of them must match.
+#[derive(Debug, Default)]
+struct Filter {
+    words: Vec<String>,
+    tables: Vec<String>,
+    types: Vec<String>,
+}
+
+impl Filter {
+    fn parse(needle: &str) -> Filter {
+        let mut filter = Filter::default();
+        for word in needle.split_whitespace() {
+            if let Some(table) = word.strip_prefix("table:") {
+                filter.tables.push(table.to_owned());
+            } else if let Some(kind) = word.strip_prefix("type:") {
+                filter.types.push(kind.to_owned());
+            } else {
+                filter.words.push(word.to_owned());
+            }
+        }
+        filter
+    }
+
+    fn matches(&self, stat: &QueryStat) -> bool {
+        let any =
+            |names: &[String], part: &str| names.iter().any(|n| n.to_lowercase().contains(part));
+        let text = stat.normalized_query.to_lowercase();
+        self.words.iter().all(|w| text.contains(w.as_str()))
+            && self.tables.iter().all(|t| any(&stat.table_names, t))
+            && self.types.iter().all(|t| any(&stat.statement_types, t))
     }
 }
 
@@ -64,28 +305,121 @@ impl TabView for StatsTab {
     fn on_command(&mut self, command: Command, _shared: &Shared) -> Reply {
         let moved = match self.pane {
             Pane::Databases => move_cursor(&mut self.db_cursor, command, self.databases.len()),
-            Pane::Statements => move_cursor(&mut self.cursor, command, self.stats.len()),
+            Pane::Statements | Pane::Detail => {
+                move_cursor(&mut self.cursor, command, self.view.len())
+            }
         };
         if moved {
             return Reply::default();
         }
-        match (command, self.pane) {
-            (Command::Open, Pane::Databases) => {
-                let Some(db) = self.selected_database() else {
-                    return Reply::default();
-                };
-                let id = db.id.clone();
-                self.open_database = Some(id.clone());
-                self.stats.clear();
-                self.stats_load = Load::Loading;
+        let effects = match (command, self.pane) {
+            (Command::Open, Pane::Databases) => match self.selected_database() {
+                Some(db) => self.open(db.id.clone()),
+                None => Vec::new(),
+            },
+            (Command::Open, Pane::Statements) if self.selected().is_some() => {
+                self.pane = Pane::Detail;
+                Vec::new()
+            }
+            (Command::Open | Command::Back, Pane::Detail) => {
                 self.pane = Pane::Statements;
-                Reply::effects(vec![Effect::LoadStats { database_id: id }])
+                Vec::new()
+            }
+            (Command::Back, Pane::Statements) if self.search.active() => {
+                return self.clear_filter();
             }
             (Command::Back, Pane::Statements) => {
                 self.pane = Pane::Databases;
-                Reply::default()
+                Vec::new()
             }
-            _ => Reply::default(),
+            (Command::Filter, Pane::Statements | Pane::Detail) => {
+                self.pane = Pane::Statements;
+                return self.start_filter();
+            }
+            (Command::Sort, _) => {
+                self.sort = self.sort.next();
+                self.recompute();
+                Vec::new()
+            }
+            (Command::ReverseSort, _) => {
+                self.ascending = !self.ascending;
+                self.recompute();
+                Vec::new()
+            }
+            (Command::CopyQuery | Command::CopyUrl, Pane::Statements | Pane::Detail) => {
+                return self.copy(command);
+            }
+            (Command::Window, _) => self.set_window(next_window(self.window)),
+            (Command::CustomWindow, _) => {
+                self.window_input = Some(TextInput::default());
+                Vec::new()
+            }
+            (Command::PauseRefresh, _) => {
+                self.paused = !self.paused;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        Reply::effects(effects)
+    }
+
+    fn search(&self) -> Option<&Search> {
+        Some(&self.search)
+    }
+
+    fn search_mut(&mut self) -> Option<&mut Search> {
+        Some(&mut self.search)
+    }
+
+    fn narrow(&mut self) {
+        self.recompute();
+    }
+
+    fn typing(&self) -> bool {
+        self.search.typing || self.window_input.is_some()
+    }
+
+    /// Typing a custom window, or the filter. The filter only narrows what is loaded: the
+    /// service has nothing to search, so nothing is sent.
+    fn on_filter_key(
+        &mut self,
+        event: &crossterm::event::KeyEvent,
+        command: Option<Command>,
+        tick: u64,
+    ) -> Reply {
+        if let Some(input) = &mut self.window_input {
+            if command != Some(Command::FilterDone) {
+                input.on_key(event);
+                return Reply::default();
+            }
+            let text = input.as_str().to_owned();
+            self.window_input = None;
+            if event.code == crossterm::event::KeyCode::Esc {
+                return Reply::default();
+            }
+            return match parse_window(&text) {
+                Ok(window) => Reply::effects(self.set_window(Some(window))),
+                Err(e) => Reply::note(Note::error(e, Some(Tab::Stats))),
+            };
+        }
+        if command == Some(Command::FilterDone) {
+            self.search.typing = false;
+        } else if self.search.on_key(event, tick) {
+            self.recompute();
+        }
+        Reply::default()
+    }
+
+    /// Keeps the clock, and refreshes the statements every [`REFRESH_TICKS`] unless paused
+    /// or the last answer failed (a refused window is not asked again and again; `refresh`
+    /// or another window asks again).
+    fn on_tick(&mut self, tick: u64) -> Vec<Effect> {
+        self.tick = tick;
+        let due = tick.saturating_sub(self.refreshed_tick) >= REFRESH_TICKS;
+        if due && !self.paused && self.stats_load == Load::Loaded {
+            self.load_stats()
+        } else {
+            Vec::new()
         }
     }
 
@@ -99,116 +433,358 @@ impl TabView for StatsTab {
     }
 
     fn refresh(&mut self) -> Vec<Effect> {
-        self.databases_load = Load::Loading;
-        let mut effects = vec![Effect::LoadDatabases];
-        if let Some(id) = self.open_database.clone() {
-            self.stats_load = Load::Loading;
-            effects.push(Effect::LoadStats { database_id: id });
-        }
+        let mut effects = vec![self.reload_rows()];
+        effects.extend(self.load_stats());
         effects
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
-        let (theme, tick) = (look.theme, look.tick);
+        if self.pane == Pane::Detail
+            && let Some(stat) = self.selected()
+        {
+            return self.render_detail(stat, area, buf, look);
+        }
         let [left, right] =
             Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
-        let focus = |pane: Pane| {
-            if self.pane == pane {
-                theme.accent
-            } else {
-                theme.border
-            }
-        };
-        let db_block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(focus(Pane::Databases))
-            .title(Span::styled(
-                format!(" Databases{} ", self.databases_load.badge(tick)),
-                theme.accent,
-            ));
+        self.render_databases(left, buf, look);
+        self.render_statements(right, buf, look);
+    }
+}
+
+impl StatsTab {
+    fn border(&self, pane: Pane, theme: &Theme) -> ratatui::style::Style {
+        if self.pane == pane {
+            theme.accent
+        } else {
+            theme.border
+        }
+    }
+
+    fn render_databases(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
+        let title = format!(" Databases{} ", self.databases_load.badge(look.tick));
+        let inner = framed(title, self.border(Pane::Databases, theme), theme, area, buf);
         if self.databases.is_empty() {
             let text = match &self.databases_load {
-                Load::Failed(e) => format!("Could not list databases: {}", visible(e)),
+                Load::Failed(e) => format!("Could not list databases: {e}"),
                 Load::Loaded => {
                     "No database is monitored. Start the service with --monitor NAME=postgres://…"
                         .into()
                 }
                 _ => "Loading…".into(),
             };
-            Paragraph::new(text)
-                .style(theme.dim)
-                .wrap(Wrap { trim: true })
-                .block(db_block)
-                .render(left, buf);
-        } else {
-            let items: Vec<ListItem> = self
-                .databases
-                .iter()
-                .map(|d| ListItem::new(visible(&format!("{} · {}", d.id, d.name)).into_owned()))
-                .collect();
-            let mut state = ListState::default().with_selected(Some(self.db_cursor.index));
-            StatefulWidget::render(
-                List::new(items)
-                    .block(db_block)
-                    .highlight_style(theme.selected),
-                left,
-                buf,
-                &mut state,
-            );
-        }
-        let title = match &self.open_database {
-            Some(id) => format!(
-                " Statements of database {id}: {}{} ",
-                self.stats.len(),
-                self.stats_load.badge(tick)
-            ),
-            None => " Statements ".into(),
-        };
-        let inner = framed(title, focus(Pane::Statements), theme, right, buf);
-        if self.stats.is_empty() {
-            let text = match (&self.open_database, &self.stats_load) {
-                (_, Load::Failed(e)) => format!("Could not load statistics: {e}"),
-                (None, _) => format!(
-                    "Pick a database and press {}.",
-                    look.keymap.key_for(Context::Stats, Command::Open)
-                ),
-                (Some(_), Load::Loaded) => {
-                    "No statements recorded yet (pg_stat_statements is empty).".into()
-                }
-                _ => "Loading…".into(),
-            };
             return message(text, theme, inner, buf);
         }
         let (offset, window) = self
-            .cursor
-            .window(&self.stats, inner.height.saturating_sub(1) as usize);
-        let rows = window.iter().map(|s| {
-            // Query text and table names are whatever the monitored database's users wrote.
+            .db_cursor
+            .window(&self.databases, inner.height.saturating_sub(1) as usize);
+        // Names are whatever the service's operator wrote.
+        let rows = window.iter().map(|d| {
             vec![
-                format!("{:5.1}%", s.pct_of_total),
-                s.total_calls.to_string(),
-                format!("{:.2}", s.avg_time),
-                s.buffer_hit_ratio
-                    .map_or("—".into(), |r| format!("{r:.1}%")),
-                visible(&s.statement_types.join(",")).into_owned(),
-                visible(&s.table_names.join(",")).into_owned(),
-                visible(&s.truncated_query).into_owned(),
+                Span::raw(visible(&d.id).into_owned()),
+                Span::raw(visible(&d.name).into_owned()),
             ]
-            .into_iter()
-            .map(Span::raw)
-            .collect()
         });
-        // The query and its share of the time are the point; counts and ratios explain them.
         let columns = [
-            Column::new("% total", Width::Fixed(7), 8),
-            Column::new("Calls", Width::Fixed(9), 5),
-            Column::new("Avg ms", Width::Fixed(8), 7),
-            Column::new("Hit", Width::Fixed(6), 3),
-            Column::new("Type", Width::Fixed(8), 4),
-            Column::new("Tables", Width::Fill { min: 12, weight: 1 }, 6),
-            Column::new("Query", Width::Fill { min: 20, weight: 3 }, 9),
+            Column::new("Id", Width::Fixed(3), 1),
+            Column::new("Name", Width::Fill { min: 8, weight: 1 }, 9),
         ];
-        let selected = (self.pane == Pane::Statements).then_some(self.cursor.index - offset);
+        let selected = Some(self.db_cursor.index - offset);
         table(&columns, rows, selected, theme, inner, buf);
+    }
+
+    fn render_statements(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        let (theme, tick) = (look.theme, look.tick);
+        let mut title = match self.database_name() {
+            Some(name) => format!(
+                " Statements of {name}: {} of {} · sort: {} {} ",
+                self.view.len(),
+                self.rows.len(),
+                self.sort.column(),
+                self.arrow()
+            ),
+            None => " Statements ".into(),
+        };
+        if self.search.active() {
+            let caret = if self.search.typing { "▏" } else { "" };
+            title.push_str(&format!("· filter: {}{caret} ", self.search.input.as_str()));
+        }
+        title.push_str(&self.stats_load.badge(tick));
+        let inner = framed(
+            title,
+            self.border(Pane::Statements, theme),
+            theme,
+            area,
+            buf,
+        );
+        if self.open_database.is_none() {
+            let text = format!(
+                "Pick a database and press {}.",
+                look.keymap.key_for(Context::Stats, Command::Open)
+            );
+            return message(text, theme, inner, buf);
+        }
+        let [info, rest] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+        Paragraph::new(fit::truncate_line(&self.info_line(look), info.width.into()))
+            .render(info, buf);
+        if self.view.is_empty() {
+            let text = match &self.stats_load {
+                Load::Failed(e) => format!("Could not load statistics: {e}"),
+                Load::Loaded if !self.rows.is_empty() => format!(
+                    "No statement matches “{}” ({} clears the filter).",
+                    self.search.input.as_str().trim(),
+                    look.keymap.key_for(Context::Stats, Command::Back)
+                ),
+                Load::Loaded => "No statements recorded yet (pg_stat_statements is empty).".into(),
+                _ => "Loading…".into(),
+            };
+            return message(text, theme, rest, buf);
+        }
+        let (offset, window) = self
+            .cursor
+            .window(&self.view, rest.height.saturating_sub(1) as usize);
+        let rows = window.iter().map(|&i| statement_cells(&self.rows[i]));
+        let selected = (self.pane == Pane::Statements).then_some(self.cursor.index - offset);
+        table(&self.columns(), rows, selected, theme, rest, buf);
+    }
+
+    /// The window, the refresh and, when the last request failed while rows stay on
+    /// screen, why.
+    fn info_line(&self, look: &Look) -> Line<'static> {
+        let theme = look.theme;
+        if let Some(input) = &self.window_input {
+            return Line::from(vec![
+                Span::styled("Window: last ", theme.accent),
+                Span::raw(format!("{}▏", visible(input.as_str()))),
+                Span::styled(" (e.g. 90m, 3d; enter sets it, esc cancels)", theme.dim),
+            ]);
+        }
+        let mut spans = vec![Span::styled(
+            format!("Window: {}", window_label(self.window)),
+            theme.accent,
+        )];
+        let refresh = if self.paused {
+            " · auto-refresh paused".to_owned()
+        } else {
+            format!(" · auto-refresh every {} s", REFRESH_TICKS / 4)
+        };
+        spans.push(Span::styled(refresh, theme.dim));
+        if let Some(at) = self.refreshed_at {
+            let ago = (look.now - at).whole_seconds().max(0);
+            spans.push(Span::styled(
+                format!(
+                    " · refreshed {:02}:{:02}:{:02} UTC, {ago}s ago",
+                    at.hour(),
+                    at.minute(),
+                    at.second()
+                ),
+                theme.dim,
+            ));
+        }
+        if let Load::Failed(e) = &self.stats_load
+            && !self.rows.is_empty()
+        {
+            spans.push(Span::styled(format!(" · ✗ {}", visible(e)), theme.error));
+        }
+        Line::from(spans)
+    }
+
+    /// The statements' columns, the sorted one marked. The share of the time and the query
+    /// are the point, so they are the last to give way.
+    fn columns(&self) -> Vec<Column> {
+        [
+            ("% total", Width::Fixed(7), 8),
+            ("Calls", Width::Fixed(9), 5),
+            ("Avg ms", Width::Fixed(8), 7),
+            ("Hit", Width::Fixed(6), 3),
+            ("Type", Width::Fixed(8), 4),
+            ("Tables", Width::Fill { min: 12, weight: 1 }, 6),
+            ("Query", Width::Fill { min: 20, weight: 3 }, 9),
+        ]
+        .into_iter()
+        .map(|(title, width, priority)| {
+            let title = if self.sort.column() == title {
+                format!("{title} {}", self.arrow())
+            } else {
+                title.to_owned()
+            };
+            Column::new(title, width, priority)
+        })
+        .collect()
+    }
+
+    /// The statement in full: every field, the whole text wrapped, then the charts.
+    fn render_detail(&self, stat: &QueryStat, area: Rect, buf: &mut Buffer, look: &Look) {
+        let theme = look.theme;
+        let title = format!(
+            " Statement {} of {}{} ",
+            stat.id,
+            self.database_name().unwrap_or_default(),
+            self.stats_load.badge(look.tick)
+        );
+        let inner = framed(title, theme.accent, theme, area, buf);
+        let chart_height = if inner.height >= 16 { CHARTS_HEIGHT } else { 0 };
+        let [text_area, chart_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(chart_height)]).areas(inner);
+        let lines = fit::wrap_all(&detail_lines(stat, theme), text_area.width.into());
+        Paragraph::new(fit::clip(lines, text_area.height.into(), theme.dim)).render(text_area, buf);
+        if chart_height > 0 {
+            self.render_charts(stat, chart_area, buf, theme);
+        }
+    }
+
+    /// Calls and time per refresh interval, newest on the right.
+    fn render_charts(&self, stat: &QueryStat, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let intervals = self.history.of(&stat.id);
+        let [calls_label, calls_chart, time_label, time_chart] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(3),
+            Constraint::Length(1),
+            Constraint::Length(3),
+        ])
+        .areas(area);
+        let shown = &intervals[intervals.len().saturating_sub(area.width.into())..];
+        if shown.is_empty() {
+            let text = format!(
+                "Calls and time per refresh interval appear here after two refreshes (every {} s unless paused).",
+                REFRESH_TICKS / 4
+            );
+            return message(text, theme, area, buf);
+        }
+        let calls: Vec<u64> = shown.iter().map(|i| i.calls).collect();
+        // The sparkline takes whole numbers: microseconds keep sub-millisecond intervals.
+        let micros: Vec<u64> = shown
+            .iter()
+            .map(|i| (i.ms * 1000.0).round() as u64)
+            .collect();
+        let most_calls = calls.iter().max().copied().unwrap_or(0);
+        let most_ms = shown.iter().map(|i| i.ms).fold(0.0, f64::max);
+        Paragraph::new(Span::styled(
+            format!(
+                "Calls per refresh interval (last {}, most {most_calls})",
+                shown.len()
+            ),
+            theme.dim,
+        ))
+        .render(calls_label, buf);
+        Sparkline::default()
+            .data(&calls)
+            .style(theme.accent)
+            .render(calls_chart, buf);
+        Paragraph::new(Span::styled(
+            format!("Time per refresh interval, ms (most {most_ms:.2})"),
+            theme.dim,
+        ))
+        .render(time_label, buf);
+        Sparkline::default()
+            .data(&micros)
+            .style(theme.accent)
+            .render(time_chart, buf);
+    }
+}
+
+/// Rows the two charts and their labels take under a statement's details.
+const CHARTS_HEIGHT: u16 = 8;
+
+/// One table row, a span per column of [`StatsTab::columns`]. Query text and table names are
+/// whatever the monitored database's users wrote.
+fn statement_cells(s: &QueryStat) -> Vec<Span<'static>> {
+    vec![
+        format!("{:5.1}%", s.pct_of_total),
+        s.total_calls.to_string(),
+        format!("{:.2}", s.avg_time),
+        s.buffer_hit_ratio
+            .map_or("—".into(), |r| format!("{r:.1}%")),
+        visible(&s.statement_types.join(",")).into_owned(),
+        visible(&s.table_names.join(",")).into_owned(),
+        visible(&s.truncated_query).into_owned(),
+    ]
+    .into_iter()
+    .map(Span::raw)
+    .collect()
+}
+
+/// Every field of `stat`, a line each, then its whole text, a line per line it has.
+fn detail_lines(stat: &QueryStat, theme: &Theme) -> Vec<Line<'static>> {
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{name:<14}"), theme.dim),
+            Span::raw(visible(&value).into_owned()),
+        ])
+    };
+    let or_none = |list: &[String]| {
+        if list.is_empty() {
+            "—".to_owned()
+        } else {
+            list.join(", ")
+        }
+    };
+    let mut lines = vec![
+        field("% of total", format!("{:.2}%", stat.pct_of_total)),
+        field("Calls", stat.total_calls.to_string()),
+        field("Avg time", format!("{:.3} ms", stat.avg_time)),
+        field("Avg I/O time", format!("{:.3} ms", stat.avg_io_time)),
+        field(
+            "Hit ratio",
+            stat.buffer_hit_ratio
+                .map_or("— (no buffers read)".into(), |r| format!("{r:.1}%")),
+        ),
+        field("Type", or_none(&stat.statement_types)),
+        field("Tables", or_none(&stat.table_names)),
+        field("Id", stat.id.clone()),
+        field("URL", stat.query_url.clone()),
+        Line::default(),
+        Line::from(Span::styled("Statement", theme.header)),
+    ];
+    // Line breaks and tabs are the statement's layout; every other hidden character is shown
+    // by `visible`.
+    lines.extend(
+        stat.normalized_query
+            .lines()
+            .map(|l| Line::from(visible(&l.replace('\t', "    ")).into_owned())),
+    );
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_steps_through_the_presets_and_back() {
+        let mut window = None;
+        let mut labels = Vec::new();
+        for _ in 0..4 {
+            window = next_window(window);
+            labels.push(window_label(window));
+        }
+        assert_eq!(
+            labels,
+            ["last 1h", "last 24h", "last 7d", "service default"]
+        );
+        let custom = parse_window("90m").ok();
+        assert_eq!(window_label(custom), "last 90m");
+        assert_eq!(next_window(custom), None);
+        assert_eq!(window_label(parse_window("3d").ok()), "last 3d");
+    }
+
+    #[test]
+    fn the_filter_reads_table_and_type_words() {
+        let stat: QueryStat = serde_json::from_value(serde_json::json!({
+            "id": "1", "queryUrl": "", "normalizedQuery": "UPDATE pgbench_accounts SET abalance = $1",
+            "truncatedQuery": "", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"],
+            "totalCalls": 1, "avgTime": 1.0, "bufferHitRatio": null, "pctOfTotal": 1.0, "avgIoTime": 0.0
+        }))
+        .unwrap();
+        for (needle, expected) in [
+            ("abalance", true),
+            ("table:accounts type:update", true),
+            ("table:branches", false),
+            ("type:select", false),
+            ("set nothing", false),
+        ] {
+            assert_eq!(Filter::parse(needle).matches(&stat), expected, "{needle}");
+        }
     }
 }

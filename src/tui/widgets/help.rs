@@ -18,6 +18,9 @@ pub fn render(keymap: &Keymap, contexts: &[Context], area: Rect, buf: &mut Buffe
                 Span::raw(what),
             ]));
         }
+        if let Some(note) = context.note() {
+            lines.push(Line::from(Span::styled(format!("  {note}"), theme.dim)));
+        }
         lines.push(Line::default());
     }
     lines.push(Line::from(Span::styled(
