@@ -390,11 +390,12 @@ fn snapshot_query_stats_tab() {
     }])));
     press(&mut app, KeyCode::Enter);
     let stats = serde_json::from_value(json!([
-        {"id": "1", "truncatedQuery": "SELECT * FROM accounts WHERE id = $1", "statementTypes": ["SELECT"], "tableNames": ["accounts"], "totalCalls": 1000, "avgTime": 0.05, "bufferHitRatio": 100.0, "pctOfTotal": 12.5, "avgIoTime": 0.0},
-        {"id": "2", "truncatedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"], "totalCalls": 1887313, "avgTime": 35.3, "bufferHitRatio": 69.5, "pctOfTotal": 87.5, "avgIoTime": 1.2}
+        {"id": "1", "queryUrl": "http://127.0.0.1:7100/databases/1/queries/1", "normalizedQuery": "SELECT * FROM accounts WHERE id = $1", "truncatedQuery": "SELECT * FROM accounts WHERE id = $1", "statementTypes": ["SELECT"], "tableNames": ["accounts"], "totalCalls": 1000, "avgTime": 0.05, "bufferHitRatio": 100.0, "pctOfTotal": 12.5, "avgIoTime": 0.0},
+        {"id": "2", "queryUrl": "http://127.0.0.1:7100/databases/1/queries/2", "normalizedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "truncatedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"], "totalCalls": 1887313, "avgTime": 35.3, "bufferHitRatio": 69.5, "pctOfTotal": 87.5, "avgIoTime": 1.2}
     ])).unwrap();
     app.update(Action::StatsLoaded {
         database_id: "1".into(),
+        since: None,
         result: Ok(stats),
     });
     insta::assert_snapshot!("stats_loaded", screen(&app, 110, 12));
@@ -525,12 +526,15 @@ fn footers_and_help_offer_only_what_works_where_the_user_is() {
     press(&mut app, KeyCode::Char('3'));
     let stats = footer(&app);
     assert!(
-        !stats.contains("/ ") && stats.contains("enter open"),
+        stats.contains("/ filter") && stats.contains("enter open"),
         "{stats}"
     );
     press(&mut app, KeyCode::Char('?'));
-    let help = screen(&app, 100, 40);
+    // The statements filter narrows what is loaded; it never says it searches the service.
+    let help = screen(&app, 100, 50);
     assert!(!help.contains("search the service"), "{help}");
+    assert!(help.contains("table:NAME"), "{help}");
+    assert!(help.contains("calls and time per refresh"), "{help}");
     press(&mut app, KeyCode::Char('x'));
     press(&mut app, KeyCode::Char('2'));
     let identities = footer(&app);
@@ -931,15 +935,16 @@ fn identities_and_query_stats_cut_with_an_ellipsis_and_drop_columns_at_80() {
     }])));
     press(&mut app, KeyCode::Enter);
     let stats = serde_json::from_value(json!([
-        {"id": "2", "truncatedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"], "totalCalls": 1887313, "avgTime": 35.3, "bufferHitRatio": 69.5, "pctOfTotal": 87.5, "avgIoTime": 1.2}
+        {"id": "2", "queryUrl": "http://127.0.0.1:7100/databases/1/queries/2", "normalizedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "truncatedQuery": "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2", "statementTypes": ["UPDATE"], "tableNames": ["pgbench_accounts"], "totalCalls": 1887313, "avgTime": 35.3, "bufferHitRatio": 69.5, "pctOfTotal": 87.5, "avgIoTime": 1.2}
     ])).unwrap();
     app.update(Action::StatsLoaded {
         database_id: "1".into(),
+        since: None,
         result: Ok(stats),
     });
     let text = screen(&app, 80, 24);
-    // The share of the time and the query stay; the counts give way.
-    let header = text.lines().nth(2).unwrap();
+    // Under the window line, the share of the time and the query stay; the counts give way.
+    let header = text.lines().nth(3).unwrap();
     assert!(
         header.contains("% total") && header.contains("Query"),
         "{text}"
@@ -948,4 +953,331 @@ fn identities_and_query_stats_cut_with_an_ellipsis_and_drop_columns_at_80() {
     assert!(text.contains("UPDATE \"pgbench"), "{text}");
     assert!(text.contains('…'), "{text}");
     insta::assert_snapshot!("stats_80x24", text);
+}
+
+// ---- the Query Stats tab -------------------------------------------------------------------
+
+/// The statement the detail view must show whole: far longer than the 100 characters of
+/// `truncatedQuery`, with its last words far past any column.
+const LONG_STATEMENT: &str = "SELECT a.aid, a.abalance, b.bbalance, t.tbalance FROM pgbench_accounts a JOIN pgbench_branches b ON b.bid = a.bid JOIN pgbench_tellers t ON t.bid = b.bid WHERE a.aid = $1 AND t.tid = $2 ORDER BY a.abalance DESC LIMIT $3 -- the very end";
+
+fn statement(
+    id: &str,
+    query: &str,
+    kind: &str,
+    table: &str,
+    calls: i64,
+    avg: f64,
+    hit: Option<f64>,
+    pct: f64,
+) -> keydeck::api::QueryStat {
+    serde_json::from_value(json!({
+        "id": id,
+        "queryUrl": format!("http://127.0.0.1:7100/databases/1/queries/{id}"),
+        "normalizedQuery": query,
+        "truncatedQuery": query.chars().take(100).collect::<String>(),
+        "statementTypes": [kind],
+        "tableNames": [table],
+        "totalCalls": calls,
+        "avgTime": avg,
+        "bufferHitRatio": hit,
+        "pctOfTotal": pct,
+        "avgIoTime": 0.25
+    }))
+    .unwrap()
+}
+
+/// Three statements: the busiest by share of time is neither the most called nor the
+/// slowest on average.
+fn three_statements(scale: i64) -> Vec<keydeck::api::QueryStat> {
+    vec![
+        statement(
+            "10",
+            "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+            "UPDATE",
+            "pgbench_accounts",
+            300 * scale,
+            2.0,
+            Some(99.0),
+            60.0,
+        ),
+        statement(
+            "11",
+            LONG_STATEMENT,
+            "SELECT",
+            "pgbench_branches",
+            20 * scale,
+            9.0,
+            Some(50.0),
+            30.0,
+        ),
+        statement(
+            "12",
+            "INSERT INTO pgbench_history (tid, bid, aid, delta) VALUES ($1, $2, $3, $4)",
+            "INSERT",
+            "pgbench_history",
+            900 * scale,
+            0.1,
+            None,
+            10.0,
+        ),
+    ]
+}
+
+/// The app on the Query Stats tab with database `shop` (id 1) open and `three_statements`.
+fn stats_open() -> App {
+    let mut app = loaded(1);
+    press(&mut app, KeyCode::Char('3'));
+    app.update(Action::DatabasesLoaded(Ok(vec![Database {
+        id: "1".into(),
+        name: "shop".into(),
+    }])));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::LoadStats {
+            database_id: "1".into(),
+            since: None
+        }],
+        "no window is sent by default: the service's own"
+    );
+    app.update(Action::StatsLoaded {
+        database_id: "1".into(),
+        since: None,
+        result: Ok(three_statements(1)),
+    });
+    app
+}
+
+fn shown_ids(app: &App) -> Vec<String> {
+    app.stats.shown().map(|s| s.id.clone()).collect()
+}
+
+#[test]
+fn stats_title_names_the_database_and_the_detail_shows_the_whole_statement() {
+    let mut app = stats_open();
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("Statements of shop: 3 of 3"), "{text}");
+    assert!(!text.contains("database 1"), "{text}");
+    assert!(!text.contains("the very end"), "the table cuts it: {text}");
+    // The long SELECT is second by share of time.
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 120, 30);
+    for field in [
+        "Statement 11 of shop",
+        "% of total",
+        "30.00%",
+        "Avg I/O time",
+        "0.250 ms",
+        "Hit ratio",
+        "50.0%",
+        "pgbench_branches",
+        "http://127.0.0.1:7100/databases/1/queries/11",
+    ] {
+        assert!(text.contains(field), "`{field}` missing:\n{text}");
+    }
+    // Wrapped, the whole statement is there, up to its last words.
+    assert!(text.contains("the very end"), "{text}");
+    let joined: String = text
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("ORDER BY a.abalance DESC"), "{text}");
+    // Esc goes back to the list.
+    press(&mut app, KeyCode::Esc);
+    assert!(screen(&app, 120, 30).contains("Statements of shop"));
+}
+
+#[test]
+fn stats_sort_by_each_column_both_ways_with_the_arrow_shown() {
+    let mut app = stats_open();
+    assert_eq!(shown_ids(&app), ["10", "11", "12"]);
+    assert!(screen(&app, 120, 12).contains("% total ▼"));
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(shown_ids(&app), ["11", "10", "12"], "average time");
+    let text = screen(&app, 120, 12);
+    assert!(
+        text.contains("Avg ms ▼") && !text.contains("% total ▼"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Char('S'));
+    assert_eq!(shown_ids(&app), ["12", "10", "11"]);
+    assert!(screen(&app, 120, 12).contains("Avg ms ▲"));
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(shown_ids(&app), ["11", "10", "12"], "calls, ascending");
+    assert!(screen(&app, 120, 12).contains("Calls ▲"));
+    press(&mut app, KeyCode::Char('S'));
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(
+        shown_ids(&app),
+        ["10", "11", "12"],
+        "hit ratio; none read last"
+    );
+    assert!(screen(&app, 120, 12).contains("Hit ▼"));
+}
+
+#[test]
+fn stats_filter_narrows_by_text_table_and_type() {
+    let mut app = stats_open();
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "abalance");
+    assert_eq!(shown_ids(&app), ["10", "11"]);
+    press(&mut app, KeyCode::Enter);
+    assert!(screen(&app, 120, 12).contains("Statements of shop: 2 of 3"));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(shown_ids(&app).len(), 3, "esc clears the filter");
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "table:history");
+    assert_eq!(shown_ids(&app), ["12"]);
+    for _ in 0.."table:history".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "type:update");
+    assert_eq!(shown_ids(&app), ["10"]);
+    type_text(&mut app, " nothing");
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 120, 12);
+    assert!(text.contains("No statement matches"), "{text}");
+    // Narrowing asks the service nothing, even after a pause.
+    assert!(ticks(&mut app, 8).is_empty());
+}
+
+#[test]
+fn stats_window_is_sent_and_a_refusing_service_keeps_the_rows() {
+    let mut app = stats_open();
+    let effects = press(&mut app, KeyCode::Char('w'));
+    assert_eq!(
+        effects,
+        [Effect::LoadStats {
+            database_id: "1".into(),
+            since: Some("1h".parse().unwrap())
+        }]
+    );
+    // An answer for the window left behind is dropped.
+    app.update(Action::StatsLoaded {
+        database_id: "1".into(),
+        since: None,
+        result: Ok(vec![]),
+    });
+    assert_eq!(shown_ids(&app).len(), 3);
+    let refusal =
+        "startTs/endTs need stored snapshots, which this service does not keep yet\u{1b}[2J";
+    app.update(Action::StatsLoaded {
+        database_id: "1".into(),
+        since: Some("1h".parse().unwrap()),
+        result: Err(ApiError::GraphQl(vec![(
+            Some("BAD_USER_INPUT".into()),
+            refusal.into(),
+        )])),
+    });
+    assert_eq!(shown_ids(&app).len(), 3, "the rows stay");
+    let text = screen(&app, 140, 14);
+    assert!(text.contains("Window: last 1h"), "{text}");
+    assert!(text.contains("need stored snapshots"), "{text}");
+    assert!(!text.contains('\u{1b}'), "sanitized: {text:?}");
+    // A refused window is not asked again by the automatic refresh.
+    assert!(ticks(&mut app, 60).is_empty());
+    // The rest of the presets, then the service's default again.
+    for expected in [Some("24h"), Some("7d"), None] {
+        let effects = press(&mut app, KeyCode::Char('w'));
+        assert_eq!(
+            effects,
+            [Effect::LoadStats {
+                database_id: "1".into(),
+                since: expected.map(|w| w.parse().unwrap())
+            }]
+        );
+    }
+}
+
+#[test]
+fn stats_custom_window_is_typed_and_checked() {
+    let mut app = stats_open();
+    press(&mut app, KeyCode::Char('W'));
+    type_text(&mut app, "90m");
+    assert!(screen(&app, 120, 12).contains("Window: last 90m▏"));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::LoadStats {
+            database_id: "1".into(),
+            since: Some("90m".parse().unwrap())
+        }]
+    );
+    assert_eq!(app.stats.window.map(|w| w.seconds()), Some(5_400));
+    press(&mut app, KeyCode::Char('W'));
+    type_text(&mut app, "3y");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.message().unwrap().contains("not a time window"),
+        "{:?}",
+        app.message()
+    );
+    assert_eq!(app.stats.window.map(|w| w.seconds()), Some(5_400), "kept");
+    press(&mut app, KeyCode::Char('W'));
+    type_text(&mut app, "3d");
+    assert!(press(&mut app, KeyCode::Esc).is_empty(), "esc cancels");
+}
+
+#[test]
+fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_differences() {
+    let mut app = stats_open();
+    let text = screen(&app, 140, 12);
+    assert!(
+        text.contains("auto-refresh every 10 s") && text.contains("refreshed 12:00:00 UTC"),
+        "{text}"
+    );
+    let effects = ticks(&mut app, 40);
+    assert_eq!(
+        effects,
+        [Effect::LoadStats {
+            database_id: "1".into(),
+            since: None
+        }]
+    );
+    app.update(Action::StatsLoaded {
+        database_id: "1".into(),
+        since: None,
+        result: Ok(three_statements(2)),
+    });
+    press(&mut app, KeyCode::Enter);
+    let text = screen(&app, 120, 34);
+    // The UPDATE went from 300 calls to 600, at 2 ms each.
+    assert!(
+        text.contains("Calls per refresh interval (last 1, most 300)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Time per refresh interval, ms (most 600.00)"),
+        "{text}"
+    );
+    press(&mut app, KeyCode::Char('p'));
+    assert!(ticks(&mut app, 80).is_empty(), "paused");
+    press(&mut app, KeyCode::Esc);
+    assert!(screen(&app, 140, 12).contains("auto-refresh paused"));
+}
+
+#[test]
+fn stats_copy_the_statement_or_its_url() {
+    let mut app = stats_open();
+    assert_eq!(
+        press(&mut app, KeyCode::Char('y')),
+        [Effect::Copy(
+            "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2".into()
+        )]
+    );
+    app.update(Action::Copied(Ok(CopyPath::Osc52)));
+    assert!(
+        app.message().unwrap().contains("copied the statement"),
+        "{:?}",
+        app.message()
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Char('Y')),
+        [Effect::Copy(
+            "http://127.0.0.1:7100/databases/1/queries/10".into()
+        )]
+    );
 }

@@ -61,10 +61,9 @@ impl Context {
     pub fn note(self) -> Option<&'static str> {
         match self {
             Context::Stats => Some(
-                "Filter: words match the statement; table:NAME and type:UPDATE match its \
-                 tables and type. Details (open) chart calls and time per refresh interval \
-                 of the selected statement: the differences between the refreshes seen \
-                 since the database or window was chosen.",
+                "A statement's details chart its calls and time per refresh interval: the \
+                 differences between the refreshes seen since the database or window was \
+                 chosen (the service keeps no series of its own).",
             ),
             _ => None,
         }
@@ -208,6 +207,8 @@ pub enum Command {
     Last,
     Open,
     Filter,
+    /// Narrows what is loaded, asking the service nothing (the Query Stats tab).
+    Narrow,
     Back,
     NewKey,
     DisableKey,
@@ -267,6 +268,12 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
     ("last", Command::Last, "last row", ""),
     ("open", Command::Open, "open details / select", "open"),
     ("filter", Command::Filter, "search the service", "filter"),
+    (
+        "narrow",
+        Command::Narrow,
+        "filter the loaded rows: words, table:NAME, type:KIND",
+        "filter",
+    ),
     ("back", Command::Back, "close details, clear filter", ""),
     ("new_key", Command::NewKey, "create a key", "new"),
     (

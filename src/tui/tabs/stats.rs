@@ -332,7 +332,7 @@ impl TabView for StatsTab {
                 self.pane = Pane::Databases;
                 Vec::new()
             }
-            (Command::Filter, Pane::Statements | Pane::Detail) => {
+            (Command::Narrow, Pane::Statements | Pane::Detail) => {
                 self.pane = Pane::Statements;
                 return self.start_filter();
             }
@@ -564,17 +564,16 @@ impl StatsTab {
             format!("Window: {}", window_label(self.window)),
             theme.accent,
         )];
-        let refresh = if self.paused {
-            " · auto-refresh paused".to_owned()
-        } else {
-            format!(" · auto-refresh every {} s", REFRESH_TICKS / 4)
-        };
-        spans.push(Span::styled(refresh, theme.dim));
+        if let Load::Failed(e) = &self.stats_load
+            && !self.rows.is_empty()
+        {
+            spans.push(Span::styled(format!(" · ✗ {}", visible(e)), theme.error));
+        }
         if let Some(at) = self.refreshed_at {
             let ago = (look.now - at).whole_seconds().max(0);
             spans.push(Span::styled(
                 format!(
-                    " · refreshed {:02}:{:02}:{:02} UTC, {ago}s ago",
+                    " · refreshed {:02}:{:02}:{:02} UTC ({ago}s ago)",
                     at.hour(),
                     at.minute(),
                     at.second()
@@ -582,11 +581,12 @@ impl StatsTab {
                 theme.dim,
             ));
         }
-        if let Load::Failed(e) = &self.stats_load
-            && !self.rows.is_empty()
-        {
-            spans.push(Span::styled(format!(" · ✗ {}", visible(e)), theme.error));
-        }
+        let refresh = if self.paused {
+            " · auto-refresh paused".to_owned()
+        } else {
+            format!(" · auto-refresh every {} s", REFRESH_TICKS / 4)
+        };
+        spans.push(Span::styled(refresh, theme.dim));
         Line::from(spans)
     }
 
