@@ -384,6 +384,48 @@ async fn stats_takes_the_database_name_or_id() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_since_sends_a_window_and_says_so_when_the_service_refuses_it() {
+    // The window is refused before any connection: nothing needs to listen there.
+    let monitored = format!("postgres://monitor@127.0.0.1:{}/app", dead_port());
+    let service = TestServer::monitoring(vec![("app".into(), monitored)]).await;
+    let cli = Cli::new(&service);
+    for since in ["1h", "24h", "7d", "90m"] {
+        // Today's service keeps no snapshots and refuses `startTs`: the refusal is the
+        // service's own words, on one line, exit 1. A service that keeps them will answer.
+        let refused = cli
+            .run(&["stats", "--database", "app", "--since", since])
+            .exits(1, "a window the service cannot serve");
+        assert!(
+            refused.stderr.contains("BAD_USER_INPUT")
+                && refused
+                    .stderr
+                    .contains("startTs/endTs need stored snapshots"),
+            "--since {since}: {}",
+            refused.stderr
+        );
+        assert_eq!(
+            refused.stderr.trim().lines().count(),
+            1,
+            "{}",
+            refused.stderr
+        );
+    }
+    let json = cli
+        .run(&["stats", "--database", "app", "--since", "1h", "--json"])
+        .exits(1, "--json too");
+    assert!(json.stdout.is_empty(), "{}", json.stdout);
+    // A window that is not one is the command line's mistake, found before any request.
+    let usage = cli
+        .run(&["stats", "--database", "app", "--since", "3y"])
+        .exits(2, "a bad --since");
+    assert!(
+        usage.stderr.contains("--since") && usage.stderr.contains("e.g. 90m"),
+        "{}",
+        usage.stderr
+    );
+}
+
 // Item 15: projects and the role catalog.
 
 #[tokio::test(flavor = "multi_thread")]
