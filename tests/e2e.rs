@@ -1,124 +1,20 @@
 //! The real binary against a real `keydeck serve` (in-process here, over loopback):
 //! in a pseudo-terminal for the TUI, and as plain commands for login and the CLI.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use base64::Engine;
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 mod common;
 
 use common::TestServer;
 use common::isolate;
+use common::pty::Tui;
 use common::serve_process::ServeProcess;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
-
-/// Everything the child printed, and the screen as a terminal shows it.
-struct Screen {
-    raw: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Screen {
-    fn contents(&self) -> String {
-        let mut parser = vt100::Parser::new(35, 120, 0);
-        parser.process(&self.raw.lock().unwrap());
-        parser.screen().contents()
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.contents();
-            if screen.contains(needle) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{needle}` never appeared; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits until the raw output (escape sequences included) contains `needle`: bytes may
-    /// still be in flight from the terminal after the child has exited.
-    fn wait_for_raw(&self, needle: &str, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.raw_text().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "never seen in the raw output: {what}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn raw_text(&self) -> String {
-        String::from_utf8_lossy(&self.raw.lock().unwrap()).into_owned()
-    }
-}
-
-/// The TUI running in a pseudo-terminal against `service`.
-struct Tui {
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    screen: Screen,
-    keys: Box<dyn Write + Send>,
-    _home: tempfile::TempDir,
-    // Keeps the terminal open while the child runs.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Tui {
-    fn start(endpoint: &str, token: &str) -> Tui {
-        let home = tempfile::tempdir().unwrap();
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 35,
-                cols: 120,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.env_clear();
-        isolate(home.path(), |k, v| cmd.env(k, v));
-        cmd.env("KEYDECK_ENDPOINT", endpoint);
-        cmd.env("KEYDECK_TOKEN", token);
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let sink = raw.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let keys = pty.master.take_writer().unwrap();
-        Tui {
-            child,
-            screen: Screen { raw },
-            keys,
-            _home: home,
-            _master: pty.master,
-        }
-    }
-
-    fn send(&mut self, text: &str) {
-        self.keys.write_all(text.as_bytes()).unwrap();
-        self.keys.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tui_creates_a_key_shows_the_token_and_copies_it_via_osc52() {

@@ -1,5 +1,9 @@
 //! The terminal app without a terminal: `update()` transitions, and every screen rendered
-//! at a fixed size into ratatui's TestBackend and compared with insta snapshots.
+//! at a fixed size into ratatui's TestBackend and compared with insta snapshots; and the
+//! Query Stats tab as a user meets it, in a pseudo-terminal against a real service and a real
+//! PostgreSQL.
+
+mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keydeck::api::ops::{Identity, Key};
@@ -1253,6 +1257,7 @@ fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_differences() {
         text.contains("Time per refresh interval, ms (most 600.00)"),
         "{text}"
     );
+    insta::assert_snapshot!("stats_detail", text);
     press(&mut app, KeyCode::Char('p'));
     assert!(ticks(&mut app, 80).is_empty(), "paused");
     press(&mut app, KeyCode::Esc);
@@ -1280,4 +1285,112 @@ fn stats_copy_the_statement_or_its_url() {
             "http://127.0.0.1:7100/databases/1/queries/10".into()
         )]
     );
+}
+
+// ---- the Query Stats tab in a pseudo-terminal, against PostgreSQL ------------------------------
+
+/// A statement longer than `truncatedQuery`'s 100 characters, its marker past them.
+const PTY_LONG: &str = "SELECT count(*) FROM (SELECT id, customer_name, note FROM tui_pty_orders WHERE customer_name <> $1 AND note <> $2 AND id > $3) AS tui_pty_end_of_statement";
+
+/// The counts in the statements' title, `Statements of shop: SHOWN of LOADED`.
+fn title_counts(screen: &str) -> (usize, usize) {
+    let rest = screen
+        .split("Statements of shop: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no statements title:\n{screen}"));
+    let mut numbers = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .map(|n| n.parse::<usize>().unwrap());
+    (numbers.next().unwrap(), numbers.next().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pty_query_stats_open_a_statement_sort_and_filter() {
+    let Some(url) = common::pg::pg_url() else {
+        return;
+    };
+    let pool = sqlx::postgres::PgPool::connect(&url).await.unwrap();
+    for sql in [
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+        "CREATE TABLE IF NOT EXISTS tui_pty_orders (id integer PRIMARY KEY, customer_name text NOT NULL DEFAULT '', note text NOT NULL DEFAULT '')",
+        "INSERT INTO tui_pty_orders (id) SELECT g FROM generate_series(1, 50) g ON CONFLICT DO NOTHING",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    for i in 1..=5 {
+        sqlx::query("UPDATE tui_pty_orders SET note = $1 WHERE id = $2")
+            .bind(format!("note {i}"))
+            .bind(i)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(PTY_LONG)
+            .bind("x")
+            .bind("y")
+            .bind(i)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let service = common::TestServer::monitoring(vec![("shop".into(), url)]).await;
+    let mut tui = common::pty::Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    tui.send("3");
+    tui.screen.wait_for("shop");
+    tui.send("\r");
+    let screen = tui.screen.wait_for("Window: service default");
+    let (shown, loaded) = title_counts(&screen);
+    assert_eq!(shown, loaded);
+    assert!(screen.contains("% total ▼"), "{screen}");
+
+    // Sorting: another column, then the other way round, each marked in the header.
+    tui.send("s");
+    tui.screen.wait_for("Avg ms ▼");
+    tui.send("S");
+    let screen = tui.screen.wait_for("Avg ms ▲");
+    assert!(!screen.contains("% total ▼"), "{screen}");
+
+    // The filter narrows by table and type, then by the statement's words.
+    tui.send("/");
+    tui.send("table:tui_pty type:update");
+    tui.send("\r");
+    let screen = tui.screen.wait_for("filter: table:tui_pty type:update");
+    let (narrowed, all) = title_counts(&screen);
+    assert!(narrowed == 1 && all > 2, "{screen}");
+    assert!(
+        screen.contains("UPDATE tui_pty_orders SET"),
+        "{screen}"
+    );
+    tui.send("\x1b");
+    tui.send("/");
+    tui.send("tui_pty_end_of_statement");
+    tui.send("\r");
+    let screen = tui.screen.wait_for("filter: tui_pty_end_of_statement");
+    assert_eq!(title_counts(&screen).0, 1, "{screen}");
+    assert!(
+        !screen.contains("AS tui_pty_end_of_statement"),
+        "the table shows the first 100 characters:\n{screen}"
+    );
+
+    // Its details hold the whole statement and every field.
+    tui.send("\r");
+    let screen = tui.screen.wait_for("AS tui_pty_end_of_statement");
+    for field in [
+        "Statement ",
+        " of shop",
+        "% of total",
+        "Calls",
+        "5",
+        "Tables",
+        "tui_pty_orders",
+        "/databases/1/queries/",
+    ] {
+        assert!(screen.contains(field), "`{field}` missing:\n{screen}");
+    }
+    tui.send("\x1b");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
 }

@@ -2,6 +2,8 @@
 //! GraphQL client for it.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod pg;
+pub mod pty;
 pub mod serve_process;
 
 use std::path::PathBuf;
