@@ -965,30 +965,28 @@ fn identities_and_query_stats_cut_with_an_ellipsis_and_drop_columns_at_80() {
 /// `truncatedQuery`, with its last words far past any column.
 const LONG_STATEMENT: &str = "SELECT a.aid, a.abalance, b.bbalance, t.tbalance FROM pgbench_accounts a JOIN pgbench_branches b ON b.bid = a.bid JOIN pgbench_tellers t ON t.bid = b.bid WHERE a.aid = $1 AND t.tid = $2 ORDER BY a.abalance DESC LIMIT $3 -- the very end";
 
+/// A statement of `kind` on `table`, with its `figures`: totalCalls, avgTime, bufferHitRatio
+/// and pctOfTotal, as the service names them.
 fn statement(
     id: &str,
     query: &str,
     kind: &str,
     table: &str,
-    calls: i64,
-    avg: f64,
-    hit: Option<f64>,
-    pct: f64,
+    figures: serde_json::Value,
 ) -> keydeck::api::QueryStat {
-    serde_json::from_value(json!({
+    let mut stat = json!({
         "id": id,
         "queryUrl": format!("http://127.0.0.1:7100/databases/1/queries/{id}"),
         "normalizedQuery": query,
         "truncatedQuery": query.chars().take(100).collect::<String>(),
         "statementTypes": [kind],
         "tableNames": [table],
-        "totalCalls": calls,
-        "avgTime": avg,
-        "bufferHitRatio": hit,
-        "pctOfTotal": pct,
         "avgIoTime": 0.25
-    }))
-    .unwrap()
+    });
+    for (name, value) in figures.as_object().unwrap() {
+        stat[name] = value.clone();
+    }
+    serde_json::from_value(stat).unwrap()
 }
 
 /// Three statements: the busiest by share of time is neither the most called nor the
@@ -1000,30 +998,21 @@ fn three_statements(scale: i64) -> Vec<keydeck::api::QueryStat> {
             "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
             "UPDATE",
             "pgbench_accounts",
-            300 * scale,
-            2.0,
-            Some(99.0),
-            60.0,
+            json!({"totalCalls": 300 * scale, "avgTime": 2.0, "bufferHitRatio": 99.0, "pctOfTotal": 60.0}),
         ),
         statement(
             "11",
             LONG_STATEMENT,
             "SELECT",
             "pgbench_branches",
-            20 * scale,
-            9.0,
-            Some(50.0),
-            30.0,
+            json!({"totalCalls": 20 * scale, "avgTime": 9.0, "bufferHitRatio": 50.0, "pctOfTotal": 30.0}),
         ),
         statement(
             "12",
             "INSERT INTO pgbench_history (tid, bid, aid, delta) VALUES ($1, $2, $3, $4)",
             "INSERT",
             "pgbench_history",
-            900 * scale,
-            0.1,
-            None,
-            10.0,
+            json!({"totalCalls": 900 * scale, "avgTime": 0.1, "bufferHitRatio": null, "pctOfTotal": 10.0}),
         ),
     ]
 }
@@ -1359,10 +1348,7 @@ async fn pty_query_stats_open_a_statement_sort_and_filter() {
     let screen = tui.screen.wait_for("filter: table:tui_pty type:update");
     let (narrowed, all) = title_counts(&screen);
     assert!(narrowed == 1 && all > 2, "{screen}");
-    assert!(
-        screen.contains("UPDATE tui_pty_orders SET"),
-        "{screen}"
-    );
+    assert!(screen.contains("UPDATE tui_pty_orders SET"), "{screen}");
     tui.send("\x1b");
     tui.send("/");
     tui.send("tui_pty_end_of_statement");
