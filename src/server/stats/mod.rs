@@ -4,11 +4,16 @@
 //! numeric id (1, 2, … in the order given) that `getQueryStats(databaseId:)` takes, as in
 //! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
 
+mod cache;
+mod statement;
+
 use std::sync::Arc;
 
 use async_graphql::{ID, SimpleObject};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use cache::StatementCache;
 
 /// How many statements one answer holds at most, busiest first.
 pub const MAX_STATEMENTS: i64 = 500;
@@ -84,6 +89,7 @@ struct Monitored {
 #[derive(Clone, Default)]
 pub struct Monitor {
     databases: Arc<Vec<Monitored>>,
+    statements: StatementCache,
 }
 
 impl Monitor {
@@ -106,6 +112,7 @@ impl Monitor {
             .collect::<Result<_, sqlx::Error>>()?;
         Ok(Monitor {
             databases: Arc::new(databases),
+            statements: StatementCache::default(),
         })
     }
 
@@ -167,7 +174,7 @@ impl Monitor {
                 let io_time: f64 = row.try_get("io_time").map_err(source)?;
                 let pct: f64 = row.try_get("pct").map_err(source)?;
                 let per_call = |v: f64| if calls > 0 { v / calls as f64 } else { 0.0 };
-                let kind = statement_type(&query);
+                let statement = self.statements.get(&id, &query);
                 Ok(QueryStat {
                     query_url: format!(
                         "{}/databases/{}/queries/{id}",
@@ -176,9 +183,9 @@ impl Monitor {
                     ),
                     id: ID(id),
                     truncated_query: truncate(&query),
-                    table_names: table_names(&query),
-                    statement_type: kind.clone(),
-                    statement_types: kind,
+                    table_names: statement.tables,
+                    statement_type: statement.types.clone(),
+                    statement_types: statement.types,
                     normalized_query: query,
                     total_calls: calls,
                     avg_time: per_call(total_time),
@@ -221,67 +228,9 @@ fn truncate(query: &str) -> String {
     }
 }
 
-/// The leading command of a statement, upper-cased (`WITH … UPDATE` counts as its CTE body's
-/// first command is unknown without a parser, so it reports `WITH`).
-fn statement_type(query: &str) -> Vec<String> {
-    query
-        .split_whitespace()
-        .next()
-        .map(|w| vec![w.trim_start_matches('(').to_uppercase()])
-        .unwrap_or_default()
-}
-
-/// Tables named after FROM, JOIN, UPDATE, INTO, TABLE and COPY: a lexical scan, not a parser.
-fn table_names(query: &str) -> Vec<String> {
-    let words: Vec<&str> = query
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')' || c == ';')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let mut names: Vec<String> = Vec::new();
-    for pair in words.windows(2) {
-        let keyword = pair[0].to_ascii_uppercase();
-        if !matches!(
-            keyword.as_str(),
-            "FROM" | "JOIN" | "UPDATE" | "INTO" | "TABLE" | "COPY"
-        ) {
-            continue;
-        }
-        let name = pair[1].trim_matches('"').replace("\".\"", ".");
-        let is_identifier = name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-            && name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_');
-        let keyword_not_table = matches!(
-            name.to_ascii_uppercase().as_str(),
-            "STDIN" | "STDOUT" | "IF" | "ONLY" | "LATERAL" | "SELECT"
-        );
-        if is_identifier && !keyword_not_table && !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statement_type_and_tables_are_read_from_the_text() {
-        let q = "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2";
-        assert_eq!(statement_type(q), ["UPDATE"]);
-        assert_eq!(table_names(q), ["pgbench_accounts"]);
-        let q = "select a.x from accounts a join branches b on a.b = b.id where x in (select 1 from tellers)";
-        assert_eq!(statement_type(q), ["SELECT"]);
-        assert_eq!(table_names(q), ["accounts", "branches", "tellers"]);
-        assert_eq!(
-            table_names("INSERT INTO public.t VALUES ($1)"),
-            ["public.t"]
-        );
-    }
 
     #[test]
     fn long_queries_are_truncated_on_one_line() {
