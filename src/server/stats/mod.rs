@@ -5,25 +5,46 @@
 //! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
 
 mod cache;
+mod probe;
 mod statement;
 
 use std::sync::Arc;
 
-use async_graphql::{ID, SimpleObject};
+use async_graphql::{ComplexObject, ID, SimpleObject};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use cache::StatementCache;
+pub use probe::DatabaseState;
+use probe::Prober;
 
 /// How many statements one answer holds at most, busiest first.
 pub const MAX_STATEMENTS: i64 = 500;
 /// Length of `truncatedQuery`.
 const TRUNCATE_AT: usize = 100;
 
-#[derive(SimpleObject, Debug, Clone)]
+/// A monitored database. Its state is probed only when asked for.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Database {
     pub id: ID,
     pub name: String,
+    #[graphql(skip)]
+    source: Arc<Monitored>,
+}
+
+#[ComplexObject]
+impl Database {
+    /// Whether the service can read this database's statistics now (probed with a 2 s
+    /// timeout, reused for 10 s).
+    async fn state(&self) -> DatabaseState {
+        self.source.state().await.state
+    }
+
+    /// Why the state is not OK, as the connection or the server said; null when OK.
+    async fn state_reason(&self) -> Option<String> {
+        self.source.state().await.reason
+    }
 }
 
 /// One normalized statement, with pganalyze's field names.
@@ -83,12 +104,19 @@ struct Monitored {
     id: String,
     name: String,
     pool: PgPool,
+    prober: Prober,
+}
+
+impl Monitored {
+    async fn state(&self) -> probe::Probed {
+        self.prober.state(&self.pool).await
+    }
 }
 
 /// The monitored databases. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Monitor {
-    databases: Arc<Vec<Monitored>>,
+    databases: Arc<Vec<Arc<Monitored>>>,
     statements: StatementCache,
 }
 
@@ -100,14 +128,15 @@ impl Monitor {
             .iter()
             .enumerate()
             .map(|(i, (name, url))| {
-                Ok(Monitored {
+                Ok(Arc::new(Monitored {
                     id: (i + 1).to_string(),
                     name: name.clone(),
                     pool: PgPoolOptions::new()
                         .max_connections(2)
                         .acquire_timeout(std::time::Duration::from_secs(5))
                         .connect_lazy(url)?,
-                })
+                    prober: Prober::default(),
+                }))
             })
             .collect::<Result<_, sqlx::Error>>()?;
         Ok(Monitor {
@@ -122,6 +151,7 @@ impl Monitor {
             .map(|d| Database {
                 id: ID(d.id.clone()),
                 name: d.name.clone(),
+                source: Arc::clone(d),
             })
             .collect()
     }
@@ -133,36 +163,62 @@ impl Monitor {
         end_ts: Option<i32>,
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
-        let Some(db) = self.databases.iter().find(|d| d.id == database_id) else {
-            if self.databases.is_empty() {
-                return Err(StatsError::NoneMonitored(database_id.to_owned()));
-            }
-            let known = self
-                .databases
-                .iter()
-                .map(|d| format!("{} ({})", d.id, d.name))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(StatsError::UnknownDatabase {
-                id: database_id.to_owned(),
-                known,
-            });
-        };
+        let db = self.find(database_id)?;
         if start_ts.is_some() || end_ts.is_some() {
             return Err(StatsError::WindowUnsupported);
         }
-        let rows = sqlx::query(STATEMENTS_SQL)
-            .bind(MAX_STATEMENTS)
-            .fetch_all(&db.pool)
-            .await
-            .map_err(|source| StatsError::Source {
-                name: db.name.clone(),
-                source,
-            })?;
+        self.statements(db, None, public_url).await
+    }
+
+    /// One statement of a database by its queryid (for its page), wherever it ranks.
+    pub async fn query_stat(
+        &self,
+        database_id: &str,
+        query_id: &str,
+        public_url: &str,
+    ) -> Result<Option<QueryStat>, StatsError> {
+        let db = self.find(database_id)?;
+        let mut found = self.statements(db, Some(query_id), public_url).await?;
+        Ok(found.pop())
+    }
+
+    fn find(&self, database_id: &str) -> Result<&Arc<Monitored>, StatsError> {
+        if let Some(db) = self.databases.iter().find(|d| d.id == database_id) {
+            return Ok(db);
+        }
+        if self.databases.is_empty() {
+            return Err(StatsError::NoneMonitored(database_id.to_owned()));
+        }
+        let known = self
+            .databases
+            .iter()
+            .map(|d| format!("{} ({})", d.id, d.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(StatsError::UnknownDatabase {
+            id: database_id.to_owned(),
+            known,
+        })
+    }
+
+    /// The busiest statements of `db`, or only the one with queryid `only`.
+    async fn statements(
+        &self,
+        db: &Monitored,
+        only: Option<&str>,
+        public_url: &str,
+    ) -> Result<Vec<QueryStat>, StatsError> {
         let source = |source| StatsError::Source {
             name: db.name.clone(),
             source,
         };
+        let rows = sqlx::query(STATEMENTS_SQL)
+            .bind(MAX_STATEMENTS)
+            .bind(only)
+            .bind(MARKER)
+            .fetch_all(&db.pool)
+            .await
+            .map_err(source)?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id").map_err(source)?;
@@ -176,11 +232,7 @@ impl Monitor {
                 let per_call = |v: f64| if calls > 0 { v / calls as f64 } else { 0.0 };
                 let statement = self.statements.get(&id, &query);
                 Ok(QueryStat {
-                    query_url: format!(
-                        "{}/databases/{}/queries/{id}",
-                        public_url.trim_end_matches('/'),
-                        db.id
-                    ),
+                    query_url: query_url(public_url, &db.id, &id),
                     id: ID(id),
                     truncated_query: truncate(&query),
                     table_names: statement.tables,
@@ -199,24 +251,63 @@ impl Monitor {
     }
 }
 
-/// Works from PostgreSQL 13 on: the I/O timing columns were renamed in 17.
-const STATEMENTS_SQL: &str = "
-SELECT s.queryid::text AS id,
-       s.query,
-       s.calls,
-       s.total_exec_time AS total_time,
-       s.shared_blks_hit AS hit,
-       s.shared_blks_read AS read,
-       COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
-                (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
-     + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
-                (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0) AS io_time,
-       COALESCE(100.0 * s.total_exec_time / NULLIF(SUM(s.total_exec_time) OVER (), 0), 0)::float8 AS pct
-FROM pg_stat_statements s
-JOIN pg_database d ON d.oid = s.dbid
-WHERE d.datname = current_database() AND s.queryid IS NOT NULL
-ORDER BY s.total_exec_time DESC
-LIMIT $1";
+/// Where the service serves statement `query_id` of database `database_id`: pganalyze's path.
+pub fn query_url(public_url: &str, database_id: &str, query_id: &str) -> String {
+    format!(
+        "{}/databases/{database_id}/queries/{query_id}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The marker every query this service sends to a monitored database carries, so that its own
+/// statements are left out of the statistics it reports. Inside the statement, after its first
+/// keyword: pg_stat_statements keeps comments there, where a leading one may be cut off.
+macro_rules! marker {
+    () => {
+        "/* keydeck:monitor */"
+    };
+}
+pub const MARKER: &str = marker!();
+
+/// The state probe: reads pg_stat_statements the way [`STATEMENTS_SQL`] does, without texts.
+const PROBE_SQL: &str = concat!(
+    "SELECT ",
+    marker!(),
+    " count(*) FROM (SELECT 1 FROM pg_stat_statements LIMIT 1) s"
+);
+
+/// The statements of the connected database, one row per queryid (pg_stat_statements keeps one
+/// per user as well), busiest first, without this service's own; `$2` picks one queryid, after
+/// the shares of the total are computed. Works from PostgreSQL 13 on: the I/O timing columns
+/// were renamed in 17.
+const STATEMENTS_SQL: &str = concat!(
+    "SELECT ",
+    marker!(),
+    " * FROM (
+  SELECT q.*,
+         COALESCE(100.0 * q.total_time / NULLIF(SUM(q.total_time) OVER (), 0), 0)::float8 AS pct
+  FROM (
+    SELECT s.queryid::text AS id,
+           min(s.query) AS query,
+           sum(s.calls)::int8 AS calls,
+           sum(s.total_exec_time)::float8 AS total_time,
+           sum(s.shared_blks_hit)::int8 AS hit,
+           sum(s.shared_blks_read)::int8 AS read,
+           sum(COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
+                        (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
+             + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
+                        (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0))::float8 AS io_time
+    FROM pg_stat_statements s
+    JOIN pg_database d ON d.oid = s.dbid
+    WHERE d.datname = current_database() AND s.queryid IS NOT NULL
+      AND strpos(s.query, $3) = 0
+    GROUP BY s.queryid
+  ) q
+) r
+WHERE $2::text IS NULL OR r.id = $2
+ORDER BY r.total_time DESC
+LIMIT $1"
+);
 
 fn truncate(query: &str) -> String {
     let flat = query.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -238,5 +329,12 @@ mod tests {
         let t = truncate(&q);
         assert_eq!(t.chars().count(), TRUNCATE_AT);
         assert!(t.ends_with('…') && !t.contains('\n'));
+    }
+
+    #[test]
+    fn every_query_to_a_monitored_database_carries_the_marker() {
+        for sql in [STATEMENTS_SQL, PROBE_SQL] {
+            assert!(sql.starts_with(&format!("SELECT {MARKER} ")), "{sql}");
+        }
     }
 }

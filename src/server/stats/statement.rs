@@ -258,20 +258,30 @@ mod tests {
             ("ALTER TABLE t ADD COLUMN c int", "ALTER TABLE", &["t"]),
         ];
         for (text, kind, names) in cases {
-            assert_eq!(read(text), (vec![kind.to_owned()], strings(names)), "{text}");
+            assert_eq!(
+                read(text),
+                (vec![kind.to_owned()], strings(names)),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refused_statements_take_their_first_keyword() {
         // pg_stat_statements writes `SET x = $1`, which the grammar does not accept.
-        assert_eq!(read("SET application_name = $1"), (strings(&["SET"]), vec![]));
+        assert_eq!(
+            read("SET application_name = $1"),
+            (strings(&["SET"]), vec![])
+        );
         assert_eq!(
             read("/* app */ -- note\n  (selec 1"),
             (strings(&["SELEC"]), vec![])
         );
         assert_eq!(read("  "), (vec![], vec![]));
-        assert_eq!(read("/* /* nested */ */ frobnicate"), (strings(&["FROBNICATE"]), vec![]));
+        assert_eq!(
+            read("/* /* nested */ */ frobnicate"),
+            (strings(&["FROBNICATE"]), vec![])
+        );
         assert_eq!(read("/* unterminated"), (vec![], vec![]));
         assert_eq!(read("nul\0byte"), (strings(&["NUL"]), vec![]));
     }
