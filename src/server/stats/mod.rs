@@ -5,6 +5,7 @@
 //! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
 
 mod cache;
+pub mod page;
 mod probe;
 mod statement;
 
@@ -170,16 +171,17 @@ impl Monitor {
         self.statements(db, None, public_url).await
     }
 
-    /// One statement of a database by its queryid (for its page), wherever it ranks.
+    /// One statement of a database by its queryid (for its page), wherever it ranks, with
+    /// the database's name.
     pub async fn query_stat(
         &self,
         database_id: &str,
         query_id: &str,
         public_url: &str,
-    ) -> Result<Option<QueryStat>, StatsError> {
+    ) -> Result<Option<(String, QueryStat)>, StatsError> {
         let db = self.find(database_id)?;
         let mut found = self.statements(db, Some(query_id), public_url).await?;
-        Ok(found.pop())
+        Ok(found.pop().map(|stat| (db.name.clone(), stat)))
     }
 
     fn find(&self, database_id: &str) -> Result<&Arc<Monitored>, StatsError> {
