@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::Enum;
 use sqlx::postgres::PgPool;
+use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Mutex;
 
 /// How long a probe may take: an unreachable database must not hold `databases` up.
@@ -60,14 +61,15 @@ async fn probe(pool: &PgPool) -> Probed {
         reason: Some(reason),
     };
     let answer = tokio::time::timeout(PROBE_TIMEOUT, async {
-        let mut connection = match pool.acquire().await {
+        // A connection of its own rather than the pool's: the pool retries a refused
+        // connection until its timeout, and the reason would be lost.
+        let mut connection = match pool.connect_options().connect().await {
             Ok(connection) => connection,
             Err(e) => return unreachable(format!("cannot connect: {e}")),
         };
-        match sqlx::query(super::PROBE_SQL)
-            .execute(&mut *connection)
-            .await
-        {
+        let answer = sqlx::query(super::PROBE_SQL).execute(&mut connection).await;
+        let _ = connection.close().await;
+        match answer {
             Ok(_) => Probed {
                 state: DatabaseState::Ok,
                 reason: None,
@@ -83,6 +85,10 @@ async fn probe(pool: &PgPool) -> Probed {
         }
     })
     .await;
-    answer
-        .unwrap_or_else(|_| unreachable(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())))
+    answer.unwrap_or_else(|_| {
+        unreachable(format!(
+            "no connection and answer within {} s",
+            PROBE_TIMEOUT.as_secs()
+        ))
+    })
 }
