@@ -165,3 +165,321 @@ async fn only_monitors_and_super_admins_read_query_stats() {
         .await;
     assert_eq!(first_error_code(&body), "FORBIDDEN");
 }
+
+/// Runs `sql` on the test cluster's database as its superuser.
+async fn run_as_owner(url: &str, statements: &[&str]) {
+    let pool = PgPool::connect(url)
+        .await
+        .expect("connecting to KEYDECK_TEST_PG_URL");
+    for sql in statements {
+        sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    pool.close().await;
+}
+
+/// `url` with another user and password.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let mut url = reqwest::Url::parse(url).expect("KEYDECK_TEST_PG_URL is a URL");
+    url.set_username(user).unwrap();
+    url.set_password(Some(password)).unwrap();
+    url.to_string()
+}
+
+const EVERYTHING: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id normalizedQuery statementType tableNames totalCalls } }";
+
+#[tokio::test]
+async fn the_services_own_queries_never_appear() {
+    let Some(url) = pg_url() else { return };
+    generate_statistics(&url).await;
+    let server = TestServer::monitoring(vec![("app".into(), url.clone())]).await;
+    let states = "{ databases { state } }";
+    assert_eq!(
+        server.data(&server.admin, states, json!({})).await["databases"],
+        json!([{ "state": "OK" }])
+    );
+    // Twice: the second answer would hold the first's query if it were not left out.
+    server
+        .data(&server.admin, EVERYTHING, json!({ "id": "1" }))
+        .await;
+    let data = server
+        .data(&server.admin, EVERYTHING, json!({ "id": "1" }))
+        .await;
+    let texts: Vec<String> = data["getQueryStats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| string(&s["normalizedQuery"]))
+        .collect();
+    assert!(!texts.is_empty());
+    assert!(
+        texts.iter().all(|t| !t.contains("keydeck:monitor")),
+        "{texts:#?}"
+    );
+
+    // They are in pg_stat_statements, marked: left out by the service, not missing.
+    let pool = PgPool::connect(&url).await.unwrap();
+    let marked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%/* keydeck:monitor */%pg_stat_statements%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        marked >= 2,
+        "the statistics and the probe queries: {marked}"
+    );
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn databases_say_whether_they_can_be_read() {
+    let Some(url) = pg_url() else { return };
+    generate_statistics(&url).await;
+    // A database of the same cluster without the extension.
+    let pool = PgPool::connect(&url).await.unwrap();
+    let bare_exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'keydeck_bare')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    if !bare_exists {
+        sqlx::query("CREATE DATABASE keydeck_bare")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let mut bare = reqwest::Url::parse(&url).unwrap();
+    bare.set_path("/keydeck_bare");
+    let server = TestServer::monitoring(vec![
+        ("app".into(), url.clone()),
+        ("bare".into(), bare.to_string()),
+        (
+            "gone".into(),
+            "postgres://keydeck@127.0.0.1:1/never_connected".into(),
+        ),
+    ])
+    .await;
+    let query = "{ databases { id name state stateReason } }";
+    let data = server.data(&server.admin, query, json!({})).await;
+    let databases = data["databases"].as_array().unwrap();
+    assert_eq!(
+        databases[0],
+        json!({ "id": "1", "name": "app", "state": "OK", "stateReason": null })
+    );
+    assert_eq!(databases[1]["state"], "PG_STAT_STATEMENTS_MISSING");
+    let reason = string(&databases[1]["stateReason"]);
+    assert!(
+        reason.contains("pg_stat_statements") && reason.contains("CREATE EXTENSION"),
+        "{reason}"
+    );
+    assert_eq!(databases[2]["state"], "UNREACHABLE");
+    assert!(
+        string(&databases[2]["stateReason"]).contains("connect"),
+        "{}",
+        databases[2]
+    );
+}
+
+#[tokio::test]
+async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
+    let Some(url) = pg_url() else { return };
+    generate_statistics(&url).await;
+    // The README's SQL, and a role without the grant to compare with.
+    run_as_owner(
+        &url,
+        &[
+            "DROP ROLE IF EXISTS keydeck_monitor_test",
+            "DROP ROLE IF EXISTS keydeck_nobody_test",
+            "CREATE ROLE keydeck_monitor_test LOGIN PASSWORD 'monitor-test'",
+            "GRANT pg_read_all_stats TO keydeck_monitor_test",
+            "CREATE ROLE keydeck_nobody_test LOGIN PASSWORD 'nobody-test'",
+            "CREATE TABLE IF NOT EXISTS owner_only_ledger (id integer)",
+            "SELECT count(*) FROM owner_only_ledger WHERE id > 7",
+        ],
+    )
+    .await;
+    let server = TestServer::monitoring(vec![
+        (
+            "granted".into(),
+            as_user(&url, "keydeck_monitor_test", "monitor-test"),
+        ),
+        (
+            "plain".into(),
+            as_user(&url, "keydeck_nobody_test", "nobody-test"),
+        ),
+    ])
+    .await;
+    let on_ledger = |data: &Value| -> Vec<Value> {
+        data["getQueryStats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["tableNames"] == json!(["owner_only_ledger"]))
+            .cloned()
+            .collect()
+    };
+    let granted = server
+        .data(&server.admin, EVERYTHING, json!({ "id": "1" }))
+        .await;
+    let seen = on_ledger(&granted);
+    assert!(
+        seen.iter().any(|s| s["statementType"] == json!(["SELECT"])
+            && string(&s["normalizedQuery"]).contains("id > $1")),
+        "the owner's SELECT, in full: {seen:#?}"
+    );
+    let plain = server
+        .data(&server.admin, EVERYTHING, json!({ "id": "2" }))
+        .await;
+    assert_eq!(on_ledger(&plain), Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn the_query_page_shows_the_whole_statement() {
+    let Some(url) = pg_url() else { return };
+    generate_statistics(&url).await;
+    // Longer than truncatedQuery, with characters HTML must escape.
+    let long = format!(
+        "SELECT aid, abalance FROM {TABLE} WHERE aid < 5 AND abalance >= 0 AND '<b>' <> 'x' \
+         AND aid IN (SELECT aid FROM {TABLE} WHERE abalance < 1000000) ORDER BY aid"
+    );
+    run_as_owner(&url, &[&long]).await;
+    let server = TestServer::monitoring(vec![("app".into(), url)]).await;
+    let key = server.global_key("pganalyze", &["monitor"]).await;
+    let data = server
+        .data(
+            &key.token,
+            "query($id: ID!) { getQueryStats(databaseId: $id) { id queryUrl normalizedQuery truncatedQuery totalCalls } }",
+            json!({ "id": "1" }),
+        )
+        .await;
+    let stat = data["getQueryStats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| string(&s["normalizedQuery"]).contains("abalance < $"))
+        .unwrap_or_else(|| panic!("the long SELECT among {data:#?}"))
+        .clone();
+    let whole = string(&stat["normalizedQuery"]);
+    assert!(whole.chars().count() > 100 && string(&stat["truncatedQuery"]).ends_with('…'));
+    let page_url = string(&stat["queryUrl"]);
+
+    let client = reqwest::Client::new();
+    let page = client
+        .get(&page_url)
+        .header("Authorization", format!("Token {}", key.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let headers = page.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let html = page.text().await.unwrap();
+    let escaped = whole
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    assert!(html.contains(&escaped), "{html}");
+    assert!(!html.contains("<b>"), "{html}");
+    assert!(
+        html.contains(&format!("<td>{}</td>", stat["totalCalls"])),
+        "{html}"
+    );
+    assert!(html.contains(&format!("Statement {} on app", string(&stat["id"]))));
+
+    // A statement the database does not have.
+    let missing = client
+        .get(page_url.replace(
+            &format!("/queries/{}", string(&stat["id"])),
+            "/queries/12345",
+        ))
+        .header("Authorization", format!("Token {}", key.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("no statement with id 12345")
+    );
+}
+
+#[tokio::test]
+async fn the_query_page_needs_getquerystats_authentication() {
+    // Refused before any connection: an unreachable database is enough here.
+    let unreachable = "postgres://keydeck@127.0.0.1:1/never_connected".to_owned();
+    let server = TestServer::monitoring(vec![("app".into(), unreachable)]).await;
+    let page = server
+        .graphql_url()
+        .replace("/graphql", "/databases/1/queries/42");
+    let client = reqwest::Client::new();
+
+    // A browser: no Authorization header.
+    let response = client.get(&page).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.contains("Authorization: Token <token>"), "{text}");
+
+    let get = |token: String| {
+        client
+            .get(&page)
+            .header("Authorization", format!("Token {token}"))
+            .send()
+    };
+    let rejected = get("not-a-key".into()).await.unwrap();
+    assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
+    let plain = server.global_key("plain", &[]).await;
+    let response = get(plain.token).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("monitor"));
+    let write_only = server
+        .global_key_with(
+            &server.admin,
+            "write only",
+            &["monitor"],
+            json!({ "permissions": ["WRITE"] }),
+        )
+        .await;
+    let response = get(write_only.token).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("READ"));
+
+    // Past the gate: the database is named, then its trouble.
+    let monitor = server.global_key("monitor", &["monitor"]).await;
+    let response = get(monitor.token.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let unknown = client
+        .get(page.replace("/databases/1/", "/databases/9/"))
+        .header("Authorization", format!("Token {}", monitor.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(unknown.text().await.unwrap().contains("1 (app)"));
+}

@@ -2,26 +2,34 @@
 //! `query` field as pganalyze's `curl -F 'query=…'` sends. Authentication happens here,
 //! before the schema sees the request, and so does everything a hostile body could do to the
 //! parsers: too large (413, with or without a Content-Length), nested too deeply (400).
+//! `GET /databases/{db}/queries/{id}` is the page `queryUrl` points at, behind the same
+//! authentication.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, RETRY_AFTER,
+    WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
-use crate::server::auth::{self, AuthError, Authenticator};
+use crate::server::auth::{self, AuthError, Authenticator, Caller};
+use crate::server::authz::Denied;
 use crate::server::limits::Limits;
+use crate::server::model::Permission;
 use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
 use crate::server::schema::{self, KeydeckSchema, Services};
+use crate::server::stats;
 use crate::server::throttle::AuthThrottle;
 
 /// Largest request body accepted.
@@ -47,6 +55,7 @@ pub fn router_with(schema: KeydeckSchema, services: Services, limits: &Limits) -
     Router::new()
         .route("/graphql", post(graphql))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/databases/{database}/queries/{query}", get(query_page))
         .with_state(Http {
             schema,
             auth: Arc::new(Authenticator::new(services.store.clone())),
@@ -61,44 +70,9 @@ pub fn router_with(schema: KeydeckSchema, services: Services, limits: &Limits) -
 }
 
 async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request) -> Response {
-    // Known when our listener serves the router; a router served otherwise is not throttled.
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    if let Some(wait) = client.and_then(|ip| http.throttle.refused(ip)) {
-        return too_many_failures(wait);
-    }
-    let caller = match auth::token_from_headers(&headers) {
-        Ok(token) => http.auth.authenticate(token).await,
-        Err(e) => Err(e),
-    };
-    let caller = match caller {
+    let caller = match authenticate(&http, &headers, client_address(&request)).await {
         Ok(caller) => caller,
-        Err(AuthError::Store(e)) => {
-            tracing::error!(error = %e, "authentication lookup failed");
-            return error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "INTERNAL_SERVER_ERROR",
-                "the service could not check the token; try again",
-            );
-        }
-        Err(e) => {
-            // A missing header guesses nothing; a rejected token is a guess.
-            let over = match (&e, client) {
-                (AuthError::Rejected, Some(ip)) => http.throttle.failed(ip),
-                _ => None,
-            };
-            if let Some(wait) = over {
-                return too_many_failures(wait);
-            }
-            let mut response =
-                error_response(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string());
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
-        }
+        Err(refused) => return refused.into_response(error_response),
     };
     let request = match read_request(request).await {
         Ok(r) => r,
@@ -108,18 +82,148 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
     Json(http.schema.execute(request).await).into_response()
 }
 
-/// 429 for an address over its failed-authentication budget, with when to come back.
-fn too_many_failures(wait: Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut response = error_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        "TOO_MANY_FAILED_AUTHENTICATIONS",
-        &format!("too many failed authentications from this address; try again in {seconds} s"),
+/// The page of one statement (`queryUrl`): the same key as `getQueryStats` needs, READ and
+/// the monitor or super_admin role; refusals are plain text, for the person at the browser.
+async fn query_page(
+    State(http): State<Http>,
+    Path((database, query)): Path<(String, String)>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let text = |status: StatusCode, _code: &str, message: &str| text_response(status, message);
+    let caller = match authenticate(&http, &headers, client_address(&request)).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(text),
+    };
+    if !caller.key.allows(Permission::Read) {
+        return text_response(StatusCode::FORBIDDEN, "this page needs a key with READ");
+    }
+    if let Err(Denied(message)) = caller.may_read_query_stats() {
+        return text_response(StatusCode::FORBIDDEN, &message);
+    }
+    let monitor = &http.services.monitor;
+    let public_url = &http.services.settings.public_url;
+    let found = match monitor.query_stat(&database, &query, public_url).await {
+        Ok(found) => found,
+        Err(e) => {
+            let status = match e.code() {
+                "DATABASE_NOT_FOUND" => StatusCode::NOT_FOUND,
+                "DATABASE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return text_response(status, &e.to_string());
+        }
+    };
+    let Some((name, stat)) = found else {
+        return text_response(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "database {database} has no statement with id {query} \
+                 (pg_stat_statements may have been reset since)"
+            ),
+        );
+    };
+    let mut response = Html(stats::page::render(&name, &stat)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(stats::page::CONTENT_SECURITY_POLICY),
     );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(seconds));
-    response
+}
+
+/// The client's address: known when our listener serves the router; a router served otherwise
+/// is not throttled.
+fn client_address(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Why a request was not let in; the GraphQL endpoint answers it as JSON, pages as text.
+struct Refused {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    /// Seconds to wait, for a client over its failed-authentication budget.
+    retry_after: Option<u64>,
+}
+
+impl Refused {
+    fn into_response(self, body: impl Fn(StatusCode, &str, &str) -> Response) -> Response {
+        let mut response = body(self.status, self.code, &self.message);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// The caller behind `headers`' token, with failed authentications counted per address.
+async fn authenticate(
+    http: &Http,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<Caller, Refused> {
+    if let Some(wait) = client.and_then(|ip| http.throttle.refused(ip)) {
+        return Err(too_many_failures(wait));
+    }
+    let caller = match auth::token_from_headers(headers) {
+        Ok(token) => http.auth.authenticate(token).await,
+        Err(e) => Err(e),
+    };
+    match caller {
+        Ok(caller) => Ok(caller),
+        Err(AuthError::Store(e)) => {
+            tracing::error!(error = %e, "authentication lookup failed");
+            Err(Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "INTERNAL_SERVER_ERROR",
+                message: "the service could not check the token; try again".to_owned(),
+                retry_after: None,
+            })
+        }
+        Err(e) => {
+            // A missing header guesses nothing; a rejected token is a guess.
+            let over = match (&e, client) {
+                (AuthError::Rejected, Some(ip)) => http.throttle.failed(ip),
+                _ => None,
+            };
+            Err(over.map_or_else(
+                || Refused {
+                    status: StatusCode::UNAUTHORIZED,
+                    code: "UNAUTHENTICATED",
+                    message: e.to_string(),
+                    retry_after: None,
+                },
+                too_many_failures,
+            ))
+        }
+    }
+}
+
+/// 429 for an address over its failed-authentication budget, with when to come back.
+fn too_many_failures(wait: Duration) -> Refused {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Refused {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "TOO_MANY_FAILED_AUTHENTICATIONS",
+        message: format!(
+            "too many failed authentications from this address; try again in {seconds} s"
+        ),
+        retry_after: Some(seconds),
+    }
 }
 
 /// The fields of a form-encoded GraphQL request.
@@ -275,6 +379,11 @@ async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection
 
 fn bad_request(message: &str) -> Rejection {
     Rejection(StatusCode::BAD_REQUEST, message.to_owned())
+}
+
+/// A plain-text answer, for pages a person opens in a browser.
+fn text_response(status: StatusCode, message: &str) -> Response {
+    (status, format!("{message}\n")).into_response()
 }
 
 /// A GraphQL-shaped error body (`{errors: [{message, extensions: {code}}]}`) with `status`.

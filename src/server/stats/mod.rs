@@ -4,21 +4,48 @@
 //! numeric id (1, 2, … in the order given) that `getQueryStats(databaseId:)` takes, as in
 //! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
 
+mod cache;
+pub mod page;
+mod probe;
+mod statement;
+
 use std::sync::Arc;
 
-use async_graphql::{ID, SimpleObject};
+use async_graphql::{ComplexObject, ID, SimpleObject};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use cache::StatementCache;
+pub use probe::DatabaseState;
+use probe::Prober;
 
 /// How many statements one answer holds at most, busiest first.
 pub const MAX_STATEMENTS: i64 = 500;
 /// Length of `truncatedQuery`.
 const TRUNCATE_AT: usize = 100;
 
-#[derive(SimpleObject, Debug, Clone)]
+/// A monitored database. Its state is probed only when asked for.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Database {
     pub id: ID,
     pub name: String,
+    #[graphql(skip)]
+    source: Arc<Monitored>,
+}
+
+#[ComplexObject]
+impl Database {
+    /// Whether the service can read this database's statistics now (probed with a 2 s
+    /// timeout, reused for 10 s).
+    async fn state(&self) -> DatabaseState {
+        self.source.state().await.state
+    }
+
+    /// Why the state is not OK, as the connection or the server said; null when OK.
+    async fn state_reason(&self) -> Option<String> {
+        self.source.state().await.reason
+    }
 }
 
 /// One normalized statement, with pganalyze's field names.
@@ -78,12 +105,20 @@ struct Monitored {
     id: String,
     name: String,
     pool: PgPool,
+    prober: Prober,
+}
+
+impl Monitored {
+    async fn state(&self) -> probe::Probed {
+        self.prober.state(&self.pool).await
+    }
 }
 
 /// The monitored databases. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Monitor {
-    databases: Arc<Vec<Monitored>>,
+    databases: Arc<Vec<Arc<Monitored>>>,
+    statements: StatementCache,
 }
 
 impl Monitor {
@@ -94,18 +129,20 @@ impl Monitor {
             .iter()
             .enumerate()
             .map(|(i, (name, url))| {
-                Ok(Monitored {
+                Ok(Arc::new(Monitored {
                     id: (i + 1).to_string(),
                     name: name.clone(),
                     pool: PgPoolOptions::new()
                         .max_connections(2)
                         .acquire_timeout(std::time::Duration::from_secs(5))
                         .connect_lazy(url)?,
-                })
+                    prober: Prober::default(),
+                }))
             })
             .collect::<Result<_, sqlx::Error>>()?;
         Ok(Monitor {
             databases: Arc::new(databases),
+            statements: StatementCache::default(),
         })
     }
 
@@ -115,6 +152,7 @@ impl Monitor {
             .map(|d| Database {
                 id: ID(d.id.clone()),
                 name: d.name.clone(),
+                source: Arc::clone(d),
             })
             .collect()
     }
@@ -126,36 +164,63 @@ impl Monitor {
         end_ts: Option<i32>,
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
-        let Some(db) = self.databases.iter().find(|d| d.id == database_id) else {
-            if self.databases.is_empty() {
-                return Err(StatsError::NoneMonitored(database_id.to_owned()));
-            }
-            let known = self
-                .databases
-                .iter()
-                .map(|d| format!("{} ({})", d.id, d.name))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(StatsError::UnknownDatabase {
-                id: database_id.to_owned(),
-                known,
-            });
-        };
+        let db = self.find(database_id)?;
         if start_ts.is_some() || end_ts.is_some() {
             return Err(StatsError::WindowUnsupported);
         }
-        let rows = sqlx::query(STATEMENTS_SQL)
-            .bind(MAX_STATEMENTS)
-            .fetch_all(&db.pool)
-            .await
-            .map_err(|source| StatsError::Source {
-                name: db.name.clone(),
-                source,
-            })?;
+        self.statements(db, None, public_url).await
+    }
+
+    /// One statement of a database by its queryid (for its page), wherever it ranks, with
+    /// the database's name.
+    pub async fn query_stat(
+        &self,
+        database_id: &str,
+        query_id: &str,
+        public_url: &str,
+    ) -> Result<Option<(String, QueryStat)>, StatsError> {
+        let db = self.find(database_id)?;
+        let mut found = self.statements(db, Some(query_id), public_url).await?;
+        Ok(found.pop().map(|stat| (db.name.clone(), stat)))
+    }
+
+    fn find(&self, database_id: &str) -> Result<&Arc<Monitored>, StatsError> {
+        if let Some(db) = self.databases.iter().find(|d| d.id == database_id) {
+            return Ok(db);
+        }
+        if self.databases.is_empty() {
+            return Err(StatsError::NoneMonitored(database_id.to_owned()));
+        }
+        let known = self
+            .databases
+            .iter()
+            .map(|d| format!("{} ({})", d.id, d.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(StatsError::UnknownDatabase {
+            id: database_id.to_owned(),
+            known,
+        })
+    }
+
+    /// The busiest statements of `db`, or only the one with queryid `only`.
+    async fn statements(
+        &self,
+        db: &Monitored,
+        only: Option<&str>,
+        public_url: &str,
+    ) -> Result<Vec<QueryStat>, StatsError> {
         let source = |source| StatsError::Source {
             name: db.name.clone(),
             source,
         };
+        let rows = sqlx::query(STATEMENTS_SQL)
+            .bind(MAX_STATEMENTS)
+            .bind(only)
+            .bind(MARKER)
+            .fetch_all(&db.pool)
+            .await
+            .map_err(source)?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id").map_err(source)?;
@@ -167,18 +232,14 @@ impl Monitor {
                 let io_time: f64 = row.try_get("io_time").map_err(source)?;
                 let pct: f64 = row.try_get("pct").map_err(source)?;
                 let per_call = |v: f64| if calls > 0 { v / calls as f64 } else { 0.0 };
-                let kind = statement_type(&query);
+                let statement = self.statements.get(&id, &query);
                 Ok(QueryStat {
-                    query_url: format!(
-                        "{}/databases/{}/queries/{id}",
-                        public_url.trim_end_matches('/'),
-                        db.id
-                    ),
+                    query_url: query_url(public_url, &db.id, &id),
                     id: ID(id),
                     truncated_query: truncate(&query),
-                    table_names: table_names(&query),
-                    statement_type: kind.clone(),
-                    statement_types: kind,
+                    table_names: statement.tables,
+                    statement_type: statement.types.clone(),
+                    statement_types: statement.types,
                     normalized_query: query,
                     total_calls: calls,
                     avg_time: per_call(total_time),
@@ -192,24 +253,63 @@ impl Monitor {
     }
 }
 
-/// Works from PostgreSQL 13 on: the I/O timing columns were renamed in 17.
-const STATEMENTS_SQL: &str = "
-SELECT s.queryid::text AS id,
-       s.query,
-       s.calls,
-       s.total_exec_time AS total_time,
-       s.shared_blks_hit AS hit,
-       s.shared_blks_read AS read,
-       COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
-                (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
-     + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
-                (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0) AS io_time,
-       COALESCE(100.0 * s.total_exec_time / NULLIF(SUM(s.total_exec_time) OVER (), 0), 0)::float8 AS pct
-FROM pg_stat_statements s
-JOIN pg_database d ON d.oid = s.dbid
-WHERE d.datname = current_database() AND s.queryid IS NOT NULL
-ORDER BY s.total_exec_time DESC
-LIMIT $1";
+/// Where the service serves statement `query_id` of database `database_id`: pganalyze's path.
+pub fn query_url(public_url: &str, database_id: &str, query_id: &str) -> String {
+    format!(
+        "{}/databases/{database_id}/queries/{query_id}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The marker every query this service sends to a monitored database carries, so that its own
+/// statements are left out of the statistics it reports. Inside the statement, after its first
+/// keyword: pg_stat_statements keeps comments there, where a leading one may be cut off.
+macro_rules! marker {
+    () => {
+        "/* keydeck:monitor */"
+    };
+}
+pub const MARKER: &str = marker!();
+
+/// The state probe: reads pg_stat_statements the way [`STATEMENTS_SQL`] does, without texts.
+const PROBE_SQL: &str = concat!(
+    "SELECT ",
+    marker!(),
+    " count(*) FROM (SELECT 1 FROM pg_stat_statements LIMIT 1) s"
+);
+
+/// The statements of the connected database, one row per queryid (pg_stat_statements keeps one
+/// per user as well), busiest first, without this service's own; `$2` picks one queryid, after
+/// the shares of the total are computed. Works from PostgreSQL 13 on: the I/O timing columns
+/// were renamed in 17.
+const STATEMENTS_SQL: &str = concat!(
+    "SELECT ",
+    marker!(),
+    " * FROM (
+  SELECT q.*,
+         COALESCE(100.0 * q.total_time / NULLIF(SUM(q.total_time) OVER (), 0), 0)::float8 AS pct
+  FROM (
+    SELECT s.queryid::text AS id,
+           min(s.query) AS query,
+           sum(s.calls)::int8 AS calls,
+           sum(s.total_exec_time)::float8 AS total_time,
+           sum(s.shared_blks_hit)::int8 AS hit,
+           sum(s.shared_blks_read)::int8 AS read,
+           sum(COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
+                        (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
+             + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
+                        (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0))::float8 AS io_time
+    FROM pg_stat_statements s
+    JOIN pg_database d ON d.oid = s.dbid
+    WHERE d.datname = current_database() AND s.queryid IS NOT NULL
+      AND strpos(s.query, $3) = 0
+    GROUP BY s.queryid
+  ) q
+) r
+WHERE $2::text IS NULL OR r.id = $2
+ORDER BY r.total_time DESC
+LIMIT $1"
+);
 
 fn truncate(query: &str) -> String {
     let flat = query.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -221,67 +321,9 @@ fn truncate(query: &str) -> String {
     }
 }
 
-/// The leading command of a statement, upper-cased (`WITH … UPDATE` counts as its CTE body's
-/// first command is unknown without a parser, so it reports `WITH`).
-fn statement_type(query: &str) -> Vec<String> {
-    query
-        .split_whitespace()
-        .next()
-        .map(|w| vec![w.trim_start_matches('(').to_uppercase()])
-        .unwrap_or_default()
-}
-
-/// Tables named after FROM, JOIN, UPDATE, INTO, TABLE and COPY: a lexical scan, not a parser.
-fn table_names(query: &str) -> Vec<String> {
-    let words: Vec<&str> = query
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')' || c == ';')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let mut names: Vec<String> = Vec::new();
-    for pair in words.windows(2) {
-        let keyword = pair[0].to_ascii_uppercase();
-        if !matches!(
-            keyword.as_str(),
-            "FROM" | "JOIN" | "UPDATE" | "INTO" | "TABLE" | "COPY"
-        ) {
-            continue;
-        }
-        let name = pair[1].trim_matches('"').replace("\".\"", ".");
-        let is_identifier = name
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
-            && name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_');
-        let keyword_not_table = matches!(
-            name.to_ascii_uppercase().as_str(),
-            "STDIN" | "STDOUT" | "IF" | "ONLY" | "LATERAL" | "SELECT"
-        );
-        if is_identifier && !keyword_not_table && !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statement_type_and_tables_are_read_from_the_text() {
-        let q = "UPDATE \"pgbench_accounts\" SET abalance = $1 WHERE \"aid\" = $2";
-        assert_eq!(statement_type(q), ["UPDATE"]);
-        assert_eq!(table_names(q), ["pgbench_accounts"]);
-        let q = "select a.x from accounts a join branches b on a.b = b.id where x in (select 1 from tellers)";
-        assert_eq!(statement_type(q), ["SELECT"]);
-        assert_eq!(table_names(q), ["accounts", "branches", "tellers"]);
-        assert_eq!(
-            table_names("INSERT INTO public.t VALUES ($1)"),
-            ["public.t"]
-        );
-    }
 
     #[test]
     fn long_queries_are_truncated_on_one_line() {
@@ -289,5 +331,12 @@ mod tests {
         let t = truncate(&q);
         assert_eq!(t.chars().count(), TRUNCATE_AT);
         assert!(t.ends_with('…') && !t.contains('\n'));
+    }
+
+    #[test]
+    fn every_query_to_a_monitored_database_carries_the_marker() {
+        for sql in [STATEMENTS_SQL, PROBE_SQL] {
+            assert!(sql.starts_with(&format!("SELECT {MARKER} ")), "{sql}");
+        }
     }
 }
