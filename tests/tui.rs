@@ -7,7 +7,7 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keydeck::api::ops::{Identity, Key};
-use keydeck::api::{ApiError, CreatedKey, Database, Page, Refusal};
+use keydeck::api::{ApiError, CreatedKey, Database, DatabaseProblem, Page, Refusal};
 use keydeck::platform::CopyPath;
 use keydeck::tui::action::{Action, Effect};
 use keydeck::tui::app::{App, Overlay, Session};
@@ -383,6 +383,43 @@ fn snapshot_identities_tab() {
 }
 
 #[test]
+fn stats_databases_show_their_state_and_a_failure_says_why() {
+    let mut app = loaded(1);
+    press(&mut app, KeyCode::Char('3'));
+    app.update(Action::DatabasesLoaded(Ok(vec![
+        Database {
+            id: "1".into(),
+            name: "app".into(),
+            ..Default::default()
+        },
+        Database {
+            id: "2".into(),
+            name: "reports".into(),
+            problem: Some(DatabaseProblem {
+                label: "unreachable",
+                reason: "connection refused\u{1b}[2J".into(),
+            }),
+        },
+    ])));
+    let shown = screen(&app, 110, 12);
+    assert!(shown.contains("ok"), "{shown}");
+    assert!(shown.contains("unreachable"), "{shown}");
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    app.update(Action::StatsLoaded {
+        database_id: "2".into(),
+        since: None,
+        result: Err(down()),
+    });
+    let shown = screen(&app, 110, 12);
+    assert!(
+        shown.contains("reports the database as unreachable"),
+        "{shown}"
+    );
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+}
+
+#[test]
 fn snapshot_query_stats_tab() {
     let mut app = loaded(1);
     press(&mut app, KeyCode::Char('3'));
@@ -391,6 +428,7 @@ fn snapshot_query_stats_tab() {
     app.update(Action::DatabasesLoaded(Ok(vec![Database {
         id: "1".into(),
         name: "app".into(),
+        ..Default::default()
     }])));
     press(&mut app, KeyCode::Enter);
     let stats = serde_json::from_value(json!([
@@ -936,6 +974,7 @@ fn identities_and_query_stats_cut_with_an_ellipsis_and_drop_columns_at_80() {
     app.update(Action::DatabasesLoaded(Ok(vec![Database {
         id: "1".into(),
         name: "app".into(),
+        ..Default::default()
     }])));
     press(&mut app, KeyCode::Enter);
     let stats = serde_json::from_value(json!([
@@ -1024,6 +1063,7 @@ fn stats_open() -> App {
     app.update(Action::DatabasesLoaded(Ok(vec![Database {
         id: "1".into(),
         name: "shop".into(),
+        ..Default::default()
     }])));
     let effects = press(&mut app, KeyCode::Enter);
     assert_eq!(

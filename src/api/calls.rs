@@ -121,10 +121,22 @@ pub struct CreatedKey {
 }
 
 /// A monitored database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Database {
     pub id: String,
     pub name: String,
+    /// Why its statistics cannot be read right now (`None`: they can, or the service did
+    /// not say).
+    pub problem: Option<DatabaseProblem>,
+}
+
+/// What keeps a monitored database's statistics from being read, as the service probed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseProblem {
+    /// A short label for a table cell: "unreachable", "no pg_stat_statements".
+    pub label: &'static str,
+    /// The service's reason, in its words (untrusted text).
+    pub reason: String,
 }
 
 pub type QueryStat = ops::query_stats::QueryStatsGetQueryStats;
@@ -589,9 +601,22 @@ impl ApiClient {
             .await?
             .databases
             .into_iter()
-            .map(|d| Database {
-                id: d.id,
-                name: d.name,
+            .map(|d| {
+                use ops::databases::DatabaseState;
+                let label = match d.state {
+                    DatabaseState::OK => None,
+                    DatabaseState::UNREACHABLE => Some("unreachable"),
+                    DatabaseState::PG_STAT_STATEMENTS_MISSING => Some("no pg_stat_statements"),
+                    DatabaseState::Other(_) => Some("unknown state"),
+                };
+                Database {
+                    id: d.id,
+                    name: d.name,
+                    problem: label.map(|label| DatabaseProblem {
+                        label,
+                        reason: d.state_reason.unwrap_or_default(),
+                    }),
+                }
             })
             .collect())
     }

@@ -6,7 +6,7 @@ mod client;
 pub mod ops;
 
 pub use calls::{
-    Candidate, CreatedKey, Database, IdentityQuery, IdentityRoles, KeyQuery, KeyScope, Lookup, Me,
-    MembershipSpec, NewKey, Page, Project, QueryStat, Role, parse_variables,
+    Candidate, CreatedKey, Database, DatabaseProblem, IdentityQuery, IdentityRoles, KeyQuery,
+    KeyScope, Lookup, Me, MembershipSpec, NewKey, Page, Project, QueryStat, Role, parse_variables,
 };
 pub use client::{ApiClient, ApiError, AuthScheme, Refusal};

@@ -274,10 +274,12 @@ mod tests {
             Database {
                 id: "1".into(),
                 name: "app".into(),
+                ..Default::default()
             },
             Database {
                 id: "2".into(),
                 name: "1".into(),
+                ..Default::default()
             },
         ];
         assert_eq!(pick_database(&dbs, "app"), Ok("1".into()));

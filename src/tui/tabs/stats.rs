@@ -14,7 +14,7 @@ use super::columns::{Column, Width, table};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
 use super::{Cursor, Tab, framed, message};
-use crate::api::{Database, QueryStat};
+use crate::api::{Database, DatabaseProblem, QueryStat};
 use crate::text::visible;
 use crate::ttl::{Ttl, parse_window};
 use crate::tui::action::{Effect, Reply};
@@ -192,6 +192,12 @@ impl StatsTab {
                 .find(|d| d.id == id)
                 .map_or(id, |d| d.name.as_str()),
         )
+    }
+
+    /// What the service reported wrong with the open database, if anything.
+    fn open_problem(&self) -> Option<&DatabaseProblem> {
+        let id = self.open_database.as_deref()?;
+        self.databases.iter().find(|d| d.id == id)?.problem.as_ref()
     }
 
     /// Re-applies filter and sort to the loaded rows.
@@ -480,14 +486,20 @@ impl StatsTab {
             .window(&self.databases, inner.height.saturating_sub(1) as usize);
         // Names are whatever the service's operator wrote.
         let rows = window.iter().map(|d| {
+            let state = match &d.problem {
+                None => Span::raw("ok"),
+                Some(problem) => Span::styled(problem.label, theme.error),
+            };
             vec![
                 Span::raw(visible(&d.id).into_owned()),
                 Span::raw(visible(&d.name).into_owned()),
+                state,
             ]
         });
         let columns = [
             Column::new("Id", Width::Fixed(3), 1),
             Column::new("Name", Width::Fill { min: 8, weight: 1 }, 9),
+            Column::new("State", Width::Fixed(12), 2),
         ];
         let selected = Some(self.db_cursor.index - offset);
         table(&columns, rows, selected, theme, inner, buf);
@@ -530,7 +542,14 @@ impl StatsTab {
             .render(info, buf);
         if self.view.is_empty() {
             let text = match &self.stats_load {
-                Load::Failed(e) => format!("Could not load statistics: {e}"),
+                Load::Failed(e) => match self.open_problem() {
+                    Some(problem) => format!(
+                        "Could not load statistics: {e} (the service reports the database as {}: {})",
+                        problem.label,
+                        visible(&problem.reason)
+                    ),
+                    None => format!("Could not load statistics: {e}"),
+                },
                 Load::Loaded if !self.rows.is_empty() => format!(
                     "No statement matches “{}” ({} clears the filter).",
                     self.search.input.as_str().trim(),
