@@ -39,7 +39,8 @@ pub fn is_known_role(name: &str) -> bool {
 }
 
 /// A refusal; the message says what was missing, for the developer reading it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Denied(pub String);
 
 type Decision = Result<(), Denied>;
