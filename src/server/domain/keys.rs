@@ -319,3 +319,82 @@ async fn insert(
         identity,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::domain::testing;
+
+    const HOUR: i64 = 3600;
+
+    fn ttl(text: &str) -> Ttl {
+        text.parse().expect("a valid TTL")
+    }
+
+    fn caller(expires_at: Option<Timestamp>, roles: &[&str]) -> Caller {
+        testing::caller(expires_at, roles, Vec::new())
+    }
+
+    #[test]
+    fn never_is_only_for_super_admin_keys_made_by_super_admins() {
+        let admin = caller(None, &[authz::SUPER_ADMIN]);
+        let max = Some(ttl("30d"));
+        assert_eq!(expiry(max, &admin, Some(" Never "), true), Ok(None));
+        assert_eq!(
+            expiry(max, &admin, Some("never"), false),
+            Err(ExpiryError::NeverNotAllowed)
+        );
+        let project_admin = caller(None, &[authz::PROJECT_ADMIN]);
+        assert_eq!(
+            expiry(max, &project_admin, Some("never"), true),
+            Err(ExpiryError::NeverNotAllowed)
+        );
+    }
+
+    #[test]
+    fn a_ttl_stays_within_the_services_maximum() {
+        let admin = caller(None, &[authz::SUPER_ADMIN]);
+        let max = Some(ttl("30d"));
+        assert_eq!(
+            expiry(max, &admin, Some("31d"), false),
+            Err(ExpiryError::OverMaximum {
+                ttl: ttl("31d"),
+                max: ttl("30d")
+            })
+        );
+        assert!(matches!(
+            expiry(max, &admin, Some("soon"), false),
+            Err(ExpiryError::Syntax(_))
+        ));
+        // Without a maximum and without `expiresIn`, the key never expires.
+        assert_eq!(expiry(None, &admin, None, false), Ok(None));
+    }
+
+    #[test]
+    fn without_expires_in_a_key_gets_the_longest_life_it_may_have() {
+        let before = Timestamp::now().plus_seconds(30 * 24 * HOUR);
+        let got = expiry(Some(ttl("30d")), &caller(None, &[]), None, false);
+        let after = Timestamp::now().plus_seconds(30 * 24 * HOUR);
+        assert!(got.is_ok_and(|at| at.is_some_and(|at| before <= at && at <= after)));
+        // A creator expiring sooner than the maximum passes on its own expiry.
+        let limit = Timestamp::now().plus_seconds(HOUR);
+        let short_lived = caller(Some(limit), &[]);
+        assert_eq!(
+            expiry(Some(ttl("30d")), &short_lived, None, false),
+            Ok(Some(limit))
+        );
+    }
+
+    #[test]
+    fn a_key_never_outlives_the_key_creating_it_super_admins_aside() {
+        let limit = Timestamp::now().plus_seconds(HOUR);
+        let max = Some(ttl("30d"));
+        assert_eq!(
+            expiry(max, &caller(Some(limit), &[]), Some("2h"), false),
+            Err(ExpiryError::OutlivesCreator(limit))
+        );
+        assert!(expiry(max, &caller(Some(limit), &[]), Some("30m"), false).is_ok());
+        let admin = caller(Some(limit), &[authz::SUPER_ADMIN]);
+        assert!(expiry(max, &admin, Some("2h"), false).is_ok_and(|at| at > Some(limit)));
+    }
+}

@@ -46,3 +46,40 @@ pub fn audit<'a>(caller: &'a Caller, action: &'a str) -> Audit<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no identity with this id")]
 pub struct IdentityNotFound;
+
+/// What the domain's unit tests share.
+#[cfg(test)]
+mod testing {
+    use crate::server::auth::Caller;
+    use crate::server::model::{ApiKey, ApiKeyType, Membership, Permission, Timestamp, Visibility};
+
+    /// A caller whose key (READ and WRITE) expires at `expires_at`, holding the global `roles`
+    /// and, per project id, `memberships`.
+    pub fn caller(
+        expires_at: Option<Timestamp>,
+        roles: &[&str],
+        memberships: Vec<(String, Vec<Membership>)>,
+    ) -> Caller {
+        Caller {
+            key: ApiKey {
+                id: "k1".into(),
+                kind: ApiKeyType::Global,
+                description: "creator".into(),
+                enabled: true,
+                created_at: Timestamp::now(),
+                last_used_at: None,
+                expires_at,
+                disabled_at: None,
+                permissions: vec![Permission::Read, Permission::Write],
+                visibility: Visibility::OrgWide,
+                token_prefix: None,
+                seq: 1,
+                identity_id: "i1".into(),
+                project_id: None,
+                owner_id: None,
+            },
+            global_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            memberships,
+        }
+    }
+}
