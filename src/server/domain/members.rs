@@ -15,6 +15,7 @@ pub enum MemberChange {
     Add(Vec<Membership>),
     /// Replaces a member's memberships.
     Update(Vec<Membership>),
+    /// Ends a member's membership of the project.
     Remove,
 }
 
