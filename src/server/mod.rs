@@ -1,12 +1,11 @@
 //! `keydeck serve`: the reference key service (axum + async-graphql + sqlx).
 
 pub mod auth;
-pub mod authz;
+pub mod domain;
 pub mod harness;
 pub mod http;
 pub mod limits;
 pub mod listener;
-pub mod memberships;
 pub mod model;
 pub mod nesting;
 pub mod schema;
@@ -21,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+use crate::server::domain::authz;
 use crate::server::model::{Permission, Timestamp, Visibility};
 pub use crate::server::schema::{Services, Settings, schema, sdl};
 use crate::server::stats::Monitor;

@@ -8,6 +8,7 @@ mod objects;
 mod paging;
 pub mod payload;
 mod query;
+mod refusal;
 
 use async_graphql::{Context, EmptySubscription, Schema};
 
@@ -102,6 +103,6 @@ fn coded_error(code: &'static str, message: impl Into<String>) -> async_graphql:
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
 }
 
-fn forbidden(denied: crate::server::authz::Denied) -> async_graphql::Error {
+fn forbidden(denied: crate::server::domain::authz::Denied) -> async_graphql::Error {
     coded_error("FORBIDDEN", denied.0)
 }

@@ -6,9 +6,8 @@ use std::borrow::Cow;
 
 use async_graphql::{Enum, OutputType, SimpleObject, TypeName};
 
-use crate::server::memberships::MembershipValidationError;
+use crate::server::domain::memberships::MembershipValidationError;
 use crate::server::model::{ApiKey, Identity, Membership, Project};
-use crate::server::store::StoreError;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateApiKeyErrorCode {
@@ -169,22 +168,7 @@ pub struct CreateProjectResult {
 #[derive(Debug)]
 pub enum Failure<C: ErrorCode> {
     Refused(MutationError<C>),
-    Internal(StoreError),
-}
-
-impl<C: ErrorCode> From<StoreError> for Failure<C> {
-    fn from(e: StoreError) -> Self {
-        Failure::Internal(e)
-    }
-}
-
-/// A refusal with a message and no membership details.
-pub fn refuse<C: ErrorCode>(code: C, message: impl Into<String>) -> Failure<C> {
-    Failure::Refused(MutationError {
-        code,
-        developer_message: message.into(),
-        membership_validation: None,
-    })
+    Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The code's name as the SDL spells it (`NAME_TAKEN`), for the audit log.

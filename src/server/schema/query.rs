@@ -7,7 +7,7 @@ use super::MAX_PAGE_SIZE;
 use super::loaders::{prime_identities, prime_keys};
 use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
-use crate::server::authz;
+use crate::server::domain::authz;
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
 };

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::{choices, text_value, variables_hint};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, KeyScope, Me, MembershipSpec, NewKey, Project, parse_variables};
-use crate::server::authz::{PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
+use crate::server::domain::authz::{PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
 use crate::text::visible;
 use crate::token;
 use crate::ttl::Ttl;

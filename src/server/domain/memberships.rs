@@ -3,6 +3,7 @@
 use async_graphql::{Enum, SimpleObject};
 
 use crate::server::model::{Membership, RoleDefinition};
+use crate::server::store::{Store, StoreError};
 use crate::text;
 
 /// Longest variable value accepted.
@@ -27,6 +28,24 @@ pub struct MembershipValidationError {
     pub code: MembershipValidationErrorCode,
     pub role: String,
     pub variable: Option<String>,
+}
+
+/// Memberships that do not match the project's role definitions, with every problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("one or more memberships do not match the project's role definitions")]
+pub struct Mismatch(pub Vec<MembershipValidationError>);
+
+/// Checks `memberships` against the role definitions of the project `project_id`.
+pub async fn check<E>(store: &Store, project_id: &str, memberships: &[Membership]) -> Result<(), E>
+where
+    E: From<Mismatch> + From<StoreError>,
+{
+    let problems = validate(&store.project_roles(project_id).await?, memberships);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Mismatch(problems).into())
+    }
 }
 
 /// Every problem of `memberships` against `definitions`; empty when they are valid.

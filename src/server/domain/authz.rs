@@ -39,7 +39,8 @@ pub fn is_known_role(name: &str) -> bool {
 }
 
 /// A refusal; the message says what was missing, for the developer reading it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Denied(pub String);
 
 type Decision = Result<(), Denied>;
@@ -287,5 +288,75 @@ impl Caller {
         } else {
             deny("query statistics need the monitor or super_admin role")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::domain::testing;
+
+    fn membership(role: &str, variable: &str, values: &[&str]) -> Membership {
+        Membership {
+            role: role.into(),
+            variables: vec![VariableEntry {
+                name: variable.into(),
+                values: values.iter().map(|v| (*v).into()).collect(),
+            }],
+        }
+    }
+
+    /// An editor of project `p1` for the language `cs` only.
+    fn czech_editor() -> crate::server::auth::Caller {
+        let held = membership("editor", "language", &["cs"]);
+        testing::caller(None, &[], vec![("p1".into(), vec![held])])
+    }
+
+    #[test]
+    fn a_member_grants_only_roles_and_values_it_holds() {
+        let editor = czech_editor();
+        let rw = [Permission::Read, Permission::Write];
+        let personal = Visibility::Personal;
+        let grant = |m: Membership| editor.may_create_project_key("p1", &[m], personal, &rw);
+        assert_eq!(grant(membership("editor", "language", &["cs"])), Ok(()));
+        assert!(grant(membership("editor", "language", &["cs", "en"])).is_err());
+        assert!(grant(membership("admin", "language", &["cs"])).is_err());
+        // Nothing held in another project.
+        let elsewhere = [membership("editor", "language", &["cs"])];
+        assert!(
+            editor
+                .may_create_project_key("p2", &elsewhere, personal, &rw)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn only_a_projects_admins_create_its_org_wide_keys() {
+        let rw = [Permission::Read, Permission::Write];
+        assert!(
+            czech_editor()
+                .may_create_project_key("p1", &[], Visibility::OrgWide, &rw)
+                .is_err()
+        );
+        let admin = testing::caller(None, &[PROJECT_ADMIN], Vec::new());
+        let any = [membership("editor", "language", &["cs", "en"])];
+        assert_eq!(
+            admin.may_create_project_key("p1", &any, Visibility::OrgWide, &rw),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn only_super_admins_change_a_super_admins_roles() {
+        let super_admin = [SUPER_ADMIN.to_owned()];
+        let project_admin = testing::caller(None, &[PROJECT_ADMIN], Vec::new());
+        assert!(project_admin.may_change_identity(&super_admin).is_err());
+        assert!(project_admin.may_change_global_roles(&super_admin).is_err());
+        assert_eq!(
+            project_admin.may_change_global_roles(&[PROJECT_ADMIN.to_owned()]),
+            Ok(())
+        );
+        let root = testing::caller(None, &[SUPER_ADMIN], Vec::new());
+        assert_eq!(root.may_change_identity(&super_admin), Ok(()));
     }
 }
