@@ -33,7 +33,7 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
-pub use sql::Backend;
+pub use sql::{Backend, redacted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -83,6 +83,22 @@ impl Backend {
     }
 }
 
+/// `url` fit for messages and logs: a PostgreSQL URL's password is replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The userinfo ends at the last `@` before the path.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 /// A statement being built: its text with `$N` placeholders and the values bound to them.
 pub struct Sql {
     text: String,
@@ -186,6 +202,16 @@ mod tests {
         let mut q = Sql::new("");
         Backend::Postgres.push_search(&mut q, "unused", "k", "50%_off\\");
         assert_eq!(q.text, "k.description ILIKE $1");
+    }
+
+    #[test]
+    fn passwords_do_not_reach_messages() {
+        assert_eq!(
+            redacted("postgres://kd:s3cr@t@db:5432/kd"),
+            "postgres://kd:***@db:5432/kd"
+        );
+        assert_eq!(redacted("postgres://kd@db/kd"), "postgres://kd@db/kd");
+        assert_eq!(redacted("sqlite:/tmp/k.db"), "sqlite:/tmp/k.db");
     }
 
     #[test]
