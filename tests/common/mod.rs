@@ -561,18 +561,30 @@ impl Drop for PgDatabase {
 }
 
 /// Polls `check` until it holds, for at most five seconds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    for _ in 0..100 {
+    eventually_within(what, Duration::from_secs(5), check).await;
+}
+
+/// Polls `check` until it holds, for at most `bound`: for the few contracts that promise one.
+pub async fn eventually_within<F, Fut>(what: &str, bound: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
         if check().await {
             return;
         }
+        if start.elapsed() >= bound {
+            panic!("{what}: still not true after {bound:?}");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{what}: still not true after 5 s");
 }
 
 /// Sends a request and reads its body as JSON (or as a JSON string when it is not JSON).
