@@ -87,16 +87,12 @@ async fn watch(changes: Weak<Changes>, url: String, pool: AnyPool) {
         };
         live.bump();
         drop(live);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(_)) => {
-                    let Some(live) = changes.upgrade() else {
-                        return;
-                    };
-                    live.bump();
-                }
-                Ok(None) | Err(_) => break,
-            }
+        // Ends when the connection is lost (`Ok(None)`) or fails.
+        while let Ok(Some(_)) = listener.try_recv().await {
+            let Some(live) = changes.upgrade() else {
+                return;
+            };
+            live.bump();
         }
         tracing::warn!("lost the connection listening for changes; polling until it is back");
         let Some(live) = changes.upgrade() else {

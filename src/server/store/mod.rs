@@ -217,6 +217,11 @@ impl Store {
         self.changes.generation()
     }
 
+    /// Raw access for tests and tools that inspect what is stored (e.g. "no plaintext token").
+    pub fn read_pool(&self) -> &AnyPool {
+        &self.read
+    }
+
     /// Whether no key has ever been created (the bootstrap condition).
     pub async fn has_no_keys(&self) -> StoreResult<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
