@@ -57,7 +57,9 @@ async fn generate_statistics(url: &str) {
 
 #[tokio::test]
 async fn query_stats_come_from_pg_stat_statements() {
-    let Some(url) = pg_url() else { return };
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
     generate_statistics(&url).await;
     let server = TestServer::monitoring(vec![("app".into(), url)]).await;
     // pganalyze hands out a read-only key for this; here it holds the monitor role.
@@ -192,7 +194,9 @@ const EVERYTHING: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id 
 
 #[tokio::test]
 async fn the_services_own_queries_never_appear() {
-    let Some(url) = pg_url() else { return };
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
     generate_statistics(&url).await;
     let server = TestServer::monitoring(vec![("app".into(), url.clone())]).await;
     let states = "{ databases { state } }";
@@ -236,7 +240,9 @@ async fn the_services_own_queries_never_appear() {
 
 #[tokio::test]
 async fn databases_say_whether_they_can_be_read() {
-    let Some(url) = pg_url() else { return };
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
     generate_statistics(&url).await;
     // A database of the same cluster without the extension.
     let pool = PgPool::connect(&url).await.unwrap();
@@ -287,7 +293,9 @@ async fn databases_say_whether_they_can_be_read() {
 
 #[tokio::test]
 async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
-    let Some(url) = pg_url() else { return };
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
     generate_statistics(&url).await;
     // The README's SQL, and a role without the grant to compare with.
     run_as_owner(
@@ -340,7 +348,9 @@ async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
 
 #[tokio::test]
 async fn the_query_page_shows_the_whole_statement() {
-    let Some(url) = pg_url() else { return };
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
     generate_statistics(&url).await;
     // Longer than truncatedQuery, with characters HTML must escape.
     let long = format!(

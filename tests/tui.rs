@@ -1336,7 +1336,7 @@ fn title_counts(screen: &str) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pty_query_stats_open_a_statement_sort_and_filter() {
-    let Some(url) = common::pg::pg_url() else {
+    let Some(url) = common::pg_url("the Query Stats tab against PostgreSQL") else {
         return;
     };
     let pool = sqlx::postgres::PgPool::connect(&url).await.unwrap();
