@@ -1,49 +1,123 @@
 //! What the benchmarks share: a store seeded with many keys, and an app holding many keys.
 #![allow(dead_code)] // each benchmark uses a different part
 
+use std::str::FromStr as _;
+use std::time::{Duration, Instant};
+
 use anyhow::Context as _;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _};
 use keydeck::api::Page;
-use keydeck::server::model::{Permission, Visibility};
-use keydeck::server::store::{Audit, NewKey, Store};
-use keydeck::token;
+use keydeck::server::model::Timestamp;
+use keydeck::server::store::Store;
 use keydeck::tui::action::Action;
 use keydeck::tui::app::{App, Session};
 use keydeck::tui::keymap::Keymap;
 use keydeck::tui::theme::Theme;
 
+/// The store URL a service bench runs against: `BENCH_DB` when set (e.g. `postgres://…`, a
+/// database of its own: the bench fills it), a fresh SQLite file named `name` under `dir`
+/// otherwise.
+pub fn bench_db_url(dir: &std::path::Path, name: &str) -> String {
+    match std::env::var("BENCH_DB") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => format!("sqlite:{}", dir.join(name).display()),
+    }
+}
+
+/// What the store under the bench is, for the tables: `SQLite` or `PostgreSQL`.
+pub fn backend_name(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
 /// Opens the store at `url` and fills it with the bootstrap super admin plus `keys - 1`
-/// org-wide read keys, one after another. Returns the store and the bootstrap token.
+/// org-wide read keys named `bench key {i}`, of which [`NEEDLES`] spread over the list are
+/// named `bench key {i} needle`, so that a search for [`NEEDLE`] matches a handful at any
+/// size. Key `i` has sequence number `i + 1` (the bootstrap key has 1). Returns the store and
+/// the bootstrap token; prints how long seeding took.
+///
+/// The keys go in through SQL, not [`Store::insert_key`]: one transaction per key makes a
+/// million keys take hours. The rows are the ones `insert_key` writes (an identity per key,
+/// random uuid ids, unique token hashes, `name_key`, the search index filled by its
+/// triggers), without the per-key audit entries, which no listing reads.
 pub async fn seeded_store(url: &str, keys: usize) -> anyhow::Result<(Store, String)> {
     let store = Store::open(url).await.context("opening the bench store")?;
     let admin = keydeck::server::bootstrap(&store, None)
         .await?
-        .context("the fresh store returned no bootstrap token")?;
-    for i in 1..keys {
-        let t = token::generate().context("the OS random source failed")?;
-        let description = format!("bench key {i}");
-        store
-            .insert_key(
-                NewKey {
-                    description: &description,
-                    project_id: None,
-                    token_hash: &token::hash(&t),
-                    token_prefix: Some(&token::display_prefix(&t)),
-                    expires_at: None,
-                    permissions: &[Permission::Read],
-                    visibility: Visibility::OrgWide,
-                    owner_id: None,
-                    global_roles: &[],
-                    memberships: &[],
-                },
-                Audit {
-                    actor_id: None,
-                    action: "bench",
-                },
-            )
-            .await
-            .with_context(|| format!("inserting key {i}"))?;
-    }
+        .context("the store is not fresh: it returned no bootstrap token")?;
+    let started = Instant::now();
+    bulk_insert_keys(url, keys.saturating_sub(1)).await?;
+    eprintln!(
+        "seeded {keys} keys ({}) in {:.1} s",
+        backend_name(url),
+        started.elapsed().as_secs_f64()
+    );
     Ok((store, admin))
+}
+
+/// What a search for the seeded needles types.
+pub const NEEDLE: &str = "needle";
+/// How many seeded keys are needles.
+pub const NEEDLES: usize = 5;
+
+/// `uuid::Uuid`'s text form (8-4-4-4-12 lower-case hex, version 4) from the 32 hex digits `h`.
+const UUID_OF_H: &str = "substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) \
+    || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(h, 18, 3) || '-' \
+    || substr(h, 21, 12)";
+
+/// Inserts keys `1..=n`, in that order, in one transaction on a connection of its own beside
+/// the store's: identities from a recursive counter, then one key per new identity.
+async fn bulk_insert_keys(url: &str, n: usize) -> anyhow::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let n = i64::try_from(n)?;
+    // Needles at the middle of each fifth of the list.
+    let stride = (n / NEEDLES as i64).max(1);
+    let now = Timestamp::now().0;
+    let mut conn = SqliteConnectOptions::from_str(url)?
+        .busy_timeout(Duration::from_secs(30))
+        .connect()
+        .await
+        .context("connecting to the bench store to seed it")?;
+    let mut tx = conn.begin().await?;
+    let last_identity: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM identities")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO identities (id, description, created_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         SELECT {UUID_OF_H}, \
+                'bench key ' || i || CASE WHEN i % ?2 = ?2 / 2 THEN ' ' || ?3 ELSE '' END, ?4 \
+         FROM (SELECT i, lower(hex(randomblob(16))) AS h FROM n)"
+    ))
+    .bind(n)
+    .bind(stride)
+    .bind(NEEDLE)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .context("seeding identities")?;
+    sqlx::query(&format!(
+        "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+         SELECT {UUID_OF_H}, id, description, lower(description), NULL, \
+                lower(hex(randomblob(32))), 'kd_' || hex(randomblob(3)), 1, created_at, NULL, \
+                1, 0, 'ORG_WIDE', NULL \
+         FROM (SELECT lower(hex(randomblob(16))) AS h, id, description, created_at \
+               FROM identities WHERE seq > ?1 ORDER BY seq)"
+    ))
+    .bind(last_identity)
+    .execute(&mut *tx)
+    .await
+    .context("seeding keys")?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// A TUI app with no keys yet.
@@ -79,4 +153,36 @@ pub fn load_keys(app: &mut App, n: usize) -> anyhow::Result<()> {
         });
     }
     Ok(())
+}
+
+/// Starts the real service (`keydeck::server::start`, as `keydeck serve` does) on a loopback
+/// port the OS picks, over the store at `url`.
+pub async fn start_service(url: &str) -> anyhow::Result<keydeck::server::Running> {
+    keydeck::server::start(&keydeck::server::ServeConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: url.to_owned(),
+        bootstrap_token_file: None,
+        max_key_ttl: None,
+        public_url: None,
+        monitor: vec![],
+        limits: keydeck::server::Limits::default(),
+    })
+    .await
+}
+
+/// Nearest-rank percentile of sorted latencies.
+pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// `12.34 ms`, or `-` for none.
+pub fn fmt_ms(d: Option<Duration>) -> String {
+    d.map_or_else(
+        || "-".to_owned(),
+        |d| format!("{:.2} ms", d.as_secs_f64() * 1e3),
+    )
 }
