@@ -113,9 +113,13 @@ fn main() -> anyhow::Result<()> {
     );
     println!(
         "{:<28} {:>8.1}ms {:>8.1}ms",
-        "curl (same request)",
+        "curl (same requests)",
         c_median.as_secs_f64() * 1e3,
         c_min.as_secs_f64() * 1e3
+    );
+    println!(
+        "keydeck / curl (median): {:.2}",
+        k_median.as_secs_f64() / c_median.as_secs_f64()
     );
     running.task.abort();
     Ok(())

@@ -241,8 +241,11 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
             rule.push_str(&format!("{:->22}|", ""));
         }
     }
-    header.push_str(&format!(" {:>14} |", "ratio (median)"));
-    rule.push_str(&format!("{:->16}|", ""));
+    let compared = measured.len() > 1;
+    if compared {
+        header.push_str(&format!(" {:>14} |", "ratio (median)"));
+        rule.push_str(&format!("{:->16}|", ""));
+    }
     println!("{header}");
     println!("{rule}");
     for (i, case) in CASES.iter().enumerate() {
@@ -254,6 +257,10 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
                     common::fmt_ms(common::percentile(&m.cases[i], p))
                 ));
             }
+        }
+        if !compared {
+            println!("{line}");
+            continue;
         }
         let ratio = match (
             common::percentile(&small.cases[i], 50.0),
