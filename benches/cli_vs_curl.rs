@@ -31,8 +31,8 @@ fn measure(mut run: impl FnMut() -> bool) -> (Duration, Duration) {
 
 fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let url = common::bench_db_url(dir.path(), "bench.db");
     let rt = tokio::runtime::Runtime::new()?;
+    let url = rt.block_on(common::bench_store(dir.path(), "bench.db"))?;
     let (running, token) = rt.block_on(async {
         let (store, token) = common::seeded_store(&url, KEYS).await?;
         drop(store);

@@ -1,7 +1,8 @@
 //! `apiKeys(first: 50)` latency at 1,000 and at 1,000,000 keys, over real HTTP against the
 //! real service (`keydeck::server::start` on a loopback port), one request at a time.
 //!
-//! For each size: a fresh store (a temporary SQLite file, or `BENCH_DB`) seeded with that many
+//! For each size: a fresh store (a temporary SQLite file, or a new database on the PostgreSQL
+//! server `BENCH_DB` names) seeded with that many
 //! keys (the seeding time is printed), then `KEY_PAGES_RUNS` requests (default 200, after 20
 //! to warm up) of each case:
 //! - the first page, without `totalCount`;
@@ -14,7 +15,7 @@
 //! expected number of keys); a wrong one stops the bench.
 //!
 //! Run: `cargo bench --bench key_pages`
-//! (`KEY_PAGES_SIZES=1000,100000` changes the sizes; `BENCH_DB=postgres://…` takes one size).
+//! (`KEY_PAGES_SIZES=1000,100000` changes the sizes; `BENCH_DB=postgres://…` runs on PostgreSQL).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -99,15 +100,12 @@ fn run() -> anyhow::Result<()> {
         Ok(s) => s.trim().parse().context("KEY_PAGES_RUNS must be a number")?,
         Err(_) => DEFAULT_RUNS,
     };
-    if std::env::var_os("BENCH_DB").is_some() && sizes.len() > 1 {
-        bail!("with BENCH_DB, give one size (KEY_PAGES_SIZES): each size needs a fresh store");
-    }
     let mut measured = Vec::new();
     let mut backend = "";
     for &size in &sizes {
         let runtime = tokio::runtime::Runtime::new().context("building the tokio runtime")?;
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
-        let url = common::bench_db_url(dir.path(), "pages.db");
+        let url = runtime.block_on(common::bench_store(dir.path(), "pages.db"))?;
         backend = common::backend_name(&url);
         measured.push(runtime.block_on(measure(&url, size, runs))?);
         // Stops the service (a spawned task) and closes the store before its directory goes.

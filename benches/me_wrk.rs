@@ -50,8 +50,8 @@ fn run() -> anyhow::Result<()> {
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/wrk/me.lua");
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let url = common::bench_db_url(dir.path(), "me.db");
     let runtime = tokio::runtime::Runtime::new().context("building the tokio runtime")?;
+    let url = runtime.block_on(common::bench_store(dir.path(), "me.db"))?;
     let token = runtime.block_on(async {
         let (store, token) = common::seeded_store(&url, STORE_KEYS).await?;
         drop(store);

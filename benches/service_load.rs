@@ -1,9 +1,10 @@
 //! A bounded loopback load test: the real GraphQL service against a hand-written axum
 //! handler doing the same work (authenticate, list 50 keys, count them) without GraphQL.
 //!
-//! Both serve one store holding 10,000 keys (a temporary SQLite file, or `BENCH_DB`), on
-//! 127.0.0.1 ports the OS picks. Each target gets `LOAD_REQUESTS` requests (default 4,000) from `LOAD_CONCURRENCY`
-//! concurrent reqwest clients (default 16), stopping at 60 s whatever happens. Every response
+//! Both serve one store holding 10,000 keys (a temporary SQLite file, or a new database on
+//! the PostgreSQL server `BENCH_DB` names), on 127.0.0.1 ports the OS picks. Each target gets
+//! `LOAD_REQUESTS` requests (default 4,000) from `LOAD_CONCURRENCY` concurrent reqwest
+//! clients (default 16), stopping at 60 s whatever happens. Every response
 //! must be HTTP 200 with 50 keys; any failure is counted and makes the run exit non-zero.
 //!
 //! Run: `cargo bench --bench service_load`
@@ -69,7 +70,7 @@ fn run() -> anyhow::Result<bool> {
         .build()
         .context("building the tokio runtime")?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let url = common::bench_db_url(dir.path(), "load.db");
+    let url = runtime.block_on(common::bench_store(dir.path(), "load.db"))?;
     let ok = runtime.block_on(load(&url, concurrency, requests));
     // Stops the servers (spawned tasks) and closes the store before its directory goes.
     runtime.shutdown_timeout(Duration::from_secs(5));

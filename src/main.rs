@@ -164,7 +164,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7100")]
     listen: SocketAddr,
-    /// Store URL, `sqlite:PATH`; defaults to keydeck.db under the XDG data directory.
+    /// Store URL: `sqlite:PATH`, or `postgres://…` for a store shared by several replicas;
+    /// defaults to keydeck.db under the XDG data directory.
     #[arg(long = "db", env = "KEYDECK_DB")]
     database_url: Option<String>,
     /// Write the bootstrap admin token here (mode 0600) instead of printing it to stderr.

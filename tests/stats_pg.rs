@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::Write as _;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
@@ -18,25 +16,6 @@ use common::*;
 const TABLE: &str = "pgbench_like_accounts";
 const DATABASES: &str = "{ databases { id name } }";
 const STATS: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id } }";
-
-/// The PostgreSQL to test against, or `None` (after saying so) when none is configured.
-fn pg_url() -> Option<String> {
-    match std::env::var("KEYDECK_TEST_PG_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var("KEYDECK_REQUIRE_PG").as_deref() == Ok("1") => {
-            panic!("KEYDECK_REQUIRE_PG=1 but KEYDECK_TEST_PG_URL is not set")
-        }
-        _ => {
-            // Straight to stderr: `eprintln!` would be swallowed by the test harness's capture.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: query statistics against PostgreSQL: set KEYDECK_TEST_PG_URL=postgres://… \
-                 (e.g. `eval \"$(.ci/pg-cluster start)\"`) to run this test"
-            );
-            None
-        }
-    }
-}
 
 /// Makes sure the extension exists and the statistics hold an UPDATE on [`TABLE`].
 async fn generate_statistics(url: &str) {
@@ -77,7 +56,9 @@ async fn generate_statistics(url: &str) {
 
 #[tokio::test]
 async fn query_stats_come_from_pg_stat_statements() {
-    let Some(url) = pg_url() else { return };
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
     generate_statistics(&url).await;
     let server = TestServer::monitoring(vec![("app".into(), url)]).await;
     // pganalyze hands out a read-only key for this; here it holds the monitor role.

@@ -214,6 +214,9 @@ async fn keydeck(service: &TestServer, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn planted_escapes_are_shown_by_keys_list_and_kept_by_json() {
+    if skip_on_postgres("planted_escapes_are_shown_by_keys_list_and_kept_by_json") {
+        return;
+    }
     let service = TestServer::start().await;
     service.blog().await;
     let key = service

@@ -5,6 +5,7 @@ use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use sqlx::PgConnection;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _};
 use keydeck::api::Page;
@@ -15,14 +16,38 @@ use keydeck::tui::app::{App, Session};
 use keydeck::tui::keymap::Keymap;
 use keydeck::tui::theme::Theme;
 
-/// The store URL a service bench runs against: `BENCH_DB` when set (e.g. `postgres://…`, a
-/// database of its own: the bench fills it), a fresh SQLite file named `name` under `dir`
-/// otherwise.
-pub fn bench_db_url(dir: &std::path::Path, name: &str) -> String {
-    match std::env::var("BENCH_DB") {
-        Ok(url) if !url.trim().is_empty() => url,
-        _ => format!("sqlite:{}", dir.join(name).display()),
-    }
+/// A fresh store URL for a service bench: a new SQLite file named `name` under `dir`, or,
+/// when `BENCH_DB` is a `postgres://` URL, a new database (`keydeck_bench_…`) created on that
+/// server (and left there: use a throwaway cluster such as `.ci/pg-cluster`).
+pub async fn bench_store(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    let server = match std::env::var("BENCH_DB") {
+        Ok(url) if url.starts_with("postgres") => url,
+        Ok(url) if !url.trim().is_empty() => {
+            anyhow::bail!("BENCH_DB must be a postgres:// URL (SQLite is the default), got {url}")
+        }
+        _ => return Ok(format!("sqlite:{}", dir.join(name).display())),
+    };
+    let mut conn = PgConnection::connect(&server)
+        .await
+        .context("connecting to BENCH_DB")?;
+    let database = format!(
+        "keydeck_bench_{}",
+        uuid::Uuid::new_v4().simple().to_string().get(..12).unwrap_or("x")
+    );
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("creating {database}"))?;
+    conn.close().await?;
+    let mut url = url_without_query(&server);
+    let slash = url.rfind('/').filter(|&i| i > "postgres://".len());
+    url.truncate(slash.unwrap_or(url.len()));
+    Ok(format!("{url}/{database}"))
+}
+
+/// `url` up to its `?`.
+fn url_without_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
 }
 
 /// What the store under the bench is, for the tables: `SQLite` or `PostgreSQL`.
@@ -79,6 +104,9 @@ async fn bulk_insert_keys(url: &str, n: usize) -> anyhow::Result<()> {
     // Needles at the middle of each fifth of the list.
     let stride = (n / NEEDLES as i64).max(1);
     let now = Timestamp::now().0;
+    if url.starts_with("postgres") {
+        return bulk_insert_keys_pg(url, n, stride, now).await;
+    }
     let mut conn = SqliteConnectOptions::from_str(url)?
         .busy_timeout(Duration::from_secs(30))
         .connect()
@@ -116,6 +144,49 @@ async fn bulk_insert_keys(url: &str, n: usize) -> anyhow::Result<()> {
     .await
     .context("seeding keys")?;
     tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// [`bulk_insert_keys`] on PostgreSQL: the same rows from `generate_series`, the search index
+/// (pg_trgm GIN) and the counters kept by the table's own index and trigger. Ends with
+/// `ANALYZE`, as autovacuum would soon after such a load, so plans see the table's size.
+async fn bulk_insert_keys_pg(url: &str, n: i64, stride: i64, now: i64) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .context("connecting to the bench store to seed it")?;
+    let mut tx = conn.begin().await?;
+    let last_identity: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM identities")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO identities (id, description, created_at) \
+         SELECT gen_random_uuid()::text, \
+                'bench key ' || i || CASE WHEN i % $2 = $2 / 2 THEN ' ' || $3 ELSE '' END, $4 \
+         FROM generate_series(1::bigint, $1) AS i ORDER BY i",
+    )
+    .bind(n)
+    .bind(stride)
+    .bind(NEEDLE)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .context("seeding identities")?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+         SELECT gen_random_uuid()::text, id, description, lower(description), NULL, \
+                encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex'), \
+                'kd_' || upper(substr(md5(random()::text), 1, 6)), 1, created_at, NULL, 1, 0, \
+                'ORG_WIDE', NULL \
+         FROM identities WHERE seq > $1 ORDER BY seq",
+    )
+    .bind(last_identity)
+    .execute(&mut *tx)
+    .await
+    .context("seeding keys")?;
+    tx.commit().await?;
+    sqlx::query("ANALYZE").execute(&mut conn).await?;
     conn.close().await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use axum::Router;
 
 use crate::server::schema::{Services, Settings, schema};
 use crate::server::stats::Monitor;
-use crate::server::store::Store;
+use crate::server::store::{Store, redacted};
 use crate::server::{bootstrap, router};
 
 /// The router over a store at `database_url` (bootstrapped if empty, like `keydeck serve`),
@@ -14,7 +14,7 @@ use crate::server::{bootstrap, router};
 pub async fn in_process(database_url: &str) -> anyhow::Result<(Router, Option<String>)> {
     let store = Store::open(database_url)
         .await
-        .with_context(|| format!("opening the store at {database_url}"))?;
+        .with_context(|| format!("opening the store at {}", redacted(database_url)))?;
     let admin = bootstrap(&store, None).await?;
     let services = Services {
         store,

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use crate::server::model::{Permission, Timestamp, Visibility};
 pub use crate::server::schema::{Services, Settings, schema, sdl};
 use crate::server::stats::Monitor;
-use crate::server::store::{Audit, NewKey, Store};
+use crate::server::store::{Audit, NewKey, Store, redacted};
 use crate::token;
 use crate::ttl::Ttl;
 
@@ -35,7 +35,7 @@ pub use limits::Limits;
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
-    /// `sqlite:PATH`
+    /// `sqlite:PATH` (or a plain path), or `postgres://…` for a shared PostgreSQL store.
     pub database_url: String,
     /// Where the bootstrap token goes (mode 0600, never overwritten); stderr when `None`.
     pub bootstrap_token_file: Option<PathBuf>,
@@ -65,7 +65,7 @@ impl Running {
 pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     let store = Store::open(&config.database_url)
         .await
-        .with_context(|| format!("opening the store at {}", config.database_url))?;
+        .with_context(|| format!("opening the store at {}", redacted(&config.database_url)))?;
     let bootstrap_token = bootstrap(&store, config.bootstrap_token_file.as_deref()).await?;
     let socket = TcpListener::bind(config.listen)
         .await
@@ -150,7 +150,7 @@ pub async fn bootstrap(store: &Store, file: Option<&Path>) -> anyhow::Result<Opt
 pub async fn recover_admin(database_url: &str, file: &Path) -> anyhow::Result<()> {
     let store = Store::open(database_url)
         .await
-        .with_context(|| format!("opening the store at {database_url}"))?;
+        .with_context(|| format!("opening the store at {}", redacted(database_url)))?;
     let name = format!("recovered admin {}", Timestamp::now().rfc3339());
     mint_super_admin(&store, Some(file), "recoverAdmin", &name).await?;
     Ok(())

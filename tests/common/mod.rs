@@ -1,9 +1,13 @@
-//! Test harness: a real `keydeck serve` on loopback over a fresh SQLite file, and a small
-//! GraphQL client for it.
+//! Test harness: a real `keydeck serve` on loopback over a fresh store, and a small GraphQL
+//! client for it.
+//!
+//! The store is a fresh SQLite file, or with `KEYDECK_TEST_STORE=postgres` a fresh database
+//! of its own on the PostgreSQL cluster at `KEYDECK_TEST_PG_URL` (see `.ci/pg-cluster`).
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod serve_process;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -191,7 +195,11 @@ pub struct TestServer {
     /// The bootstrap super_admin token.
     pub admin: String,
     client: reqwest::Client,
+    /// Where the store is: `sqlite:DIR/keydeck.db` or `postgres://…/kd_…`.
+    database_url: String,
     dir: TempDir,
+    /// The PostgreSQL database of this server, dropped after it.
+    _pg: Option<PgDatabase>,
 }
 
 impl Drop for TestServer {
@@ -232,9 +240,20 @@ impl TestServer {
         limits: Limits,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let pg = if on_postgres() {
+            let base = pg_url("KEYDECK_TEST_STORE=postgres")
+                .expect("KEYDECK_TEST_STORE=postgres needs KEYDECK_TEST_PG_URL");
+            Some(PgDatabase::create(&base).await)
+        } else {
+            None
+        };
+        let database_url = match &pg {
+            Some(pg) => pg.url.clone(),
+            None => format!("sqlite:{}/keydeck.db", dir.path().display()),
+        };
         let config = ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite:{}/keydeck.db", dir.path().display()),
+            database_url: database_url.clone(),
             bootstrap_token_file: None,
             max_key_ttl,
             public_url: None,
@@ -252,16 +271,26 @@ impl TestServer {
             running,
             admin,
             client: reqwest::Client::new(),
+            database_url,
             dir,
+            _pg: pg,
         }
+    }
+
+    /// The store's URL, for `keydeck serve --db` and direct connections (through
+    /// `sqlx::AnyPool`, which speaks to both backends).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     pub fn graphql_url(&self) -> String {
         self.running.graphql_url()
     }
 
-    /// The SQLite file the service stores everything in.
+    /// The SQLite file the service stores everything in; tests that read it first call
+    /// [`skip_on_postgres`].
     pub fn db_path(&self) -> PathBuf {
+        assert!(!on_postgres(), "db_path() of a PostgreSQL store");
         self.dir.path().join("keydeck.db")
     }
 
@@ -434,19 +463,128 @@ pub fn isolate(home: &std::path::Path, mut set: impl FnMut(&str, &str)) {
     set("PATH", &std::env::var("PATH").unwrap_or_default());
 }
 
+/// Whether the test services run on PostgreSQL (`KEYDECK_TEST_STORE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("KEYDECK_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+/// For tests that inspect the SQLite file itself: true, with a note on stderr, when the
+/// services run on PostgreSQL and the test must skip.
+pub fn skip_on_postgres(what: &str) -> bool {
+    if on_postgres() {
+        // Straight to stderr: `eprintln!` would be swallowed by the test harness's capture.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED under KEYDECK_TEST_STORE=postgres: {what} reads the SQLite file"
+        );
+    }
+    on_postgres()
+}
+
+/// `KEYDECK_TEST_PG_URL`; without it `None` and a loud note that `what` is skipped, or a
+/// failure under `KEYDECK_REQUIRE_PG=1` (CI, where the cluster must be there).
+pub fn pg_url(what: &str) -> Option<String> {
+    match std::env::var("KEYDECK_TEST_PG_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("KEYDECK_REQUIRE_PG").as_deref() == Ok("1") => {
+            panic!("KEYDECK_REQUIRE_PG=1 but KEYDECK_TEST_PG_URL is not set")
+        }
+        _ => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {what}: set KEYDECK_TEST_PG_URL=postgres://… \
+                 (e.g. `eval \"$(.ci/pg-cluster start)\"`) to run this test"
+            );
+            None
+        }
+    }
+}
+
+/// A new, empty database on a PostgreSQL cluster, for one test's store; dropped (with any
+/// connection still on it) when this is.
+pub struct PgDatabase {
+    /// The database's URL.
+    pub url: String,
+    name: String,
+    /// The URL it was created through.
+    base: String,
+}
+
+impl PgDatabase {
+    /// A fresh database on the cluster of `base` (a `postgres://…/DB` URL).
+    pub async fn create(base: &str) -> PgDatabase {
+        use sqlx::Connection as _;
+        let name = format!("kd_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(base)
+            .await
+            .expect("connecting to KEYDECK_TEST_PG_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("CREATE DATABASE");
+        let (path_start, query) = match base.find('?') {
+            Some(q) => (
+                base[..q].rfind('/').expect("a database in the URL"),
+                &base[q..],
+            ),
+            None => (base.rfind('/').expect("a database in the URL"), ""),
+        };
+        PgDatabase {
+            url: format!("{}/{name}{query}", &base[..path_start]),
+            name,
+            base: base.to_owned(),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Drop is not async: a thread with its own runtime. Best effort: the cluster is a
+        // throwaway one anyway.
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&base).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        });
+        let _ = dropped.join();
+    }
+}
+
 /// Polls `check` until it holds, for at most five seconds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    for _ in 0..100 {
+    eventually_within(what, Duration::from_secs(5), check).await;
+}
+
+/// Polls `check` until it holds, for at most `bound`: for the few contracts that promise one.
+pub async fn eventually_within<F, Fut>(what: &str, bound: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    loop {
         if check().await {
             return;
         }
+        if start.elapsed() >= bound {
+            panic!("{what}: still not true after {bound:?}");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{what}: still not true after 5 s");
 }
 
 /// Sends a request and reads its body as JSON (or as a JSON string when it is not JSON).

@@ -1,5 +1,6 @@
 //! `keydeck serve` as its own process (the real binary), for the tests that must see the
-//! whole process: whether it died, its peak memory, what a SIGKILL leaves in the store.
+//! whole process: whether it died, its peak memory, what a SIGKILL leaves in the store, several
+//! replicas on one PostgreSQL database.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -27,12 +28,18 @@ impl ServeProcess {
     /// Starts the binary on an ephemeral loopback port over the store in `dir` (created on
     /// the first start, with the bootstrap token in `DIR/admin.token`), plus `extra` flags,
     /// and waits until it says where it listens.
+    pub fn start(dir: &Path, extra: &[&str]) -> ServeProcess {
+        let db = format!("sqlite:{}", Self::db_path_in(dir).display());
+        Self::start_on(&db, dir, extra)
+    }
+
+    /// Like [`ServeProcess::start`], over the store at `db` (e.g. `postgres://…`); `dir`
+    /// holds only the bootstrap token file.
     // The child goes into the returned value, whose Drop kills and waits for it.
     #[allow(clippy::zombie_processes)]
-    pub fn start(dir: &Path, extra: &[&str]) -> ServeProcess {
+    pub fn start_on(db: &str, dir: &Path, extra: &[&str]) -> ServeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_keydeck"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(format!("sqlite:{}", Self::db_path_in(dir).display()))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
             .arg("--bootstrap-token-file")
             .arg(Self::token_path_in(dir))
             .args(extra)

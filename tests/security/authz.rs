@@ -249,7 +249,7 @@ async fn an_operator_recovers_a_super_admin_offline() {
     let recover = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_keydeck"))
             .args(["serve", "--recover-admin", "--db"])
-            .arg(format!("sqlite:{}", server.db_path().display()))
+            .arg(server.database_url())
             .arg("--bootstrap-token-file")
             .arg(&file)
             .output()

@@ -1,0 +1,439 @@
+//! API keys: lookup by token, creation with their identity, enabling and disabling (with the
+//! cascade to the keys they created), listings.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::server::model::{ApiKey, ApiKeyFilter, ApiKeyType, Permission, Timestamp, Visibility};
+use crate::text;
+
+use super::audit::insert_audit;
+use super::projects::insert_memberships;
+use super::sql::{Backend, Sql};
+use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled, flag, page};
+
+const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
+    k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
+    k.can_read, k.can_write, k.visibility, k.owner_id";
+
+impl Store {
+    pub async fn key_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.token_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    pub async fn key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    pub async fn key_of_identity(&self, identity_id: &str) -> StoreResult<Option<ApiKey>> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(identity_id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    /// Records the use of these keys at `at`, in one statement (callers gather the keys used
+    /// over an interval).
+    pub async fn touch_last_used(&self, key_ids: &[String], at: Timestamp) -> StoreResult<()> {
+        if key_ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = Sql::new("UPDATE api_keys SET last_used_at = ");
+        q.bind(at.0).push(" WHERE id IN ").list(key_ids);
+        q.query()?.execute(&self.write).await?;
+        Ok(())
+    }
+
+    /// Creates the key's identity, its roles or memberships, the key and its audit entry, in
+    /// one transaction.
+    pub async fn insert_key(&self, new: NewKey<'_>, audit: Audit<'_>) -> StoreResult<ApiKey> {
+        let now = Timestamp::now();
+        let name_key = text::name_key(new.description);
+        let mut tx = self.begin().await?;
+        let scope = NameScope {
+            name_key: &name_key,
+            project_id: new.project_id,
+            visibility: new.visibility,
+            owner_id: new.owner_id,
+        };
+        if name_taken(&mut tx, &scope, None, now).await? {
+            return Err(StoreError::NameTaken);
+        }
+        let identity_id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO identities (id, description, created_at) VALUES ($1, $2, $3)")
+            .bind(&identity_id)
+            .bind(new.description)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        for role in new.global_roles {
+            sqlx::query(
+                "INSERT INTO identity_roles (identity_id, role) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&identity_id)
+            .bind(role)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(project_id) = new.project_id {
+            insert_memberships(&mut tx, project_id, &identity_id, new.memberships).await?;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
+             token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&id)
+        .bind(&identity_id)
+        .bind(new.description)
+        .bind(&name_key)
+        .bind(new.project_id)
+        .bind(new.token_hash)
+        .bind(new.token_prefix)
+        .bind(now.0)
+        .bind(new.expires_at.map(|t| t.0))
+        .bind(i64::from(new.permissions.contains(&Permission::Read)))
+        .bind(i64::from(new.permissions.contains(&Permission::Write)))
+        .bind(new.visibility.as_str())
+        .bind(new.owner_id)
+        .execute(&mut *tx)
+        .await?;
+        let key = key_in(&mut tx, &id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the new key vanished".into()))?;
+        insert_audit(&mut tx, audit, Some(&id), "OK", None).await?;
+        self.commit_change(tx).await?;
+        Ok(key)
+    }
+
+    /// Enables or disables a key, with its audit entries, in one transaction.
+    ///
+    /// Enabling checks the name is still free in its scope. Disabling also disables, at any
+    /// depth, the enabled personal keys the key created (they would otherwise outlive the key
+    /// that vouched for them); their ids come back in [`Toggled::cascaded`]. Either way the
+    /// change is refused with [`StoreError::LastSuperAdmin`] if it would leave no enabled
+    /// super admin key that never expires.
+    pub async fn set_key_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Toggled>> {
+        let now = Timestamp::now();
+        let mut tx = self.begin().await?;
+        let Some(key) = key_in(&mut tx, id).await? else {
+            return Ok(None);
+        };
+        if key.enabled == enabled {
+            insert_audit(&mut tx, audit, Some(id), "OK", Some("no change")).await?;
+            self.commit_change(tx).await?;
+            return Ok(Some(Toggled {
+                key,
+                cascaded: Vec::new(),
+            }));
+        }
+        if enabled {
+            let scope = NameScope {
+                name_key: &text::name_key(&key.description),
+                project_id: key.project_id.as_deref(),
+                visibility: key.visibility,
+                owner_id: key.owner_id.as_deref(),
+            };
+            if name_taken(&mut tx, &scope, Some(id), now).await? {
+                return Err(StoreError::NameTaken);
+            }
+        }
+        sqlx::query("UPDATE api_keys SET enabled = $1, disabled_at = $2 WHERE id = $3")
+            .bind(i64::from(enabled))
+            .bind((!enabled).then_some(now.0))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let cascaded = if enabled {
+            Vec::new()
+        } else {
+            disable_created_keys(&mut tx, &key.identity_id, now).await?
+        };
+        if !enabled && lasting_super_admins(&mut tx).await? == 0 {
+            return Err(StoreError::LastSuperAdmin);
+        }
+        insert_audit(&mut tx, audit, Some(id), "OK", None).await?;
+        for child in &cascaded {
+            let why = format!("disabled with {id}, the key that created it");
+            insert_audit(&mut tx, audit, Some(child), "OK", Some(&why)).await?;
+        }
+        let key = key_in(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the key vanished".into()))?;
+        self.commit_change(tx).await?;
+        Ok(Some(Toggled { key, cascaded }))
+    }
+
+    /// A page of keys in creation order, after the key with sequence number `after`.
+    pub async fn list_keys(
+        &self,
+        scope: &KeyScope,
+        filter: &ApiKeyFilter,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Page<ApiKey>> {
+        let mut q = Sql::new(format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE 1 = 1"));
+        push_key_conditions(&mut q, self.backend, scope, filter);
+        if let Some(after) = after {
+            q.push(" AND k.seq > ").bind(after);
+        }
+        q.push(" ORDER BY k.seq LIMIT ").bind(limit + 1);
+        let rows = q.query()?.fetch_all(&self.read).await?;
+        page(
+            rows.iter().map(key_from_row).collect::<StoreResult<_>>()?,
+            limit,
+        )
+    }
+
+    /// How many keys [`Store::list_keys`] would list over all pages. With no scope or filter
+    /// but the disabled and expired switches, from the counters the triggers keep
+    /// (`api_key_counts`) less the keys that expired, so it stays cheap at a million keys;
+    /// otherwise by counting the matches.
+    pub async fn count_keys(&self, scope: &KeyScope, filter: &ApiKeyFilter) -> StoreResult<i64> {
+        let unnarrowed = matches!(scope, KeyScope::All)
+            && filter.search.as_deref().is_none_or(str::is_empty)
+            && filter.id_prefix.is_none()
+            && filter.project_slug.is_none()
+            && filter.kind.is_none()
+            && filter.visibility.is_none();
+        if unnarrowed {
+            let column = if filter.include_disabled {
+                "all_keys"
+            } else {
+                "enabled_keys"
+            };
+            // One statement, so the counter and the expired keys are of one snapshot.
+            let mut q = Sql::new(format!("SELECT c.{column}"));
+            if !filter.include_expired {
+                q.push(
+                    " - (SELECT COUNT(*) FROM api_keys k \
+                     WHERE k.expires_at IS NOT NULL AND k.expires_at <= ",
+                )
+                .bind(Timestamp::now().0);
+                if !filter.include_disabled {
+                    // `+` keeps SQLite from walking every enabled key by `api_keys_enabled_seq`
+                    // instead of the few expiring ones by `api_keys_expiring`.
+                    q.push(" AND +k.enabled = 1");
+                }
+                q.push(")");
+            }
+            q.push(" FROM api_key_counts c WHERE c.id = 1");
+            return Ok(q.query_scalar()?.fetch_one(&self.read).await?);
+        }
+        let mut q = Sql::new("SELECT COUNT(*) FROM api_keys k WHERE 1 = 1");
+        push_key_conditions(&mut q, self.backend, scope, filter);
+        Ok(q.query_scalar()?.fetch_one(&self.read).await?)
+    }
+
+    /// The first `limit` keys of a project in `scope`, oldest first.
+    pub async fn project_keys(
+        &self,
+        scope: &KeyScope,
+        project_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<ApiKey>> {
+        let mut q = Sql::new(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.project_id = "
+        ));
+        q.bind(project_id.to_owned());
+        push_scope(&mut q, scope);
+        q.push(" ORDER BY k.seq LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = q.query()?.fetch_all(&self.read).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// The keys of these identities (each identity has at most one).
+    pub async fn keys_of_identities(&self, identity_ids: &[String]) -> StoreResult<Vec<ApiKey>> {
+        let mut q = Sql::new(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id IN "
+        ));
+        q.list(identity_ids);
+        let rows = q.query()?.fetch_all(&self.read).await?;
+        rows.iter().map(key_from_row).collect()
+    }
+}
+
+/// A key's record, read inside a transaction.
+async fn key_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<ApiKey>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(key_from_row).transpose()
+}
+
+/// Where a key's name must be unique: org-wide names among the org-wide keys of their scope
+/// (global or one project), personal names among their owner's personal keys of that scope.
+/// So a personal key can neither squat an org-wide name nor be revealed by a NAME_TAKEN.
+///
+/// Not a constraint (it depends on expiry, which passes without a write): checked inside the
+/// write transaction, which on PostgreSQL holds the store's advisory lock.
+struct NameScope<'a> {
+    /// [`text::name_key`] of the name: trimmed, NFC, lowercase.
+    name_key: &'a str,
+    project_id: Option<&'a str>,
+    visibility: Visibility,
+    owner_id: Option<&'a str>,
+}
+
+async fn name_taken(
+    conn: &mut AnyConnection,
+    scope: &NameScope<'_>,
+    except_id: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let owner = match scope.visibility {
+        Visibility::Personal => scope.owner_id,
+        Visibility::OrgWide => None,
+    };
+    let hit: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM api_keys WHERE name_key = $1 \
+         AND project_id IS NOT DISTINCT FROM $2 AND visibility = $3 \
+         AND (visibility = 'ORG_WIDE' OR owner_id IS NOT DISTINCT FROM $4) AND enabled = 1 \
+         AND (expires_at IS NULL OR expires_at > $5) AND id IS DISTINCT FROM $6 LIMIT 1",
+    )
+    .bind(scope.name_key)
+    .bind(scope.project_id)
+    .bind(scope.visibility.as_str())
+    .bind(owner)
+    .bind(now.0)
+    .bind(except_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(hit.is_some())
+}
+
+/// Disables the enabled personal keys created by `identity_id`, and theirs, at any depth.
+/// Returns their ids.
+async fn disable_created_keys(
+    conn: &mut AnyConnection,
+    identity_id: &str,
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
+    let mut creators = vec![identity_id.to_owned()];
+    let mut disabled = Vec::new();
+    while let Some(creator) = creators.pop() {
+        let rows = sqlx::query(
+            "UPDATE api_keys SET enabled = 0, disabled_at = $1 \
+             WHERE owner_id = $2 AND visibility = 'PERSONAL' AND enabled = 1 \
+             RETURNING id, identity_id",
+        )
+        .bind(now.0)
+        .bind(&creator)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            disabled.push(row.try_get("id")?);
+            creators.push(row.try_get("identity_id")?);
+        }
+    }
+    Ok(disabled)
+}
+
+/// How many enabled keys hold `super_admin` and never expire: the keys that keep the service
+/// administrable. Changes that would bring this to zero are refused.
+pub(super) async fn lasting_super_admins(conn: &mut AnyConnection) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys k JOIN identity_roles r ON r.identity_id = k.identity_id \
+         WHERE r.role = 'super_admin' AND k.enabled = 1 AND k.expires_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+fn push_scope(q: &mut Sql, scope: &KeyScope) {
+    if let KeyScope::VisibleTo(identity_id) = scope {
+        q.push(" AND (k.visibility = 'ORG_WIDE' OR k.owner_id = ")
+            .bind(identity_id.clone())
+            .push(")");
+    }
+}
+
+fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &KeyScope, filter: &ApiKeyFilter) {
+    push_scope(q, scope);
+    if !filter.include_disabled {
+        q.push(" AND k.enabled = 1");
+    }
+    if !filter.include_expired {
+        q.push(" AND (k.expires_at IS NULL OR k.expires_at > ")
+            .bind(Timestamp::now().0)
+            .push(")");
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
+        q.push(" AND ");
+        backend.push_search(q, "api_keys_search", "k", search);
+    }
+    if let Some(prefix) = &filter.id_prefix {
+        backend.push_id_prefix(q, "k.id", prefix);
+    }
+    if let Some(slug) = &filter.project_slug {
+        q.push(" AND k.project_id = (SELECT id FROM projects WHERE slug = ")
+            .bind(slug.clone())
+            .push(")");
+    }
+    match filter.kind {
+        Some(ApiKeyType::Global) => {
+            q.push(" AND k.project_id IS NULL");
+        }
+        Some(ApiKeyType::Project) => {
+            q.push(" AND k.project_id IS NOT NULL");
+        }
+        None => {}
+    }
+    if let Some(visibility) = filter.visibility {
+        q.push(" AND k.visibility = ")
+            .bind(visibility.as_str().to_owned());
+    }
+}
+
+fn key_from_row(row: &AnyRow) -> StoreResult<ApiKey> {
+    let project_id: Option<String> = row.try_get("project_id")?;
+    let mut permissions = Vec::new();
+    if flag(row, "can_read")? {
+        permissions.push(Permission::Read);
+    }
+    if flag(row, "can_write")? {
+        permissions.push(Permission::Write);
+    }
+    Ok(ApiKey {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        kind: if project_id.is_some() {
+            ApiKeyType::Project
+        } else {
+            ApiKeyType::Global
+        },
+        description: row.try_get("description")?,
+        enabled: flag(row, "enabled")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(Timestamp),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
+        disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
+        permissions,
+        visibility: Visibility::from_db(row.try_get("visibility")?),
+        token_prefix: row.try_get("token_prefix")?,
+        identity_id: row.try_get("identity_id")?,
+        project_id,
+        owner_id: row.try_get("owner_id")?,
+    })
+}
