@@ -97,7 +97,10 @@ struct Measured {
 fn run() -> anyhow::Result<()> {
     let sizes = sizes()?;
     let runs = match std::env::var("KEY_PAGES_RUNS") {
-        Ok(s) => s.trim().parse().context("KEY_PAGES_RUNS must be a number")?,
+        Ok(s) => s
+            .trim()
+            .parse()
+            .context("KEY_PAGES_RUNS must be a number")?,
         Err(_) => DEFAULT_RUNS,
     };
     let mut measured = Vec::new();
@@ -123,7 +126,10 @@ fn sizes() -> anyhow::Result<Vec<usize>> {
     list.split(',')
         .map(|s| match s.trim().parse::<usize>() {
             Ok(n) if n >= 10 * PAGE => Ok(n),
-            _ => bail!("KEY_PAGES_SIZES: {s:?} is not a size of at least {}", 10 * PAGE),
+            _ => bail!(
+                "KEY_PAGES_SIZES: {s:?} is not a size of at least {}",
+                10 * PAGE
+            ),
         })
         .collect()
 }
@@ -235,7 +241,10 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
     let mut rule = format!("|{:-<32}|", "");
     for m in measured {
         for what in ["median", "p99"] {
-            header.push_str(&format!(" {:>20} |", format!("{} {what}", thousands(m.size))));
+            header.push_str(&format!(
+                " {:>20} |",
+                format!("{} {what}", thousands(m.size))
+            ));
             rule.push_str(&format!("{:->22}|", ""));
         }
     }
@@ -264,7 +273,9 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
             common::percentile(&small.cases[i], 50.0),
             common::percentile(&large.cases[i], 50.0),
         ) {
-            (Some(a), Some(b)) if !a.is_zero() => format!("{:.2}", b.as_secs_f64() / a.as_secs_f64()),
+            (Some(a), Some(b)) if !a.is_zero() => {
+                format!("{:.2}", b.as_secs_f64() / a.as_secs_f64())
+            }
             _ => "-".to_owned(),
         };
         line.push_str(&format!(" {ratio:>14} |"));

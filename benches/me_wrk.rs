@@ -45,7 +45,10 @@ struct WrkRun {
 
 fn run() -> anyhow::Result<()> {
     let seconds = match std::env::var("WRK_SECONDS") {
-        Ok(s) => s.trim().parse::<u64>().context("WRK_SECONDS must be a number")?,
+        Ok(s) => s
+            .trim()
+            .parse::<u64>()
+            .context("WRK_SECONDS must be a number")?,
         Err(_) => DEFAULT_SECONDS,
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/wrk/me.lua");
@@ -78,7 +81,10 @@ fn run() -> anyhow::Result<()> {
     // The bare handler knows the bench token and as many others as the store holds keys.
     let mut identities = vec![(
         keydeck::token::hash(&token),
-        me["id"].as_str().context("me.id is not a string")?.to_owned(),
+        me["id"]
+            .as_str()
+            .context("me.id is not a string")?
+            .to_owned(),
         serde_json::from_value::<Vec<String>>(me["roles"].clone()).context("me.roles")?,
     )];
     for _ in 1..STORE_KEYS {
@@ -97,7 +103,10 @@ fn run() -> anyhow::Result<()> {
         bare_handler::serve(listener, identities).await
     });
     let bare_me = runtime.block_on(wait_for_me(&bare_url, &token, &mut service.0))?;
-    ensure!(bare_me == me, "the bare handler answers {bare_me}, the service {me}");
+    ensure!(
+        bare_me == me,
+        "the bare handler answers {bare_me}, the service {me}"
+    );
 
     let duration = format!("{seconds}s");
     let mut results = Vec::new();
@@ -191,7 +200,16 @@ async fn wait_for_me(url: &str, token: &str, service: &mut Child) -> anyhow::Res
 /// Runs `wrk` with the script against `url` for `duration` and reads its report.
 fn wrk(script: &PathBuf, url: &str, token: &str, duration: &str) -> anyhow::Result<WrkRun> {
     let output = Command::new("wrk")
-        .args(["-t", THREADS, "-c", CONNECTIONS, "-d", duration, "--latency", "-s"])
+        .args([
+            "-t",
+            THREADS,
+            "-c",
+            CONNECTIONS,
+            "-d",
+            duration,
+            "--latency",
+            "-s",
+        ])
         .arg(script)
         .arg(url)
         .env("KEYDECK_TOKEN", token)

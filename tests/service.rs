@@ -488,7 +488,10 @@ async fn total_count_agrees_with_the_listing_after_disabling_and_expiry() {
         (json!({}), 4),
         (json!({ "includeDisabled": true }), 5),
         (json!({ "includeExpired": true }), 5),
-        (json!({ "includeDisabled": true, "includeExpired": true }), 7),
+        (
+            json!({ "includeDisabled": true, "includeExpired": true }),
+            7,
+        ),
         (json!({ "search": "lasting" }), 3),
     ] {
         let page = server.api_keys(&server.admin, filter.clone()).await;

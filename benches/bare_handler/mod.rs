@@ -41,11 +41,9 @@ async fn me(State(replies): State<Replies>, headers: HeaderMap, _query: Bytes) -
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match token.and_then(|t| replies.get(&keydeck::token::hash(t))) {
-        Some(reply) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            reply.clone(),
-        )
-            .into_response(),
+        Some(reply) => {
+            ([(header::CONTENT_TYPE, "application/json")], reply.clone()).into_response()
+        }
         None => StatusCode::UNAUTHORIZED.into_response(),
     }
 }

@@ -5,9 +5,6 @@ use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use sqlx::PgConnection;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _};
 use keydeck::api::Page;
 use keydeck::server::model::Timestamp;
 use keydeck::server::store::Store;
@@ -15,6 +12,9 @@ use keydeck::tui::action::Action;
 use keydeck::tui::app::{App, Session};
 use keydeck::tui::keymap::Keymap;
 use keydeck::tui::theme::Theme;
+use sqlx::PgConnection;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _};
 
 /// A fresh store URL for a service bench: a new SQLite file named `name` under `dir`, or,
 /// when `BENCH_DB` is a `postgres://` URL, a new database (`keydeck_bench_…`) created on that
@@ -32,7 +32,11 @@ pub async fn bench_store(dir: &std::path::Path, name: &str) -> anyhow::Result<St
         .context("connecting to BENCH_DB")?;
     let database = format!(
         "keydeck_bench_{}",
-        uuid::Uuid::new_v4().simple().to_string().get(..12).unwrap_or("x")
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..12)
+            .unwrap_or("x")
     );
     sqlx::query(&format!("CREATE DATABASE {database}"))
         .execute(&mut conn)
