@@ -35,10 +35,22 @@ impl Replicas {
         let base = pg_url(what)?;
         let db = PgDatabase::create(&base).await;
         let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-        // The first one migrates the database and bootstraps the admin key.
-        let a = ServeProcess::start_on(&db.url, dirs[0].path(), &[]);
-        let admin = ServeProcess::admin_token_in(dirs[0].path());
-        let b = ServeProcess::start_on(&db.url, dirs[1].path(), &[]);
+        // Both start at once on the empty database: one migrates it (the other waits for
+        // sqlx's migration lock) and one bootstraps the admin key, the other starts without.
+        let (a, b) = std::thread::scope(|scope| {
+            let start = |dir: &tempfile::TempDir| {
+                let (url, dir) = (db.url.clone(), dir.path().to_owned());
+                scope.spawn(move || ServeProcess::start_on(&url, &dir, &[]))
+            };
+            let (a, b) = (start(&dirs[0]), start(&dirs[1]));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let minted: Vec<_> = dirs
+            .iter()
+            .filter(|dir| ServeProcess::token_path_in(dir.path()).exists())
+            .collect();
+        assert_eq!(minted.len(), 1, "exactly one replica bootstraps");
+        let admin = ServeProcess::admin_token_in(minted[0].path());
         Some(Replicas {
             a,
             b,

@@ -106,10 +106,15 @@ const MAX_CACHED: usize = 10_000;
 const LAST_USED_FLUSH: Duration = Duration::from_secs(1);
 
 /// Authentication from memory: a verified key's principal (key, roles, memberships) is kept
-/// until anything that could change it is committed in this process (the store's generation
-/// moves) and for at most [`MAX_STALENESS`], so the hot path is a hash and a map lookup. Disabled and expired keys are refused exactly as
-/// without the cache: enabled state comes with the generation, expiry is checked on every
-/// request. Uses of keys are gathered and written together.
+/// until anything that could change it is committed (the store's generation moves) and for at
+/// most [`MAX_STALENESS`], so the hot path is a hash and a map lookup. Disabled and expired
+/// keys are refused exactly as without the cache: enabled state comes with the generation,
+/// expiry is checked on every request. Uses of keys are gathered and written together.
+///
+/// The staleness bound: a change through this process is seen by its next request; a change
+/// through another replica on the same PostgreSQL store is seen as soon as its NOTIFY arrives
+/// (the generation moves), and in any case within [`MAX_STALENESS`], one second, also when
+/// the listening connection is down or the change was made by hand (psql, sqlite3).
 pub struct Authenticator {
     store: Store,
     principals: RwLock<HashMap<String, Cached>>,
@@ -124,7 +129,7 @@ struct Cached {
 
 /// The longest a principal is trusted without reading the store again, whatever the
 /// generation says: the bound on staleness when the change happened elsewhere (another
-/// process on the same store).
+/// process on the same store) and was not announced, or its announcement was lost.
 pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 
 /// Keys used since the last write of `lastUsedAt`, and when each was last noted.

@@ -140,7 +140,12 @@ pub async fn bootstrap(store: &Store, file: Option<&Path>) -> anyhow::Result<Opt
     if !store.has_no_keys().await? {
         return Ok(None);
     }
-    mint_super_admin(store, file, "bootstrap", "bootstrap admin").await
+    match mint_super_admin(store, file, "bootstrap", "bootstrap admin").await {
+        // Another replica on the same PostgreSQL store bootstrapped it first (its key holds
+        // the name): nothing left to do here.
+        Err(_) if !store.has_no_keys().await? => Ok(None),
+        minted => minted,
+    }
 }
 
 /// `keydeck serve --recover-admin`: an operator with access to the store mints a new
