@@ -87,16 +87,11 @@ async fn watch(changes: Weak<Changes>, url: String, pool: AnyPool) {
         };
         live.bump();
         drop(live);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(_)) => {
-                    let Some(live) = changes.upgrade() else {
-                        return;
-                    };
-                    live.bump();
-                }
-                Ok(None) | Err(_) => break,
-            }
+        while let Ok(Some(_)) = listener.try_recv().await {
+            let Some(live) = changes.upgrade() else {
+                return;
+            };
+            live.bump();
         }
         tracing::warn!("lost the connection listening for changes; polling until it is back");
         let Some(live) = changes.upgrade() else {
