@@ -1,9 +1,10 @@
 //! A bounded loopback load test: the real GraphQL service against a hand-written axum
 //! handler doing the same work (authenticate, list 50 keys, count them) without GraphQL.
 //!
-//! Both serve one temporary SQLite store holding 10,000 keys, on 127.0.0.1 ports the OS
-//! picks. Each target gets `LOAD_REQUESTS` requests (default 4,000) from `LOAD_CONCURRENCY`
-//! concurrent reqwest clients (default 16), stopping at 60 s whatever happens. Every response
+//! Both serve one store holding 10,000 keys (a temporary SQLite file, or a new database on
+//! the PostgreSQL server `BENCH_DB` names), on 127.0.0.1 ports the OS picks. Each target gets
+//! `LOAD_REQUESTS` requests (default 4,000) from `LOAD_CONCURRENCY` concurrent reqwest
+//! clients (default 16), stopping at 60 s whatever happens. Every response
 //! must be HTTP 200 with 50 keys; any failure is counted and makes the run exit non-zero.
 //!
 //! Run: `cargo bench --bench service_load`
@@ -69,7 +70,7 @@ fn run() -> anyhow::Result<bool> {
         .build()
         .context("building the tokio runtime")?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    let url = format!("sqlite:{}", dir.path().join("load.db").display());
+    let url = runtime.block_on(common::bench_store(dir.path(), "load.db"))?;
     let ok = runtime.block_on(load(&url, concurrency, requests));
     // Stops the servers (spawned tasks) and closes the store before its directory goes.
     runtime.shutdown_timeout(Duration::from_secs(5));
@@ -88,12 +89,7 @@ fn env_count(name: &str, default: usize) -> anyhow::Result<usize> {
 }
 
 async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<bool> {
-    let started = Instant::now();
     let (store, token) = common::seeded_store(url, STORE_KEYS).await?;
-    eprintln!(
-        "seeded {STORE_KEYS} keys in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
 
     let graphql = serve_graphql(store.clone()).await?;
     let plain = serve_plain(store.clone()).await?;
@@ -131,7 +127,8 @@ async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<
 
     println!();
     println!(
-        "store: {STORE_KEYS} keys (SQLite, temp dir); query: 50 keys + totalCount; loopback 127.0.0.1; {} cores",
+        "store: {STORE_KEYS} keys ({}); query: 50 keys + totalCount; loopback 127.0.0.1; {} cores",
+        common::backend_name(url),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
@@ -153,9 +150,9 @@ async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<
             done,
             concurrency,
             done as f64 / run.elapsed.as_secs_f64(),
-            fmt_ms(percentile(&lat, 50.0)),
-            fmt_ms(percentile(&lat, 99.0)),
-            fmt_ms(lat.last().copied()),
+            common::fmt_ms(common::percentile(&lat, 50.0)),
+            common::fmt_ms(common::percentile(&lat, 99.0)),
+            common::fmt_ms(lat.last().copied()),
         );
         if run.failures > 0 {
             all_ok = false;
@@ -442,20 +439,4 @@ async fn request(
         ));
     }
     Ok(())
-}
-
-/// Nearest-rank percentile of sorted latencies.
-fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
-fn fmt_ms(d: Option<Duration>) -> String {
-    d.map_or_else(
-        || "-".to_owned(),
-        |d| format!("{:.2} ms", d.as_secs_f64() * 1e3),
-    )
 }

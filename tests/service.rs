@@ -456,6 +456,51 @@ async fn an_expired_key_is_rejected_and_listed_only_on_request() {
     server.global_key("short-lived", &[]).await;
 }
 
+/// `totalCount` of an unnarrowed listing comes from counters, not from counting the keys: it
+/// must still agree with the keys listed, whichever of disabled and expired keys are asked for.
+#[tokio::test]
+async fn total_count_agrees_with_the_listing_after_disabling_and_expiry() {
+    let server = TestServer::start().await;
+    for i in 0..3 {
+        server.global_key(&format!("lasting {i}"), &[]).await;
+    }
+    let disabled = server.global_key("disabled", &[]).await;
+    server
+        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": disabled.id }))
+        .await;
+    let short = json!({ "expiresIn": "1s" });
+    server
+        .global_key_with(&server.admin, "expired", &[], short.clone())
+        .await;
+    let expired_then_disabled = server
+        .global_key_with(&server.admin, "expired, disabled", &[], short)
+        .await;
+    server
+        .mutate(
+            &server.admin,
+            DISABLE_API_KEY,
+            json!({ "id": expired_then_disabled.id }),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+
+    for (filter, expected) in [
+        (json!({}), 4),
+        (json!({ "includeDisabled": true }), 5),
+        (json!({ "includeExpired": true }), 5),
+        (
+            json!({ "includeDisabled": true, "includeExpired": true }),
+            7,
+        ),
+        (json!({ "search": "lasting" }), 3),
+    ] {
+        let page = server.api_keys(&server.admin, filter.clone()).await;
+        let listed = page["nodes"].as_array().unwrap().len();
+        assert_eq!(listed, expected, "{filter}");
+        assert_eq!(page["totalCount"], expected, "{filter}");
+    }
+}
+
 // ---- disable and enable -------------------------------------------------------------------
 
 #[tokio::test]

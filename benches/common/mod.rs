@@ -1,49 +1,198 @@
 //! What the benchmarks share: a store seeded with many keys, and an app holding many keys.
 #![allow(dead_code)] // each benchmark uses a different part
 
+use std::str::FromStr as _;
+use std::time::{Duration, Instant};
+
 use anyhow::Context as _;
 use keydeck::api::Page;
-use keydeck::server::model::{Permission, Visibility};
-use keydeck::server::store::{Audit, NewKey, Store};
-use keydeck::token;
+use keydeck::server::model::Timestamp;
+use keydeck::server::store::Store;
 use keydeck::tui::action::Action;
 use keydeck::tui::app::{App, Session};
 use keydeck::tui::keymap::Keymap;
 use keydeck::tui::theme::Theme;
+use sqlx::PgConnection;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _};
+
+/// A fresh store URL for a service bench: a new SQLite file named `name` under `dir`, or,
+/// when `BENCH_DB` is a `postgres://` URL, a new database (`keydeck_bench_…`) created on that
+/// server (and left there: use a throwaway cluster such as `.ci/pg-cluster`).
+pub async fn bench_store(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    let server = match std::env::var("BENCH_DB") {
+        Ok(url) if url.starts_with("postgres") => url,
+        Ok(url) if !url.trim().is_empty() => {
+            anyhow::bail!("BENCH_DB must be a postgres:// URL (SQLite is the default), got {url}")
+        }
+        _ => return Ok(format!("sqlite:{}", dir.join(name).display())),
+    };
+    let mut conn = PgConnection::connect(&server)
+        .await
+        .context("connecting to BENCH_DB")?;
+    let database = format!(
+        "keydeck_bench_{}",
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..12)
+            .unwrap_or("x")
+    );
+    sqlx::query(&format!("CREATE DATABASE {database}"))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("creating {database}"))?;
+    conn.close().await?;
+    let mut url = url_without_query(&server);
+    let slash = url.rfind('/').filter(|&i| i > "postgres://".len());
+    url.truncate(slash.unwrap_or(url.len()));
+    Ok(format!("{url}/{database}"))
+}
+
+/// `url` up to its `?`.
+fn url_without_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+/// What the store under the bench is, for the tables: `SQLite` or `PostgreSQL`.
+pub fn backend_name(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
 
 /// Opens the store at `url` and fills it with the bootstrap super admin plus `keys - 1`
-/// org-wide read keys, one after another. Returns the store and the bootstrap token.
+/// org-wide read keys named `bench key {i}`, of which [`NEEDLES`] spread over the list are
+/// named `bench key {i} needle`, so that a search for [`NEEDLE`] matches a handful at any
+/// size. Key `i` has sequence number `i + 1` (the bootstrap key has 1). Returns the store and
+/// the bootstrap token; prints how long seeding took.
+///
+/// The keys go in through SQL, not [`Store::insert_key`]: one transaction per key makes a
+/// million keys take hours. The rows are the ones `insert_key` writes (an identity per key,
+/// random uuid ids, unique token hashes, `name_key`, the search index filled by its
+/// triggers), without the per-key audit entries, which no listing reads.
 pub async fn seeded_store(url: &str, keys: usize) -> anyhow::Result<(Store, String)> {
     let store = Store::open(url).await.context("opening the bench store")?;
     let admin = keydeck::server::bootstrap(&store, None)
         .await?
-        .context("the fresh store returned no bootstrap token")?;
-    for i in 1..keys {
-        let t = token::generate().context("the OS random source failed")?;
-        let description = format!("bench key {i}");
-        store
-            .insert_key(
-                NewKey {
-                    description: &description,
-                    project_id: None,
-                    token_hash: &token::hash(&t),
-                    token_prefix: Some(&token::display_prefix(&t)),
-                    expires_at: None,
-                    permissions: &[Permission::Read],
-                    visibility: Visibility::OrgWide,
-                    owner_id: None,
-                    global_roles: &[],
-                    memberships: &[],
-                },
-                Audit {
-                    actor_id: None,
-                    action: "bench",
-                },
-            )
-            .await
-            .with_context(|| format!("inserting key {i}"))?;
-    }
+        .context("the store is not fresh: it returned no bootstrap token")?;
+    let started = Instant::now();
+    bulk_insert_keys(url, keys.saturating_sub(1)).await?;
+    eprintln!(
+        "seeded {keys} keys ({}) in {:.1} s",
+        backend_name(url),
+        started.elapsed().as_secs_f64()
+    );
     Ok((store, admin))
+}
+
+/// What a search for the seeded needles types.
+pub const NEEDLE: &str = "needle";
+/// How many seeded keys are needles.
+pub const NEEDLES: usize = 5;
+
+/// `uuid::Uuid`'s text form (8-4-4-4-12 lower-case hex, version 4) from the 32 hex digits `h`.
+const UUID_OF_H: &str = "substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) \
+    || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(h, 18, 3) || '-' \
+    || substr(h, 21, 12)";
+
+/// Inserts keys `1..=n`, in that order, in one transaction on a connection of its own beside
+/// the store's: identities from a recursive counter, then one key per new identity.
+async fn bulk_insert_keys(url: &str, n: usize) -> anyhow::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let n = i64::try_from(n)?;
+    // Needles at the middle of each fifth of the list.
+    let stride = (n / NEEDLES as i64).max(1);
+    let now = Timestamp::now().0;
+    if url.starts_with("postgres") {
+        return bulk_insert_keys_pg(url, n, stride, now).await;
+    }
+    let mut conn = SqliteConnectOptions::from_str(url)?
+        .busy_timeout(Duration::from_secs(30))
+        .connect()
+        .await
+        .context("connecting to the bench store to seed it")?;
+    let mut tx = conn.begin().await?;
+    let last_identity: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM identities")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO identities (id, description, created_at) \
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         SELECT {UUID_OF_H}, \
+                'bench key ' || i || CASE WHEN i % ?2 = ?2 / 2 THEN ' ' || ?3 ELSE '' END, ?4 \
+         FROM (SELECT i, lower(hex(randomblob(16))) AS h FROM n)"
+    ))
+    .bind(n)
+    .bind(stride)
+    .bind(NEEDLE)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .context("seeding identities")?;
+    sqlx::query(&format!(
+        "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+         SELECT {UUID_OF_H}, id, description, lower(description), NULL, \
+                lower(hex(randomblob(32))), 'kd_' || hex(randomblob(3)), 1, created_at, NULL, \
+                1, 0, 'ORG_WIDE', NULL \
+         FROM (SELECT lower(hex(randomblob(16))) AS h, id, description, created_at \
+               FROM identities WHERE seq > ?1 ORDER BY seq)"
+    ))
+    .bind(last_identity)
+    .execute(&mut *tx)
+    .await
+    .context("seeding keys")?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// [`bulk_insert_keys`] on PostgreSQL: the same rows from `generate_series`, the search index
+/// (pg_trgm GIN) and the counters kept by the table's own index and trigger. Ends with
+/// `ANALYZE`, as autovacuum would soon after such a load, so plans see the table's size.
+async fn bulk_insert_keys_pg(url: &str, n: i64, stride: i64, now: i64) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(url)
+        .await
+        .context("connecting to the bench store to seed it")?;
+    let mut tx = conn.begin().await?;
+    let last_identity: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM identities")
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO identities (id, description, created_at) \
+         SELECT gen_random_uuid()::text, \
+                'bench key ' || i || CASE WHEN i % $2 = $2 / 2 THEN ' ' || $3 ELSE '' END, $4 \
+         FROM generate_series(1::bigint, $1) AS i ORDER BY i",
+    )
+    .bind(n)
+    .bind(stride)
+    .bind(NEEDLE)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .context("seeding identities")?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+         SELECT gen_random_uuid()::text, id, description, lower(description), NULL, \
+                encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex'), \
+                'kd_' || upper(substr(md5(random()::text), 1, 6)), 1, created_at, NULL, 1, 0, \
+                'ORG_WIDE', NULL \
+         FROM identities WHERE seq > $1 ORDER BY seq",
+    )
+    .bind(last_identity)
+    .execute(&mut *tx)
+    .await
+    .context("seeding keys")?;
+    tx.commit().await?;
+    sqlx::query("ANALYZE").execute(&mut conn).await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// A TUI app with no keys yet.
@@ -79,4 +228,36 @@ pub fn load_keys(app: &mut App, n: usize) -> anyhow::Result<()> {
         });
     }
     Ok(())
+}
+
+/// Starts the real service (`keydeck::server::start`, as `keydeck serve` does) on a loopback
+/// port the OS picks, over the store at `url`.
+pub async fn start_service(url: &str) -> anyhow::Result<keydeck::server::Running> {
+    keydeck::server::start(&keydeck::server::ServeConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: url.to_owned(),
+        bootstrap_token_file: None,
+        max_key_ttl: None,
+        public_url: None,
+        monitor: vec![],
+        limits: keydeck::server::Limits::default(),
+    })
+    .await
+}
+
+/// Nearest-rank percentile of sorted latencies.
+pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// `12.34 ms`, or `-` for none.
+pub fn fmt_ms(d: Option<Duration>) -> String {
+    d.map_or_else(
+        || "-".to_owned(),
+        |d| format!("{:.2} ms", d.as_secs_f64() * 1e3),
+    )
 }

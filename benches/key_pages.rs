@@ -1,0 +1,297 @@
+//! `apiKeys(first: 50)` latency at 1,000 and at 1,000,000 keys, over real HTTP against the
+//! real service (`keydeck::server::start` on a loopback port), one request at a time.
+//!
+//! For each size: a fresh store (a temporary SQLite file, or a new database on the PostgreSQL
+//! server `BENCH_DB` names) seeded with that many
+//! keys (the seeding time is printed), then `KEY_PAGES_RUNS` requests (default 200, after 20
+//! to warm up) of each case:
+//! - the first page, without `totalCount`;
+//! - a page deep into the list: after the key at 90 % of it, by cursor;
+//! - a search (`filter: {search: "needle"}`) matching the 5 seeded needles;
+//! - the first page with `totalCount`.
+//!
+//! Prints median and p99 per case and size, and the ratio largest size / smallest size of
+//! each (the goal is at most 1.5). Every response is checked (HTTP 200, no errors, the
+//! expected number of keys); a wrong one stops the bench.
+//!
+//! Run: `cargo bench --bench key_pages`
+//! (`KEY_PAGES_SIZES=1000,100000` changes the sizes; `BENCH_DB=postgres://…` runs on PostgreSQL).
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+mod common;
+
+const DEFAULT_SIZES: [usize; 2] = [1_000, 1_000_000];
+const DEFAULT_RUNS: usize = 200;
+const WARM_UP: usize = 20;
+const PAGE: usize = 50;
+
+const NODE: &str = "id description tokenPrefix state createdAt expiresAt permissions visibility";
+
+/// One measured request shape.
+struct Case {
+    name: &'static str,
+    /// The `apiKeys` arguments.
+    arguments: fn(size: usize) -> String,
+    with_total: bool,
+    /// How many keys the page must hold.
+    expected: fn(size: usize) -> usize,
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        name: "first page, no count",
+        arguments: |_| "first: 50".to_owned(),
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "deep page (after key at 90 %)",
+        arguments: |size| format!("first: 50, after: \"{}\"", deep_cursor(size)),
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "search (5 matches)",
+        arguments: |_| format!("first: 50, filter: {{search: \"{}\"}}", common::NEEDLE),
+        with_total: false,
+        expected: |_| common::NEEDLES,
+    },
+    Case {
+        name: "first page + totalCount",
+        arguments: |_| "first: 50".to_owned(),
+        with_total: true,
+        expected: |_| PAGE,
+    },
+];
+
+/// The cursor after the key at 90 % of a store of `size` keys: the service's own format
+/// (`kd:` and the key's sequence number, base64url), which the seeding makes predictable.
+fn deep_cursor(size: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("kd:{}", size / 10 * 9))
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("key_pages: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Latencies of one size, sorted, one list per case.
+struct Measured {
+    size: usize,
+    seeding: Duration,
+    cases: Vec<Vec<Duration>>,
+}
+
+fn run() -> anyhow::Result<()> {
+    let sizes = sizes()?;
+    let runs = match std::env::var("KEY_PAGES_RUNS") {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .context("KEY_PAGES_RUNS must be a number")?,
+        Err(_) => DEFAULT_RUNS,
+    };
+    let mut measured = Vec::new();
+    let mut backend = "";
+    for &size in &sizes {
+        let runtime = tokio::runtime::Runtime::new().context("building the tokio runtime")?;
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        let url = runtime.block_on(common::bench_store(dir.path(), "pages.db"))?;
+        backend = common::backend_name(&url);
+        measured.push(runtime.block_on(measure(&url, size, runs))?);
+        // Stops the service (a spawned task) and closes the store before its directory goes.
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        drop(dir);
+    }
+    print_table(&measured, runs, backend);
+    Ok(())
+}
+
+fn sizes() -> anyhow::Result<Vec<usize>> {
+    let Ok(list) = std::env::var("KEY_PAGES_SIZES") else {
+        return Ok(DEFAULT_SIZES.to_vec());
+    };
+    list.split(',')
+        .map(|s| match s.trim().parse::<usize>() {
+            Ok(n) if n >= 10 * PAGE => Ok(n),
+            _ => bail!(
+                "KEY_PAGES_SIZES: {s:?} is not a size of at least {}",
+                10 * PAGE
+            ),
+        })
+        .collect()
+}
+
+async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured> {
+    let started = Instant::now();
+    let (store, token) = common::seeded_store(url, size).await?;
+    let seeding = started.elapsed();
+    drop(store);
+    let running = common::start_service(url).await?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let endpoint = running.graphql_url();
+    let authorization = format!("Bearer {token}");
+    let mut cases = Vec::new();
+    for case in &CASES {
+        let total = if case.with_total { " totalCount" } else { "" };
+        let query = format!(
+            "{{ apiKeys({}) {{{total} pageInfo {{ hasNextPage endCursor }} \
+             edges {{ cursor node {{ {NODE} }} }} }} }}",
+            (case.arguments)(size)
+        );
+        let body = json!({ "query": query }).to_string();
+        let expected = (case.expected)(size);
+        let mut latencies = Vec::with_capacity(runs);
+        for i in 0..WARM_UP + runs {
+            let sent = Instant::now();
+            let response = client
+                .post(&endpoint)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::AUTHORIZATION, &authorization)
+                .body(body.clone())
+                .send()
+                .await?;
+            let status = response.status();
+            let bytes = response.bytes().await?;
+            let elapsed = sent.elapsed();
+            check(case, status, &bytes, expected, size)
+                .with_context(|| format!("{} keys, {}", size, case.name))?;
+            if i >= WARM_UP {
+                latencies.push(elapsed);
+            }
+        }
+        latencies.sort_unstable();
+        eprintln!(
+            "{size} keys, {}: median {}",
+            case.name,
+            common::fmt_ms(common::percentile(&latencies, 50.0))
+        );
+        cases.push(latencies);
+    }
+    running.task.abort();
+    Ok(Measured {
+        size,
+        seeding,
+        cases,
+    })
+}
+
+/// The reply is a page of `expected` keys (and, when asked, the right total).
+fn check(
+    case: &Case,
+    status: reqwest::StatusCode,
+    body: &[u8],
+    expected: usize,
+    size: usize,
+) -> anyhow::Result<()> {
+    ensure!(
+        status == reqwest::StatusCode::OK,
+        "HTTP {status}: {}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    );
+    let value: Value = serde_json::from_slice(body).context("the reply is not JSON")?;
+    if let Some(errors) = value.get("errors") {
+        bail!("GraphQL errors: {errors}");
+    }
+    let list = &value["data"]["apiKeys"];
+    let n = list["edges"].as_array().map_or(0, Vec::len);
+    ensure!(n == expected, "expected {expected} keys, got {n}");
+    if case.with_total {
+        let total = list["totalCount"].as_i64();
+        ensure!(
+            total == i64::try_from(size).ok(),
+            "expected totalCount {size}, got {total:?}"
+        );
+    }
+    Ok(())
+}
+
+fn print_table(measured: &[Measured], runs: usize, backend: &str) {
+    let (Some(small), Some(large)) = (measured.first(), measured.last()) else {
+        return;
+    };
+    println!();
+    println!(
+        "apiKeys(first: 50), one request at a time, {runs} runs per case; {backend}; {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for m in measured {
+        println!(
+            "seeding {} keys: {:.1} s",
+            thousands(m.size),
+            m.seeding.as_secs_f64()
+        );
+    }
+    let mut header = format!("| {:<30} |", "case");
+    let mut rule = format!("|{:-<32}|", "");
+    for m in measured {
+        for what in ["median", "p99"] {
+            header.push_str(&format!(
+                " {:>20} |",
+                format!("{} {what}", thousands(m.size))
+            ));
+            rule.push_str(&format!("{:->22}|", ""));
+        }
+    }
+    let compared = measured.len() > 1;
+    if compared {
+        header.push_str(&format!(" {:>14} |", "ratio (median)"));
+        rule.push_str(&format!("{:->16}|", ""));
+    }
+    println!("{header}");
+    println!("{rule}");
+    for (i, case) in CASES.iter().enumerate() {
+        let mut line = format!("| {:<30} |", case.name);
+        for m in measured {
+            for p in [50.0, 99.0] {
+                line.push_str(&format!(
+                    " {:>20} |",
+                    common::fmt_ms(common::percentile(&m.cases[i], p))
+                ));
+            }
+        }
+        if !compared {
+            println!("{line}");
+            continue;
+        }
+        let ratio = match (
+            common::percentile(&small.cases[i], 50.0),
+            common::percentile(&large.cases[i], 50.0),
+        ) {
+            (Some(a), Some(b)) if !a.is_zero() => {
+                format!("{:.2}", b.as_secs_f64() / a.as_secs_f64())
+            }
+            _ => "-".to_owned(),
+        };
+        line.push_str(&format!(" {ratio:>14} |"));
+        println!("{line}");
+    }
+}
+
+/// `1,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
