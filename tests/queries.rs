@@ -70,4 +70,20 @@ async fn a_page_of_keys_costs_a_constant_number_of_statements() {
     println!("statements: {small} for 10 keys, {large} for 200 keys");
     assert!(large <= 15, "{large} statements for a page of 200");
     assert!(large <= small + 1, "{small} for 10 keys, {large} for 200");
+
+    // `{ me { id roles } }` of an authenticated, cached caller asks nothing of the store (the
+    // last-use flush may land in between: at most that one statement).
+    let me = json!({ "query": "{ me { id roles } }" }).to_string();
+    let (status, _) = send(server.json_body(me.clone())).await;
+    assert_eq!(status, 200);
+    let before = counter.load(Ordering::SeqCst);
+    let (status, reply) = send(server.json_body(me)).await;
+    let cached = counter.load(Ordering::SeqCst) - before;
+    assert_eq!(status, 200);
+    assert!(reply["data"]["me"]["roles"].is_array(), "{reply:#}");
+    println!("statements: {cached} for a cached caller's me");
+    assert!(
+        cached <= 1,
+        "{cached} statements for {{ me {{ id roles }} }}"
+    );
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
-use crate::server::model::{ApiKey, Membership, Timestamp};
+use crate::server::model::{ApiKey, Identity, Membership, Timestamp};
 use crate::server::store::{Store, StoreError};
 use crate::token;
 
@@ -21,10 +21,12 @@ const LAST_USED_RESOLUTION_SECS: i64 = 60;
 /// Longest custom token (registered via tokenHash) we bother hashing.
 const MAX_TOKEN_LEN: usize = 1024;
 
-/// The authenticated key behind a request, with the identity's roles and memberships.
+/// The authenticated key behind a request, with its identity, the identity's roles and
+/// memberships: everything `me` answers, so a cached principal answers it without the store.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key: ApiKey,
+    pub identity: Identity,
     pub global_roles: Vec<String>,
     /// (project id, memberships in that project)
     pub memberships: Vec<(String, Vec<Membership>)>,
@@ -91,10 +93,15 @@ async fn lookup(store: &Store, token_hash: &str) -> Result<ApiKey, AuthError> {
 }
 
 async fn principal(store: &Store, key: ApiKey) -> Result<Caller, AuthError> {
+    let identity = store
+        .identity(&key.identity_id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("key {} has no identity", key.id)))?;
     let global_roles = store.global_roles(&key.identity_id).await?;
     let memberships = store.memberships_of(&key.identity_id).await?;
     Ok(Caller {
         key,
+        identity,
         global_roles,
         memberships,
     })

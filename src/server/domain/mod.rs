@@ -51,7 +51,9 @@ pub struct IdentityNotFound;
 #[cfg(test)]
 mod testing {
     use crate::server::auth::Caller;
-    use crate::server::model::{ApiKey, ApiKeyType, Membership, Permission, Timestamp, Visibility};
+    use crate::server::model::{
+        ApiKey, ApiKeyType, Identity, Membership, Permission, Timestamp, Visibility,
+    };
 
     /// A caller whose key (READ and WRITE) expires at `expires_at`, holding the global `roles`
     /// and, per project id, `memberships`.
@@ -77,6 +79,12 @@ mod testing {
                 identity_id: "i1".into(),
                 project_id: None,
                 owner_id: None,
+            },
+            identity: Identity {
+                id: "i1".into(),
+                description: "creator".into(),
+                created_at: Timestamp::now(),
+                seq: 1,
             },
             global_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             memberships,

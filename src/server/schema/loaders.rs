@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_graphql::Lookahead;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
+use crate::server::auth::Caller;
 use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition};
 use crate::server::store::{Store, StoreError};
 
@@ -29,6 +30,21 @@ pub fn loaders(store: Store) -> Loaders {
     DataLoader::with_cache(StoreLoader { store }, tokio::spawn, HashMapCache::default())
         .delay(BATCH_DELAY)
         .max_batch_size(MAX_BATCH)
+}
+
+/// Feeds what the authenticated caller already holds about its own identity (key, roles,
+/// memberships), so relations of `me` cost no query.
+pub async fn prime_caller(loaders: &Loaders, caller: &Caller) {
+    let id = caller.identity_id().to_owned();
+    loaders
+        .feed_one(KeyOfIdentity(id.clone()), caller.key.clone())
+        .await;
+    loaders
+        .feed_one(RolesOf(id.clone()), caller.global_roles.clone())
+        .await;
+    loaders
+        .feed_one(MembershipsOf(id), caller.memberships.clone())
+        .await;
 }
 
 /// Loads, one query per relation, what `selection` (the selection of one key) will ask of

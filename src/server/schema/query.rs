@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
-use super::loaders::{prime_identities, prime_keys};
+use super::loaders::{self, prime_identities, prime_keys};
 use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
 use crate::server::domain::authz;
@@ -30,13 +30,12 @@ fn wants_total(ctx: &Context<'_>) -> bool {
 impl QueryRoot {
     /// The identity of the key making this request.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Identity> {
+        // The authenticated principal already holds the identity, its roles and memberships
+        // (as fresh as authentication's cache, at most `auth::MAX_STALENESS`): the hot path
+        // `{ me { id roles } }` asks nothing of the store.
         let caller = ctx.caller()?;
-        Ok(ctx
-            .services()?
-            .store
-            .identity(caller.identity_id())
-            .await?
-            .ok_or("the caller's identity is missing")?)
+        loaders::prime_caller(ctx.loaders()?, caller).await;
+        Ok(caller.identity.clone())
     }
 
     /// Projects the caller is a member or an admin of, by slug: the first `first` (default
