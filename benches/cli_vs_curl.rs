@@ -39,6 +39,7 @@ fn main() -> anyhow::Result<()> {
             max_key_ttl: None,
             public_url: None,
             monitor: vec![],
+            sampling: Default::default(),
             limits: server::Limits::default(),
         })
         .await?;

@@ -241,6 +241,7 @@ impl TestServer {
             max_key_ttl,
             public_url: None,
             monitor,
+            sampling: Default::default(),
             limits,
         };
         let running = keydeck::server::start(&config)

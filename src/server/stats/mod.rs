@@ -1,13 +1,28 @@
-//! Query statistics read live from the monitored databases' `pg_stat_statements`.
+//! Query statistics of the monitored databases' `pg_stat_statements`, sampled into the store.
 //!
-//! Monitored databases are given to `keydeck serve --monitor NAME=postgres://…`; each gets a
-//! numeric id (1, 2, … in the order given) that `getQueryStats(databaseId:)` takes, as in
-//! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
+//! Monitored databases are given to `keydeck serve --monitor [ID:]NAME=postgres://…`; each has
+//! a stable numeric id, as in pganalyze's API, that `getQueryStats(databaseId:)` takes: the
+//! one given, or one the store assigns on first sight of the name and never reuses.
+//! `getQueryStats` answers a time window from the samples ([`sampler`]); the statement page
+//! reads the database live. Connections are opened lazily and kept in a small pool per
+//! database.
+
+/// The marker every query this service sends to a monitored database carries, so that its own
+/// statements are left out of the statistics it reports. Inside the statement, after its first
+/// keyword: pg_stat_statements keeps comments there, where a leading one may be cut off.
+macro_rules! marker {
+    () => {
+        "/* keydeck:monitor */"
+    };
+}
+pub const MARKER: &str = marker!();
 
 mod cache;
 pub mod page;
 mod probe;
+pub mod sampler;
 mod statement;
+mod target;
 
 use std::sync::Arc;
 
@@ -15,9 +30,12 @@ use async_graphql::{ComplexObject, ID, SimpleObject};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::server::store::{Counters, Store, StoreError, Wanted};
 use cache::StatementCache;
 pub use probe::DatabaseState;
 use probe::Prober;
+pub use sampler::Sampling;
+pub use target::Target;
 
 /// How many statements one answer holds at most, busiest first.
 pub const MAX_STATEMENTS: i64 = 500;
@@ -80,12 +98,13 @@ pub enum StatsError {
     NoneMonitored(String),
     #[error("no monitored database has id {id}; the monitored ones are: {known}")]
     UnknownDatabase { id: String, known: String },
-    #[error(
-        "startTs/endTs need stored snapshots, which this service does not keep yet; omit them for statistics since the last reset"
-    )]
-    WindowUnsupported,
+    /// A window that ends before it starts, or reaches past what retention keeps.
+    #[error("{0}")]
+    BadWindow(String),
     #[error("database `{name}` is unreachable or lacks pg_stat_statements: {source}")]
     Source { name: String, source: sqlx::Error },
+    #[error("reading the stored samples failed: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl StatsError {
@@ -95,14 +114,16 @@ impl StatsError {
             StatsError::NoneMonitored(_) | StatsError::UnknownDatabase { .. } => {
                 "DATABASE_NOT_FOUND"
             }
-            StatsError::WindowUnsupported => "BAD_USER_INPUT",
+            StatsError::BadWindow(_) => "BAD_USER_INPUT",
             StatsError::Source { .. } => "DATABASE_UNAVAILABLE",
+            StatsError::Store(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 }
 
 struct Monitored {
     id: String,
+    numeric_id: i64,
     name: String,
     pool: PgPool,
     prober: Prober,
@@ -119,31 +140,66 @@ impl Monitored {
 pub struct Monitor {
     databases: Arc<Vec<Arc<Monitored>>>,
     statements: StatementCache,
+    sampling: Sampling,
 }
 
+/// The default window of `getQueryStats`, as pganalyze's: the last 24 hours.
+const DEFAULT_WINDOW_S: i64 = 24 * 3600;
+
 impl Monitor {
-    /// Monitors `(name, url)` pairs; ids are their positions starting at 1. Nothing connects
-    /// until the first request.
-    pub fn new(targets: &[(String, String)]) -> Result<Self, sqlx::Error> {
+    /// Monitors `([ID:]NAME, url)` pairs with the ids the store keeps for them (assigned on
+    /// first sight of a name when none is given). Nothing connects until sampling starts.
+    pub async fn open(
+        store: &Store,
+        targets: &[(String, String)],
+        sampling: Sampling,
+    ) -> anyhow::Result<Self> {
+        let targets = targets
+            .iter()
+            .map(|(label, url)| Target::from_parts(label, url))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--monitor: {e}"))?;
+        target::check_unique(&targets).map_err(|e| anyhow::anyhow!("--monitor: {e}"))?;
+        let wanted: Vec<Wanted> = targets
+            .iter()
+            .map(|t| Wanted {
+                id: t.id,
+                name: &t.name,
+            })
+            .collect();
+        let ids = store.monitored_ids(&wanted, sampler::now_ms()).await?;
         let databases = targets
             .iter()
-            .enumerate()
-            .map(|(i, (name, url))| {
+            .zip(ids)
+            .map(|(t, id)| {
                 Ok(Arc::new(Monitored {
-                    id: (i + 1).to_string(),
-                    name: name.clone(),
+                    id: id.to_string(),
+                    numeric_id: id,
+                    name: t.name.clone(),
                     pool: PgPoolOptions::new()
                         .max_connections(2)
                         .acquire_timeout(std::time::Duration::from_secs(5))
-                        .connect_lazy(url)?,
+                        .connect_lazy(&t.url)
+                        .map_err(|e| anyhow::anyhow!("--monitor {}: {e}", t.name))?,
                     prober: Prober::default(),
                 }))
             })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .collect::<anyhow::Result<_>>()?;
         Ok(Monitor {
             databases: Arc::new(databases),
             statements: StatementCache::default(),
+            sampling,
         })
+    }
+
+    /// Starts sampling every monitored database into `store`; dropping the guard stops it.
+    pub fn start_sampling(&self, store: &Store) -> Samplers {
+        Samplers(
+            self.databases
+                .iter()
+                .map(|db| tokio::spawn(sampler::run(store.clone(), Arc::clone(db), self.sampling)))
+                .collect(),
+        )
     }
 
     pub fn databases(&self) -> Vec<Database> {
@@ -157,18 +213,88 @@ impl Monitor {
             .collect()
     }
 
+    /// The activity of each statement of a database between `start_ts` and `end_ts` (Unix
+    /// seconds; by default the last 24 hours), from the stored samples, busiest first.
     pub async fn query_stats(
         &self,
+        store: &Store,
         database_id: &str,
         start_ts: Option<i32>,
         end_ts: Option<i32>,
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
         let db = self.find(database_id)?;
-        if start_ts.is_some() || end_ts.is_some() {
-            return Err(StatsError::WindowUnsupported);
+        let now_s = sampler::now_ms() / 1000;
+        let end = end_ts.map_or(now_s, i64::from);
+        let start = start_ts.map_or(end - DEFAULT_WINDOW_S, i64::from);
+        if end < start {
+            return Err(StatsError::BadWindow(format!(
+                "endTs ({end}) is before startTs ({start})"
+            )));
         }
-        self.statements(db, None, public_url).await
+        let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
+        let oldest = now_s.saturating_sub(kept_s);
+        if start < oldest {
+            return Err(StatsError::BadWindow(format!(
+                "startTs ({start}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest})"
+            )));
+        }
+        let activity = store
+            .window_activity(db.numeric_id, start * 1000, end * 1000)
+            .await?;
+        let total: f64 = activity.iter().map(|(_, c)| c.total_time_ms).sum();
+        let mut busiest = activity;
+        busiest.sort_by(|a, b| {
+            b.1.total_time_ms
+                .total_cmp(&a.1.total_time_ms)
+                .then(a.0.cmp(&b.0))
+        });
+        busiest.truncate(usize::try_from(MAX_STATEMENTS).unwrap_or(usize::MAX));
+        let ids: Vec<i64> = busiest.iter().map(|(id, _)| *id).collect();
+        let mut texts = store.statement_texts(db.numeric_id, &ids).await?;
+        Ok(busiest
+            .into_iter()
+            .map(|(query_id, c)| {
+                let id = query_id.to_string();
+                let query = texts.remove(&query_id).unwrap_or_default();
+                self.stat(db, id, query, c, total, public_url)
+            })
+            .collect())
+    }
+
+    /// A statement's figures as pganalyze names them; `total_time` is the whole database's.
+    fn stat(
+        &self,
+        db: &Monitored,
+        id: String,
+        query: String,
+        c: Counters,
+        total_time: f64,
+        public_url: &str,
+    ) -> QueryStat {
+        let per_call = |v: f64| {
+            if c.calls > 0 { v / c.calls as f64 } else { 0.0 }
+        };
+        let statement = self.statements.get(&id, &query);
+        let (hit, read) = (c.blks_hit, c.blks_read);
+        QueryStat {
+            query_url: query_url(public_url, &db.id, &id),
+            id: ID(id),
+            truncated_query: truncate(&query),
+            table_names: statement.tables,
+            statement_type: statement.types.clone(),
+            statement_types: statement.types,
+            normalized_query: query,
+            total_calls: c.calls,
+            avg_time: per_call(c.total_time_ms),
+            buffer_hit_ratio: (hit + read > 0).then(|| 100.0 * hit as f64 / (hit + read) as f64),
+            pct_of_total: if total_time > 0.0 {
+                100.0 * c.total_time_ms / total_time
+            } else {
+                0.0
+            },
+            avg_io_time: per_call(c.io_time_ms),
+        }
     }
 
     /// One statement of a database by its queryid (for its page), wherever it ranks, with
@@ -203,7 +329,8 @@ impl Monitor {
         })
     }
 
-    /// The busiest statements of `db`, or only the one with queryid `only`.
+    /// The busiest statements of `db` since its last reset, read live, or only the one with
+    /// queryid `only`.
     async fn statements(
         &self,
         db: &Monitored,
@@ -230,26 +357,28 @@ impl Monitor {
                 let hit: i64 = row.try_get("hit").map_err(source)?;
                 let read: i64 = row.try_get("read").map_err(source)?;
                 let io_time: f64 = row.try_get("io_time").map_err(source)?;
-                let pct: f64 = row.try_get("pct").map_err(source)?;
-                let per_call = |v: f64| if calls > 0 { v / calls as f64 } else { 0.0 };
-                let statement = self.statements.get(&id, &query);
-                Ok(QueryStat {
-                    query_url: query_url(public_url, &db.id, &id),
-                    id: ID(id),
-                    truncated_query: truncate(&query),
-                    table_names: statement.tables,
-                    statement_type: statement.types.clone(),
-                    statement_types: statement.types,
-                    normalized_query: query,
-                    total_calls: calls,
-                    avg_time: per_call(total_time),
-                    buffer_hit_ratio: (hit + read > 0)
-                        .then(|| 100.0 * hit as f64 / (hit + read) as f64),
-                    pct_of_total: pct,
-                    avg_io_time: per_call(io_time),
-                })
+                let all_time: f64 = row.try_get("all_time").map_err(source)?;
+                let counters = Counters {
+                    calls,
+                    total_time_ms: total_time,
+                    blks_hit: hit,
+                    blks_read: read,
+                    io_time_ms: io_time,
+                };
+                Ok(self.stat(db, id, query, counters, all_time, public_url))
             })
             .collect()
+    }
+}
+
+/// The running samplers; dropping this stops them (with the service that started them).
+pub struct Samplers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Samplers {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -261,16 +390,6 @@ pub fn query_url(public_url: &str, database_id: &str, query_id: &str) -> String 
     )
 }
 
-/// The marker every query this service sends to a monitored database carries, so that its own
-/// statements are left out of the statistics it reports. Inside the statement, after its first
-/// keyword: pg_stat_statements keeps comments there, where a leading one may be cut off.
-macro_rules! marker {
-    () => {
-        "/* keydeck:monitor */"
-    };
-}
-pub const MARKER: &str = marker!();
-
 /// The state probe: reads pg_stat_statements the way [`STATEMENTS_SQL`] does, without texts.
 const PROBE_SQL: &str = concat!(
     "SELECT ",
@@ -280,14 +399,14 @@ const PROBE_SQL: &str = concat!(
 
 /// The statements of the connected database, one row per queryid (pg_stat_statements keeps one
 /// per user as well), busiest first, without this service's own; `$2` picks one queryid, after
-/// the shares of the total are computed. Works from PostgreSQL 13 on: the I/O timing columns
+/// the database's total time is summed. Works from PostgreSQL 13 on: the I/O timing columns
 /// were renamed in 17.
 const STATEMENTS_SQL: &str = concat!(
     "SELECT ",
     marker!(),
     " * FROM (
   SELECT q.*,
-         COALESCE(100.0 * q.total_time / NULLIF(SUM(q.total_time) OVER (), 0), 0)::float8 AS pct
+         (SUM(q.total_time) OVER ())::float8 AS all_time
   FROM (
     SELECT s.queryid::text AS id,
            min(s.query) AS query,

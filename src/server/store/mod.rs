@@ -5,6 +5,8 @@
 //! transaction without racing; reads use a small pool. SQLite runs in WAL mode with a busy
 //! timeout so readers never block the writer.
 
+mod samples;
+
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -18,6 +20,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::text;
+
+pub use samples::{Counters, Round, Sampled, Wanted};
 
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Membership, Permission,
@@ -41,6 +45,9 @@ pub enum StoreError {
     /// A unique value (project slug) is already in use.
     #[error("already exists")]
     AlreadyExists,
+    /// A `--monitor` id that contradicts the ids the store handed out (they never change).
+    #[error("{0}")]
+    MonitorId(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
