@@ -18,11 +18,25 @@ const TABLE: &str = "pgbench_like_accounts";
 const DATABASES: &str = "{ databases { id name } }";
 const STATS: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id } }";
 
+/// A service monitoring `url` as `app` (id 1), sampling every second, after its first round:
+/// what the test does next falls inside the default window.
+async fn sampled_from_now(url: &str) -> TestServer {
+    let server = TestServer::monitoring(vec![("app".into(), url.to_owned())]).await;
+    server.next_round().await;
+    server
+}
+
 /// Makes sure the extension exists and the statistics hold an UPDATE on [`TABLE`].
 async fn generate_statistics(url: &str) {
     let pool = PgPool::connect(url)
         .await
         .expect("connecting to KEYDECK_TEST_PG_URL");
+    // Tests run at once; CREATE … IF NOT EXISTS is not safe against itself.
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(7100)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     let statements = [
         "CREATE EXTENSION IF NOT EXISTS pg_stat_statements".to_owned(),
         format!(
@@ -34,10 +48,11 @@ async fn generate_statistics(url: &str) {
     ];
     for sql in statements {
         sqlx::query(&sql)
-            .execute(&pool)
+            .execute(&mut *tx)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
+    tx.commit().await.unwrap();
     let update = format!("UPDATE {TABLE} SET abalance = abalance + $1 WHERE aid = $2");
     for aid in 1..=10 {
         sqlx::query(&update)
@@ -58,8 +73,8 @@ async fn generate_statistics(url: &str) {
 #[tokio::test]
 async fn query_stats_come_from_pg_stat_statements() {
     let Some(url) = pg_url() else { return };
+    let server = sampled_from_now(&url).await;
     generate_statistics(&url).await;
-    let server = TestServer::monitoring(vec![("app".into(), url)]).await;
     // pganalyze hands out a read-only key for this; here it holds the monitor role.
     let key = server
         .global_key_with(
@@ -76,6 +91,7 @@ async fn query_stats_come_from_pg_stat_statements() {
         json!([{ "id": "1", "name": "app" }])
     );
 
+    server.next_round().await;
     let (status, body) = server.curl_form(&key.token, &pganalyze_query("1")).await;
     assert_eq!(status, StatusCode::OK, "{body:#}");
     assert!(body.get("errors").is_none(), "{body:#}");
@@ -109,7 +125,7 @@ async fn query_stats_come_from_pg_stat_statements() {
         "{truncated}"
     );
 
-    // The fields pganalyze added later, and the window it cannot serve yet.
+    // The fields pganalyze added later, and windows it refuses.
     let full = "query($id: ID!) { getQueryStats(databaseId: $id) { id normalizedQuery statementType statementTypes avgIoTime } }";
     let data = server.data(&key.token, full, json!({ "id": "1" })).await;
     let same = data["getQueryStats"]
@@ -120,11 +136,16 @@ async fn query_stats_come_from_pg_stat_statements() {
         .expect("the UPDATE again");
     assert_eq!(same["statementTypes"], same["statementType"]);
     assert!(string(&same["normalizedQuery"]).contains("$1"));
-    let window = "{ getQueryStats(databaseId: 1, startTs: 0) { id } }";
-    assert_eq!(
-        server.error_code(&key.token, window, json!({})).await,
-        "BAD_USER_INPUT"
-    );
+    for window in [
+        "{ getQueryStats(databaseId: 1, startTs: 0) { id } }",
+        "{ getQueryStats(databaseId: 1, startTs: 2000000000, endTs: 1999999999) { id } }",
+    ] {
+        assert_eq!(
+            server.error_code(&key.token, window, json!({})).await,
+            "BAD_USER_INPUT",
+            "{window}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -193,8 +214,9 @@ const EVERYTHING: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id 
 #[tokio::test]
 async fn the_services_own_queries_never_appear() {
     let Some(url) = pg_url() else { return };
+    let server = sampled_from_now(&url).await;
     generate_statistics(&url).await;
-    let server = TestServer::monitoring(vec![("app".into(), url.clone())]).await;
+    server.next_round().await;
     let states = "{ databases { state } }";
     assert_eq!(
         server.data(&server.admin, states, json!({})).await["databases"],
@@ -299,7 +321,6 @@ async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
             "GRANT pg_read_all_stats TO keydeck_monitor_test",
             "CREATE ROLE keydeck_nobody_test LOGIN PASSWORD 'nobody-test'",
             "CREATE TABLE IF NOT EXISTS owner_only_ledger (id integer)",
-            "SELECT count(*) FROM owner_only_ledger WHERE id > 7",
         ],
     )
     .await;
@@ -323,10 +344,20 @@ async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
             .cloned()
             .collect()
     };
-    let granted = server
-        .data(&server.admin, EVERYTHING, json!({ "id": "1" }))
-        .await;
-    let seen = on_ledger(&granted);
+    // After both databases' first rounds, so that it falls inside the window.
+    server.next_round().await;
+    server.next_round().await;
+    run_as_owner(
+        &url,
+        &["SELECT count(*) FROM owner_only_ledger WHERE id > 7"],
+    )
+    .await;
+    let granted = || server.data(&server.admin, EVERYTHING, json!({ "id": "1" }));
+    eventually("the owner's SELECT sampled", || async {
+        !on_ledger(&granted().await).is_empty()
+    })
+    .await;
+    let seen = on_ledger(&granted().await);
     assert!(
         seen.iter().any(|s| s["statementType"] == json!(["SELECT"])
             && string(&s["normalizedQuery"]).contains("id > $1")),
@@ -347,8 +378,9 @@ async fn the_query_page_shows_the_whole_statement() {
         "SELECT aid, abalance FROM {TABLE} WHERE aid < 5 AND abalance >= 0 AND '<b>' <> 'x' \
          AND aid IN (SELECT aid FROM {TABLE} WHERE abalance < 1000000) ORDER BY aid"
     );
+    let server = sampled_from_now(&url).await;
     run_as_owner(&url, &[&long]).await;
-    let server = TestServer::monitoring(vec![("app".into(), url)]).await;
+    server.next_round().await;
     let key = server.global_key("pganalyze", &["monitor"]).await;
     let data = server
         .data(

@@ -27,7 +27,6 @@ mod target;
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, ID, SimpleObject};
-use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::server::store::{Counters, Store, StoreError, Wanted};
@@ -101,8 +100,9 @@ pub enum StatsError {
     /// A window that ends before it starts, or reaches past what retention keeps.
     #[error("{0}")]
     BadWindow(String),
-    #[error("database `{name}` is unreachable or lacks pg_stat_statements: {source}")]
-    Source { name: String, source: sqlx::Error },
+    /// A statement asked for that the samples lack, of a database that cannot be read now.
+    #[error("database `{name}` is unreachable or lacks pg_stat_statements: {reason}")]
+    Source { name: String, reason: String },
     #[error("reading the stored samples failed: {0}")]
     Store(#[from] StoreError),
 }
@@ -224,26 +224,87 @@ impl Monitor {
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
         let db = self.find(database_id)?;
-        let now_s = sampler::now_ms() / 1000;
-        let end = end_ts.map_or(now_s, i64::from);
-        let start = start_ts.map_or(end - DEFAULT_WINDOW_S, i64::from);
-        if end < start {
+        self.window(store, db, start_ts, end_ts, None, public_url)
+            .await
+    }
+
+    /// One statement of a database by its queryid (for its page) over the default window,
+    /// wherever it ranks, with the database's name; zero figures when it was stored but
+    /// idle in the window.
+    pub async fn query_stat(
+        &self,
+        store: &Store,
+        database_id: &str,
+        query_id: &str,
+        public_url: &str,
+    ) -> Result<Option<(String, QueryStat)>, StatsError> {
+        let db = self.find(database_id)?;
+        let Ok(numeric) = query_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let mut found = self
+            .window(store, db, None, None, Some(numeric), public_url)
+            .await?;
+        if found.is_empty() {
+            let mut texts = store.statement_texts(db.numeric_id, &[numeric]).await?;
+            match texts.remove(&numeric) {
+                Some(text) => {
+                    let id = numeric.to_string();
+                    found.push(self.stat(db, id, text, Counters::default(), 0.0, public_url));
+                }
+                None => {
+                    // Not sampled: say why when the database cannot be read.
+                    let probed = db.state().await;
+                    if let Some(reason) = probed.reason {
+                        return Err(StatsError::Source {
+                            name: db.name.clone(),
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(found.pop().map(|stat| (db.name.clone(), stat)))
+    }
+
+    /// The statements active in a window, busiest first (at most [`MAX_STATEMENTS`]), or only
+    /// the one with queryid `only`; shares are of the whole database's time either way.
+    async fn window(
+        &self,
+        store: &Store,
+        db: &Monitored,
+        start_ts: Option<i32>,
+        end_ts: Option<i32>,
+        only: Option<i64>,
+        public_url: &str,
+    ) -> Result<Vec<QueryStat>, StatsError> {
+        // Milliseconds: a round taken a moment ago is inside the default window.
+        let now_ms = sampler::now_ms();
+        let end_ms = end_ts.map_or(now_ms, |s| i64::from(s) * 1000);
+        let start_ms = start_ts.map_or(end_ms - DEFAULT_WINDOW_S * 1000, |s| i64::from(s) * 1000);
+        if end_ms < start_ms {
             return Err(StatsError::BadWindow(format!(
-                "endTs ({end}) is before startTs ({start})"
+                "endTs ({}) is before startTs ({})",
+                end_ms / 1000,
+                start_ms / 1000
             )));
         }
         let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
-        let oldest = now_s.saturating_sub(kept_s);
-        if start < oldest {
+        let oldest_s = (now_ms / 1000).saturating_sub(kept_s);
+        if start_ms / 1000 < oldest_s {
             return Err(StatsError::BadWindow(format!(
-                "startTs ({start}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest})"
+                "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
+                start_ms / 1000
             )));
         }
         let activity = store
-            .window_activity(db.numeric_id, start * 1000, end * 1000)
+            .window_activity(db.numeric_id, start_ms, end_ms)
             .await?;
         let total: f64 = activity.iter().map(|(_, c)| c.total_time_ms).sum();
         let mut busiest = activity;
+        if let Some(only) = only {
+            busiest.retain(|(id, _)| *id == only);
+        }
         busiest.sort_by(|a, b| {
             b.1.total_time_ms
                 .total_cmp(&a.1.total_time_ms)
@@ -255,9 +316,8 @@ impl Monitor {
         Ok(busiest
             .into_iter()
             .map(|(query_id, c)| {
-                let id = query_id.to_string();
                 let query = texts.remove(&query_id).unwrap_or_default();
-                self.stat(db, id, query, c, total, public_url)
+                self.stat(db, query_id.to_string(), query, c, total, public_url)
             })
             .collect())
     }
@@ -297,19 +357,6 @@ impl Monitor {
         }
     }
 
-    /// One statement of a database by its queryid (for its page), wherever it ranks, with
-    /// the database's name.
-    pub async fn query_stat(
-        &self,
-        database_id: &str,
-        query_id: &str,
-        public_url: &str,
-    ) -> Result<Option<(String, QueryStat)>, StatsError> {
-        let db = self.find(database_id)?;
-        let mut found = self.statements(db, Some(query_id), public_url).await?;
-        Ok(found.pop().map(|stat| (db.name.clone(), stat)))
-    }
-
     fn find(&self, database_id: &str) -> Result<&Arc<Monitored>, StatsError> {
         if let Some(db) = self.databases.iter().find(|d| d.id == database_id) {
             return Ok(db);
@@ -327,47 +374,6 @@ impl Monitor {
             id: database_id.to_owned(),
             known,
         })
-    }
-
-    /// The busiest statements of `db` since its last reset, read live, or only the one with
-    /// queryid `only`.
-    async fn statements(
-        &self,
-        db: &Monitored,
-        only: Option<&str>,
-        public_url: &str,
-    ) -> Result<Vec<QueryStat>, StatsError> {
-        let source = |source| StatsError::Source {
-            name: db.name.clone(),
-            source,
-        };
-        let rows = sqlx::query(STATEMENTS_SQL)
-            .bind(MAX_STATEMENTS)
-            .bind(only)
-            .bind(MARKER)
-            .fetch_all(&db.pool)
-            .await
-            .map_err(source)?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id").map_err(source)?;
-                let query: String = row.try_get("query").map_err(source)?;
-                let calls: i64 = row.try_get("calls").map_err(source)?;
-                let total_time: f64 = row.try_get("total_time").map_err(source)?;
-                let hit: i64 = row.try_get("hit").map_err(source)?;
-                let read: i64 = row.try_get("read").map_err(source)?;
-                let io_time: f64 = row.try_get("io_time").map_err(source)?;
-                let all_time: f64 = row.try_get("all_time").map_err(source)?;
-                let counters = Counters {
-                    calls,
-                    total_time_ms: total_time,
-                    blks_hit: hit,
-                    blks_read: read,
-                    io_time_ms: io_time,
-                };
-                Ok(self.stat(db, id, query, counters, all_time, public_url))
-            })
-            .collect()
     }
 }
 
@@ -390,44 +396,11 @@ pub fn query_url(public_url: &str, database_id: &str, query_id: &str) -> String 
     )
 }
 
-/// The state probe: reads pg_stat_statements the way [`STATEMENTS_SQL`] does, without texts.
+/// The state probe: reads pg_stat_statements the way sampling does, without texts.
 const PROBE_SQL: &str = concat!(
     "SELECT ",
     marker!(),
     " count(*) FROM (SELECT 1 FROM pg_stat_statements LIMIT 1) s"
-);
-
-/// The statements of the connected database, one row per queryid (pg_stat_statements keeps one
-/// per user as well), busiest first, without this service's own; `$2` picks one queryid, after
-/// the database's total time is summed. Works from PostgreSQL 13 on: the I/O timing columns
-/// were renamed in 17.
-const STATEMENTS_SQL: &str = concat!(
-    "SELECT ",
-    marker!(),
-    " * FROM (
-  SELECT q.*,
-         (SUM(q.total_time) OVER ())::float8 AS all_time
-  FROM (
-    SELECT s.queryid::text AS id,
-           min(s.query) AS query,
-           sum(s.calls)::int8 AS calls,
-           sum(s.total_exec_time)::float8 AS total_time,
-           sum(s.shared_blks_hit)::int8 AS hit,
-           sum(s.shared_blks_read)::int8 AS read,
-           sum(COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
-                        (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
-             + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
-                        (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0))::float8 AS io_time
-    FROM pg_stat_statements s
-    JOIN pg_database d ON d.oid = s.dbid
-    WHERE d.datname = current_database() AND s.queryid IS NOT NULL
-      AND strpos(s.query, $3) = 0
-    GROUP BY s.queryid
-  ) q
-) r
-WHERE $2::text IS NULL OR r.id = $2
-ORDER BY r.total_time DESC
-LIMIT $1"
 );
 
 fn truncate(query: &str) -> String {
@@ -454,7 +427,7 @@ mod tests {
 
     #[test]
     fn every_query_to_a_monitored_database_carries_the_marker() {
-        for sql in [STATEMENTS_SQL, PROBE_SQL] {
+        for sql in [PROBE_SQL, sampler::ROUND_SQL, sampler::SAMPLE_SQL] {
             assert!(sql.starts_with(&format!("SELECT {MARKER} ")), "{sql}");
         }
     }

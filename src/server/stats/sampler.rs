@@ -40,7 +40,7 @@ impl Default for Sampling {
 }
 
 /// The round's time and reset epoch, read from the monitored database.
-const ROUND_SQL: &str = concat!(
+pub(super) const ROUND_SQL: &str = concat!(
     "SELECT ",
     marker!(),
     " extract(epoch FROM pg_postmaster_start_time())::int8 AS postmaster_start_s,
@@ -49,7 +49,7 @@ const ROUND_SQL: &str = concat!(
 
 /// This database's statements (its dbid only, one row per queryid, without this service's
 /// own), with the counters a window needs. The I/O timing columns were renamed in 17.
-const SAMPLE_SQL: &str = concat!(
+pub(super) const SAMPLE_SQL: &str = concat!(
     "SELECT ",
     marker!(),
     " s.queryid AS query_id,
@@ -101,6 +101,8 @@ pub async fn sample(
     pool: &PgPool,
     memory: &mut Memory,
 ) -> anyhow::Result<usize> {
+    // Stamped before reading: a round holds at least what happened before its time.
+    let taken_ms = now_ms();
     let mut conn = pool.acquire().await?;
     let head = sqlx::query(ROUND_SQL).fetch_one(&mut *conn).await?;
     let rows = sqlx::query(SAMPLE_SQL)
@@ -109,7 +111,7 @@ pub async fn sample(
         .await?;
     drop(conn);
     let round = Round {
-        taken_ms: now_ms(),
+        taken_ms,
         stats_reset_s: head.try_get("stats_reset_s")?,
         postmaster_start_s: head.try_get("postmaster_start_s")?,
     };
