@@ -7,9 +7,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
+
+use keydeck::server::stats::Sampling;
 
 use common::pg::pg_url;
 use common::*;
@@ -514,4 +518,53 @@ async fn the_query_page_needs_getquerystats_authentication() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert!(unknown.text().await.unwrap().contains("1 (app)"));
+}
+
+#[tokio::test]
+async fn retention_keeps_the_store_bounded() {
+    let Some(url) = pg_url() else { return };
+    // Every second; full resolution for 2 s, then one round per 2 s for 4 s more.
+    let sampling = Sampling {
+        interval: Duration::from_secs(1),
+        retention: Duration::from_secs(2),
+        rollup: Duration::from_secs(2),
+        rollup_retention: Duration::from_secs(6),
+    };
+    let server = TestServer::sampling(vec![("app".into(), url.clone())], sampling).await;
+    let pool = PgPool::connect(&url).await.unwrap();
+    server.next_round().await;
+    // The first round holds every statement pg_stat_statements has; later ones what changed.
+    let (_, first) = server.sample_counts().await;
+    let mut most = (0, 0);
+    for round in 0..12 {
+        // A new statement every round (aliases and constants do not make one; the number of
+        // columns does), so that every round stores samples.
+        let columns = vec!["1"; round + 1].join(", ");
+        sqlx::query(&format!("SELECT {columns}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        server.next_round().await;
+        let (rounds, samples) = server.sample_counts().await;
+        most = (most.0.max(rounds), most.1.max(samples));
+    }
+    pool.close().await;
+    eprintln!("retention: first round {first} samples; at most {most:?} (rounds, samples)");
+    // 2–3 full-resolution rounds and 3–4 rolled-up ones, however long it runs.
+    assert!(most.0 <= 8, "rounds kept: {most:?}");
+    // Removed rounds' samples fold into kept ones, so samples are bounded by the statements
+    // (each one's latest value stays, as the base of later differences) plus what changed
+    // in the kept rounds, not by the rounds taken.
+    assert!(
+        most.1 <= first + 8 * 10,
+        "samples kept: {most:?}, first round {first}"
+    );
+    let stats = server
+        .data(
+            &server.admin,
+            "{ getQueryStats(databaseId: 1) { id totalCalls } }",
+            json!({}),
+        )
+        .await;
+    assert!(stats["getQueryStats"].is_array(), "{stats}");
 }

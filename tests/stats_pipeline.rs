@@ -124,7 +124,11 @@ async fn pgbench_runs_are_answered_per_window_across_a_reset() {
     assert_eq!(status, StatusCode::OK, "{body:#}");
     let update = account_update(&body).expect("the UPDATE");
     assert_eq!(update["statementType"], json!(["UPDATE"]), "{update}");
-    assert_eq!(update["tableNames"], json!(["pgbench_accounts"]), "{update}");
+    assert_eq!(
+        update["tableNames"],
+        json!(["pgbench_accounts"]),
+        "{update}"
+    );
     assert_eq!(update["totalCalls"], json!(300), "{update}");
 
     // T: after a round that follows run 1, and before run 2 starts.

@@ -280,8 +280,14 @@ impl Monitor {
     ) -> Result<Vec<QueryStat>, StatsError> {
         // Milliseconds: a round taken a moment ago is inside the default window.
         let now_ms = sampler::now_ms();
+        let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
+        let oldest_s = (now_ms / 1000).saturating_sub(kept_s);
         let end_ms = end_ts.map_or(now_ms, |s| i64::from(s) * 1000);
-        let start_ms = start_ts.map_or(end_ms - DEFAULT_WINDOW_S * 1000, |s| i64::from(s) * 1000);
+        // The default window reaches back 24 hours, or as far as samples are kept.
+        let start_ms = start_ts.map_or_else(
+            || (end_ms - DEFAULT_WINDOW_S * 1000).max(oldest_s * 1000),
+            |s| i64::from(s) * 1000,
+        );
         if end_ms < start_ms {
             return Err(StatsError::BadWindow(format!(
                 "endTs ({}) is before startTs ({})",
@@ -289,8 +295,6 @@ impl Monitor {
                 start_ms / 1000
             )));
         }
-        let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
-        let oldest_s = (now_ms / 1000).saturating_sub(kept_s);
         if start_ms / 1000 < oldest_s {
             return Err(StatsError::BadWindow(format!(
                 "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
