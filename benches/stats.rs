@@ -122,6 +122,17 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let idle_stored = sampler::sample(&store, id, &monitored, &mut memory).await?;
     let idle = started.elapsed();
+    let mut windows = Vec::with_capacity(repeat);
+    let mut active = 0;
+    for _ in 0..repeat {
+        let started = Instant::now();
+        let now = sampler::now_ms();
+        active = store
+            .window_activity(id, now - 86_400_000, now)
+            .await?
+            .len();
+        windows.push(started.elapsed());
+    }
     drop(store);
 
     // The service over that store, sampling rarely so that it does not run during the bench.

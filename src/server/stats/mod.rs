@@ -431,7 +431,12 @@ mod tests {
 
     #[test]
     fn every_query_to_a_monitored_database_carries_the_marker() {
-        for sql in [PROBE_SQL, sampler::ROUND_SQL, sampler::SAMPLE_SQL] {
+        for sql in [
+            PROBE_SQL,
+            sampler::ROUND_SQL,
+            sampler::SAMPLE_SQL,
+            sampler::SAMPLE_SQL_17,
+        ] {
             assert!(sql.starts_with(&format!("SELECT {MARKER} ")), "{sql}");
         }
     }

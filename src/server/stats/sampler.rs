@@ -39,34 +39,45 @@ impl Default for Sampling {
     }
 }
 
-/// The round's time and reset epoch, read from the monitored database.
+/// The round's reset epoch, and the server's version (which names the I/O timing columns).
 pub(super) const ROUND_SQL: &str = concat!(
     "SELECT ",
     marker!(),
     " extract(epoch FROM pg_postmaster_start_time())::int8 AS postmaster_start_s,
-       (SELECT extract(epoch FROM stats_reset)::int8 FROM pg_stat_statements_info) AS stats_reset_s"
+       (SELECT extract(epoch FROM stats_reset)::int8 FROM pg_stat_statements_info) AS stats_reset_s,
+       current_setting('server_version_num')::int4 AS version"
 );
 
 /// This database's statements (its dbid only, one row per queryid, without this service's
-/// own), with the counters a window needs. The I/O timing columns were renamed in 17.
-pub(super) const SAMPLE_SQL: &str = concat!(
-    "SELECT ",
-    marker!(),
-    " s.queryid AS query_id,
+/// own), with the counters a window needs; `$read`/`$write` are the I/O timing columns.
+macro_rules! sample_sql {
+    ($read:literal, $write:literal) => {
+        concat!(
+            "SELECT ",
+            marker!(),
+            " s.queryid AS query_id,
        min(s.query) AS query,
        sum(s.calls)::int8 AS calls,
        sum(s.total_exec_time)::float8 AS total_time,
        sum(s.shared_blks_hit)::int8 AS hit,
        sum(s.shared_blks_read)::int8 AS read,
-       sum(COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
-                    (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
-         + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
-                    (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0))::float8 AS io_time
+       sum(s.",
+            $read,
+            " + s.",
+            $write,
+            ")::float8 AS io_time
 FROM pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.queryid IS NOT NULL AND strpos(s.query, $1) = 0
 GROUP BY s.queryid"
-);
+        )
+    };
+}
+
+/// [`sample_sql!`] for PostgreSQL 14 to 16.
+pub(super) const SAMPLE_SQL: &str = sample_sql!("blk_read_time", "blk_write_time");
+/// [`sample_sql!`] for PostgreSQL 17 on, which renamed the I/O timing columns.
+pub(super) const SAMPLE_SQL_17: &str = sample_sql!("shared_blk_read_time", "shared_blk_write_time");
 
 /// What one database's sampler remembers between rounds: the epoch and the counters last
 /// stored, so that unchanged statements are not stored again, and which texts are stored.
@@ -105,10 +116,13 @@ pub async fn sample(
     let taken_ms = now_ms();
     let mut conn = pool.acquire().await?;
     let head = sqlx::query(ROUND_SQL).fetch_one(&mut *conn).await?;
-    let rows = sqlx::query(SAMPLE_SQL)
-        .bind(MARKER)
-        .fetch_all(&mut *conn)
-        .await?;
+    let version: i32 = head.try_get("version")?;
+    let sql = if version >= 170_000 {
+        SAMPLE_SQL_17
+    } else {
+        SAMPLE_SQL
+    };
+    let rows = sqlx::query(sql).bind(MARKER).fetch_all(&mut *conn).await?;
     drop(conn);
     let round = Round {
         taken_ms,
