@@ -207,6 +207,10 @@ async fn main() -> anyhow::Result<()> {
         graphql.as_secs_f64() / bare.as_secs_f64()
     );
     println!(
+        "| of which the window over the stored samples ({active} active) | {} |",
+        ms(median(windows))
+    );
+    println!(
         "| first sampling round ({first_stored} statements, texts and counters) | {} |",
         ms(first)
     );

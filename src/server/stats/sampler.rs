@@ -95,6 +95,14 @@ pub(super) async fn run(store: Store, db: Arc<Monitored>, sampling: Sampling) {
     let mut memory = Memory::default();
     loop {
         tick.tick().await;
+        match store.hold_sampling_lock(db.numeric_id).await {
+            Ok(true) => {}
+            Ok(false) => continue, // another replica samples it; try again next interval
+            Err(e) => {
+                tracing::warn!(database = %db.name, error = %e, "the sampling lock failed");
+                continue;
+            }
+        }
         if let Err(e) = sample(&store, db.numeric_id, &db.pool, &mut memory).await {
             tracing::warn!(database = %db.name, error = %e, "sampling pg_stat_statements failed; retrying at the next interval");
             continue;

@@ -354,6 +354,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this process may sample database `database_id` now. Several replicas sharing
+    /// one PostgreSQL store must not each sample every database: there this is a session-level
+    /// `pg_try_advisory_lock(<class>, database_id)` on a dedicated connection, tried again each
+    /// interval by a replica that does not hold it, and released when the holder stops. A
+    /// SQLite store belongs to one process, which always holds it.
+    pub async fn hold_sampling_lock(&self, _database_id: i64) -> StoreResult<bool> {
+        Ok(true)
+    }
+
     /// How many rounds and samples the store holds (all databases): what retention bounds.
     pub async fn sample_counts(&self) -> StoreResult<(i64, i64)> {
         let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_rounds")
