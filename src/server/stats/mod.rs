@@ -252,16 +252,7 @@ impl Monitor {
                     let id = numeric.to_string();
                     found.push(self.stat(db, id, text, Counters::default(), 0.0, public_url));
                 }
-                None => {
-                    // Not sampled: say why when the database cannot be read.
-                    let probed = db.state().await;
-                    if let Some(reason) = probed.reason {
-                        return Err(StatsError::Source {
-                            name: db.name.clone(),
-                            reason,
-                        });
-                    }
-                }
+                None => unreadable(db).await?,
             }
         }
         Ok(found.pop().map(|stat| (db.name.clone(), stat)))
@@ -304,6 +295,10 @@ impl Monitor {
         let activity = store
             .window_activity(db.numeric_id, start_ms, end_ms)
             .await?;
+        if activity.is_empty() {
+            // Nothing to show: say why when the database cannot be read now.
+            unreadable(db).await?;
+        }
         let total: f64 = activity.iter().map(|(_, c)| c.total_time_ms).sum();
         let mut busiest = activity;
         if let Some(only) = only {
@@ -378,6 +373,17 @@ impl Monitor {
             id: database_id.to_owned(),
             known,
         })
+    }
+}
+
+/// An error saying why `db` cannot be read now, if it cannot (probed, or the recent probe).
+async fn unreadable(db: &Monitored) -> Result<(), StatsError> {
+    match db.state().await.reason {
+        Some(reason) => Err(StatsError::Source {
+            name: db.name.clone(),
+            reason,
+        }),
+        None => Ok(()),
     }
 }
 
