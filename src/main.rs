@@ -43,7 +43,7 @@ enum Command {
     Serve(ServeArgs),
     /// Run the service on a temporary database, seeded, with the terminal UI attached.
     Demo {
-        /// Also serve query statistics of a PostgreSQL database: NAME=postgres://… (repeatable).
+        /// Also serve query statistics of a PostgreSQL database: [ID:]NAME=postgres://… (repeatable).
         #[arg(long, value_parser = parse_monitor)]
         monitor: Vec<(String, String)>,
     },
