@@ -13,6 +13,7 @@ use keydeck::api::AuthScheme;
 use keydeck::cli::session::{CredentialOptions, connect};
 use keydeck::cli::{self, demo, exit, identities, keys, login, output, projects, roles, stats};
 use keydeck::platform::{DEFAULT_PROFILE, Profile};
+use keydeck::server::stats::{Sampling, Target};
 use keydeck::server::{self, Limits, ServeConfig};
 use keydeck::ttl::Ttl;
 
@@ -42,7 +43,7 @@ enum Command {
     Serve(ServeArgs),
     /// Run the service on a temporary database, seeded, with the terminal UI attached.
     Demo {
-        /// Also serve query statistics of a PostgreSQL database: NAME=postgres://… (repeatable).
+        /// Also serve query statistics of a PostgreSQL database: [ID:]NAME=postgres://… (repeatable).
         #[arg(long, value_parser = parse_monitor)]
         monitor: Vec<(String, String)>,
     },
@@ -181,9 +182,25 @@ struct ServeArgs {
     /// Public base URL of this service (used in query links).
     #[arg(long)]
     public_url: Option<String>,
-    /// Serve query statistics of a PostgreSQL database: `NAME=postgres://…` (repeatable).
+    /// Serve query statistics of a PostgreSQL database: `[ID:]NAME=postgres://…` (repeatable).
+    /// Without an ID the store assigns one on first sight of the name and keeps it.
     #[arg(long, value_parser = parse_monitor)]
     monitor: Vec<(String, String)>,
+    /// Read more `[ID:]NAME=postgres://…` from this file, one per line (`#` starts a comment).
+    #[arg(long, env = "KEYDECK_MONITOR_FILE")]
+    monitor_file: Option<PathBuf>,
+    /// Sample each monitored database's pg_stat_statements this often (`1s`, `60s`, `5m`).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    stats_interval: Duration,
+    /// Keep every sample this long (`24h`).
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    stats_retention: Duration,
+    /// Past --stats-retention, keep one sample per this much (`1h`).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    stats_rollup: Duration,
+    /// Delete rolled-up samples older than this (`30d`).
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    stats_rollup_retention: Duration,
     /// Log to this file instead of stderr.
     #[arg(long)]
     log_file: Option<PathBuf>,
@@ -229,13 +246,7 @@ fn parse_max_ttl(s: &str) -> Result<MaxTtl, String> {
 }
 
 fn parse_monitor(s: &str) -> Result<(String, String), String> {
-    let (name, url) = s
-        .split_once('=')
-        .ok_or("expected NAME=postgres://user@host/db")?;
-    if name.is_empty() || !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err("expected NAME=postgres://user@host/db".into());
-    }
-    Ok((name.to_owned(), url.to_owned()))
+    Target::parse(s).map(Target::into_pair)
 }
 
 fn parse_scheme(s: &str) -> Result<AuthScheme, String> {
@@ -384,13 +395,27 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         Some(url) => url,
         None => default_database_url()?,
     };
+    let mut monitor = args.monitor;
+    if let Some(path) = &args.monitor_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --monitor-file {}", path.display()))?;
+        let targets = Target::parse_file(&text)
+            .map_err(|e| anyhow::anyhow!("--monitor-file {}: {e}", path.display()))?;
+        monitor.extend(targets.into_iter().map(Target::into_pair));
+    }
     Ok(ServeConfig {
         listen: args.listen,
         database_url,
         bootstrap_token_file: args.bootstrap_token_file,
         max_key_ttl: args.max_key_ttl.0,
         public_url: args.public_url,
-        monitor: args.monitor,
+        monitor,
+        sampling: Sampling {
+            interval: args.stats_interval,
+            retention: args.stats_retention,
+            rollup: args.stats_rollup,
+            rollup_retention: args.stats_rollup_retention,
+        },
         limits: Limits {
             header_timeout: args.header_timeout,
             request_timeout: args.request_timeout,

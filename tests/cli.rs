@@ -385,23 +385,31 @@ async fn stats_takes_the_database_name_or_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn stats_since_sends_a_window_and_says_so_when_the_service_refuses_it() {
-    // The window is refused before any connection: nothing needs to listen there.
+async fn stats_since_sends_a_window_the_service_answers_from_its_samples() {
+    // Nothing listens there: never sampled, so every window is empty, and the service says why.
     let monitored = format!("postgres://monitor@127.0.0.1:{}/app", dead_port());
     let service = TestServer::monitoring(vec![("app".into(), monitored)]).await;
     let cli = Cli::new(&service);
     for since in ["1h", "24h", "7d", "90m"] {
-        // Today's service keeps no snapshots and refuses `startTs`: the refusal is the
-        // service's own words, on one line, exit 1. A service that keeps them will answer.
-        let refused = cli
+        let unreadable = cli
             .run(&["stats", "--database", "app", "--since", since])
-            .exits(1, "a window the service cannot serve");
+            .exits(1, "a window of a database never read");
         assert!(
-            refused.stderr.contains("BAD_USER_INPUT")
-                && refused
-                    .stderr
-                    .contains("startTs/endTs need stored snapshots"),
+            unreadable.stderr.contains("DATABASE_UNAVAILABLE")
+                && unreadable.stderr.contains("unreachable"),
             "--since {since}: {}",
+            unreadable.stderr
+        );
+    }
+    // A window older than the samples kept (30 days by default) is refused in the service's
+    // own words, on one line, exit 1, before any connection.
+    for args in [&["--since", "60d"][..], &["--since", "60d", "--json"][..]] {
+        let refused = cli
+            .run(&[&["stats", "--database", "app"][..], args].concat())
+            .exits(1, "a window past retention");
+        assert!(
+            refused.stderr.contains("BAD_USER_INPUT") && refused.stderr.contains("older than"),
+            "{}",
             refused.stderr
         );
         assert_eq!(
@@ -410,11 +418,8 @@ async fn stats_since_sends_a_window_and_says_so_when_the_service_refuses_it() {
             "{}",
             refused.stderr
         );
+        assert!(refused.stdout.is_empty(), "{}", refused.stdout);
     }
-    let json = cli
-        .run(&["stats", "--database", "app", "--since", "1h", "--json"])
-        .exits(1, "--json too");
-    assert!(json.stdout.is_empty(), "{}", json.stdout);
     // A window that is not one is the command line's mistake, found before any request.
     let usage = cli
         .run(&["stats", "--database", "app", "--since", "3y"])

@@ -7,9 +7,13 @@
 
 mod common;
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::postgres::PgPool;
+
+use keydeck::server::stats::Sampling;
 
 use common::pg::pg_url;
 use common::*;
@@ -18,11 +22,25 @@ const TABLE: &str = "pgbench_like_accounts";
 const DATABASES: &str = "{ databases { id name } }";
 const STATS: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id } }";
 
+/// A service monitoring `url` as `app` (id 1), sampling every second, after its first round:
+/// what the test does next falls inside the default window.
+async fn sampled_from_now(url: &str) -> TestServer {
+    let server = TestServer::monitoring(vec![("app".into(), url.to_owned())]).await;
+    server.next_round().await;
+    server
+}
+
 /// Makes sure the extension exists and the statistics hold an UPDATE on [`TABLE`].
 async fn generate_statistics(url: &str) {
     let pool = PgPool::connect(url)
         .await
         .expect("connecting to KEYDECK_TEST_PG_URL");
+    // Tests run at once; CREATE … IF NOT EXISTS is not safe against itself.
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(7100)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     let statements = [
         "CREATE EXTENSION IF NOT EXISTS pg_stat_statements".to_owned(),
         format!(
@@ -34,10 +52,11 @@ async fn generate_statistics(url: &str) {
     ];
     for sql in statements {
         sqlx::query(&sql)
-            .execute(&pool)
+            .execute(&mut *tx)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
+    tx.commit().await.unwrap();
     let update = format!("UPDATE {TABLE} SET abalance = abalance + $1 WHERE aid = $2");
     for aid in 1..=10 {
         sqlx::query(&update)
@@ -60,8 +79,8 @@ async fn query_stats_come_from_pg_stat_statements() {
     let Some(url) = pg_url("query statistics against PostgreSQL") else {
         return;
     };
+    let server = sampled_from_now(&url).await;
     generate_statistics(&url).await;
-    let server = TestServer::monitoring(vec![("app".into(), url)]).await;
     // pganalyze hands out a read-only key for this; here it holds the monitor role.
     let key = server
         .global_key_with(
@@ -78,6 +97,7 @@ async fn query_stats_come_from_pg_stat_statements() {
         json!([{ "id": "1", "name": "app" }])
     );
 
+    server.next_round().await;
     let (status, body) = server.curl_form(&key.token, &pganalyze_query("1")).await;
     assert_eq!(status, StatusCode::OK, "{body:#}");
     assert!(body.get("errors").is_none(), "{body:#}");
@@ -111,7 +131,7 @@ async fn query_stats_come_from_pg_stat_statements() {
         "{truncated}"
     );
 
-    // The fields pganalyze added later, and the window it cannot serve yet.
+    // The fields pganalyze added later, and windows it refuses.
     let full = "query($id: ID!) { getQueryStats(databaseId: $id) { id normalizedQuery statementType statementTypes avgIoTime } }";
     let data = server.data(&key.token, full, json!({ "id": "1" })).await;
     let same = data["getQueryStats"]
@@ -122,11 +142,16 @@ async fn query_stats_come_from_pg_stat_statements() {
         .expect("the UPDATE again");
     assert_eq!(same["statementTypes"], same["statementType"]);
     assert!(string(&same["normalizedQuery"]).contains("$1"));
-    let window = "{ getQueryStats(databaseId: 1, startTs: 0) { id } }";
-    assert_eq!(
-        server.error_code(&key.token, window, json!({})).await,
-        "BAD_USER_INPUT"
-    );
+    for window in [
+        "{ getQueryStats(databaseId: 1, startTs: 0) { id } }",
+        "{ getQueryStats(databaseId: 1, startTs: 2000000000, endTs: 1999999999) { id } }",
+    ] {
+        assert_eq!(
+            server.error_code(&key.token, window, json!({})).await,
+            "BAD_USER_INPUT",
+            "{window}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -197,8 +222,9 @@ async fn the_services_own_queries_never_appear() {
     let Some(url) = pg_url("query statistics against PostgreSQL") else {
         return;
     };
+    let server = sampled_from_now(&url).await;
     generate_statistics(&url).await;
-    let server = TestServer::monitoring(vec![("app".into(), url.clone())]).await;
+    server.next_round().await;
     let states = "{ databases { state } }";
     assert_eq!(
         server.data(&server.admin, states, json!({})).await["databases"],
@@ -307,7 +333,6 @@ async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
             "GRANT pg_read_all_stats TO keydeck_monitor_test",
             "CREATE ROLE keydeck_nobody_test LOGIN PASSWORD 'nobody-test'",
             "CREATE TABLE IF NOT EXISTS owner_only_ledger (id integer)",
-            "SELECT count(*) FROM owner_only_ledger WHERE id > 7",
         ],
     )
     .await;
@@ -331,10 +356,20 @@ async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
             .cloned()
             .collect()
     };
-    let granted = server
-        .data(&server.admin, EVERYTHING, json!({ "id": "1" }))
-        .await;
-    let seen = on_ledger(&granted);
+    // After both databases' first rounds, so that it falls inside the window.
+    server.next_round().await;
+    server.next_round().await;
+    run_as_owner(
+        &url,
+        &["SELECT count(*) FROM owner_only_ledger WHERE id > 7"],
+    )
+    .await;
+    let granted = || server.data(&server.admin, EVERYTHING, json!({ "id": "1" }));
+    eventually("the owner's SELECT sampled", || async {
+        !on_ledger(&granted().await).is_empty()
+    })
+    .await;
+    let seen = on_ledger(&granted().await);
     assert!(
         seen.iter().any(|s| s["statementType"] == json!(["SELECT"])
             && string(&s["normalizedQuery"]).contains("id > $1")),
@@ -357,8 +392,9 @@ async fn the_query_page_shows_the_whole_statement() {
         "SELECT aid, abalance FROM {TABLE} WHERE aid < 5 AND abalance >= 0 AND '<b>' <> 'x' \
          AND aid IN (SELECT aid FROM {TABLE} WHERE abalance < 1000000) ORDER BY aid"
     );
+    let server = sampled_from_now(&url).await;
     run_as_owner(&url, &[&long]).await;
-    let server = TestServer::monitoring(vec![("app".into(), url)]).await;
+    server.next_round().await;
     let key = server.global_key("pganalyze", &["monitor"]).await;
     let data = server
         .data(
@@ -492,4 +528,55 @@ async fn the_query_page_needs_getquerystats_authentication() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert!(unknown.text().await.unwrap().contains("1 (app)"));
+}
+
+#[tokio::test]
+async fn retention_keeps_the_store_bounded() {
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
+    // Every second; full resolution for 2 s, then one round per 2 s for 4 s more.
+    let sampling = Sampling {
+        interval: Duration::from_secs(1),
+        retention: Duration::from_secs(2),
+        rollup: Duration::from_secs(2),
+        rollup_retention: Duration::from_secs(6),
+    };
+    let server = TestServer::sampling(vec![("app".into(), url.clone())], sampling).await;
+    let pool = PgPool::connect(&url).await.unwrap();
+    server.next_round().await;
+    // The first round holds every statement pg_stat_statements has; later ones what changed.
+    let (_, first) = server.sample_counts().await;
+    let mut most = (0, 0);
+    for round in 0..12 {
+        // A new statement every round (aliases and constants do not make one; the number of
+        // columns does), so that every round stores samples.
+        let columns = vec!["1"; round + 1].join(", ");
+        sqlx::query(&format!("SELECT {columns}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        server.next_round().await;
+        let (rounds, samples) = server.sample_counts().await;
+        most = (most.0.max(rounds), most.1.max(samples));
+    }
+    pool.close().await;
+    eprintln!("retention: first round {first} samples; at most {most:?} (rounds, samples)");
+    // 2–3 full-resolution rounds and 3–4 rolled-up ones, however long it runs.
+    assert!(most.0 <= 8, "rounds kept: {most:?}");
+    // Removed rounds' samples fold into kept ones, so samples are bounded by the statements
+    // (each one's latest value stays, as the base of later differences) plus what changed
+    // in the kept rounds, not by the rounds taken.
+    assert!(
+        most.1 <= first + 8 * 10,
+        "samples kept: {most:?}, first round {first}"
+    );
+    let stats = server
+        .data(
+            &server.admin,
+            "{ getQueryStats(databaseId: 1) { id totalCalls } }",
+            json!({}),
+        )
+        .await;
+    assert!(stats["getQueryStats"].is_array(), "{stats}");
 }

@@ -240,6 +240,7 @@ pub async fn start_service(url: &str) -> anyhow::Result<keydeck::server::Running
         max_key_ttl: None,
         public_url: None,
         monitor: vec![],
+        sampling: Default::default(),
         limits: keydeck::server::Limits::default(),
     })
     .await

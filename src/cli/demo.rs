@@ -26,6 +26,7 @@ pub async fn start(monitor: Vec<(String, String)>) -> anyhow::Result<Demo> {
         max_key_ttl: "30d".parse().ok(),
         public_url: None,
         monitor,
+        sampling: Default::default(),
         limits: server::Limits::default(),
     };
     let running = server::start(&config).await?;

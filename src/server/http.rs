@@ -103,7 +103,10 @@ async fn query_page(
     }
     let monitor = &http.services.monitor;
     let public_url = &http.services.settings.public_url;
-    let found = match monitor.query_stat(&database, &query, public_url).await {
+    let found = match monitor
+        .query_stat(&http.services.store, &database, &query, public_url)
+        .await
+    {
         Ok(found) => found,
         Err(e) => {
             let status = match e.code() {
@@ -117,10 +120,7 @@ async fn query_page(
     let Some((name, stat)) = found else {
         return text_response(
             StatusCode::NOT_FOUND,
-            &format!(
-                "database {database} has no statement with id {query} \
-                 (pg_stat_statements may have been reset since)"
-            ),
+            &format!("database {database} has no statement with id {query} in its samples"),
         );
     };
     let mut response = Html(stats::page::render(&name, &stat)).into_response();

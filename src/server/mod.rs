@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use crate::server::domain::authz;
 use crate::server::model::{Permission, Timestamp, Visibility};
 pub use crate::server::schema::{Services, Settings, schema, sdl};
-use crate::server::stats::Monitor;
+use crate::server::stats::{Monitor, Sampling};
 use crate::server::store::{Audit, NewKey, Store, redacted};
 use crate::token;
 use crate::ttl::Ttl;
@@ -41,8 +41,10 @@ pub struct ServeConfig {
     pub bootstrap_token_file: Option<PathBuf>,
     pub max_key_ttl: Option<Ttl>,
     pub public_url: Option<String>,
-    /// `(name, postgres URL)` of the databases whose query statistics are served.
+    /// `([ID:]NAME, postgres URL)` of the databases whose query statistics are served.
     pub monitor: Vec<(String, String)>,
+    /// How often those are sampled and how long samples are kept.
+    pub sampling: Sampling,
     /// Timeouts, the connection cap and the failed-authentication budget.
     pub limits: Limits,
 }
@@ -71,6 +73,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = socket.local_addr()?;
+    let monitor = Monitor::open(&store, &config.monitor, config.sampling).await?;
     let services = Services {
         store,
         settings: Settings {
@@ -80,15 +83,20 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}")),
         },
-        monitor: Monitor::new(&config.monitor)
-            .context("a --monitor URL is not a PostgreSQL URL")?,
+        monitor,
     };
+    let samplers = services.monitor.start_sampling(&services.store);
     let app = router_with(schema(services.clone()), services, &config.limits);
     let limits = Limits {
         max_connections: listener::connection_cap(config.limits.max_connections),
         ..config.limits.clone()
     };
-    let task = tokio::spawn(listener::serve(socket, app, limits, shutdown_signal()));
+    let serving = listener::serve(socket, app, limits, shutdown_signal());
+    // The samplers live as long as the service: they stop when it ends or is aborted.
+    let task = tokio::spawn(async move {
+        let _samplers = samplers;
+        serving.await
+    });
     Ok(Running {
         addr,
         bootstrap_token,

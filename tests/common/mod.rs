@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
+use keydeck::server::stats::Sampling;
 use keydeck::server::{Limits, Running, ServeConfig};
 use keydeck::ttl::Ttl;
 
@@ -219,14 +220,31 @@ impl TestServer {
 
     /// A service with this maximum key lifetime (`None`: unlimited).
     pub async fn with_max_ttl(max_key_ttl: Option<Ttl>) -> TestServer {
-        Self::with(max_key_ttl, Vec::new(), Limits::default()).await
+        Self::with(
+            max_key_ttl,
+            Vec::new(),
+            Sampling::default(),
+            Limits::default(),
+        )
+        .await
     }
 
-    /// A service reading the query statistics of these `(name, postgres URL)` databases.
+    /// A service sampling the query statistics of these `([ID:]NAME, postgres URL)` databases
+    /// every second.
     pub async fn monitoring(monitor: Vec<(String, String)>) -> TestServer {
+        let sampling = Sampling {
+            interval: Duration::from_secs(1),
+            ..Sampling::default()
+        };
+        Self::sampling(monitor, sampling).await
+    }
+
+    /// A service sampling these databases as `sampling` says.
+    pub async fn sampling(monitor: Vec<(String, String)>, sampling: Sampling) -> TestServer {
         Self::with(
             Some(DEFAULT_MAX_TTL.parse().unwrap()),
             monitor,
+            sampling,
             Limits::default(),
         )
         .await
@@ -234,12 +252,19 @@ impl TestServer {
 
     /// A service with these transport limits.
     pub async fn with_limits(limits: Limits) -> TestServer {
-        Self::with(Some(DEFAULT_MAX_TTL.parse().unwrap()), Vec::new(), limits).await
+        Self::with(
+            Some(DEFAULT_MAX_TTL.parse().unwrap()),
+            Vec::new(),
+            Sampling::default(),
+            limits,
+        )
+        .await
     }
 
     async fn with(
         max_key_ttl: Option<Ttl>,
         monitor: Vec<(String, String)>,
+        sampling: Sampling,
         limits: Limits,
     ) -> TestServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -261,6 +286,7 @@ impl TestServer {
             max_key_ttl,
             public_url: None,
             monitor,
+            sampling,
             limits,
         };
         let running = keydeck::server::start(&config)
@@ -295,6 +321,35 @@ impl TestServer {
     pub fn db_path(&self) -> PathBuf {
         assert!(!on_postgres(), "db_path() of a PostgreSQL store");
         self.dir.path().join("keydeck.db")
+    }
+
+    /// How many sampling rounds the store holds, and how many samples.
+    pub async fn sample_counts(&self) -> (i64, i64) {
+        let mut db = serve_process::open_db(&self.db_path()).await;
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM stats_rounds), (SELECT count(*) FROM stats_samples)",
+        )
+        .fetch_one(&mut db)
+        .await
+        .expect("the store holds samples")
+    }
+
+    /// Waits for a sampling round that reads the databases after this call (rounds are
+    /// stamped with the time they start reading).
+    pub async fn next_round(&self) {
+        let called_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        eventually("a new sampling round", || async {
+            let mut db = serve_process::open_db(&self.db_path()).await;
+            let newest: Option<i64> = sqlx::query_scalar("SELECT max(taken_ms) FROM stats_rounds")
+                .fetch_one(&mut db)
+                .await
+                .expect("the store holds rounds");
+            newest.is_some_and(|ms| ms > called_ms)
+        })
+        .await;
     }
 
     /// A POST to the GraphQL endpoint with no body or credentials yet.

@@ -187,9 +187,9 @@ impl QueryRoot {
         Ok(ctx.services()?.monitor.databases())
     }
 
-    /// Statement statistics of one monitored database, sorted by share of total time.
-    /// `startTs`/`endTs` (Unix seconds) select a window between two snapshots. At most
-    /// 500 statements, busiest first.
+    /// Statement statistics of one monitored database over a window, from the stored samples,
+    /// sorted by share of total time. `startTs`/`endTs` are Unix seconds; by default the last
+    /// 24 hours. At most 500 statements, busiest first.
     #[graphql(
         complexity = "list_cost(Some(STATEMENTS), (STATEMENTS, STATEMENTS), child_complexity)"
     )]
@@ -205,6 +205,7 @@ impl QueryRoot {
         services
             .monitor
             .query_stats(
+                &services.store,
                 &database_id,
                 start_ts,
                 end_ts,

@@ -1,23 +1,40 @@
-//! Query statistics read live from the monitored databases' `pg_stat_statements`.
+//! Query statistics of the monitored databases' `pg_stat_statements`, sampled into the store.
 //!
-//! Monitored databases are given to `keydeck serve --monitor NAME=postgres://…`; each gets a
-//! numeric id (1, 2, … in the order given) that `getQueryStats(databaseId:)` takes, as in
-//! pganalyze's API. Connections are opened lazily and kept in a small pool per database.
+//! Monitored databases are given to `keydeck serve --monitor [ID:]NAME=postgres://…`; each has
+//! a stable numeric id, as in pganalyze's API, that `getQueryStats(databaseId:)` takes: the
+//! one given, or one the store assigns on first sight of the name and never reuses.
+//! `getQueryStats` answers a time window from the samples ([`sampler`]); the statement page
+//! reads the database live. Connections are opened lazily and kept in a small pool per
+//! database.
+
+/// The marker every query this service sends to a monitored database carries, so that its own
+/// statements are left out of the statistics it reports. Inside the statement, after its first
+/// keyword: pg_stat_statements keeps comments there, where a leading one may be cut off.
+macro_rules! marker {
+    () => {
+        "/* keydeck:monitor */"
+    };
+}
+pub const MARKER: &str = marker!();
 
 mod cache;
 pub mod page;
 mod probe;
+pub mod sampler;
 mod statement;
+mod target;
 
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, ID, SimpleObject};
-use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::server::store::{Counters, Store, StoreError, Wanted};
 use cache::StatementCache;
 pub use probe::DatabaseState;
 use probe::Prober;
+pub use sampler::Sampling;
+pub use target::Target;
 
 /// How many statements one answer holds at most, busiest first.
 pub const MAX_STATEMENTS: i64 = 500;
@@ -80,12 +97,14 @@ pub enum StatsError {
     NoneMonitored(String),
     #[error("no monitored database has id {id}; the monitored ones are: {known}")]
     UnknownDatabase { id: String, known: String },
-    #[error(
-        "startTs/endTs need stored snapshots, which this service does not keep yet; omit them for statistics since the last reset"
-    )]
-    WindowUnsupported,
-    #[error("database `{name}` is unreachable or lacks pg_stat_statements: {source}")]
-    Source { name: String, source: sqlx::Error },
+    /// A window that ends before it starts, or reaches past what retention keeps.
+    #[error("{0}")]
+    BadWindow(String),
+    /// A statement asked for that the samples lack, of a database that cannot be read now.
+    #[error("database `{name}` is unreachable or lacks pg_stat_statements: {reason}")]
+    Source { name: String, reason: String },
+    #[error("reading the stored samples failed: {0}")]
+    Store(#[from] StoreError),
 }
 
 impl StatsError {
@@ -95,14 +114,16 @@ impl StatsError {
             StatsError::NoneMonitored(_) | StatsError::UnknownDatabase { .. } => {
                 "DATABASE_NOT_FOUND"
             }
-            StatsError::WindowUnsupported => "BAD_USER_INPUT",
+            StatsError::BadWindow(_) => "BAD_USER_INPUT",
             StatsError::Source { .. } => "DATABASE_UNAVAILABLE",
+            StatsError::Store(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 }
 
 struct Monitored {
     id: String,
+    numeric_id: i64,
     name: String,
     pool: PgPool,
     prober: Prober,
@@ -119,31 +140,66 @@ impl Monitored {
 pub struct Monitor {
     databases: Arc<Vec<Arc<Monitored>>>,
     statements: StatementCache,
+    sampling: Sampling,
 }
 
+/// The default window of `getQueryStats`, as pganalyze's: the last 24 hours.
+const DEFAULT_WINDOW_S: i64 = 24 * 3600;
+
 impl Monitor {
-    /// Monitors `(name, url)` pairs; ids are their positions starting at 1. Nothing connects
-    /// until the first request.
-    pub fn new(targets: &[(String, String)]) -> Result<Self, sqlx::Error> {
+    /// Monitors `([ID:]NAME, url)` pairs with the ids the store keeps for them (assigned on
+    /// first sight of a name when none is given). Nothing connects until sampling starts.
+    pub async fn open(
+        store: &Store,
+        targets: &[(String, String)],
+        sampling: Sampling,
+    ) -> anyhow::Result<Self> {
+        let targets = targets
+            .iter()
+            .map(|(label, url)| Target::from_parts(label, url))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--monitor: {e}"))?;
+        target::check_unique(&targets).map_err(|e| anyhow::anyhow!("--monitor: {e}"))?;
+        let wanted: Vec<Wanted> = targets
+            .iter()
+            .map(|t| Wanted {
+                id: t.id,
+                name: &t.name,
+            })
+            .collect();
+        let ids = store.monitored_ids(&wanted, sampler::now_ms()).await?;
         let databases = targets
             .iter()
-            .enumerate()
-            .map(|(i, (name, url))| {
+            .zip(ids)
+            .map(|(t, id)| {
                 Ok(Arc::new(Monitored {
-                    id: (i + 1).to_string(),
-                    name: name.clone(),
+                    id: id.to_string(),
+                    numeric_id: id,
+                    name: t.name.clone(),
                     pool: PgPoolOptions::new()
                         .max_connections(2)
                         .acquire_timeout(std::time::Duration::from_secs(5))
-                        .connect_lazy(url)?,
+                        .connect_lazy(&t.url)
+                        .map_err(|e| anyhow::anyhow!("--monitor {}: {e}", t.name))?,
                     prober: Prober::default(),
                 }))
             })
-            .collect::<Result<_, sqlx::Error>>()?;
+            .collect::<anyhow::Result<_>>()?;
         Ok(Monitor {
             databases: Arc::new(databases),
             statements: StatementCache::default(),
+            sampling,
         })
+    }
+
+    /// Starts sampling every monitored database into `store`; dropping the guard stops it.
+    pub fn start_sampling(&self, store: &Store) -> Samplers {
+        Samplers(
+            self.databases
+                .iter()
+                .map(|db| tokio::spawn(sampler::run(store.clone(), Arc::clone(db), self.sampling)))
+                .collect(),
+        )
     }
 
     pub fn databases(&self) -> Vec<Database> {
@@ -157,31 +213,147 @@ impl Monitor {
             .collect()
     }
 
+    /// The activity of each statement of a database between `start_ts` and `end_ts` (Unix
+    /// seconds; by default the last 24 hours), from the stored samples, busiest first.
     pub async fn query_stats(
         &self,
+        store: &Store,
         database_id: &str,
         start_ts: Option<i32>,
         end_ts: Option<i32>,
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
         let db = self.find(database_id)?;
-        if start_ts.is_some() || end_ts.is_some() {
-            return Err(StatsError::WindowUnsupported);
-        }
-        self.statements(db, None, public_url).await
+        self.window(store, db, start_ts, end_ts, None, public_url)
+            .await
     }
 
-    /// One statement of a database by its queryid (for its page), wherever it ranks, with
-    /// the database's name.
+    /// One statement of a database by its queryid (for its page) over the default window,
+    /// wherever it ranks, with the database's name; zero figures when it was stored but
+    /// idle in the window.
     pub async fn query_stat(
         &self,
+        store: &Store,
         database_id: &str,
         query_id: &str,
         public_url: &str,
     ) -> Result<Option<(String, QueryStat)>, StatsError> {
         let db = self.find(database_id)?;
-        let mut found = self.statements(db, Some(query_id), public_url).await?;
+        let Ok(numeric) = query_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let mut found = self
+            .window(store, db, None, None, Some(numeric), public_url)
+            .await?;
+        if found.is_empty() {
+            let mut texts = store.statement_texts(db.numeric_id, &[numeric]).await?;
+            match texts.remove(&numeric) {
+                Some(text) => {
+                    let id = numeric.to_string();
+                    found.push(self.stat(db, id, text, Counters::default(), 0.0, public_url));
+                }
+                None => unreadable(db).await?,
+            }
+        }
         Ok(found.pop().map(|stat| (db.name.clone(), stat)))
+    }
+
+    /// The statements active in a window, busiest first (at most [`MAX_STATEMENTS`]), or only
+    /// the one with queryid `only`; shares are of the whole database's time either way.
+    async fn window(
+        &self,
+        store: &Store,
+        db: &Monitored,
+        start_ts: Option<i32>,
+        end_ts: Option<i32>,
+        only: Option<i64>,
+        public_url: &str,
+    ) -> Result<Vec<QueryStat>, StatsError> {
+        // Milliseconds: a round taken a moment ago is inside the default window.
+        let now_ms = sampler::now_ms();
+        let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
+        let oldest_s = (now_ms / 1000).saturating_sub(kept_s);
+        let end_ms = end_ts.map_or(now_ms, |s| i64::from(s) * 1000);
+        // The default window reaches back 24 hours, or as far as samples are kept.
+        let start_ms = start_ts.map_or_else(
+            || (end_ms - DEFAULT_WINDOW_S * 1000).max(oldest_s * 1000),
+            |s| i64::from(s) * 1000,
+        );
+        if end_ms < start_ms {
+            return Err(StatsError::BadWindow(format!(
+                "endTs ({}) is before startTs ({})",
+                end_ms / 1000,
+                start_ms / 1000
+            )));
+        }
+        if start_ms / 1000 < oldest_s {
+            return Err(StatsError::BadWindow(format!(
+                "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
+                start_ms / 1000
+            )));
+        }
+        let activity = store
+            .window_activity(db.numeric_id, start_ms, end_ms)
+            .await?;
+        if activity.is_empty() {
+            // Nothing to show: say why when the database cannot be read now.
+            unreadable(db).await?;
+        }
+        let total: f64 = activity.iter().map(|(_, c)| c.total_time_ms).sum();
+        let mut busiest = activity;
+        if let Some(only) = only {
+            busiest.retain(|(id, _)| *id == only);
+        }
+        busiest.sort_by(|a, b| {
+            b.1.total_time_ms
+                .total_cmp(&a.1.total_time_ms)
+                .then(a.0.cmp(&b.0))
+        });
+        busiest.truncate(usize::try_from(MAX_STATEMENTS).unwrap_or(usize::MAX));
+        let ids: Vec<i64> = busiest.iter().map(|(id, _)| *id).collect();
+        let mut texts = store.statement_texts(db.numeric_id, &ids).await?;
+        Ok(busiest
+            .into_iter()
+            .map(|(query_id, c)| {
+                let query = texts.remove(&query_id).unwrap_or_default();
+                self.stat(db, query_id.to_string(), query, c, total, public_url)
+            })
+            .collect())
+    }
+
+    /// A statement's figures as pganalyze names them; `total_time` is the whole database's.
+    fn stat(
+        &self,
+        db: &Monitored,
+        id: String,
+        query: String,
+        c: Counters,
+        total_time: f64,
+        public_url: &str,
+    ) -> QueryStat {
+        let per_call = |v: f64| {
+            if c.calls > 0 { v / c.calls as f64 } else { 0.0 }
+        };
+        let statement = self.statements.get(&id, &query);
+        let (hit, read) = (c.blks_hit, c.blks_read);
+        QueryStat {
+            query_url: query_url(public_url, &db.id, &id),
+            id: ID(id),
+            truncated_query: truncate(&query),
+            table_names: statement.tables,
+            statement_type: statement.types.clone(),
+            statement_types: statement.types,
+            normalized_query: query,
+            total_calls: c.calls,
+            avg_time: per_call(c.total_time_ms),
+            buffer_hit_ratio: (hit + read > 0).then(|| 100.0 * hit as f64 / (hit + read) as f64),
+            pct_of_total: if total_time > 0.0 {
+                100.0 * c.total_time_ms / total_time
+            } else {
+                0.0
+            },
+            avg_io_time: per_call(c.io_time_ms),
+        }
     }
 
     fn find(&self, database_id: &str) -> Result<&Arc<Monitored>, StatsError> {
@@ -202,54 +374,27 @@ impl Monitor {
             known,
         })
     }
+}
 
-    /// The busiest statements of `db`, or only the one with queryid `only`.
-    async fn statements(
-        &self,
-        db: &Monitored,
-        only: Option<&str>,
-        public_url: &str,
-    ) -> Result<Vec<QueryStat>, StatsError> {
-        let source = |source| StatsError::Source {
+/// An error saying why `db` cannot be read now, if it cannot (probed, or the recent probe).
+async fn unreadable(db: &Monitored) -> Result<(), StatsError> {
+    match db.state().await.reason {
+        Some(reason) => Err(StatsError::Source {
             name: db.name.clone(),
-            source,
-        };
-        let rows = sqlx::query(STATEMENTS_SQL)
-            .bind(MAX_STATEMENTS)
-            .bind(only)
-            .bind(MARKER)
-            .fetch_all(&db.pool)
-            .await
-            .map_err(source)?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id").map_err(source)?;
-                let query: String = row.try_get("query").map_err(source)?;
-                let calls: i64 = row.try_get("calls").map_err(source)?;
-                let total_time: f64 = row.try_get("total_time").map_err(source)?;
-                let hit: i64 = row.try_get("hit").map_err(source)?;
-                let read: i64 = row.try_get("read").map_err(source)?;
-                let io_time: f64 = row.try_get("io_time").map_err(source)?;
-                let pct: f64 = row.try_get("pct").map_err(source)?;
-                let per_call = |v: f64| if calls > 0 { v / calls as f64 } else { 0.0 };
-                let statement = self.statements.get(&id, &query);
-                Ok(QueryStat {
-                    query_url: query_url(public_url, &db.id, &id),
-                    id: ID(id),
-                    truncated_query: truncate(&query),
-                    table_names: statement.tables,
-                    statement_type: statement.types.clone(),
-                    statement_types: statement.types,
-                    normalized_query: query,
-                    total_calls: calls,
-                    avg_time: per_call(total_time),
-                    buffer_hit_ratio: (hit + read > 0)
-                        .then(|| 100.0 * hit as f64 / (hit + read) as f64),
-                    pct_of_total: pct,
-                    avg_io_time: per_call(io_time),
-                })
-            })
-            .collect()
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The running samplers; dropping this stops them (with the service that started them).
+pub struct Samplers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Samplers {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -261,54 +406,11 @@ pub fn query_url(public_url: &str, database_id: &str, query_id: &str) -> String 
     )
 }
 
-/// The marker every query this service sends to a monitored database carries, so that its own
-/// statements are left out of the statistics it reports. Inside the statement, after its first
-/// keyword: pg_stat_statements keeps comments there, where a leading one may be cut off.
-macro_rules! marker {
-    () => {
-        "/* keydeck:monitor */"
-    };
-}
-pub const MARKER: &str = marker!();
-
-/// The state probe: reads pg_stat_statements the way [`STATEMENTS_SQL`] does, without texts.
+/// The state probe: reads pg_stat_statements the way sampling does, without texts.
 const PROBE_SQL: &str = concat!(
     "SELECT ",
     marker!(),
     " count(*) FROM (SELECT 1 FROM pg_stat_statements LIMIT 1) s"
-);
-
-/// The statements of the connected database, one row per queryid (pg_stat_statements keeps one
-/// per user as well), busiest first, without this service's own; `$2` picks one queryid, after
-/// the shares of the total are computed. Works from PostgreSQL 13 on: the I/O timing columns
-/// were renamed in 17.
-const STATEMENTS_SQL: &str = concat!(
-    "SELECT ",
-    marker!(),
-    " * FROM (
-  SELECT q.*,
-         COALESCE(100.0 * q.total_time / NULLIF(SUM(q.total_time) OVER (), 0), 0)::float8 AS pct
-  FROM (
-    SELECT s.queryid::text AS id,
-           min(s.query) AS query,
-           sum(s.calls)::int8 AS calls,
-           sum(s.total_exec_time)::float8 AS total_time,
-           sum(s.shared_blks_hit)::int8 AS hit,
-           sum(s.shared_blks_read)::int8 AS read,
-           sum(COALESCE((to_jsonb(s) ->> 'blk_read_time')::float8,
-                        (to_jsonb(s) ->> 'shared_blk_read_time')::float8, 0)
-             + COALESCE((to_jsonb(s) ->> 'blk_write_time')::float8,
-                        (to_jsonb(s) ->> 'shared_blk_write_time')::float8, 0))::float8 AS io_time
-    FROM pg_stat_statements s
-    JOIN pg_database d ON d.oid = s.dbid
-    WHERE d.datname = current_database() AND s.queryid IS NOT NULL
-      AND strpos(s.query, $3) = 0
-    GROUP BY s.queryid
-  ) q
-) r
-WHERE $2::text IS NULL OR r.id = $2
-ORDER BY r.total_time DESC
-LIMIT $1"
 );
 
 fn truncate(query: &str) -> String {
@@ -335,7 +437,12 @@ mod tests {
 
     #[test]
     fn every_query_to_a_monitored_database_carries_the_marker() {
-        for sql in [STATEMENTS_SQL, PROBE_SQL] {
+        for sql in [
+            PROBE_SQL,
+            sampler::ROUND_SQL,
+            sampler::SAMPLE_SQL,
+            sampler::SAMPLE_SQL_17,
+        ] {
             assert!(sql.starts_with(&format!("SELECT {MARKER} ")), "{sql}");
         }
     }

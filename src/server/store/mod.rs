@@ -20,6 +20,7 @@ mod changes;
 mod identities;
 mod keys;
 mod projects;
+mod samples;
 mod sql;
 
 use std::str::FromStr;
@@ -34,6 +35,8 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
 pub use sql::{Backend, redacted};
+pub use samples::{Counters, Round, Sampled, Wanted};
+use samples::SamplingLocks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,6 +55,9 @@ pub enum StoreError {
     /// A unique value (project slug) is already in use.
     #[error("already exists")]
     AlreadyExists,
+    /// A `--monitor` id that contradicts the ids the store handed out (they never change).
+    #[error("{0}")]
+    MonitorId(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -110,6 +116,8 @@ pub struct Store {
     write: AnyPool,
     /// What authenticated principals are cached against, kept current across replicas.
     changes: Arc<Changes>,
+    /// The monitored databases this replica samples (PostgreSQL: session advisory locks).
+    sampling_locks: Arc<tokio::sync::Mutex<SamplingLocks>>,
 }
 
 /// The advisory lock every PostgreSQL write transaction takes first (`pg_advisory_xact_lock`):
@@ -183,6 +191,7 @@ impl Store {
             read,
             write,
             changes: Arc::new(Changes::default()),
+            sampling_locks: Arc::default(),
         })
     }
 
@@ -202,6 +211,7 @@ impl Store {
             read: pool.clone(),
             write: pool,
             changes,
+            sampling_locks: Arc::default(),
         })
     }
 

@@ -1,0 +1,229 @@
+//! Query statistics at 5,000 distinct statements: `getQueryStats` (over HTTP, the window
+//! computed from stored samples) beside the bare `SELECT … FROM pg_stat_statements` on the
+//! same database, and the cost of one sampling round.
+//!
+//! `KEYDECK_TEST_PG_URL=postgres://… cargo bench --bench stats` (a superuser URL; `eval
+//! "$(.ci/pg-cluster start)"` prints one; pg_stat_statements.max must exceed 5,000, as there).
+//! `STATS_STATEMENTS` and `STATS_REPEAT` change the shape.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use keydeck::server::stats::sampler::{self, Memory};
+use keydeck::server::stats::{MARKER, Sampling};
+use keydeck::server::store::{Store, Wanted};
+use keydeck::server::{self, Limits, ServeConfig};
+
+/// Columns of the table whose column pairs make the distinct statements: constants and
+/// aliases do not change a queryid, the columns read do.
+const COLUMNS: usize = 100;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `count` statements with distinct queryids: each column alone, then pairs of columns.
+fn statements(count: usize) -> Vec<String> {
+    let singles = (1..=COLUMNS).map(|i| format!("SELECT c{i} FROM wide"));
+    let pairs = (1..=COLUMNS)
+        .flat_map(|i| ((i + 1)..=COLUMNS).map(move |j| format!("SELECT c{i}, c{j} FROM wide")));
+    singles.chain(pairs).take(count).collect()
+}
+
+async fn run_all(pool: &PgPool, statements: &[String]) -> anyhow::Result<()> {
+    for chunk in statements.chunks(500) {
+        sqlx::raw_sql(&chunk.join(";\n")).execute(pool).await?;
+    }
+    Ok(())
+}
+
+fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
+    let (server, _) = url.rsplit_once('/').context("a URL with a database")?;
+    Ok(format!("{server}/{database}"))
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Ok(url) = std::env::var("KEYDECK_TEST_PG_URL") else {
+        eprintln!("SKIPPED: set KEYDECK_TEST_PG_URL (eval \"$(.ci/pg-cluster start)\") to run");
+        return Ok(());
+    };
+    let count = env_usize("STATS_STATEMENTS", 5_000);
+    let repeat = env_usize("STATS_REPEAT", 20);
+
+    // A fresh database with `count` distinct statements in pg_stat_statements.
+    let admin = PgPool::connect(&url).await?;
+    let name = format!("keydeck_bench_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(&sql).execute(&admin).await?;
+    }
+    let db_url = with_database(&url, &name)?;
+    let db = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db_url)
+        .await?;
+    let columns: Vec<String> = (1..=COLUMNS)
+        .map(|i| format!("c{i} int DEFAULT {i}"))
+        .collect();
+    sqlx::raw_sql(&format!(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; \
+         CREATE TABLE wide ({}); INSERT INTO wide DEFAULT VALUES; SELECT pg_stat_statements_reset()",
+        columns.join(", ")
+    ))
+    .execute(&db)
+    .await?;
+    let work = statements(count);
+    run_all(&db, &work).await?;
+
+    // Sampling rounds, straight into a store: the first stores every text and counter, the
+    // second every counter again (all changed), the third nothing new.
+    let dir = tempfile::tempdir()?;
+    let store_url = format!("sqlite:{}/stats.db", dir.path().display());
+    let store = Store::open(&store_url).await?;
+    let id = store
+        .monitored_ids(
+            &[Wanted {
+                id: None,
+                name: "bench",
+            }],
+            sampler::now_ms(),
+        )
+        .await?[0];
+    let monitored = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&db_url)
+        .await?;
+    let mut memory = Memory::default();
+    let started = Instant::now();
+    let first_stored = sampler::sample(&store, id, &monitored, &mut memory).await?;
+    let first = started.elapsed();
+    run_all(&db, &work).await?;
+    let started = Instant::now();
+    let changed_stored = sampler::sample(&store, id, &monitored, &mut memory).await?;
+    let changed = started.elapsed();
+    let started = Instant::now();
+    let idle_stored = sampler::sample(&store, id, &monitored, &mut memory).await?;
+    let idle = started.elapsed();
+    let mut windows = Vec::with_capacity(repeat);
+    let mut active = 0;
+    for _ in 0..repeat {
+        let started = Instant::now();
+        let now = sampler::now_ms();
+        active = store
+            .window_activity(id, now - 86_400_000, now)
+            .await?
+            .len();
+        windows.push(started.elapsed());
+    }
+    drop(store);
+
+    // The service over that store, sampling rarely so that it does not run during the bench.
+    let running = server::start(&ServeConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: store_url,
+        bootstrap_token_file: None,
+        max_key_ttl: None,
+        public_url: None,
+        monitor: vec![("bench".into(), db_url.clone())],
+        sampling: Sampling {
+            interval: Duration::from_secs(3600),
+            ..Sampling::default()
+        },
+        limits: Limits::default(),
+    })
+    .await?;
+    let token = running
+        .bootstrap_token
+        .clone()
+        .context("a bootstrap token")?;
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({ "query": "{ getQueryStats(databaseId: 1) { id queryUrl truncatedQuery normalizedQuery statementType tableNames totalCalls avgTime bufferHitRatio pctOfTotal avgIoTime } }" });
+    let mut answered = 0;
+    let mut graphql = Vec::with_capacity(repeat);
+    for _ in 0..=repeat {
+        let started = Instant::now();
+        let reply: serde_json::Value = client
+            .post(running.graphql_url())
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        graphql.push(started.elapsed());
+        answered = reply["data"]["getQueryStats"]
+            .as_array()
+            .with_context(|| format!("getQueryStats answered {reply}"))?
+            .len();
+    }
+    graphql.remove(0); // the first parses every statement once (then cached)
+
+    let bare_sql = format!(
+        "SELECT {MARKER} queryid, query, calls, total_exec_time, shared_blks_hit, shared_blks_read \
+         FROM pg_stat_statements"
+    );
+    let mut bare = Vec::with_capacity(repeat);
+    let mut rows = 0;
+    for _ in 0..=repeat {
+        let started = Instant::now();
+        rows = sqlx::query(&bare_sql).fetch_all(&monitored).await?.len();
+        bare.push(started.elapsed());
+    }
+    bare.remove(0);
+    running.task.abort();
+
+    let (graphql, bare) = (median(graphql), median(bare));
+    println!("query statistics, {count} distinct statements (medians of {repeat})\n");
+    println!("| what | time |");
+    println!("|---|---|");
+    println!(
+        "| `getQueryStats` over HTTP (last 24 h from samples, {answered} answered) | {} |",
+        ms(graphql)
+    );
+    println!(
+        "| bare `SELECT … FROM pg_stat_statements` ({rows} rows) | {} |",
+        ms(bare)
+    );
+    println!(
+        "| ratio | {:.2}× |",
+        graphql.as_secs_f64() / bare.as_secs_f64()
+    );
+    println!(
+        "| of which the window over the stored samples ({active} active) | {} |",
+        ms(median(windows))
+    );
+    println!(
+        "| first sampling round ({first_stored} statements, texts and counters) | {} |",
+        ms(first)
+    );
+    println!(
+        "| sampling round, {changed_stored} counters changed | {} |",
+        ms(changed)
+    );
+    println!("| sampling round, {idle_stored} changed | {} |", ms(idle));
+
+    monitored.close().await;
+    db.close().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await?;
+    Ok(())
+}
