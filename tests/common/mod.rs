@@ -323,9 +323,18 @@ impl TestServer {
         self.dir.path().join("keydeck.db")
     }
 
+    /// A connection of its own to the service's store, on either backend.
+    async fn store_connection(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(self.database_url())
+            .await
+            .expect("connecting to the service's store")
+    }
+
     /// How many sampling rounds the store holds, and how many samples.
     pub async fn sample_counts(&self) -> (i64, i64) {
-        let mut db = serve_process::open_db(&self.db_path()).await;
+        let mut db = self.store_connection().await;
         sqlx::query_as(
             "SELECT (SELECT count(*) FROM stats_rounds), (SELECT count(*) FROM stats_samples)",
         )
@@ -342,7 +351,7 @@ impl TestServer {
             .unwrap()
             .as_millis() as i64;
         eventually("a new sampling round", || async {
-            let mut db = serve_process::open_db(&self.db_path()).await;
+            let mut db = self.store_connection().await;
             let newest: Option<i64> = sqlx::query_scalar("SELECT max(taken_ms) FROM stats_rounds")
                 .fetch_one(&mut db)
                 .await

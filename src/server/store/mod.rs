@@ -34,9 +34,9 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
-pub use sql::{Backend, redacted};
-pub use samples::{Counters, Round, Sampled, Wanted};
 use samples::SamplingLocks;
+pub use samples::{Counters, Round, Sampled, Wanted};
+pub use sql::{Backend, redacted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

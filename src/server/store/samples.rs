@@ -187,7 +187,8 @@ impl Store {
             .filter_map(|s| s.text.map(|t| (s.query_id, t)))
             .collect();
         for chunk in texts.chunks(ROWS_PER_INSERT) {
-            let mut q = Sql::new("INSERT INTO stats_statements (database_id, query_id, query) VALUES ");
+            let mut q =
+                Sql::new("INSERT INTO stats_statements (database_id, query_id, query) VALUES ");
             for (i, (id, text)) in chunk.iter().enumerate() {
                 q.push(if i == 0 { "(" } else { ", (" });
                 q.bind(database_id).push(", ").bind(*id).push(", ");
@@ -290,7 +291,8 @@ impl Store {
     ) -> StoreResult<HashMap<i64, String>> {
         let mut texts = HashMap::with_capacity(query_ids.len());
         for chunk in query_ids.chunks(ROWS_PER_INSERT) {
-            let mut q = Sql::new("SELECT query_id, query FROM stats_statements WHERE database_id = ");
+            let mut q =
+                Sql::new("SELECT query_id, query FROM stats_statements WHERE database_id = ");
             q.bind(database_id).push(" AND query_id IN ");
             push_ids(&mut q, chunk);
             for row in q.query()?.fetch_all(&self.read).await? {
