@@ -218,3 +218,45 @@ async fn a_change_in_one_store_moves_the_generation_of_another_even_after_its_li
     )
     .await;
 }
+
+/// The backends holding the sampling lock of monitored database 1 (the store's
+/// `pg_try_advisory_lock` key: class "kdst" in the high 32 bits, the database id below).
+async fn sampling_lock_holders(cluster: &sqlx::PgPool) -> Vec<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND classid::bigint = $1 AND objid::bigint = 1 AND objsubid = 1",
+    )
+    .bind(0x6b64_7374_i64)
+    .fetch_all(cluster)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_replica_samples_a_database_at_a_time_and_another_takes_over() {
+    let Some(base) = pg_url("sampling by one replica at a time") else {
+        return;
+    };
+    let store = PgDatabase::create(&base).await;
+    let cluster = sqlx::PgPool::connect(&base).await.unwrap();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let monitor = format!("1:app={base}");
+    let flags = ["--monitor", monitor.as_str(), "--stats-interval", "1s"];
+    let first = ServeProcess::start_on(&store.url, dirs[0].path(), &flags);
+    eventually("the first replica holds the sampling lock", || async {
+        sampling_lock_holders(&cluster).await.len() == 1
+    })
+    .await;
+    let holder = sampling_lock_holders(&cluster).await;
+    let second = ServeProcess::start_on(&store.url, dirs[1].path(), &flags);
+    // Several intervals with both running: still the one holder.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(sampling_lock_holders(&cluster).await, holder);
+    first.kill();
+    eventually("the second replica takes the sampling over", || async {
+        let now = sampling_lock_holders(&cluster).await;
+        now.len() == 1 && now != holder
+    })
+    .await;
+    drop(second);
+}
