@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 
 use crate::api::{ApiClient, AuthScheme, KeyScope, MembershipSpec, NewKey};
+use crate::server::stats::Sampling;
 use crate::server::{self, ServeConfig};
 
 /// A running demo service and its admin client.
@@ -17,6 +18,9 @@ pub struct Demo {
 }
 
 /// Starts and seeds the demo service. `monitor` adds PostgreSQL databases for Query Stats.
+/// How often the demo samples monitored databases.
+const DEMO_STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn start(monitor: Vec<(String, String)>) -> anyhow::Result<Demo> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let config = ServeConfig {
@@ -26,7 +30,11 @@ pub async fn start(monitor: Vec<(String, String)>) -> anyhow::Result<Demo> {
         max_key_ttl: "30d".parse().ok(),
         public_url: None,
         monitor,
-        sampling: Default::default(),
+        // A demo is watched as it happens: statistics a few seconds old, not a minute.
+        sampling: Sampling {
+            interval: DEMO_STATS_INTERVAL,
+            ..Sampling::default()
+        },
         limits: server::Limits::default(),
     };
     let running = server::start(&config).await?;
