@@ -615,19 +615,16 @@ mod tests {
         assert!(message.contains("already gave `b` the id 7"), "{message}");
     }
 
+    /// The id of monitored database `name`, given on first sight.
+    async fn monitored(store: &Store, name: &str) -> i64 {
+        let wanted = [Wanted { id: None, name }];
+        store.monitored_ids(&wanted, 0).await.unwrap()[0]
+    }
+
     #[tokio::test]
     async fn windows_sum_per_epoch_across_a_reset() {
         let (_dir, store) = store().await;
-        let db = store
-            .monitored_ids(
-                &[Wanted {
-                    id: None,
-                    name: "a",
-                }],
-                0,
-            )
-            .await
-            .unwrap()[0];
+        let db = monitored(&store, "a").await;
         record(&store, db, round(1_000, 0), &[(1, 10), (2, 5)]).await;
         record(&store, db, round(2_000, 0), &[(1, 30)]).await;
         // A reset: epoch 2 counts from zero.
@@ -644,16 +641,7 @@ mod tests {
     #[tokio::test]
     async fn retention_thins_rounds_without_changing_windows() {
         let (_dir, store) = store().await;
-        let db = store
-            .monitored_ids(
-                &[Wanted {
-                    id: None,
-                    name: "a",
-                }],
-                0,
-            )
-            .await
-            .unwrap()[0];
+        let db = monitored(&store, "a").await;
         // Statement 1 grows every round, statement 2 changes only in the first.
         for t in 0..20 {
             let reset = if t < 12 { 0 } else { 5 };
