@@ -20,6 +20,11 @@ use serde_json::{Value, json};
 mod bare_handler;
 mod common;
 
+/// The bare handler runs on the allocator the service runs on (`src/main.rs`), so the two
+/// differ only in what they do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STORE_KEYS: usize = 10_000;
 const CONNECTIONS: &str = "16";
 const THREADS: &str = "2";

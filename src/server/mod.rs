@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod domain;
+pub mod fifo_cache;
 pub mod harness;
 pub mod http;
 pub mod limits;

@@ -176,3 +176,47 @@ async fn fragment_bombs_and_cycles_are_refused_before_validation() {
     let (_, body) = server.gql(&server.admin, &document, json!({})).await;
     assert_eq!(first_error_code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
 }
+
+/// Documents are parsed once and kept (with their validation, when sent without variables),
+/// but every verdict that depends on the key or the variables is taken again each time.
+#[tokio::test]
+async fn a_kept_document_is_still_judged_per_key_and_per_variables() {
+    let server = TestServer::start().await;
+    let writer = server
+        .global_key_with(
+            &server.admin,
+            "writer",
+            &[],
+            json!({ "permissions": ["WRITE"] }),
+        )
+        .await;
+    let me = "{ me { id roles } }";
+    for _ in 0..3 {
+        assert_eq!(
+            server.error_code(&writer.token, me, json!({})).await,
+            "FORBIDDEN"
+        );
+        let data = server.data(&server.admin, me, json!({})).await;
+        assert_eq!(data["me"]["roles"], json!(["super_admin"]));
+    }
+    // An invalid document is refused every time, not remembered as valid.
+    for _ in 0..2 {
+        assert_eq!(
+            server
+                .error_code(&server.admin, "{ me { nope } }", json!({}))
+                .await,
+            "GRAPHQL_VALIDATION_FAILED"
+        );
+    }
+    // The same document with other variables is validated again: a page within the limits
+    // first, then one over them, then the first again.
+    let page = "query($n: Int) { apiKeys(first: $n) { nodes { id } } }";
+    for (n, refused) in [(10, false), (1_000_000, true), (10, false)] {
+        let (_, body) = server.gql(&server.admin, page, json!({ "n": n })).await;
+        assert_eq!(body.get("errors").is_some(), refused, "first: {n}: {body}");
+    }
+    let wrong_type = server
+        .error_code(&server.admin, page, json!({ "n": "ten" }))
+        .await;
+    assert_eq!(wrong_type, "GRAPHQL_VALIDATION_FAILED");
+}

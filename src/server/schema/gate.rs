@@ -8,6 +8,8 @@
 //! only `ok`, `error` and ids), and only then is a refused mutation audited, so garbage never
 //! reaches the audit log. Only the operation that will run counts: clients such as
 //! graphql_client send a whole document of operations and pick one by `operationName`.
+//! A document that passed the shape checks is kept ([`DocumentCache`]) and not parsed or
+//! measured again; everything that depends on the caller or the variables runs every time.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -24,6 +26,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
 
+use super::documents::{Checked, DocumentCache};
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
 use crate::server::store::Audit;
@@ -48,17 +51,29 @@ const LISTINGS: [&str; 6] = [
     "getQueryStats",
 ];
 
-pub struct PermissionGate;
+/// Creates each request's [`Gate`]; the documents that passed the shape checks are shared.
+#[derive(Default)]
+pub struct PermissionGate {
+    documents: DocumentCache,
+}
 
 impl ExtensionFactory for PermissionGate {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Gate::default())
+        Arc::new(Gate {
+            documents: self.documents.clone(),
+            reusable: Mutex::default(),
+            operation_name: Mutex::default(),
+            refusal: Mutex::default(),
+        })
     }
 }
 
 /// One per request: carries the operation name and the verdict between the hooks.
-#[derive(Default)]
 struct Gate {
+    documents: DocumentCache,
+    /// The request's document as the cache holds it, when the request has no variables: its
+    /// validation is then the same every time.
+    reusable: Mutex<Option<Checked>>,
     operation_name: Mutex<Option<String>>,
     refusal: Mutex<Option<Refusal>>,
 }
@@ -85,6 +100,11 @@ impl Extension for Gate {
             name.clone_from(&request.operation_name);
         }
         let wanted = request.operation_name.clone();
+        if let Some(checked) = self.documents.get(&request.query, wanted.as_deref()) {
+            request.set_parsed_query(checked.document());
+            self.keep_if_reusable(&request, checked);
+            return next.run(ctx, request).await;
+        }
         let parsed = request
             .parsed_query()
             .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
@@ -123,6 +143,13 @@ impl Extension for Gate {
                     "a request runs at most {MAX_LISTINGS} listings (apiKeys, identities, …), this one {listings}"
                 )));
             }
+        }
+        let document = document.clone();
+        if let Some(checked) = self
+            .documents
+            .insert(&request.query, wanted.as_deref(), document)
+        {
+            self.keep_if_reusable(&request, checked);
         }
         next.run(ctx, request).await
     }
@@ -166,7 +193,17 @@ impl Extension for Gate {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await.map_err(explain_validation)?;
+        let reusable = self.reusable.lock().ok().and_then(|mut r| r.take());
+        let result = match reusable.as_ref().and_then(Checked::validation) {
+            Some(result) => result,
+            None => {
+                let result = next.run(ctx).await.map_err(explain_validation)?;
+                if let Some(checked) = &reusable {
+                    checked.validated(result);
+                }
+                result
+            }
+        };
         let refusal = self.refusal.lock().ok().and_then(|mut r| r.take());
         let Some(refusal) = refusal else {
             return Ok(result);
@@ -176,6 +213,17 @@ impl Extension for Gate {
         }
         let error = ServerError::new(format!("forbidden: {}", refusal.message), None);
         Err(vec![coded(error, "FORBIDDEN")])
+    }
+}
+
+impl Gate {
+    /// Remembers `checked` for the validation hook when `request` has no variables.
+    fn keep_if_reusable(&self, request: &Request, checked: Checked) {
+        if request.variables.is_empty()
+            && let Ok(mut slot) = self.reusable.lock()
+        {
+            *slot = Some(checked);
+        }
     }
 }
 

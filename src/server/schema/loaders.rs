@@ -26,15 +26,43 @@ const MAX_BATCH: usize = 500;
 /// What resolvers load relations through: one per request.
 pub type Loaders = DataLoader<StoreLoader, HashMapCache>;
 
-pub fn loaders(store: Store) -> Loaders {
+fn loaders(store: Store) -> Loaders {
     DataLoader::with_cache(StoreLoader { store }, tokio::spawn, HashMapCache::default())
         .delay(BATCH_DELAY)
         .max_batch_size(MAX_BATCH)
 }
 
+/// A request's [`Loaders`], made when a resolver first needs one: most requests of a busy
+/// client (`{ me { id roles } }`) never do, and making and dropping a loader costs more than
+/// answering them.
+pub struct RequestLoaders {
+    store: Store,
+    loaders: tokio::sync::OnceCell<Loaders>,
+}
+
+impl RequestLoaders {
+    pub fn new(store: Store) -> Self {
+        RequestLoaders {
+            store,
+            loaders: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The request's loaders, primed with what `caller` holds about itself.
+    pub async fn get(&self, caller: &Caller) -> &Loaders {
+        self.loaders
+            .get_or_init(|| async {
+                let loaders = loaders(self.store.clone());
+                prime_caller(&loaders, caller).await;
+                loaders
+            })
+            .await
+    }
+}
+
 /// Feeds what the authenticated caller already holds about its own identity (key, roles,
 /// memberships), so relations of `me` cost no query.
-pub async fn prime_caller(loaders: &Loaders, caller: &Caller) {
+async fn prime_caller(loaders: &Loaders, caller: &Caller) {
     let id = caller.identity_id().to_owned();
     loaders
         .feed_one(KeyOfIdentity(id.clone()), caller.key.clone())

@@ -1,6 +1,7 @@
 //! The GraphQL schema: roots, relations, replies, paging and the permission gate.
 //! `graphql/schema.graphql` is this schema's SDL; a test keeps the two equal.
 
+mod documents;
 mod gate;
 pub mod loaders;
 mod mutation;
@@ -65,7 +66,9 @@ pub fn request_data(
     caller: Caller,
     store: &Store,
 ) -> async_graphql::Request {
-    request.data(caller).data(loaders::loaders(store.clone()))
+    request
+        .data(caller)
+        .data(loaders::RequestLoaders::new(store.clone()))
 }
 
 fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
@@ -73,14 +76,14 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_DEPTH * 2)
-        .extension(gate::PermissionGate)
+        .extension(gate::PermissionGate::default())
 }
 
 /// Typed access to request data.
 trait ContextExt {
     fn caller(&self) -> async_graphql::Result<&Caller>;
     fn services(&self) -> async_graphql::Result<&Services>;
-    fn loaders(&self) -> async_graphql::Result<&loaders::Loaders>;
+    async fn loaders(&self) -> async_graphql::Result<&loaders::Loaders>;
 }
 
 impl ContextExt for Context<'_> {
@@ -92,8 +95,9 @@ impl ContextExt for Context<'_> {
         self.data::<Services>()
     }
 
-    fn loaders(&self) -> async_graphql::Result<&loaders::Loaders> {
-        self.data::<loaders::Loaders>()
+    async fn loaders(&self) -> async_graphql::Result<&loaders::Loaders> {
+        let caller = self.caller()?;
+        Ok(self.data::<loaders::RequestLoaders>()?.get(caller).await)
     }
 }
 

@@ -52,7 +52,8 @@ impl ApiKey {
             return Ok(None);
         }
         let identity = ctx
-            .loaders()?
+            .loaders()
+            .await?
             .load_one(IdentityById(self.identity_id.clone()))
             .await?;
         Ok(Some(identity.ok_or("the key's identity is missing")?))
@@ -63,9 +64,11 @@ impl ApiKey {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         match &self.owner_id {
-            Some(id) if ctx.caller()?.can_see_identity(id) => {
-                Ok(ctx.loaders()?.load_one(IdentityById(id.clone())).await?)
-            }
+            Some(id) if ctx.caller()?.can_see_identity(id) => Ok(ctx
+                .loaders()
+                .await?
+                .load_one(IdentityById(id.clone()))
+                .await?),
             _ => Ok(None),
         }
     }
@@ -75,9 +78,11 @@ impl ApiKey {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         match &self.project_id {
-            Some(id) if ctx.caller()?.can_see_project(id) => {
-                Ok(ctx.loaders()?.load_one(ProjectById(id.clone())).await?)
-            }
+            Some(id) if ctx.caller()?.can_see_project(id) => Ok(ctx
+                .loaders()
+                .await?
+                .load_one(ProjectById(id.clone()))
+                .await?),
             _ => Ok(None),
         }
     }
@@ -88,7 +93,16 @@ impl Identity {
     /// Global roles from the catalog.
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        let roles = ctx.loaders()?.load_one(RolesOf(self.id.clone())).await?;
+        // The caller's own roles came with its authentication (`{ me { roles } }`).
+        let caller = ctx.caller()?;
+        if self.id == caller.identity_id() {
+            return Ok(caller.global_roles.clone());
+        }
+        let roles = ctx
+            .loaders()
+            .await?
+            .load_one(RolesOf(self.id.clone()))
+            .await?;
         Ok(roles.unwrap_or_default())
     }
 
@@ -102,7 +116,7 @@ impl Identity {
     ) -> async_graphql::Result<Vec<IdentityProjectRelation>> {
         let limit = bounded(first, IDENTITY_PROJECTS)?;
         let caller = ctx.caller()?;
-        let loaders = ctx.loaders()?;
+        let loaders = ctx.loaders().await?;
         let all = loaders.load_one(MembershipsOf(self.id.clone())).await?;
         let all = all.unwrap_or_default();
         if all.is_empty() {
@@ -140,7 +154,8 @@ impl Identity {
     async fn api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
         let caller = ctx.caller()?;
         let key = ctx
-            .loaders()?
+            .loaders()
+            .await?
             .load_one(KeyOfIdentity(self.id.clone()))
             .await?;
         Ok(key.filter(|k| caller.can_see_key(k)))
@@ -153,7 +168,8 @@ impl Project {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RoleDefinition>> {
         let roles = ctx
-            .loaders()?
+            .loaders()
+            .await?
             .load_one(RolesOfProject(self.id.clone()))
             .await?;
         Ok(roles.unwrap_or_default())
@@ -177,7 +193,7 @@ impl Project {
             .store
             .project_members(&self.id, limit)
             .await?;
-        let loaders = ctx.loaders()?;
+        let loaders = ctx.loaders().await?;
         let identities = loaders
             .load_many(members.iter().map(|(id, _)| IdentityById(id.clone())))
             .await?;
@@ -211,7 +227,7 @@ impl Project {
             .store
             .project_keys(&caller.key_scope(), &self.id, limit)
             .await?;
-        prime_keys(ctx.loaders()?, &keys, ctx.look_ahead()).await?;
+        prime_keys(ctx.loaders().await?, &keys, ctx.look_ahead()).await?;
         Ok(keys)
     }
 }

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
-use super::loaders::{self, prime_identities, prime_keys};
+use super::loaders::{prime_identities, prime_keys};
 use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
 use super::{ContextExt, forbidden};
 use crate::server::domain::authz;
@@ -33,9 +33,7 @@ impl QueryRoot {
         // The authenticated principal already holds the identity, its roles and memberships
         // (as fresh as authentication's cache, at most `auth::MAX_STALENESS`): the hot path
         // `{ me { id roles } }` asks nothing of the store.
-        let caller = ctx.caller()?;
-        loaders::prime_caller(ctx.loaders()?, caller).await;
-        Ok(caller.identity.clone())
+        Ok(ctx.caller()?.identity.clone())
     }
 
     /// Projects the caller is a member or an admin of, by slug: the first `first` (default
@@ -89,7 +87,7 @@ impl QueryRoot {
             0
         };
         let nodes = ctx.look_ahead().field("nodes");
-        prime_keys(ctx.loaders()?, &page.items, nodes).await?;
+        prime_keys(ctx.loaders().await?, &page.items, nodes).await?;
         Ok(listing(page, total, |k| k.seq))
     }
 
@@ -137,7 +135,7 @@ impl QueryRoot {
             0
         };
         let nodes = ctx.look_ahead().field("nodes");
-        prime_identities(ctx.loaders()?, &page.items, nodes).await?;
+        prime_identities(ctx.loaders().await?, &page.items, nodes).await?;
         Ok(listing(page, total, |i| i.seq))
     }
 
