@@ -10,7 +10,6 @@
 //! Run: `cargo bench --bench me_wrk` (needs `wrk` on PATH; `BENCH_DB` picks the store).
 
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,15 +18,11 @@ use serde_json::{Value, json};
 
 mod bare_handler;
 mod common;
-
-/// The bare handler runs on the allocator the service runs on (`src/main.rs`), so the two
-/// differ only in what they do.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod wrk;
 
 const STORE_KEYS: usize = 10_000;
-const CONNECTIONS: &str = "16";
-const THREADS: &str = "2";
+const CONNECTIONS: usize = 16;
+const THREADS: usize = 2;
 const WARM_UP: &str = "2s";
 const DEFAULT_SECONDS: u64 = 10;
 
@@ -41,13 +36,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// What `wrk` reported.
-struct WrkRun {
-    requests_per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
 fn run() -> anyhow::Result<()> {
     let seconds = match std::env::var("WRK_SECONDS") {
         Ok(s) => s
@@ -56,7 +44,7 @@ fn run() -> anyhow::Result<()> {
             .context("WRK_SECONDS must be a number")?,
         Err(_) => DEFAULT_SECONDS,
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/wrk/me.lua");
+    let script = wrk::script("me.lua");
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let runtime = tokio::runtime::Runtime::new().context("building the tokio runtime")?;
     let url = runtime.block_on(common::bench_store(dir.path(), "me.db"))?;
@@ -119,10 +107,18 @@ fn run() -> anyhow::Result<()> {
         ("bare axum handler (hash + HashMap)", &bare_url),
         ("keydeck serve (release)", &service_url),
     ] {
-        wrk(&script, target, &token, WARM_UP).with_context(|| format!("warming up {name}"))?;
+        let env = [("KEYDECK_TOKEN", token.as_str())];
+        let load = |duration| wrk::Load {
+            threads: THREADS,
+            connections: CONNECTIONS,
+            duration,
+            env: &env,
+        };
+        wrk::run(&script, target, &load(WARM_UP)).with_context(|| format!("warming up {name}"))?;
         results.push((
             name,
-            wrk(&script, target, &token, &duration).with_context(|| format!("measuring {name}"))?,
+            wrk::run(&script, target, &load(&duration))
+                .with_context(|| format!("measuring {name}"))?,
         ));
     }
     bare.abort();
@@ -136,17 +132,21 @@ fn run() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| {:<36} | {:>10} | {:>9} | {:>9} |",
-        "target", "requests/s", "p50", "p99"
+        "| {:<36} | {:>10} | {:>9} | {:>9} | {:>9} |",
+        "target", "requests/s", "p50", "p99", "max"
     );
-    println!("|{:-<38}|{:->12}|{:->11}|{:->11}|", "", "", "", "");
+    println!(
+        "|{:-<38}|{:->12}|{:->11}|{:->11}|{:->11}|",
+        "", "", "", "", ""
+    );
     for (name, r) in &results {
         println!(
-            "| {:<36} | {:>10.0} | {:>9} | {:>9} |",
+            "| {:<36} | {:>10.0} | {:>9} | {:>9} | {:>9} |",
             name,
             r.requests_per_second,
             common::fmt_ms(Some(r.p50)),
-            common::fmt_ms(Some(r.p99))
+            common::fmt_ms(Some(r.p99)),
+            common::fmt_ms(Some(r.max))
         );
     }
     if let [(_, bare), (_, service)] = results.as_slice() {
@@ -200,62 +200,4 @@ async fn wait_for_me(url: &str, token: &str, service: &mut Child) -> anyhow::Res
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Runs `wrk` with the script against `url` for `duration` and reads its report.
-fn wrk(script: &PathBuf, url: &str, token: &str, duration: &str) -> anyhow::Result<WrkRun> {
-    let output = Command::new("wrk")
-        .args([
-            "-t",
-            THREADS,
-            "-c",
-            CONNECTIONS,
-            "-d",
-            duration,
-            "--latency",
-            "-s",
-        ])
-        .arg(script)
-        .arg(url)
-        .env("KEYDECK_TOKEN", token)
-        .output()
-        .context("running wrk (is it installed?)")?;
-    let report = String::from_utf8_lossy(&output.stdout);
-    ensure!(
-        output.status.success(),
-        "wrk failed: {}{}",
-        report,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    ensure!(
-        !report.contains("Non-2xx") && !report.contains("Socket errors"),
-        "some requests failed:\n{report}"
-    );
-    let field = |label: &str| {
-        report
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(label))
-            .map(str::trim)
-            .with_context(|| format!("no {label:?} in wrk's report:\n{report}"))
-    };
-    Ok(WrkRun {
-        requests_per_second: field("Requests/sec:")?.parse()?,
-        p50: wrk_duration(field("50%")?)?,
-        p99: wrk_duration(field("99%")?)?,
-    })
-}
-
-/// `190.00us`, `1.20ms`, `2.00s` as wrk prints them.
-fn wrk_duration(text: &str) -> anyhow::Result<Duration> {
-    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
-        (n, 1e-6)
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        bail!("{text:?} is not a wrk duration")
-    };
-    let n: f64 = number.parse().with_context(|| format!("{text:?}"))?;
-    Ok(Duration::from_secs_f64(n * scale))
 }

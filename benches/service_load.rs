@@ -1,23 +1,22 @@
-//! A bounded loopback load test: the real GraphQL service against a hand-written axum
-//! handler doing the same work (authenticate, list 50 keys, count them) without GraphQL.
+//! A loopback load test: the real GraphQL service against a hand-written axum handler doing
+//! the same work (authenticate through the same principal cache, list 50 keys, count them)
+//! without GraphQL.
 //!
 //! Both serve one store holding 10,000 keys (a temporary SQLite file, or a new database on
-//! the PostgreSQL server `BENCH_DB` names), on 127.0.0.1 ports the OS picks. Each target gets
-//! `LOAD_REQUESTS` requests (default 4,000) from `LOAD_CONCURRENCY` concurrent reqwest
-//! clients (default 16), stopping at 60 s whatever happens. Every response
-//! must be HTTP 200 with 50 keys; any failure is counted and makes the run exit non-zero.
+//! the PostgreSQL server `BENCH_DB` names), on 127.0.0.1 ports the OS picks. Each target's
+//! answer is checked once (HTTP 200, 50 keys of 10,000), then `wrk` (`benches/wrk/request.lua`)
+//! loads it from `LOAD_CONCURRENCY` connections (default 16) for 2 s to warm up and
+//! `LOAD_SECONDS` (default 10) measured; any non-2xx answer or socket error fails the run.
 //!
 //! Run: `cargo bench --bench service_load`
-//! (e.g. `LOAD_CONCURRENCY=32 LOAD_REQUESTS=10000 cargo bench --bench service_load`).
+//! (e.g. `LOAD_CONCURRENCY=32 LOAD_SECONDS=30 cargo bench --bench service_load`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +24,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keydeck::server::auth::{self, AuthError};
+use keydeck::server::auth::{self, AuthError, Authenticator};
 use keydeck::server::model::{ApiKey, ApiKeyFilter, ApiKeyState, Permission, Timestamp};
 use keydeck::server::stats::Monitor;
 use keydeck::server::store::Store;
@@ -35,16 +34,17 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 mod common;
+mod wrk;
 
 /// Keys in the store, the bootstrap key included.
 const STORE_KEYS: usize = 10_000;
 const PAGE: usize = 50;
-/// Whatever happens, a target's run stops after this long.
-const TIME_CAP: Duration = Duration::from_secs(60);
-/// Requests sent to each target, outside the measurement, to open connections and warm caches.
-const WARM_UP_REQUESTS: usize = 200;
+/// wrk's threads: one per core.
+const THREADS: usize = 2;
+/// Each target's warm-up run, outside the measurement: opens connections, warms caches.
+const WARM_UP: &str = "2s";
 const DEFAULT_CONCURRENCY: usize = 16;
-const DEFAULT_REQUESTS: usize = 4_000;
+const DEFAULT_SECONDS: usize = 10;
 
 const QUERY: &str = "{ apiKeys(first: 50) { totalCount pageInfo { hasNextPage endCursor } \
     edges { cursor node { id description tokenPrefix state createdAt expiresAt permissions \
@@ -52,8 +52,7 @@ const QUERY: &str = "{ apiKeys(first: 50) { totalCount pageInfo { hasNextPage en
 
 fn main() -> ExitCode {
     match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("service_load: {e:#}");
             ExitCode::FAILURE
@@ -61,24 +60,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// Ok(false) when some request failed.
-fn run() -> anyhow::Result<bool> {
-    let concurrency = env_count("LOAD_CONCURRENCY", DEFAULT_CONCURRENCY)?;
-    let requests = env_count("LOAD_REQUESTS", DEFAULT_REQUESTS)?;
+fn run() -> anyhow::Result<()> {
+    let connections = env_number("LOAD_CONCURRENCY", DEFAULT_CONCURRENCY)?;
+    let seconds = env_number("LOAD_SECONDS", DEFAULT_SECONDS)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("building the tokio runtime")?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let url = runtime.block_on(common::bench_store(dir.path(), "load.db"))?;
-    let ok = runtime.block_on(load(&url, concurrency, requests));
+    let outcome = load(&runtime, &url, connections, seconds);
     // Stops the servers (spawned tasks) and closes the store before its directory goes.
     runtime.shutdown_timeout(Duration::from_secs(5));
     drop(dir);
-    ok
+    outcome
 }
 
-fn env_count(name: &str, default: usize) -> anyhow::Result<usize> {
+fn env_number(name: &str, default: usize) -> anyhow::Result<usize> {
     match std::env::var(name) {
         Err(_) => Ok(default),
         Ok(s) => match s.trim().parse::<usize>() {
@@ -88,11 +86,19 @@ fn env_count(name: &str, default: usize) -> anyhow::Result<usize> {
     }
 }
 
-async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<bool> {
-    let (store, token) = common::seeded_store(url, STORE_KEYS).await?;
-
-    let graphql = serve_graphql(store.clone()).await?;
-    let plain = serve_plain(store.clone()).await?;
+fn load(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    connections: usize,
+    seconds: usize,
+) -> anyhow::Result<()> {
+    let (token, graphql, plain) = runtime.block_on(async {
+        let (store, token) = common::seeded_store(url, STORE_KEYS).await?;
+        let graphql = serve_graphql(store.clone()).await?;
+        let plain = serve_plain(store).await?;
+        anyhow::Ok((token, graphql, plain))
+    })?;
+    let body = json!({ "query": QUERY }).to_string();
     let targets = [
         Target {
             name: "GraphQL (POST /graphql)",
@@ -105,75 +111,72 @@ async fn load(url: &str, concurrency: usize, requests: usize) -> anyhow::Result<
             url: format!("http://{plain}/keys"),
         },
     ];
-
+    let script = wrk::script("request.lua");
+    let duration = format!("{seconds}s");
     let mut results = Vec::new();
     for target in &targets {
-        let target = Arc::new(target.clone());
-        let warm = drive(&target, &token, concurrency, WARM_UP_REQUESTS).await?;
-        if warm.failures > 0 {
-            bail!(
-                "{}: {} of {} warm-up requests failed; first: {}",
-                target.name,
-                warm.failures,
-                warm.latencies.len() + warm.failures,
-                warm.first_failure.as_deref().unwrap_or("?")
-            );
-        }
+        runtime
+            .block_on(check(target, &token, &body))
+            .map_err(|e| anyhow::anyhow!("{}: the answer is wrong: {e}", target.name))?;
+        let method = match target.kind {
+            Kind::Graphql => "POST",
+            Kind::Plain => "GET",
+        };
+        let body = match target.kind {
+            Kind::Graphql => body.as_str(),
+            Kind::Plain => "",
+        };
+        let env = [
+            ("KEYDECK_TOKEN", token.as_str()),
+            ("WRK_METHOD", method),
+            ("WRK_BODY", body),
+        ];
+        let load = |duration| wrk::Load {
+            threads: THREADS,
+            connections,
+            duration,
+            env: &env,
+        };
+        wrk::run(&script, &target.url, &load(WARM_UP))
+            .with_context(|| format!("warming up {}", target.name))?;
         results.push((
             target.name,
-            drive(&target, &token, concurrency, requests).await?,
+            wrk::run(&script, &target.url, &load(&duration))
+                .with_context(|| format!("measuring {}", target.name))?,
         ));
     }
 
     println!();
     println!(
-        "store: {STORE_KEYS} keys ({}); query: 50 keys + totalCount; loopback 127.0.0.1; {} cores",
+        "store: {STORE_KEYS} keys ({}); query: 50 keys + totalCount; wrk -t{THREADS} -c{connections} -d{duration}, loopback; {} cores",
         common::backend_name(url),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| {:<30} | {:>8} | {:>11} | {:>10} | {:>9} | {:>9} | {:>9} |",
-        "target", "requests", "concurrency", "requests/s", "p50", "p99", "max"
+        "| {:<30} | {:>10} | {:>9} | {:>9} | {:>9} |",
+        "target", "requests/s", "p50", "p99", "max"
     );
     println!(
-        "|{:-<32}|{:->10}|{:->13}|{:->12}|{:->11}|{:->11}|{:->11}|",
-        "", "", "", "", "", "", ""
+        "|{:-<32}|{:->12}|{:->11}|{:->11}|{:->11}|",
+        "", "", "", "", ""
     );
-    let mut all_ok = true;
     for (name, run) in &results {
-        let mut lat = run.latencies.clone();
-        lat.sort_unstable();
-        let done = lat.len();
         println!(
-            "| {:<30} | {:>8} | {:>11} | {:>10.0} | {:>9} | {:>9} | {:>9} |",
+            "| {:<30} | {:>10.0} | {:>9} | {:>9} | {:>9} |",
             name,
-            done,
-            concurrency,
-            done as f64 / run.elapsed.as_secs_f64(),
-            common::fmt_ms(common::percentile(&lat, 50.0)),
-            common::fmt_ms(common::percentile(&lat, 99.0)),
-            common::fmt_ms(lat.last().copied()),
+            run.requests_per_second,
+            common::fmt_ms(Some(run.p50)),
+            common::fmt_ms(Some(run.p99)),
+            common::fmt_ms(Some(run.max)),
         );
-        if run.failures > 0 {
-            all_ok = false;
-            eprintln!(
-                "FAILED: {name}: {} of {} requests failed; first failure: {}",
-                run.failures,
-                done + run.failures,
-                run.first_failure.as_deref().unwrap_or("?")
-            );
-        }
-        if run.capped {
-            eprintln!(
-                "note: {name} stopped at the {} s cap after {done} of {requests} requests",
-                TIME_CAP.as_secs()
-            );
-        }
     }
-    if !all_ok {
-        eprintln!("service_load: some requests failed (see above)");
+    if let [(_, graphql), (_, plain)] = results.as_slice() {
+        println!(
+            "GraphQL / hand-written: {:.1} % of the throughput",
+            100.0 * graphql.requests_per_second / plain.requests_per_second
+        );
     }
-    Ok(all_ok)
+    Ok(())
 }
 
 /// The real service, built as `keydeck::server::start` builds it.
@@ -199,7 +202,10 @@ async fn serve_plain(store: Store) -> anyhow::Result<SocketAddr> {
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/keys", get(list_keys))
-        .with_state(store);
+        .with_state(Plain {
+            auth: Arc::new(Authenticator::new(store.clone())),
+            store,
+        });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(addr)
 }
@@ -254,9 +260,17 @@ impl KeyItem {
     }
 }
 
-async fn list_keys(State(store): State<Store>, headers: HeaderMap) -> Response {
+/// The hand-written service's state: the store, and the principal cache the GraphQL
+/// service authenticates through.
+#[derive(Clone)]
+struct Plain {
+    store: Store,
+    auth: Arc<Authenticator>,
+}
+
+async fn list_keys(State(Plain { store, auth }): State<Plain>, headers: HeaderMap) -> Response {
     let caller = match auth::token_from_headers(&headers) {
-        Ok(token) => auth::authenticate(&store, token).await,
+        Ok(token) => auth.authenticate(token).await,
         Err(e) => Err(e),
     };
     let caller = match caller {
@@ -310,101 +324,21 @@ struct Target {
     url: String,
 }
 
-/// The GraphQL request body, serialized once.
-fn graphql_body() -> Bytes {
-    Bytes::from(json!({ "query": QUERY }).to_string())
-}
-
-#[derive(Default)]
-struct Run {
-    /// One per successful request.
-    latencies: Vec<Duration>,
-    failures: usize,
-    first_failure: Option<String>,
-    elapsed: Duration,
-    capped: bool,
-}
-
-/// Sends `total` requests to `target` from `concurrency` clients, each with its own
-/// connection pool, and collects latencies of the ones that succeeded.
-async fn drive(
-    target: &Arc<Target>,
-    token: &str,
-    concurrency: usize,
-    total: usize,
-) -> anyhow::Result<Run> {
-    let issued = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let deadline = tokio::time::Instant::from_std(started + TIME_CAP);
-    let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .context("building a reqwest client")?;
-        let target = Arc::clone(target);
-        let issued = Arc::clone(&issued);
-        let authorization = format!("Bearer {token}");
-        let body = graphql_body();
-        workers.push(tokio::spawn(async move {
-            let mut run = Run::default();
-            while issued.fetch_add(1, Ordering::Relaxed) < total {
-                let sent = Instant::now();
-                let outcome = tokio::time::timeout_at(
-                    deadline,
-                    request(&client, &target, &authorization, &body),
-                )
-                .await;
-                match outcome {
-                    Err(_) => {
-                        run.capped = true;
-                        break;
-                    }
-                    Ok(Ok(())) => run.latencies.push(sent.elapsed()),
-                    Ok(Err(e)) => {
-                        run.failures += 1;
-                        run.first_failure.get_or_insert(e);
-                    }
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    run.capped = true;
-                    break;
-                }
-            }
-            run
-        }));
-    }
-    let mut merged = Run::default();
-    for worker in workers {
-        let run = worker.await.context("a load worker panicked")?;
-        merged.latencies.extend(run.latencies);
-        merged.failures += run.failures;
-        merged.capped |= run.capped;
-        if merged.first_failure.is_none() {
-            merged.first_failure = run.first_failure;
-        }
-    }
-    merged.elapsed = started.elapsed();
-    Ok(merged)
-}
-
 /// One request, checked: HTTP 200, no errors, 50 keys of the 10,000.
-async fn request(
-    client: &reqwest::Client,
-    target: &Target,
-    authorization: &str,
-    body: &Bytes,
-) -> Result<(), String> {
+async fn check(target: &Target, token: &str, body: &str) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
     let builder = match target.kind {
         Kind::Graphql => client
             .post(&target.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone()),
+            .body(body.to_owned()),
         Kind::Plain => client.get(&target.url),
     };
     let response = builder
-        .header(reqwest::header::AUTHORIZATION, authorization)
+        .bearer_auth(token)
         .send()
         .await
         .map_err(|e| format!("request failed: {e}"))?;

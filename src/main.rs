@@ -17,12 +17,6 @@ use keydeck::server::stats::{Sampling, Target};
 use keydeck::server::{self, Limits, ServeConfig};
 use keydeck::ttl::Ttl;
 
-/// mimalloc instead of the system allocator: the service allocates and frees many small
-/// objects per request from several threads, where glibc's malloc spent about a seventh of
-/// the service's CPU (`perf`, `cargo bench --bench me_wrk`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "keydeck",
