@@ -102,7 +102,14 @@ pub async fn prime_keys(
     } else {
         Vec::new()
     };
-    load_identities(loaders, identities, identity, projects).await
+    load_identities(loaders, Known::No(identities), identity, projects).await
+}
+
+/// Identities whose relations a listing loads: already in the loaders' cache (a page of
+/// identities) or not yet (the identities and owners of a page of keys).
+enum Known {
+    Yes(Vec<String>),
+    No(Vec<String>),
 }
 
 /// Like [`prime_keys`], for a page of identities.
@@ -120,52 +127,66 @@ pub async fn prime_identities(
         .await;
     let ids: Vec<String> = identities.iter().map(|i| i.id.clone()).collect();
     if selection.field("apiKey").exists() {
-        loaders
-            .load_many(ids.iter().cloned().map(KeyOfIdentity))
-            .await?;
+        load_now(loaders, ids.iter().cloned().map(KeyOfIdentity)).await?;
     }
-    load_identities(loaders, ids, selection, Vec::new()).await
+    load_identities(loaders, Known::Yes(ids), selection, Vec::new()).await
 }
 
 /// Loads these identities, and what `selection` asks of them (roles, memberships and their
 /// projects), with `projects` besides.
 async fn load_identities(
     loaders: &Loaders,
-    mut identities: Vec<String>,
+    identities: Known,
     selection: Lookahead<'_>,
     mut projects: Vec<String>,
 ) -> Result<(), LoadError> {
+    let (mut identities, known) = match identities {
+        Known::Yes(ids) => (ids, true),
+        Known::No(ids) => (ids, false),
+    };
     identities.sort();
     identities.dedup();
-    if !identities.is_empty() {
-        loaders
-            .load_many(identities.iter().cloned().map(IdentityById))
-            .await?;
+    if !known {
+        load_now(loaders, identities.iter().cloned().map(IdentityById)).await?;
     }
     if selection.field("roles").exists() {
-        loaders
-            .load_many(identities.iter().cloned().map(RolesOf))
-            .await?;
+        load_now(loaders, identities.iter().cloned().map(RolesOf)).await?;
     }
     let memberships = selection.field("projects");
     if memberships.exists() {
-        let all = loaders
-            .load_many(identities.iter().cloned().map(MembershipsOf))
-            .await?;
-        projects.extend(all.values().flatten().map(|(project, _)| project.clone()));
+        let all = load_now(loaders, identities.iter().cloned().map(MembershipsOf)).await?;
+        projects.extend(all.into_values().flatten().map(|(project, _)| project));
         // Whose key is it: `projects` shows the caller the memberships of keys it created.
-        loaders
-            .load_many(identities.iter().cloned().map(KeyOfIdentity))
-            .await?;
+        load_now(loaders, identities.iter().cloned().map(KeyOfIdentity)).await?;
     }
     projects.sort();
     projects.dedup();
-    if !projects.is_empty() {
-        loaders
-            .load_many(projects.into_iter().map(ProjectById))
-            .await?;
-    }
+    load_now(loaders, projects.into_iter().map(ProjectById)).await?;
     Ok(())
+}
+
+/// Loads `keys` now, [`MAX_BATCH`] at a time, and puts what it found in the loaders' cache.
+/// A listing knows the whole set it will ask for, so the loader's window for gathering a
+/// batch ([`BATCH_DELAY`], spent on a timer thread and a spawned task per round) would only
+/// add to every page's latency.
+async fn load_now<K>(
+    loaders: &Loaders,
+    keys: impl Iterator<Item = K>,
+) -> Result<HashMap<K, <StoreLoader as Loader<K>>::Value>, LoadError>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    StoreLoader: Loader<K, Error = LoadError>,
+{
+    let keys: Vec<K> = keys.collect();
+    let mut found = HashMap::with_capacity(keys.len());
+    for batch in keys.chunks(MAX_BATCH) {
+        let loaded = loaders.loader().load(batch).await?;
+        loaders
+            .feed_many(loaded.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .await;
+        found.extend(loaded);
+    }
+    Ok(found)
 }
 
 pub struct StoreLoader {
