@@ -28,7 +28,7 @@ use crate::server::authz::Denied;
 use crate::server::limits::Limits;
 use crate::server::model::Permission;
 use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
-use crate::server::schema::{self, KeydeckSchema, Services};
+use crate::server::schema::{KeydeckSchema, Services};
 use crate::server::stats;
 use crate::server::throttle::AuthThrottle;
 
@@ -78,8 +78,7 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         Ok(r) => r,
         Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
-    let request = schema::request_data(request, caller, &http.services.store);
-    Json(http.schema.execute(request).await).into_response()
+    Json(http.schema.execute(request, caller).await).into_response()
 }
 
 /// The page of one statement (`queryUrl`): the same key as `getQueryStats` needs, READ and

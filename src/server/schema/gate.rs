@@ -17,14 +17,16 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::Variables;
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
     NextValidation,
 };
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, FragmentDefinition, OperationDefinition,
     OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, Request, ServerError, ServerResult, ValidationResult};
+use async_graphql::{
+    Name, Positioned, Request, Response, ServerError, ServerResult, ValidationResult, Value,
+};
 
 use super::documents::{Checked, DocumentCache};
 use crate::server::auth::Caller;
@@ -52,9 +54,14 @@ const LISTINGS: [&str; 6] = [
 ];
 
 /// Creates each request's [`Gate`]; the documents that passed the shape checks are shared.
-#[derive(Default)]
 pub struct PermissionGate {
     documents: DocumentCache,
+}
+
+impl PermissionGate {
+    pub fn new(documents: DocumentCache) -> Self {
+        PermissionGate { documents }
+    }
 }
 
 impl ExtensionFactory for PermissionGate {
@@ -79,7 +86,7 @@ struct Gate {
 }
 
 /// A permission refusal decided at parse time, answered (and audited) after validation.
-struct Refusal {
+pub(super) struct Refusal {
     message: String,
     /// For a mutation: the names of its fields, for the audit log.
     mutation_fields: Option<Vec<String>>,
@@ -171,21 +178,22 @@ impl Extension for Gate {
             return Err(ServerError::new("request is not authenticated", None));
         };
         let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
-        let shape = Shape::new(&document);
-        let mut refusal = None;
-        for (name, operation) in document.operations.iter() {
-            if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
-                continue;
-            }
-            refusal = permission_refusal(caller, &operation.node, &shape)?;
-            if refusal.is_some() {
-                break;
-            }
-        }
+        let refusal = refusal(caller, &document, wanted.as_deref())?;
         if let Ok(mut slot) = self.refusal.lock() {
             *slot = refusal;
         }
         Ok(document)
+    }
+
+    /// The checking schema stops here: what passed every check runs on the running schema
+    /// (see [`super::KeydeckSchema`]), which has no extension to slow each field down.
+    async fn execute(
+        &self,
+        _ctx: &ExtensionContext<'_>,
+        _operation_name: Option<&str>,
+        _next: NextExecute<'_>,
+    ) -> Response {
+        Response::new(Value::Null)
     }
 
     async fn validation(
@@ -225,6 +233,25 @@ impl Gate {
             *slot = Some(checked);
         }
     }
+}
+
+/// What the key's permissions forbid in the operation of `document` that will run (the one
+/// named `wanted`, or every one).
+pub(super) fn refusal(
+    caller: &Caller,
+    document: &ExecutableDocument,
+    wanted: Option<&str>,
+) -> ServerResult<Option<Refusal>> {
+    let shape = Shape::new(document);
+    for (name, operation) in document.operations.iter() {
+        if wanted.is_some() && name.map(|n| n.as_str()) != wanted {
+            continue;
+        }
+        if let Some(refusal) = permission_refusal(caller, &operation.node, &shape)? {
+            return Ok(Some(refusal));
+        }
+    }
+    Ok(None)
 }
 
 /// The document with only the operation named `name` and the fragments it spreads: what
