@@ -13,6 +13,18 @@ async fn audit_entries(server: &TestServer) -> i64 {
     data["auditLog"]["totalCount"].as_i64().unwrap()
 }
 
+/// A global key with no roles and these permissions, created by the super admin.
+async fn key_allowed(server: &TestServer, name: &str, permissions: &[&str]) -> Key {
+    server
+        .global_key_with(
+            &server.admin,
+            name,
+            &[],
+            json!({ "permissions": permissions }),
+        )
+        .await
+}
+
 const NEWEST_AUDIT: &str =
     "{ auditLog(first: 1) { nodes { action target outcome detail actorId } } }";
 
@@ -23,14 +35,7 @@ async fn newest_audit(server: &TestServer) -> Value {
 #[tokio::test]
 async fn a_request_runs_at_most_twenty_mutations() {
     let server = TestServer::start().await;
-    let writer = server
-        .global_key_with(
-            &server.admin,
-            "writer",
-            &[],
-            json!({ "permissions": ["READ", "WRITE"] }),
-        )
-        .await;
+    let writer = key_allowed(&server, "writer", &["READ", "WRITE"]).await;
     let before = audit_entries(&server).await;
     let fields = |n: usize| -> String {
         let aliases: Vec<String> = (0..n)
@@ -58,14 +63,7 @@ async fn a_request_runs_at_most_twenty_mutations() {
 #[tokio::test]
 async fn an_invalid_document_is_refused_before_anything_is_audited() {
     let server = TestServer::start().await;
-    let reader = server
-        .global_key_with(
-            &server.admin,
-            "reader",
-            &[],
-            json!({ "permissions": ["READ"] }),
-        )
-        .await;
+    let reader = key_allowed(&server, "reader", &["READ"]).await;
     let before = audit_entries(&server).await;
     // 900,000 characters of field name: refused before any parsing, as too long a query.
     let unknown = "f".repeat(900_000);
@@ -182,14 +180,7 @@ async fn fragment_bombs_and_cycles_are_refused_before_validation() {
 #[tokio::test]
 async fn a_kept_document_is_still_judged_per_key_and_per_variables() {
     let server = TestServer::start().await;
-    let writer = server
-        .global_key_with(
-            &server.admin,
-            "writer",
-            &[],
-            json!({ "permissions": ["WRITE"] }),
-        )
-        .await;
+    let writer = key_allowed(&server, "writer", &["WRITE"]).await;
     let me = "{ me { id roles } }";
     for _ in 0..3 {
         assert_eq!(
