@@ -131,24 +131,7 @@ fn run() -> anyhow::Result<()> {
         common::backend_name(&url),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!(
-        "| {:<36} | {:>10} | {:>9} | {:>9} | {:>9} |",
-        "target", "requests/s", "p50", "p99", "max"
-    );
-    println!(
-        "|{:-<38}|{:->12}|{:->11}|{:->11}|{:->11}|",
-        "", "", "", "", ""
-    );
-    for (name, r) in &results {
-        println!(
-            "| {:<36} | {:>10.0} | {:>9} | {:>9} | {:>9} |",
-            name,
-            r.requests_per_second,
-            common::fmt_ms(Some(r.p50)),
-            common::fmt_ms(Some(r.p99)),
-            common::fmt_ms(Some(r.max))
-        );
-    }
+    wrk::print_table(&results);
     if let [(_, bare), (_, service)] = results.as_slice() {
         println!(
             "service / bare handler: {:.1} % of the throughput",

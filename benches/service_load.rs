@@ -152,24 +152,7 @@ fn load(
         common::backend_name(url),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!(
-        "| {:<30} | {:>10} | {:>9} | {:>9} | {:>9} |",
-        "target", "requests/s", "p50", "p99", "max"
-    );
-    println!(
-        "|{:-<32}|{:->12}|{:->11}|{:->11}|{:->11}|",
-        "", "", "", "", ""
-    );
-    for (name, run) in &results {
-        println!(
-            "| {:<30} | {:>10.0} | {:>9} | {:>9} | {:>9} |",
-            name,
-            run.requests_per_second,
-            common::fmt_ms(Some(run.p50)),
-            common::fmt_ms(Some(run.p99)),
-            common::fmt_ms(Some(run.max)),
-        );
-    }
+    wrk::print_table(&results);
     if let [(_, graphql), (_, plain)] = results.as_slice() {
         println!(
             "GraphQL / hand-written: {:.1} % of the throughput",

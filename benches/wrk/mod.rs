@@ -75,6 +75,34 @@ pub fn run(script: &Path, url: &str, load: &Load<'_>) -> anyhow::Result<WrkRun> 
     })
 }
 
+/// Prints `runs` as a Markdown table: requests/s, p50, p99 and max per target.
+pub fn print_table(runs: &[(&str, WrkRun)]) {
+    let width = runs.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    println!(
+        "| {:<width$} | {:>10} | {:>9} | {:>9} | {:>9} |",
+        "target", "requests/s", "p50", "p99", "max"
+    );
+    println!(
+        "|{:-<rule$}|{:->12}|{:->11}|{:->11}|{:->11}|",
+        "",
+        "",
+        "",
+        "",
+        "",
+        rule = width + 2
+    );
+    for (name, run) in runs {
+        println!(
+            "| {:<width$} | {:>10.0} | {:>9} | {:>9} | {:>9} |",
+            name,
+            run.requests_per_second,
+            super::common::fmt_ms(Some(run.p50)),
+            super::common::fmt_ms(Some(run.p99)),
+            super::common::fmt_ms(Some(run.max)),
+        );
+    }
+}
+
 /// `190.00us`, `1.20ms`, `2.00s`, `1.00m` as wrk prints them.
 fn duration(text: &str) -> anyhow::Result<Duration> {
     let (number, scale) = if let Some(n) = text.strip_suffix("us") {
