@@ -154,6 +154,27 @@ async fn fragment_bombs_and_cycles_are_refused_before_validation() {
         string(&body["errors"][0]["message"]).contains("expanded"),
         "{body}"
     );
+    // The same bomb under an operation name the document does not have, by a key that may
+    // only read: refused at once, before anything expands it (async-graphql's own recursion
+    // check would walk all 2^30 spreads).
+    let reader = key_allowed(&server, "reader", &["READ"]).await;
+    for document in [
+        document.clone(),
+        document.replacen("query {", "query Bomb {", 1),
+    ] {
+        let body = json!({ "query": document, "operationName": "nope" });
+        let request = server
+            .post()
+            .bearer_auth(&reader.token)
+            .json(&body)
+            .timeout(std::time::Duration::from_secs(20));
+        let (_, body) = send(request).await;
+        assert_eq!(first_error_code(&body), "BAD_REQUEST", "{body}");
+        assert!(
+            string(&body["errors"][0]["message"]).contains("no operation named `nope`"),
+            "{body}"
+        );
+    }
 
     let cycle = "query { ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }";
     let (_, body) = server.gql(&server.admin, cycle, json!({})).await;

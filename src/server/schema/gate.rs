@@ -44,13 +44,14 @@ pub const MAX_MUTATION_FIELDS: usize = 20;
 /// times.
 pub const MAX_LISTINGS: usize = 10;
 /// The root fields that list from the store.
-const LISTINGS: [&str; 6] = [
+const LISTINGS: [&str; 7] = [
     "apiKeys",
     "identities",
     "auditLog",
     "globalApiKeys",
     "projects",
     "getQueryStats",
+    "getQueryStatSeries",
 ];
 
 /// Creates each request's [`Gate`]; the documents that passed the shape checks are shared.
@@ -256,13 +257,17 @@ pub(super) fn refusal(
 
 /// The document with only the operation named `name` and the fragments it spreads: what
 /// runs is all that is validated and priced, as clients such as graphql_client send a whole
-/// file of operations and pick one. An unknown name is left for async-graphql to refuse.
+/// file of operations and pick one. A name that no operation has is refused here, as
+/// async-graphql would refuse it, but before anything expands the document: left whole, its
+/// other operations would reach async-graphql's unmemoised recursion check unmeasured (a
+/// fragment bomb sent with a made-up name).
 fn only_operation(document: &ExecutableDocument, name: &str) -> ServerResult<ExecutableDocument> {
+    let unknown = || bad_request(format!("the document has no operation named `{name}`"));
     let DocumentOperations::Multiple(operations) = &document.operations else {
-        return Ok(document.clone());
+        return Err(unknown());
     };
     let Some((key, operation)) = operations.iter().find(|(n, _)| n.as_str() == name) else {
-        return Ok(document.clone());
+        return Err(unknown());
     };
     let mut wanted: Vec<&SelectionSet> = vec![&operation.node.selection_set.node];
     let mut fragments = HashMap::new();
