@@ -21,6 +21,8 @@ use common::*;
 const TABLE: &str = "pgbench_like_accounts";
 const DATABASES: &str = "{ databases { id name } }";
 const STATS: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id } }";
+const SERIES: &str =
+    "query($id: ID!) { getQueryStatSeries(databaseId: $id, queryId: \"1\") { calls } }";
 
 /// A service monitoring `url` as `app` (id 1), sampling every second, after its first round:
 /// what the test does next falls inside the default window.
@@ -166,9 +168,19 @@ async fn only_monitors_and_super_admins_read_query_stats() {
         let data = server.data(token, DATABASES, json!({})).await;
         assert_eq!(data["databases"], listed);
         // Past the gate: an unknown id is reported as such, naming the known ones.
-        let (_, body) = server.gql(token, STATS, json!({ "id": "2" })).await;
-        assert_eq!(first_error_code(&body), "DATABASE_NOT_FOUND");
-        assert!(string(&body["errors"][0]["message"]).contains("1 (app)"));
+        for query in [STATS, SERIES] {
+            let (_, body) = server.gql(token, query, json!({ "id": "2" })).await;
+            assert_eq!(first_error_code(&body), "DATABASE_NOT_FOUND");
+            assert!(string(&body["errors"][0]["message"]).contains("1 (app)"));
+        }
+        // A series is bounded: 1 to 240 intervals.
+        for points in [0, 241] {
+            let query = format!(
+                "{{ getQueryStatSeries(databaseId: 1, queryId: \"1\", points: {points}) {{ calls }} }}"
+            );
+            let (_, body) = server.gql(token, &query, json!({})).await;
+            assert_eq!(first_error_code(&body), "BAD_USER_INPUT", "{body}");
+        }
     }
 
     let others = [
@@ -179,7 +191,11 @@ async fn only_monitors_and_super_admins_read_query_stats() {
             .await,
     ];
     for key in &others {
-        for (query, variables) in [(DATABASES, json!({})), (STATS, json!({ "id": "1" }))] {
+        for (query, variables) in [
+            (DATABASES, json!({})),
+            (STATS, json!({ "id": "1" })),
+            (SERIES, json!({ "id": "1" })),
+        ] {
             let (status, body) = server.gql(&key.token, query, variables).await;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(first_error_code(&body), "FORBIDDEN", "{query}: {body}");

@@ -156,6 +156,30 @@ async fn pgbench_runs_are_answered_per_window_across_a_reset() {
     let update = account_update(&body).expect("the UPDATE");
     assert_eq!(update["totalCalls"], json!(500), "{update}");
 
+    // Its series: calls per interval, which add up to the window's total on either side of
+    // the reset, and never go below zero.
+    let id = string(&update["id"]);
+    for (start, total) in [(String::new(), 500), (format!(", startTs: {t}"), 200)] {
+        let series = format!(
+            "{{ getQueryStatSeries(databaseId: 1, queryId: \"{id}\", points: 240{start}) \
+             {{ startTs endTs rounds calls totalTime avgTime }} }}"
+        );
+        let (status, body) = server.curl_form(&key.token, &series).await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+        let points = body["data"]["getQueryStatSeries"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a series: {body:#}"));
+        assert_eq!(points.len(), 240, "{body:#}");
+        let calls: Vec<i64> = points
+            .iter()
+            .map(|p| p["calls"].as_i64().unwrap())
+            .collect();
+        assert!(calls.iter().all(|&c| c >= 0), "{calls:?}");
+        assert_eq!(calls.iter().sum::<i64>(), total, "{start}: {calls:?}");
+        let busy = points.iter().filter(|p| p["calls"] != json!(0)).count();
+        assert!(busy >= 1 && points.iter().any(|p| p["rounds"] != json!(0)));
+    }
+
     db.close().await;
     drop(server);
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -1255,7 +1255,7 @@ fn stats_custom_window_is_typed_and_checked() {
 }
 
 #[test]
-fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_differences() {
+fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_service_series() {
     let mut app = stats_open();
     let text = screen(&app, 140, 12);
     assert!(
@@ -1275,17 +1275,53 @@ fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_differences() {
         since: None,
         result: Ok(three_statements(2)),
     });
-    press(&mut app, KeyCode::Enter);
+    // Opening a statement asks for its series, sized for the charts.
+    let series = Effect::LoadSeries {
+        database_id: "1".into(),
+        query_id: "10".into(),
+        since: None,
+        points: 120,
+    };
+    assert_eq!(press(&mut app, KeyCode::Enter), std::slice::from_ref(&series));
+    assert!(screen(&app, 120, 34).contains("Loading calls and time per interval"));
+    // 120 intervals of 12 minutes: nothing sampled in the first 100, then 300 UPDATEs
+    // at 2 ms in each of the last ten, after ten idle ones.
+    let points: Vec<_> = (0..120)
+        .map(|i| {
+            let calls = if i >= 110 { 300 } else { 0 };
+            serde_json::from_value(json!({
+                "startTs": i * 720, "endTs": (i + 1) * 720, "rounds": if i >= 100 { 12 } else { 0 },
+                "calls": calls, "totalTime": 2.0 * calls as f64
+            }))
+            .unwrap()
+        })
+        .collect();
+    // An answer for another statement is not this one's.
+    app.update(Action::SeriesLoaded {
+        database_id: "1".into(),
+        query_id: "11".into(),
+        since: None,
+        result: Ok(points.clone()),
+    });
+    assert!(screen(&app, 120, 34).contains("Loading calls and time per interval"));
+    app.update(Action::SeriesLoaded {
+        database_id: "1".into(),
+        query_id: "10".into(),
+        since: None,
+        result: Ok(points),
+    });
     let text = screen(&app, 120, 34);
-    // The UPDATE went from 300 calls to 600, at 2 ms each.
     assert!(
-        text.contains("Calls per refresh interval (last 1, most 300)"),
+        text.contains("Calls per 12m interval (service default, most 300; · no samples)"),
         "{text}"
     );
     assert!(
-        text.contains("Time per refresh interval, ms (most 600.00)"),
+        text.contains("Time per 12m interval, ms (most 600.00)"),
         "{text}"
     );
+    // A refresh while the details are open asks for the series again.
+    let effects = ticks(&mut app, 40);
+    assert!(effects.contains(&series), "{effects:?}");
     insta::assert_snapshot!("stats_detail", text);
     press(&mut app, KeyCode::Char('p'));
     assert!(ticks(&mut app, 80).is_empty(), "paused");
@@ -1419,6 +1455,9 @@ async fn pty_query_stats_open_a_statement_sort_and_filter() {
     ] {
         assert!(screen.contains(field), "`{field}` missing:\n{screen}");
     }
+    // Its charts come from the service's samples: the five runs, in the last intervals.
+    let screen = tui.screen.wait_for("most 5;");
+    assert!(screen.contains("Calls per "), "{screen}");
     tui.send("\x1b");
     tui.send("q");
     let status = tui.child.wait().unwrap();

@@ -140,6 +140,8 @@ pub struct DatabaseProblem {
 }
 
 pub type QueryStat = ops::query_stats::QueryStatsGetQueryStats;
+/// One interval of a statement's series.
+pub type QueryStatPoint = ops::query_stat_series::QueryStatSeriesGetQueryStatSeries;
 pub type Project = ops::projects::ProjectsProjects;
 pub type Me = ops::me::MeMe;
 pub type Role = ops::role_catalog::RoleCatalogRoles;
@@ -621,25 +623,48 @@ impl ApiClient {
             .collect())
     }
 
-    /// The statements of `database_id`: over the last `since` (sent as `startTs`, now minus
-    /// `since`, reckoned as the request leaves, so a refreshed window slides with the clock),
-    /// or over the service's default window when `since` is `None`.
+    /// The statements of `database_id` over the last `since` (see [`window_start`]), or over
+    /// the service's default window when `since` is `None`.
     pub async fn query_stats(
         &self,
         database_id: &str,
         since: Option<Ttl>,
     ) -> Result<Vec<QueryStat>, ApiError> {
-        let start_ts =
-            since.map(|since| time::OffsetDateTime::now_utc().unix_timestamp() - since.seconds());
         Ok(self
             .execute::<ops::QueryStats>(ops::query_stats::Variables {
                 database_id: database_id.to_owned(),
-                start_ts,
+                start_ts: window_start(since),
                 end_ts: None,
             })
             .await?
             .get_query_stats)
     }
+
+    /// What statement `query_id` of `database_id` did in `points` equal intervals of the
+    /// window `since` (as [`ApiClient::query_stats`] takes it), oldest first.
+    pub async fn query_stat_series(
+        &self,
+        database_id: &str,
+        query_id: &str,
+        since: Option<Ttl>,
+        points: u16,
+    ) -> Result<Vec<QueryStatPoint>, ApiError> {
+        Ok(self
+            .execute::<ops::QueryStatSeries>(ops::query_stat_series::Variables {
+                database_id: database_id.to_owned(),
+                query_id: query_id.to_owned(),
+                start_ts: window_start(since),
+                points: Some(points.into()),
+            })
+            .await?
+            .get_query_stat_series)
+    }
+}
+
+/// `startTs` of the last `since`: now minus `since`, reckoned as the request leaves, so a
+/// refreshed window slides with the clock; `None` asks for the service's default window.
+fn window_start(since: Option<Ttl>) -> Option<i64> {
+    since.map(|since| time::OffsetDateTime::now_utc().unix_timestamp() - since.seconds())
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@ operation!(FindIdentities, "graphql/identities.graphql");
 operation!(IdentityRoles, "graphql/identities.graphql");
 operation!(Databases, "graphql/stats.graphql");
 operation!(QueryStats, "graphql/stats.graphql");
+operation!(QueryStatSeries, "graphql/stats.graphql");
 
 /// A key as listings show it.
 pub type Key = list_keys::KeyFields;

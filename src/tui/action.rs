@@ -10,7 +10,7 @@ use super::widgets::messages::Note;
 use crate::api::ops::{Identity, Key};
 use crate::api::{
     ApiError, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec, NewKey, Page,
-    Project, QueryStat, Role,
+    Project, QueryStat, QueryStatPoint, Role,
 };
 use crate::platform::CopyPath;
 use crate::ttl::Ttl;
@@ -40,6 +40,12 @@ pub enum Action {
         /// dropped.
         since: Option<Ttl>,
         result: Result<Vec<QueryStat>, ApiError>,
+    },
+    SeriesLoaded {
+        database_id: String,
+        query_id: String,
+        since: Option<Ttl>,
+        result: Result<Vec<QueryStatPoint>, ApiError>,
     },
     KeyCreated {
         /// The token generated here and sent only as a hash, if the user chose that.
@@ -76,6 +82,13 @@ pub enum Effect {
         database_id: String,
         /// The last stretch of time to report; `None` is the service's default window.
         since: Option<Ttl>,
+    },
+    /// One statement's calls and time in `points` intervals of the window `since`.
+    LoadSeries {
+        database_id: String,
+        query_id: String,
+        since: Option<Ttl>,
+        points: u16,
     },
     CreateKey {
         key: NewKey,

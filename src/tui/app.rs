@@ -263,6 +263,18 @@ impl App {
                     }
                 }
             }
+            Action::SeriesLoaded {
+                database_id,
+                query_id,
+                since,
+                result,
+            } => {
+                // A chart that could not load says so in its place; the rest of the tab is
+                // unaffected, so this is no connection error.
+                let result = result.map_err(|e| e.to_string());
+                self.stats.set_series(database_id, query_id, since, result);
+                Vec::new()
+            }
             Action::KeyCreated {
                 local_token,
                 result,

@@ -225,6 +225,22 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
                 result,
             }
         }
+        Effect::LoadSeries {
+            database_id,
+            query_id,
+            since,
+            points,
+        } => {
+            let result = client
+                .query_stat_series(&database_id, &query_id, since, points)
+                .await;
+            Action::SeriesLoaded {
+                database_id,
+                query_id,
+                since,
+                result,
+            }
+        }
         Effect::CreateKey { key, local_token } => Action::KeyCreated {
             local_token,
             result: client.create_key(&key).await,

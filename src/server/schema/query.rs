@@ -11,7 +11,7 @@ use crate::server::domain::authz;
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
 };
-use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat};
+use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
 
 /// Default and largest `first` of `projects`: every project a person picks from.
 const PROJECTS: (i32, i32) = (1_000, 1_000);
@@ -208,6 +208,35 @@ impl QueryRoot {
                 start_ts,
                 end_ts,
                 &services.settings.public_url,
+            )
+            .await
+            .map_err(|e| super::coded_error(e.code(), e.to_string()))
+    }
+
+    /// What one statement (`queryId`: its `QueryStat.id`) did over a window (as
+    /// `getQueryStats`' window, by default the last 24 hours) in `points` equal intervals
+    /// (60 by default, at most 240), oldest first: calls and time per interval, from the
+    /// stored samples. Needs what `getQueryStats` needs.
+    #[graphql(complexity = "list_cost(points, SERIES_POINTS, child_complexity)")]
+    async fn get_query_stat_series(
+        &self,
+        ctx: &Context<'_>,
+        database_id: ID,
+        query_id: ID,
+        start_ts: Option<i32>,
+        end_ts: Option<i32>,
+        points: Option<i32>,
+    ) -> async_graphql::Result<Vec<QueryStatPoint>> {
+        ctx.caller()?.may_read_query_stats().map_err(forbidden)?;
+        let services = ctx.services()?;
+        services
+            .monitor
+            .query_stat_series(
+                &services.store,
+                &database_id,
+                &query_id,
+                (start_ts, end_ts),
+                points,
             )
             .await
             .map_err(|e| super::coded_error(e.code(), e.to_string()))

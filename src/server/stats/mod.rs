@@ -38,6 +38,8 @@ pub use target::Target;
 
 /// How many statements one answer holds at most, busiest first.
 pub const MAX_STATEMENTS: i64 = 500;
+/// `getQueryStatSeries`' intervals: by default, and at most.
+pub const SERIES_POINTS: (i32, i32) = (60, 240);
 /// Length of `truncatedQuery`.
 const TRUNCATE_AT: usize = 100;
 
@@ -89,6 +91,23 @@ pub struct QueryStat {
     pub avg_io_time: f64,
 }
 
+/// What one statement did in one interval of a window.
+#[derive(SimpleObject, Debug, Clone, PartialEq)]
+pub struct QueryStatPoint {
+    /// The interval's start, Unix seconds.
+    pub start_ts: i64,
+    /// The interval's end (exclusive), Unix seconds.
+    pub end_ts: i64,
+    /// Sampling rounds taken in the interval: 0 means no data (before monitoring began, or
+    /// while the database could not be read), not no activity.
+    pub rounds: i32,
+    pub calls: i64,
+    /// Execution time in milliseconds, summed.
+    pub total_time: f64,
+    /// Mean execution time per call in milliseconds; 0 without calls.
+    pub avg_time: f64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
     #[error(
@@ -100,6 +119,8 @@ pub enum StatsError {
     /// A window that ends before it starts, or reaches past what retention keeps.
     #[error("{0}")]
     BadWindow(String),
+    #[error("points must be 1 to {max}, not {0}", max = SERIES_POINTS.1)]
+    BadPoints(i32),
     /// A statement asked for that the samples lack, of a database that cannot be read now.
     #[error("database `{name}` is unreachable or lacks pg_stat_statements: {reason}")]
     Source { name: String, reason: String },
@@ -114,7 +135,7 @@ impl StatsError {
             StatsError::NoneMonitored(_) | StatsError::UnknownDatabase { .. } => {
                 "DATABASE_NOT_FOUND"
             }
-            StatsError::BadWindow(_) => "BAD_USER_INPUT",
+            StatsError::BadWindow(_) | StatsError::BadPoints(_) => "BAD_USER_INPUT",
             StatsError::Source { .. } => "DATABASE_UNAVAILABLE",
             StatsError::Store(_) => "INTERNAL_SERVER_ERROR",
         }
@@ -269,29 +290,7 @@ impl Monitor {
         only: Option<i64>,
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
-        // Milliseconds: a round taken a moment ago is inside the default window.
-        let now_ms = sampler::now_ms();
-        let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
-        let oldest_s = (now_ms / 1000).saturating_sub(kept_s);
-        let end_ms = end_ts.map_or(now_ms, |s| i64::from(s) * 1000);
-        // The default window reaches back 24 hours, or as far as samples are kept.
-        let start_ms = start_ts.map_or_else(
-            || (end_ms - DEFAULT_WINDOW_S * 1000).max(oldest_s * 1000),
-            |s| i64::from(s) * 1000,
-        );
-        if end_ms < start_ms {
-            return Err(StatsError::BadWindow(format!(
-                "endTs ({}) is before startTs ({})",
-                end_ms / 1000,
-                start_ms / 1000
-            )));
-        }
-        if start_ms / 1000 < oldest_s {
-            return Err(StatsError::BadWindow(format!(
-                "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
-                start_ms / 1000
-            )));
-        }
+        let (start_ms, end_ms) = self.bounds(start_ts, end_ts)?;
         let activity = store
             .window_activity(db.numeric_id, start_ms, end_ms)
             .await?;
@@ -319,6 +318,64 @@ impl Monitor {
                 self.stat(db, query_id.to_string(), query, c, total, public_url)
             })
             .collect())
+    }
+
+    /// A window's first and last millisecond: `startTs`/`endTs` (Unix seconds) as given, by
+    /// default the last 24 hours (or as far back as samples are kept). A window that ends
+    /// before it starts, or starts before the oldest samples kept, is refused.
+    fn bounds(&self, start_ts: Option<i32>, end_ts: Option<i32>) -> Result<(i64, i64), StatsError> {
+        // Milliseconds: a round taken a moment ago is inside the default window.
+        let now_ms = sampler::now_ms();
+        let kept_s = i64::try_from(self.sampling.rollup_retention.as_secs()).unwrap_or(i64::MAX);
+        let oldest_s = (now_ms / 1000).saturating_sub(kept_s);
+        let end_ms = end_ts.map_or(now_ms, |s| i64::from(s) * 1000);
+        // The default window reaches back 24 hours, or as far as samples are kept.
+        let start_ms = start_ts.map_or_else(
+            || (end_ms - DEFAULT_WINDOW_S * 1000).max(oldest_s * 1000),
+            |s| i64::from(s) * 1000,
+        );
+        if end_ms < start_ms {
+            return Err(StatsError::BadWindow(format!(
+                "endTs ({}) is before startTs ({})",
+                end_ms / 1000,
+                start_ms / 1000
+            )));
+        }
+        if start_ms / 1000 < oldest_s {
+            return Err(StatsError::BadWindow(format!(
+                "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
+                start_ms / 1000
+            )));
+        }
+        Ok((start_ms, end_ms))
+    }
+
+    /// What statement `query_id` of a database did in `points` equal intervals of a window
+    /// (bounded as [`Monitor::query_stats`]' windows are), oldest first: each sampling round's
+    /// activity since the round before it falls in the interval the round was taken in.
+    pub async fn query_stat_series(
+        &self,
+        store: &Store,
+        database_id: &str,
+        query_id: &str,
+        window: (Option<i32>, Option<i32>),
+        points: Option<i32>,
+    ) -> Result<Vec<QueryStatPoint>, StatsError> {
+        let db = self.find(database_id)?;
+        let points = points.unwrap_or(SERIES_POINTS.0);
+        if !(1..=SERIES_POINTS.1).contains(&points) {
+            return Err(StatsError::BadPoints(points));
+        }
+        let (start_ms, end_ms) = self.bounds(window.0, window.1)?;
+        let series = match query_id.parse::<i64>() {
+            Ok(query_id) => {
+                store
+                    .statement_series(db.numeric_id, query_id, start_ms, end_ms)
+                    .await?
+            }
+            Err(_) => Vec::new(),
+        };
+        Ok(intervals(start_ms, end_ms, points, &series))
     }
 
     /// A statement's figures as pganalyze names them; `total_time` is the whole database's.
@@ -376,6 +433,48 @@ impl Monitor {
     }
 }
 
+/// `points` equal intervals of `start_ms..=end_ms`, each with the rounds of `series` taken in
+/// it and their activity.
+fn intervals(
+    start_ms: i64,
+    end_ms: i64,
+    points: i32,
+    series: &[(i64, Counters)],
+) -> Vec<QueryStatPoint> {
+    let n = i64::from(points.max(1));
+    // Whole seconds per interval, at least one: points name their bounds in seconds.
+    let span_s = (end_ms - start_ms).max(0) / 1000 + 1;
+    let width_s = (span_s + n - 1) / n;
+    let first_s = start_ms.div_euclid(1000);
+    let mut out: Vec<QueryStatPoint> = (0..n)
+        .map(|i| QueryStatPoint {
+            start_ts: first_s + i * width_s,
+            end_ts: first_s + (i + 1) * width_s,
+            rounds: 0,
+            calls: 0,
+            total_time: 0.0,
+            avg_time: 0.0,
+        })
+        .collect();
+    for (taken_ms, c) in series {
+        let i = (taken_ms.div_euclid(1000) - first_s)
+            .div_euclid(width_s)
+            .clamp(0, n - 1);
+        let Some(point) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) else {
+            continue;
+        };
+        point.rounds += 1;
+        point.calls += c.calls;
+        point.total_time += c.total_time_ms;
+    }
+    for point in &mut out {
+        if point.calls > 0 {
+            point.avg_time = point.total_time / point.calls as f64;
+        }
+    }
+    out
+}
+
 /// An error saying why `db` cannot be read now, if it cannot (probed, or the recent probe).
 async fn unreadable(db: &Monitored) -> Result<(), StatsError> {
     match db.state().await.reason {
@@ -426,6 +525,26 @@ fn truncate(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn series_rounds_fall_in_the_interval_they_were_taken_in() {
+        let c = |calls| Counters {
+            calls,
+            total_time_ms: 2.0 * calls as f64,
+            ..Counters::default()
+        };
+        // 60 s in 6 intervals of 10 s; a round at 0 s, two at 25–29 s, one at the very end.
+        let series = [(0, c(1)), (25_000, c(2)), (29_999, c(4)), (60_000, c(8))];
+        let points = intervals(0, 59_999, 6, &series);
+        assert_eq!(points.len(), 6);
+        assert_eq!((points[0].start_ts, points[5].end_ts), (0, 60));
+        let calls: Vec<i64> = points.iter().map(|p| p.calls).collect();
+        assert_eq!(calls, [1, 0, 6, 0, 0, 8]);
+        let rounds: Vec<i32> = points.iter().map(|p| p.rounds).collect();
+        assert_eq!(rounds, [1, 0, 2, 0, 0, 1]);
+        assert_eq!(points[2].avg_time, 2.0);
+        assert_eq!(points[1].avg_time, 0.0);
+    }
 
     #[test]
     fn long_queries_are_truncated_on_one_line() {

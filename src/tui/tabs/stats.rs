@@ -1,8 +1,8 @@
 //! The Query Stats tab: pick a monitored database, then its statements over a time window,
 //! sorted, filtered and refreshed every few seconds; a statement's details show its whole
-//! text, every field, and charts of what it did between refreshes.
+//! text, every field, and charts of what it did per interval of the window.
 
-mod history;
+mod series;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,7 +14,7 @@ use super::columns::{Column, Width, table};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
 use super::{Cursor, Tab, framed, message};
-use crate::api::{Database, DatabaseProblem, QueryStat};
+use crate::api::{Database, DatabaseProblem, QueryStat, QueryStatPoint};
 use crate::text::visible;
 use crate::ttl::{Ttl, parse_window};
 use crate::tui::action::{Effect, Reply};
@@ -24,7 +24,7 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::{Load, fit};
-use history::History;
+use series::{POINTS, Series, span_label};
 
 /// Ticks (250 ms each) between two automatic refreshes of the statements: 10 s.
 pub const REFRESH_TICKS: u64 = 40;
@@ -137,7 +137,10 @@ pub struct StatsTab {
     refreshed_at: Option<OffsetDateTime>,
     refreshed_tick: u64,
     tick: u64,
-    history: History,
+    /// The open statement's calls and time per interval, once the service sent them.
+    series: Option<Series>,
+    /// Why the last series asked for did not come.
+    series_error: Option<String>,
 }
 
 impl StatsTab {
@@ -161,10 +164,9 @@ impl StatsTab {
     }
 
     /// A refresh arrived at `now`: the rows replace the old ones, the same statement stays
-    /// selected, and the history takes the new totals.
+    /// selected.
     pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) {
         let selected = self.selected().map(|s| s.id.clone());
-        self.history.record(&stats);
         self.rows = stats;
         self.stats_load = Load::Loaded;
         self.refreshed_at = Some(now);
@@ -215,23 +217,65 @@ impl StatsTab {
         self.cursor.clamp(self.view.len());
     }
 
-    /// The statements of the open database over the chosen window.
+    /// The statements of the open database over the chosen window, and the open statement's
+    /// series when its details are shown.
     fn load_stats(&mut self) -> Vec<Effect> {
         let Some(database_id) = self.open_database.clone() else {
             return Vec::new();
         };
         self.stats_load = Load::Loading;
-        vec![Effect::LoadStats {
+        let mut effects = vec![Effect::LoadStats {
             database_id,
             since: self.window,
-        }]
+        }];
+        effects.extend(self.load_series());
+        effects
     }
 
-    /// Another window: its totals are not comparable with the last ones, so the history
-    /// starts over.
+    /// The series of the statement whose details are shown, over the chosen window.
+    fn load_series(&self) -> Option<Effect> {
+        if self.pane != Pane::Detail {
+            return None;
+        }
+        Some(Effect::LoadSeries {
+            database_id: self.open_database.clone()?,
+            query_id: self.selected()?.id.clone(),
+            since: self.window,
+            points: POINTS,
+        })
+    }
+
+    /// A series arrived: kept when it is of the statement shown over the window chosen.
+    pub fn set_series(
+        &mut self,
+        database_id: String,
+        query_id: String,
+        since: Option<Ttl>,
+        result: Result<Vec<QueryStatPoint>, String>,
+    ) {
+        let wanted = self.open_database.as_deref() == Some(database_id.as_str())
+            && self.selected().is_some_and(|s| s.id == query_id)
+            && self.window == since;
+        if !wanted {
+            return;
+        }
+        match result {
+            Ok(points) => {
+                self.series = Some(Series {
+                    database_id,
+                    query_id,
+                    since,
+                    points,
+                });
+                self.series_error = None;
+            }
+            Err(e) => self.series_error = Some(e),
+        }
+    }
+
+    /// Another window: the statements and the series are asked for again.
     fn set_window(&mut self, window: Option<Ttl>) -> Vec<Effect> {
         self.window = window;
-        self.history.clear();
         self.load_stats()
     }
 
@@ -240,7 +284,7 @@ impl StatsTab {
             self.rows.clear();
             self.view.clear();
             self.cursor = Cursor::default();
-            self.history.clear();
+            self.series = None;
             self.refreshed_at = None;
         }
         self.open_database = Some(database_id);
@@ -316,7 +360,7 @@ impl TabView for StatsTab {
             }
         };
         if moved {
-            return Reply::default();
+            return Reply::effects(self.load_series().into_iter().collect());
         }
         let effects = match (command, self.pane) {
             (Command::Open, Pane::Databases) => match self.selected_database() {
@@ -325,7 +369,8 @@ impl TabView for StatsTab {
             },
             (Command::Open, Pane::Statements) if self.selected().is_some() => {
                 self.pane = Pane::Detail;
-                Vec::new()
+                self.series_error = None;
+                self.load_series().into_iter().collect()
             }
             (Command::Open | Command::Back, Pane::Detail) => {
                 self.pane = Pane::Statements;
@@ -653,9 +698,10 @@ impl StatsTab {
         }
     }
 
-    /// Calls and time per refresh interval, newest on the right.
+    /// Calls and time per interval of the window, newest on the right; a column where no
+    /// sampling round fell (before monitoring began, or while the database was unreadable)
+    /// is drawn apart from one without activity.
     fn render_charts(&self, stat: &QueryStat, area: Rect, buf: &mut Buffer, theme: &Theme) {
-        let intervals = self.history.of(&stat.id);
         let [calls_label, calls_chart, time_label, time_chart] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(3),
@@ -663,42 +709,53 @@ impl StatsTab {
             Constraint::Length(3),
         ])
         .areas(area);
-        let shown = &intervals[intervals.len().saturating_sub(area.width.into())..];
-        if shown.is_empty() {
-            let text = format!(
-                "Calls and time per refresh interval appear here after two refreshes (every {} s unless paused).",
-                REFRESH_TICKS / 4
-            );
+        let series = self.series.as_ref().filter(|series| {
+            self.open_database
+                .as_deref()
+                .is_some_and(|db| series.is_of(db, &stat.id, self.window))
+        });
+        let Some(series) = series else {
+            let text = match &self.series_error {
+                Some(e) => format!(
+                    "The service did not send this statement’s series: {}",
+                    visible(e)
+                ),
+                None => "Loading calls and time per interval…".to_owned(),
+            };
             return message(text, theme, area, buf);
-        }
-        let calls: Vec<u64> = shown.iter().map(|i| i.calls).collect();
+        };
+        let (bars, span) = series.bars(area.width.into());
+        let calls: Vec<Option<u64>> = bars.iter().map(|b| b.calls).collect();
         // The sparkline takes whole numbers: microseconds keep sub-millisecond intervals.
-        let micros: Vec<u64> = shown
+        let micros: Vec<Option<u64>> = bars
             .iter()
-            .map(|i| (i.ms * 1000.0).round() as u64)
+            .map(|b| b.ms.map(|ms| (ms * 1000.0).round() as u64))
             .collect();
-        let most_calls = calls.iter().max().copied().unwrap_or(0);
-        let most_ms = shown.iter().map(|i| i.ms).fold(0.0, f64::max);
+        let most_calls = calls.iter().flatten().max().copied().unwrap_or(0);
+        let most_ms = bars.iter().filter_map(|b| b.ms).fold(0.0, f64::max);
+        let per = span_label(span);
+        let over = window_label(self.window);
         Paragraph::new(Span::styled(
-            format!(
-                "Calls per refresh interval (last {}, most {most_calls})",
-                shown.len()
-            ),
+            format!("Calls per {per} interval ({over}, most {most_calls}; · no samples)"),
             theme.dim,
         ))
         .render(calls_label, buf);
         Sparkline::default()
-            .data(&calls)
+            .data(calls)
             .style(theme.accent)
+            .absent_value_symbol("·")
+            .absent_value_style(theme.dim)
             .render(calls_chart, buf);
         Paragraph::new(Span::styled(
-            format!("Time per refresh interval, ms (most {most_ms:.2})"),
+            format!("Time per {per} interval, ms (most {most_ms:.2})"),
             theme.dim,
         ))
         .render(time_label, buf);
         Sparkline::default()
-            .data(&micros)
+            .data(micros)
             .style(theme.accent)
+            .absent_value_symbol("·")
+            .absent_value_style(theme.dim)
             .render(time_chart, buf);
     }
 }
