@@ -395,6 +395,43 @@ async fn a_role_with_only_pg_read_all_stats_sees_other_roles_statements() {
         .data(&server.admin, EVERYTHING, json!({ "id": "2" }))
         .await;
     assert_eq!(on_ledger(&plain), Vec::<Value>::new());
+
+    // The service's marker, written by another role than the service's, hides nothing; and
+    // a statement padded with a megabyte of comment is stored and answered cut.
+    let padded = format!(
+        "SELECT count(*) FROM owner_only_ledger WHERE id < 3 /* {} */",
+        "x".repeat(1 << 20)
+    );
+    run_as_owner(
+        &url,
+        &[
+            "SELECT /* keydeck:monitor */ count(*) FROM owner_only_ledger WHERE id <> 5",
+            &padded,
+        ],
+    )
+    .await;
+    // (Cut inside its comment, the padded one no longer parses: it keeps only its type.)
+    let texts = || async {
+        granted().await["getQueryStats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| string(&s["normalizedQuery"]))
+            .filter(|t| t.contains("owner_only_ledger"))
+            .collect::<Vec<_>>()
+    };
+    eventually("the marked and the padded SELECTs sampled", || async {
+        let texts = texts().await;
+        texts.iter().any(|t| t.contains("keydeck:monitor"))
+            && texts.iter().any(|t| t.contains("id < $1"))
+    })
+    .await;
+    let padded = texts()
+        .await
+        .into_iter()
+        .find(|t| t.contains("id < $1"))
+        .unwrap();
+    assert_eq!(padded.chars().count(), 65_536, "cut at 64 Ki characters");
 }
 
 #[tokio::test]

@@ -1282,7 +1282,10 @@ fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_service_series() 
         since: None,
         points: 120,
     };
-    assert_eq!(press(&mut app, KeyCode::Enter), std::slice::from_ref(&series));
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        std::slice::from_ref(&series)
+    );
     assert!(screen(&app, 120, 34).contains("Loading calls and time per interval"));
     // 120 intervals of 12 minutes: nothing sampled in the first 100, then 300 UPDATEs
     // at 2 ms in each of the last ten, after ten idle ones.

@@ -50,13 +50,16 @@ pub(super) const ROUND_SQL: &str = concat!(
 
 /// This database's statements (its dbid only, one row per queryid, without this service's
 /// own), with the counters a window needs; `$read`/`$write` are the I/O timing columns.
+/// Texts are cut at [`MAX_TEXT_CHARS`]: any user of the database decides how long they are,
+/// and every round reads them all. "This service's own" are the marked statements of the role
+/// it connects as: a marker written by anyone else hides nothing.
 macro_rules! sample_sql {
     ($read:literal, $write:literal) => {
         concat!(
             "SELECT ",
             marker!(),
             " s.queryid AS query_id,
-       min(s.query) AS query,
+       left(min(s.query), 65536) AS query,
        sum(s.calls)::int8 AS calls,
        sum(s.total_exec_time)::float8 AS total_time,
        sum(s.shared_blks_hit)::int8 AS hit,
@@ -68,11 +71,15 @@ macro_rules! sample_sql {
             ")::float8 AS io_time
 FROM pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND s.queryid IS NOT NULL AND strpos(s.query, $1) = 0
+  AND s.queryid IS NOT NULL
+  AND NOT (strpos(s.query, $1) > 0 AND s.userid = (SELECT oid FROM pg_roles WHERE rolname = current_user))
 GROUP BY s.queryid"
         )
     };
 }
+
+/// The longest statement text stored and answered, in characters (`left(…, 65536)` above).
+pub const MAX_TEXT_CHARS: usize = 65_536;
 
 /// [`sample_sql!`] for PostgreSQL 14 to 16.
 pub(super) const SAMPLE_SQL: &str = sample_sql!("blk_read_time", "blk_write_time");

@@ -83,20 +83,36 @@ impl Backend {
     }
 }
 
-/// `url` fit for messages and logs: a PostgreSQL URL's password is replaced by `***`.
+/// `url` fit for messages and logs: a PostgreSQL URL's password, in its userinfo or as a
+/// `password=` parameter, is replaced by `***`.
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
     // The userinfo ends at the last `@` before the path.
     let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return url.to_owned();
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _password)) => format!("{user}:***{}", &rest[at..]),
+            None => rest.to_owned(),
+        },
+        None => rest.to_owned(),
     };
-    match rest[..at].split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-        None => url.to_owned(),
-    }
+    let Some(query) = query else {
+        return format!("{scheme}://{rest}");
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{scheme}://{rest}?{}", query.join("&"))
 }
 
 /// A statement being built: its text with `$N` placeholders and the values bound to them.
@@ -212,6 +228,14 @@ mod tests {
         );
         assert_eq!(redacted("postgres://kd@db/kd"), "postgres://kd@db/kd");
         assert_eq!(redacted("sqlite:/tmp/k.db"), "sqlite:/tmp/k.db");
+        assert_eq!(
+            redacted("postgres://kd@db/kd?sslmode=require&password=s3cret&application_name=x"),
+            "postgres://kd@db/kd?sslmode=require&password=***&application_name=x"
+        );
+        assert_eq!(
+            redacted("postgres://kd:pw@db/kd?password=other"),
+            "postgres://kd:***@db/kd?password=***"
+        );
     }
 
     #[test]
