@@ -71,6 +71,15 @@ impl Round {
     }
 }
 
+/// Which rounds a window counts over (see [`Store::window_rounds`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WindowRounds {
+    pub database_id: i64,
+    pub base: i64,
+    /// Per reset epoch, oldest first: its first round and its last one in the window.
+    pub epochs: Vec<(i64, i64)>,
+}
+
 /// One statement of a round: its counters, and its text when the store may not have it yet.
 pub struct Sampled<'a> {
     pub query_id: i64,
@@ -220,23 +229,21 @@ impl Store {
         Ok(())
     }
 
-    /// Each statement's activity between the last round at or before `start_ms` (or, when
-    /// monitoring began later, the first round after it) and the last round at or before
-    /// `end_ms`, summed per reset epoch. Statements without activity are left out; no rounds,
-    /// no statements.
-    pub async fn window_activity(
+    /// The rounds a window's activity is counted over: its base, the last round at or before
+    /// `start_ms` (or, when monitoring began later, the first one after it), and each reset
+    /// epoch from the base's to the end's with its first round and its last at or before
+    /// `end_ms`. None when the window holds no round.
+    pub async fn window_rounds(
         &self,
         database_id: i64,
         start_ms: i64,
         end_ms: i64,
-    ) -> StoreResult<Vec<(i64, Counters)>> {
+    ) -> StoreResult<Option<WindowRounds>> {
         let mut conn = self.read.acquire().await?;
         let Some(base) = base_round(&mut conn, database_id, start_ms, end_ms).await? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        // The epochs from the base's to the end's: their first round, and their last one
-        // at or before the end.
-        let epochs = sqlx::query(
+        let rows = sqlx::query(
             "SELECT MIN(id) AS first_id, MAX(id) AS last_id FROM stats_rounds \
              WHERE database_id = $1 AND taken_ms <= $2 \
              GROUP BY postmaster_start_s, stats_reset_s HAVING MAX(id) >= $3 \
@@ -247,13 +254,30 @@ impl Store {
         .bind(base)
         .fetch_all(&mut *conn)
         .await?;
+        let epochs = rows
+            .iter()
+            .map(|row| Ok((row.try_get("first_id")?, row.try_get("last_id")?)))
+            .collect::<StoreResult<_>>()?;
+        Ok(Some(WindowRounds {
+            database_id,
+            base,
+            epochs,
+        }))
+    }
+
+    /// Each statement's activity over these rounds: from the base to each epoch's last
+    /// round, summed over the epochs. Statements without activity are left out. The answer
+    /// depends on the rounds only (retention keeps every kept round's values), so it may be
+    /// kept for as long as they are the window's.
+    pub async fn window_activity(
+        &self,
+        rounds: &WindowRounds,
+    ) -> StoreResult<Vec<(i64, Counters)>> {
+        let mut conn = self.read.acquire().await?;
         let mut activity: HashMap<i64, Counters> = HashMap::new();
-        for epoch in epochs {
-            let first: i64 = epoch.try_get("first_id")?;
-            let last: i64 = epoch.try_get("last_id")?;
-            for (query_id, change) in
-                epoch_activity(&mut conn, database_id, first, base, last).await?
-            {
+        for &(first, last) in &rounds.epochs {
+            let changes = epoch_activity(&mut conn, rounds.database_id, first, rounds.base, last);
+            for (query_id, change) in changes.await? {
                 activity.entry(query_id).or_default().add(change);
             }
         }
@@ -705,8 +729,11 @@ mod tests {
     }
 
     async fn calls(store: &Store, db: i64, start: i64, end: i64) -> Vec<(i64, i64)> {
+        let Some(rounds) = store.window_rounds(db, start, end).await.unwrap() else {
+            return Vec::new();
+        };
         let mut found: Vec<(i64, i64)> = store
-            .window_activity(db, start, end)
+            .window_activity(&rounds)
             .await
             .unwrap()
             .into_iter()
