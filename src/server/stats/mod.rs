@@ -30,7 +30,7 @@ use async_graphql::{ComplexObject, ID, SimpleObject};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::server::fifo_cache::FifoCache;
-use crate::server::store::{Counters, Store, StoreError, Wanted, WindowRounds};
+use crate::server::store::{Counters, Store, StoreError, Wanted, WindowActivity, WindowRounds};
 use cache::StatementCache;
 pub use probe::DatabaseState;
 use probe::Prober;
@@ -166,22 +166,16 @@ pub struct Monitor {
     sampling: Sampling,
 }
 
-/// A window's activity: every active statement, busiest first, and their total time.
-struct Activity {
-    busiest: Vec<(i64, Counters)>,
-    total_time_ms: f64,
-}
-
 /// Windows' activity by the rounds they count over. A window ending now moves to other
 /// rounds with each sampling round, so an answer is computed once per round, however many
 /// clients ask meanwhile (a TUI refreshes every 10 s, rounds are every 60 s by default).
 #[derive(Clone)]
-struct WindowCache(FifoCache<WindowRounds, Arc<Activity>>);
+struct WindowCache(FifoCache<WindowRounds, Arc<WindowActivity>>);
 
 impl Default for WindowCache {
     fn default() -> Self {
-        // A few windows (1 h, 24 h, 7 d, custom) of a few databases; each entry holds at
-        // most pg_stat_statements.max statements' counters.
+        // A few windows (1 h, 24 h, 7 d, custom) of a few databases; each entry holds an
+        // answer: at most MAX_STATEMENTS statements with their texts.
         WindowCache(FifoCache::with_capacity(32))
     }
 }
@@ -314,66 +308,42 @@ impl Monitor {
         public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
         let (start_ms, end_ms) = self.bounds(start_ts, end_ts)?;
-        let activity = self.activity(store, db, start_ms, end_ms).await?;
+        let activity = self.activity(store, db, start_ms, end_ms, only).await?;
         if activity.busiest.is_empty() {
             // Nothing to show: say why when the database cannot be read now.
             unreadable(db).await?;
         }
         let total = activity.total_time_ms;
-        let busiest: Vec<(i64, Counters)> = match only {
-            Some(only) => activity
-                .busiest
-                .iter()
-                .filter(|(id, _)| *id == only)
-                .copied()
-                .collect(),
-            None => activity
-                .busiest
-                .iter()
-                .take(usize::try_from(MAX_STATEMENTS).unwrap_or(usize::MAX))
-                .copied()
-                .collect(),
-        };
-        let ids: Vec<i64> = busiest.iter().map(|(id, _)| *id).collect();
-        let mut texts = store.statement_texts(db.numeric_id, &ids).await?;
-        Ok(busiest
-            .into_iter()
-            .map(|(query_id, c)| {
-                let query = texts.remove(&query_id).unwrap_or_default();
-                self.stat(db, query_id.to_string(), query, c, total, public_url)
+        Ok(activity
+            .busiest
+            .iter()
+            .map(|busy| {
+                let id = busy.query_id.to_string();
+                self.stat(db, id, busy.text.clone(), busy.counters, total, public_url)
             })
             .collect())
     }
 
-    /// The activity of a window of database `db`, computed once for the rounds it counts
-    /// over.
+    /// The busiest statements of a window of database `db` (or only statement `only`); the
+    /// busiest are computed once for the rounds the window counts over.
     async fn activity(
         &self,
         store: &Store,
         db: &Monitored,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Arc<Activity>, StatsError> {
+        only: Option<i64>,
+    ) -> Result<Arc<WindowActivity>, StatsError> {
         let Some(rounds) = store.window_rounds(db.numeric_id, start_ms, end_ms).await? else {
-            return Ok(Arc::new(Activity {
-                busiest: Vec::new(),
-                total_time_ms: 0.0,
-            }));
+            return Ok(Arc::default());
         };
+        if only.is_some() {
+            return Ok(Arc::new(store.window_activity(&rounds, 1, only).await?));
+        }
         if let Some(kept) = self.windows.0.get(&rounds) {
             return Ok(kept);
         }
-        let mut busiest = store.window_activity(&rounds).await?;
-        busiest.sort_by(|a, b| {
-            b.1.total_time_ms
-                .total_cmp(&a.1.total_time_ms)
-                .then(a.0.cmp(&b.0))
-        });
-        let total_time_ms = busiest.iter().map(|(_, c)| c.total_time_ms).sum();
-        let activity = Arc::new(Activity {
-            busiest,
-            total_time_ms,
-        });
+        let activity = Arc::new(store.window_activity(&rounds, MAX_STATEMENTS, None).await?);
         self.windows.0.insert(rounds, Arc::clone(&activity));
         Ok(activity)
     }

@@ -35,7 +35,7 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
 use samples::SamplingLocks;
-pub use samples::{Counters, Round, Sampled, Wanted, WindowRounds};
+pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
 pub use sql::{Backend, redacted};
 
 #[derive(Debug, thiserror::Error)]

@@ -41,18 +41,6 @@ impl Counters {
             io_time_ms: (self.io_time_ms - earlier.io_time_ms).max(0.0),
         }
     }
-
-    fn add(&mut self, other: Counters) {
-        self.calls += other.calls;
-        self.total_time_ms += other.total_time_ms;
-        self.blks_hit += other.blks_hit;
-        self.blks_read += other.blks_read;
-        self.io_time_ms += other.io_time_ms;
-    }
-
-    pub fn is_zero(&self) -> bool {
-        self.calls == 0 && self.total_time_ms == 0.0
-    }
 }
 
 /// When a round was taken and which reset epoch it belongs to.
@@ -69,6 +57,23 @@ impl Round {
     pub fn epoch(&self) -> (i64, Option<i64>) {
         (self.postmaster_start_s, self.stats_reset_s)
     }
+}
+
+/// What [`Store::window_activity`] answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowActivity {
+    /// Busiest first.
+    pub busiest: Vec<Busy>,
+    /// The time of every statement active in the window, answered or not.
+    pub total_time_ms: f64,
+}
+
+/// A statement active in a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Busy {
+    pub query_id: i64,
+    pub counters: Counters,
+    pub text: String,
 }
 
 /// Which rounds a window counts over (see [`Store::window_rounds`]).
@@ -265,23 +270,79 @@ impl Store {
         }))
     }
 
-    /// Each statement's activity over these rounds: from the base to each epoch's last
-    /// round, summed over the epochs. Statements without activity are left out. The answer
+    /// The busiest statements over these rounds (at most `limit`, or only statement `only`),
+    /// with their texts, and the time of all statements: each statement's activity from the
+    /// base to each epoch's last round, summed over the epochs, never below zero. Statements
+    /// without activity are left out. Computed by the store in one statement, two index
+    /// seeks per statement and epoch, so that only what is answered leaves it. The answer
     /// depends on the rounds only (retention keeps every kept round's values), so it may be
     /// kept for as long as they are the window's.
     pub async fn window_activity(
         &self,
         rounds: &WindowRounds,
-    ) -> StoreResult<Vec<(i64, Counters)>> {
-        let mut conn = self.read.acquire().await?;
-        let mut activity: HashMap<i64, Counters> = HashMap::new();
-        for &(first, last) in &rounds.epochs {
-            let changes = epoch_activity(&mut conn, rounds.database_id, first, rounds.base, last);
-            for (query_id, change) in changes.await? {
-                activity.entry(query_id).or_default().add(change);
-            }
+        limit: i64,
+        only: Option<i64>,
+    ) -> StoreResult<WindowActivity> {
+        let db = rounds.database_id;
+        let greatest = self.backend.greatest();
+        let mut q = Sql::new("WITH epochs (first_id, last_id) AS (VALUES ");
+        for (i, &(first, last)) in rounds.epochs.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(first).push(", ").bind(last).push(")");
         }
-        Ok(activity.into_iter().filter(|(_, c)| !c.is_zero()).collect())
+        q.push(
+            "), changes AS (SELECT st.query_id, e.calls - COALESCE(b.calls, 0) AS calls, \
+             e.total_time_ms - COALESCE(b.total_time_ms, 0) AS total_time_ms, \
+             e.blks_hit - COALESCE(b.blks_hit, 0) AS blks_hit, \
+             e.blks_read - COALESCE(b.blks_read, 0) AS blks_read, \
+             e.io_time_ms - COALESCE(b.io_time_ms, 0) AS io_time_ms \
+             FROM epochs ep JOIN stats_statements st ON st.database_id = ",
+        );
+        q.bind(db).push(
+            " JOIN stats_samples e ON e.database_id = st.database_id \
+             AND e.query_id = st.query_id AND e.round_id = (SELECT MAX(x.round_id) \
+             FROM stats_samples x WHERE x.database_id = st.database_id \
+             AND x.query_id = st.query_id AND x.round_id >= ep.first_id \
+             AND x.round_id <= ep.last_id) \
+             LEFT JOIN stats_samples b ON b.database_id = st.database_id \
+             AND b.query_id = st.query_id AND b.round_id = (SELECT MAX(x.round_id) \
+             FROM stats_samples x WHERE x.database_id = st.database_id \
+             AND x.query_id = st.query_id AND x.round_id >= ep.first_id AND x.round_id <= ",
+        );
+        q.bind(rounds.base)
+            .push(") WHERE e.round_id > ")
+            .bind(rounds.base);
+        q.push(&format!(
+            "), activity AS (SELECT query_id, \
+             CAST(SUM({greatest}(calls, 0)) AS BIGINT) AS calls, \
+             CAST(SUM({greatest}(total_time_ms, 0.0)) AS DOUBLE PRECISION) AS total_time_ms, \
+             CAST(SUM({greatest}(blks_hit, 0)) AS BIGINT) AS blks_hit, \
+             CAST(SUM({greatest}(blks_read, 0)) AS BIGINT) AS blks_read, \
+             CAST(SUM({greatest}(io_time_ms, 0.0)) AS DOUBLE PRECISION) AS io_time_ms \
+             FROM changes GROUP BY query_id), \
+             ranked AS (SELECT a.*, CAST(SUM(a.total_time_ms) OVER () AS DOUBLE PRECISION) \
+             AS all_time_ms FROM activity a WHERE a.calls > 0 OR a.total_time_ms > 0) \
+             SELECT r.query_id, r.calls, r.total_time_ms, r.blks_hit, r.blks_read, \
+             r.io_time_ms, r.all_time_ms, t.query FROM ranked r JOIN stats_statements t \
+             ON t.database_id = "
+        ));
+        q.bind(db).push(" AND t.query_id = r.query_id");
+        if let Some(only) = only {
+            q.push(" WHERE r.query_id = ").bind(only);
+        }
+        q.push(" ORDER BY r.total_time_ms DESC, r.query_id LIMIT ")
+            .bind(limit);
+        let rows = q.query()?.fetch_all(&self.read).await?;
+        let mut activity = WindowActivity::default();
+        for row in &rows {
+            activity.total_time_ms = row.try_get("all_time_ms")?;
+            activity.busiest.push(Busy {
+                query_id: row.try_get("query_id")?,
+                counters: counters(row, "")?,
+                text: row.try_get("query")?,
+            });
+        }
+        Ok(activity)
     }
 
     /// What statement `query_id` of a database did from each round to the next in a window
@@ -584,51 +645,6 @@ async fn latest_in_epoch(
     }
 }
 
-/// Each statement's activity in one epoch (its rounds `first..=last`) after round `base`: its
-/// latest sample at or before `last` less its latest at or before `base` (none when the epoch
-/// began after `base`). Two index seeks per statement of the database, whatever the number of
-/// rounds; statements without a sample after `base` are left out.
-async fn epoch_activity(
-    conn: &mut AnyConnection,
-    database_id: i64,
-    first: i64,
-    base: i64,
-    last: i64,
-) -> StoreResult<Vec<(i64, Counters)>> {
-    let rows = sqlx::query(
-        "SELECT st.query_id, \
-                e.calls, e.total_time_ms, e.blks_hit, e.blks_read, e.io_time_ms, \
-                b.calls AS b_calls, b.total_time_ms AS b_total_time_ms, b.blks_hit AS b_blks_hit, \
-                b.blks_read AS b_blks_read, b.io_time_ms AS b_io_time_ms \
-         FROM stats_statements st \
-         JOIN stats_samples e ON e.database_id = st.database_id AND e.query_id = st.query_id \
-             AND e.round_id = (SELECT MAX(x.round_id) FROM stats_samples x \
-                 WHERE x.database_id = st.database_id AND x.query_id = st.query_id \
-                 AND x.round_id >= $2 AND x.round_id <= $4) \
-         LEFT JOIN stats_samples b ON b.database_id = st.database_id AND b.query_id = st.query_id \
-             AND b.round_id = (SELECT MAX(x.round_id) FROM stats_samples x \
-                 WHERE x.database_id = st.database_id AND x.query_id = st.query_id \
-                 AND x.round_id >= $2 AND x.round_id <= $3) \
-         WHERE st.database_id = $1 AND e.round_id > $3",
-    )
-    .bind(database_id)
-    .bind(first)
-    .bind(base)
-    .bind(last)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let end = counters(row, "")?;
-            let start = match row.try_get::<Option<i64>, _>("b_calls")? {
-                Some(_) => counters(row, "b_")?,
-                None => Counters::default(),
-            };
-            Ok((row.try_get("query_id")?, end.since(start)))
-        })
-        .collect()
-}
-
 /// The counters of a row whose columns are named `{prefix}calls`, `{prefix}total_time_ms`, ….
 fn counters(row: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<Counters> {
     let name = |column: &str| format!("{prefix}{column}");
@@ -733,11 +749,12 @@ mod tests {
             return Vec::new();
         };
         let mut found: Vec<(i64, i64)> = store
-            .window_activity(&rounds)
+            .window_activity(&rounds, 1_000, None)
             .await
             .unwrap()
+            .busiest
             .into_iter()
-            .map(|(q, c)| (q, c.calls))
+            .map(|b| (b.query_id, b.counters.calls))
             .collect();
         found.sort();
         found

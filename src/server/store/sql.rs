@@ -32,6 +32,14 @@ impl Backend {
         }
     }
 
+    /// The scalar function that gives the larger of its arguments.
+    pub fn greatest(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "MAX",
+            Backend::Postgres => "GREATEST",
+        }
+    }
+
     /// `alias.description` contains `search`, ignoring case, through the table's trigram index.
     ///
     /// SQLite: the FTS5 table `fts` (trigram tokenizer) when the search has the three
