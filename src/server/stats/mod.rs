@@ -235,7 +235,7 @@ impl Monitor {
         Samplers(
             self.databases
                 .iter()
-                .map(|db| tokio::spawn(sampler::run(store.clone(), Arc::clone(db), self.sampling)))
+                .map(|db| tokio::spawn(sampler::run(store.clone(), Arc::clone(db), self.clone())))
                 .collect(),
         )
     }
@@ -322,6 +322,17 @@ impl Monitor {
                 self.stat(db, id, busy.text.clone(), busy.counters, total, public_url)
             })
             .collect())
+    }
+
+    /// Computes the answer for the default window ending now (kept for its rounds).
+    async fn prepare_default_window(
+        &self,
+        store: &Store,
+        db: &Monitored,
+    ) -> Result<(), StatsError> {
+        let (start_ms, end_ms) = self.bounds(None, None)?;
+        self.activity(store, db, start_ms, end_ms, None).await?;
+        Ok(())
     }
 
     /// The busiest statements of a window of database `db` (or only statement `only`); the

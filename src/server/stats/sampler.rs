@@ -12,7 +12,7 @@ use std::time::Duration;
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
-use super::{MARKER, Monitored};
+use super::{MARKER, Monitor, Monitored};
 use crate::server::store::{Counters, Round, Sampled, Store};
 
 /// How often to sample and how long samples are kept.
@@ -96,7 +96,10 @@ pub struct Memory {
 }
 
 /// Samples `db` every `sampling.interval` until the task is dropped.
-pub(super) async fn run(store: Store, db: Arc<Monitored>, sampling: Sampling) {
+/// After each round the default window's answer is computed, so that the requests of the
+/// interval that follows (clients polling it, a TUI refreshing) find it ready.
+pub(super) async fn run(store: Store, db: Arc<Monitored>, monitor: Monitor) {
+    let sampling = monitor.sampling;
     let mut tick = tokio::time::interval(sampling.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut memory = Memory::default();
@@ -116,6 +119,9 @@ pub(super) async fn run(store: Store, db: Arc<Monitored>, sampling: Sampling) {
         }
         if let Err(e) = retain(&store, db.numeric_id, &sampling).await {
             tracing::warn!(database = %db.name, error = %e, "applying stats retention failed");
+        }
+        if let Err(e) = monitor.prepare_default_window(&store, &db).await {
+            tracing::warn!(database = %db.name, error = %e, "preparing the default window failed");
         }
     }
 }
