@@ -57,6 +57,33 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// `getQueryStats` of database 1 with every field, over HTTP.
+struct StatsRequest {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl StatsRequest {
+    /// Sends it and answers how many statements came back.
+    async fn send(&self) -> anyhow::Result<usize> {
+        let body = serde_json::json!({ "query": "{ getQueryStats(databaseId: 1) { id queryUrl truncatedQuery normalizedQuery statementType tableNames totalCalls avgTime bufferHitRatio pctOfTotal avgIoTime } }" });
+        let reply: serde_json::Value = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(reply["data"]["getQueryStats"]
+            .as_array()
+            .with_context(|| format!("getQueryStats answered {reply}"))?
+            .len())
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Ok(url) = std::env::var("KEYDECK_TEST_PG_URL") else {
@@ -159,25 +186,17 @@ async fn main() -> anyhow::Result<()> {
         .bootstrap_token
         .clone()
         .context("a bootstrap token")?;
-    let client = reqwest::Client::new();
-    let body = serde_json::json!({ "query": "{ getQueryStats(databaseId: 1) { id queryUrl truncatedQuery normalizedQuery statementType tableNames totalCalls avgTime bufferHitRatio pctOfTotal avgIoTime } }" });
+    let ask = StatsRequest {
+        client: reqwest::Client::new(),
+        url: running.graphql_url(),
+        token,
+    };
     let mut answered = 0;
     let mut graphql = Vec::with_capacity(repeat);
     for _ in 0..=repeat {
         let started = Instant::now();
-        let reply: serde_json::Value = client
-            .post(running.graphql_url())
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        answered = ask.send().await?;
         graphql.push(started.elapsed());
-        answered = reply["data"]["getQueryStats"]
-            .as_array()
-            .with_context(|| format!("getQueryStats answered {reply}"))?
-            .len();
     }
     graphql.remove(0); // the first parses every statement once (then cached)
     // Cold: the first answer after a new round (nothing changed in it), computed anew.
@@ -185,16 +204,8 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..repeat {
         sampler::sample(&store, id, &monitored, &mut memory).await?;
         let started = Instant::now();
-        let reply: serde_json::Value = client
-            .post(running.graphql_url())
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        ask.send().await?;
         cold.push(started.elapsed());
-        anyhow::ensure!(reply["data"]["getQueryStats"].is_array(), "{reply}");
     }
 
     let bare_sql = format!(

@@ -125,8 +125,12 @@ pub struct Store {
 /// SQLite's single writer. Arbitrary, but fixed: replicas of every version must agree on it.
 const WRITE_LOCK: i64 = 0x6b65_7964_6563_6b31; // "keydeck1"
 
-/// PostgreSQL connections per store (per replica).
-const PG_POOL_SIZE: u32 = 16;
+/// PostgreSQL connections per store (per replica), besides the listening one and the session
+/// holding sampling locks. Few: each busy connection is a backend process wanting a core, and
+/// past about twice the cores they only take turns. On 2 cores, `apiKeys(first: 50)` under
+/// 16 clients (`BENCH_DB=… cargo bench --bench service_load`) had its p99 at 10.6 ms with 2,
+/// 9.1–9.8 ms with 4, 12.4 ms with 8 and 13–15 ms with 16.
+const PG_POOL_SIZE: u32 = 4;
 /// SQLite read connections: one per core, at least two. Each is a thread running SQLite;
 /// more than the cores only queue on the scheduler and on SQLite's allocator lock (8 readers
 /// on 2 cores answered half the requests of 2, with twice the p99: `cargo bench --bench
