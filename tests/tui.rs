@@ -1275,25 +1275,26 @@ fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_service_series() 
         since: None,
         result: Ok(three_statements(2)),
     });
-    // Opening a statement asks for its series, sized for the charts.
+    // Opening a statement asks for its series: an interval per column of its charts.
+    screen(&app, 120, 34);
     let series = Effect::LoadSeries {
         database_id: "1".into(),
         query_id: "10".into(),
         since: None,
-        points: 120,
+        points: 118,
     };
     assert_eq!(
         press(&mut app, KeyCode::Enter),
         std::slice::from_ref(&series)
     );
     assert!(screen(&app, 120, 34).contains("Loading calls and time per interval"));
-    // 120 intervals of 12 minutes: nothing sampled in the first 100, then 300 UPDATEs
+    // 118 intervals of 12 minutes: nothing sampled in the first 98, then 300 UPDATEs
     // at 2 ms in each of the last ten, after ten idle ones.
-    let points: Vec<_> = (0..120)
+    let points: Vec<_> = (0..118)
         .map(|i| {
-            let calls = if i >= 110 { 300 } else { 0 };
+            let calls = if i >= 108 { 300 } else { 0 };
             serde_json::from_value(json!({
-                "startTs": i * 720, "endTs": (i + 1) * 720, "rounds": if i >= 100 { 12 } else { 0 },
+                "startTs": i * 720, "endTs": (i + 1) * 720, "rounds": if i >= 98 { 12 } else { 0 },
                 "calls": calls, "totalTime": 2.0 * calls as f64
             }))
             .unwrap()

@@ -481,9 +481,11 @@ fn intervals(
     series: &[(i64, Counters)],
 ) -> Vec<QueryStatPoint> {
     let n = i64::from(points.max(1));
-    // Whole seconds per interval, at least one: points name their bounds in seconds.
-    let span_s = (end_ms - start_ms).max(0) / 1000 + 1;
-    let width_s = (span_s + n - 1) / n;
+    // Whole seconds per interval, at least one: points name their bounds in seconds. The
+    // last interval ends within a second of the window's end, or past it only by what does
+    // not divide; a round in that last second counts in the last interval.
+    let span_s = (end_ms - start_ms).max(0) / 1000;
+    let width_s = ((span_s + n - 1) / n).max(1);
     let first_s = start_ms.div_euclid(1000);
     let mut out: Vec<QueryStatPoint> = (0..n)
         .map(|i| QueryStatPoint {
@@ -574,7 +576,7 @@ mod tests {
         };
         // 60 s in 6 intervals of 10 s; a round at 0 s, two at 25–29 s, one at the very end.
         let series = [(0, c(1)), (25_000, c(2)), (29_999, c(4)), (60_000, c(8))];
-        let points = intervals(0, 59_999, 6, &series);
+        let points = intervals(0, 60_000, 6, &series);
         assert_eq!(points.len(), 6);
         assert_eq!((points[0].start_ts, points[5].end_ts), (0, 60));
         let calls: Vec<i64> = points.iter().map(|p| p.calls).collect();

@@ -24,7 +24,7 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::{Load, fit};
-use series::{POINTS, Series, span_label};
+use series::{MAX_POINTS, POINTS, Series, span_label};
 
 /// Ticks (250 ms each) between two automatic refreshes of the statements: 10 s.
 pub const REFRESH_TICKS: u64 = 40;
@@ -141,6 +141,9 @@ pub struct StatsTab {
     series: Option<Series>,
     /// Why the last series asked for did not come.
     series_error: Option<String>,
+    /// The width the tab was last drawn at: a series is asked for with one interval per
+    /// column of its charts.
+    drawn_width: std::cell::Cell<u16>,
 }
 
 impl StatsTab {
@@ -241,7 +244,11 @@ impl StatsTab {
             database_id: self.open_database.clone()?,
             query_id: self.selected()?.id.clone(),
             since: self.window,
-            points: POINTS,
+            points: match self.drawn_width.get() {
+                0 => POINTS,
+                // The charts fill the tab inside its frame.
+                width => width.saturating_sub(2).clamp(1, MAX_POINTS),
+            },
         })
     }
 
@@ -490,6 +497,7 @@ impl TabView for StatsTab {
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
+        self.drawn_width.set(area.width);
         if self.pane == Pane::Detail
             && let Some(stat) = self.selected()
         {

@@ -4,8 +4,10 @@
 use crate::api::QueryStatPoint;
 use crate::ttl::Ttl;
 
-/// Intervals asked for: the charts sum neighbours when they are narrower.
+/// Intervals asked for when the tab has not been drawn yet, and at most (the service's
+/// bound): otherwise one per column of the charts.
 pub const POINTS: u16 = 120;
+pub const MAX_POINTS: u16 = 240;
 
 /// One statement's series over one window.
 #[derive(Debug, Clone, PartialEq)]
