@@ -472,8 +472,8 @@ impl Monitor {
     }
 }
 
-/// `points` equal intervals of `start_ms..=end_ms`, each with the rounds of `series` taken in
-/// it and their activity.
+/// `points` equal intervals of whole seconds covering `start_ms..=end_ms` and ending with it,
+/// each with the rounds of `series` taken in it and their activity.
 fn intervals(
     start_ms: i64,
     end_ms: i64,
@@ -482,11 +482,12 @@ fn intervals(
 ) -> Vec<QueryStatPoint> {
     let n = i64::from(points.max(1));
     // Whole seconds per interval, at least one: points name their bounds in seconds. The
-    // last interval ends within a second of the window's end, or past it only by what does
-    // not divide; a round in that last second counts in the last interval.
+    // intervals end with the window (the newest is always the latest stretch of time); when
+    // the span does not divide, the oldest begins a little before the window.
     let span_s = (end_ms - start_ms).max(0) / 1000;
     let width_s = ((span_s + n - 1) / n).max(1);
-    let first_s = start_ms.div_euclid(1000);
+    let end_s = end_ms.div_euclid(1000) + i64::from(end_ms.rem_euclid(1000) > 0);
+    let first_s = end_s - n * width_s;
     let mut out: Vec<QueryStatPoint> = (0..n)
         .map(|i| QueryStatPoint {
             start_ts: first_s + i * width_s,
@@ -585,6 +586,11 @@ mod tests {
         assert_eq!(rounds, [1, 0, 2, 0, 0, 1]);
         assert_eq!(points[2].avg_time, 2.0);
         assert_eq!(points[1].avg_time, 0.0);
+        // An hour in 118 intervals: 31 s each, the newest ending with the window.
+        let points = intervals(0, 3_600_000, 118, &[(3_599_500, c(3))]);
+        assert_eq!(points[117].end_ts - points[117].start_ts, 31);
+        assert_eq!((points[117].end_ts, points[117].calls), (3_600, 3));
+        assert!(points[0].start_ts < 0);
     }
 
     #[test]
