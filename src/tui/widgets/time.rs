@@ -13,7 +13,8 @@ pub fn parse(ts: &str) -> Option<OffsetDateTime> {
 /// `in 3d`, `5m ago`, `now`.
 pub fn relative(ts: &str, now: OffsetDateTime) -> String {
     let Some(at) = parse(ts) else {
-        return ts.to_owned();
+        // Whatever the service sent instead of a time: shown, with its hidden characters.
+        return crate::text::visible(ts).into_owned();
     };
     let delta = (at - now).whole_seconds();
     let amount = human(delta.abs());
@@ -67,6 +68,7 @@ mod tests {
         assert_eq!(relative("2026-11-23T11:55:00Z", now), "5m ago");
         assert_eq!(relative("2026-11-23T12:00:20Z", now), "now");
         assert_eq!(relative("garbage", now), "garbage");
+        assert_eq!(relative("\u{202e}2026\x1b[2J", now), "\\u{202e}2026␛[2J");
         assert_eq!(absolute(now), "2026-11-23 12:00 UTC");
     }
 }
