@@ -12,6 +12,7 @@ use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
 };
 use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
+use crate::server::store::StoreError;
 
 /// Default and largest `first` of `projects`: every project a person picks from.
 const PROJECTS: (i32, i32) = (1_000, 1_000);
@@ -24,6 +25,15 @@ pub struct QueryRoot;
 /// match, so it runs only when asked.
 fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+/// The count `count` answers when `wanted`, else 0 without asking: run beside the page's own
+/// statement, on another of the store's connections.
+async fn counted(
+    wanted: bool,
+    count: impl std::future::Future<Output = Result<i64, StoreError>>,
+) -> Result<i64, StoreError> {
+    if wanted { count.await } else { Ok(0) }
 }
 
 #[Object]
@@ -80,12 +90,10 @@ impl QueryRoot {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let scope = caller.key_scope();
-        let page = store.list_keys(&scope, &filter, after, limit).await?;
-        let total = if wants_total(ctx) {
-            store.count_keys(&scope, &filter).await?
-        } else {
-            0
-        };
+        let (page, total) = futures::try_join!(
+            store.list_keys(&scope, &filter, after, limit),
+            counted(wants_total(ctx), store.count_keys(&scope, &filter)),
+        )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_keys(ctx.loaders().await?, &page.items, nodes).await?;
         Ok(listing(page, total, |k| k.seq))
@@ -128,12 +136,10 @@ impl QueryRoot {
         let filter = filter.unwrap_or_default();
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
-        let page = store.list_identities(&filter, after, limit).await?;
-        let total = if wants_total(ctx) {
-            store.count_identities(&filter).await?
-        } else {
-            0
-        };
+        let (page, total) = futures::try_join!(
+            store.list_identities(&filter, after, limit),
+            counted(wants_total(ctx), store.count_identities(&filter)),
+        )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_identities(ctx.loaders().await?, &page.items, nodes).await?;
         Ok(listing(page, total, |i| i.seq))
@@ -170,12 +176,10 @@ impl QueryRoot {
         let store = &ctx.services()?.store;
         let limit = page_size(first)?;
         let before = decode_cursor(after.as_deref())?;
-        let page = store.audit_log(before, limit).await?;
-        let total = if wants_total(ctx) {
-            store.count_audit_entries().await?
-        } else {
-            0
-        };
+        let (page, total) = futures::try_join!(
+            store.audit_log(before, limit),
+            counted(wants_total(ctx), store.count_audit_entries()),
+        )?;
         Ok(listing(page, total, |e| e.seq))
     }
 
