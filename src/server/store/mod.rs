@@ -182,6 +182,7 @@ impl Store {
         } else {
             pragmas
                 .max_connections(1)
+                .test_before_acquire(false)
                 .connect(write_url.as_str())
                 .await?
         };
@@ -191,8 +192,11 @@ impl Store {
         let read = if in_memory {
             write.clone()
         } else {
+            // No ping before each use: a connection to a local file does not break, and the
+            // ping is one more round trip to the connection's worker thread per statement.
             AnyPoolOptions::new()
                 .max_connections(sqlite_readers())
+                .test_before_acquire(false)
                 .connect(options.read_only(true).to_url_lossy().as_str())
                 .await?
         };
