@@ -1753,3 +1753,35 @@ async fn bodies_over_one_mebibyte_get_413() {
     let (status, body) = send(server.json_body(body_of(limit))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn total_count_follows_every_change_and_expiry_at_once() {
+    let server = TestServer::start().await;
+    let count = || async {
+        let data = server
+            .data(&server.admin, "{ apiKeys { totalCount } }", json!({}))
+            .await;
+        data["apiKeys"]["totalCount"].as_i64().expect("a count")
+    };
+    let before = count().await;
+    assert_eq!(count().await, before, "asked again, the same");
+    let short = server
+        .global_key_with(&server.admin, "short", &[], json!({ "expiresIn": "2s" }))
+        .await;
+    assert_eq!(count().await, before + 1, "a key created");
+    let other = server.global_key("other", &[]).await;
+    assert_eq!(count().await, before + 2);
+    ok(&server
+        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": other.id }))
+        .await);
+    assert_eq!(count().await, before + 1, "a key disabled");
+    let all = "{ apiKeys(filter: { includeDisabled: true }) { totalCount } }";
+    let everything = server.data(&server.admin, all, json!({})).await;
+    assert_eq!(everything["apiKeys"]["totalCount"], json!(before + 2));
+    // The short key expires: counted out from the second it does, not a second later.
+    eventually("the short key expires", || async {
+        server.status_of(&short.token).await == reqwest::StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert_eq!(count().await, before, "a key expired");
+}

@@ -1,6 +1,8 @@
 //! API keys: lookup by token, creation with their identity, enabling and disabling (with the
 //! cascade to the keys they created), listings.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -216,32 +218,74 @@ impl Store {
             && filter.kind.is_none()
             && filter.visibility.is_none();
         if unnarrowed {
-            let column = if filter.include_disabled {
-                "all_keys"
-            } else {
-                "enabled_keys"
-            };
-            // One statement, so the counter and the expired keys are of one snapshot.
-            let mut q = Sql::new(format!("SELECT c.{column}"));
-            if !filter.include_expired {
-                q.push(
-                    " - (SELECT COUNT(*) FROM api_keys k \
-                     WHERE k.expires_at IS NOT NULL AND k.expires_at <= ",
-                )
-                .bind(Timestamp::now().0);
-                if !filter.include_disabled {
-                    // `+` keeps SQLite from walking every enabled key by `api_keys_enabled_seq`
-                    // instead of the few expiring ones by `api_keys_expiring`.
-                    q.push(" AND +k.enabled = 1");
-                }
-                q.push(")");
-            }
-            q.push(" FROM api_key_counts c WHERE c.id = 1");
-            return Ok(q.query_scalar()?.fetch_one(&self.read).await?);
+            return self.count_all_keys(filter).await;
         }
         let mut q = Sql::new("SELECT COUNT(*) FROM api_keys k WHERE 1 = 1");
         push_key_conditions(&mut q, self.backend, scope, filter);
         Ok(q.query_scalar()?.fetch_one(&self.read).await?)
+    }
+
+    /// [`Store::count_keys`] of every key but the disabled and expired ones (as the switches
+    /// say): from the counters the triggers keep, less the keys that expired, with the next
+    /// expiry to come. The answer is kept while nothing changed (the store's generation), no key
+    /// expired since (the next expiry is still ahead) and within the second it was counted in
+    /// (a change made behind the service's back), so a listing page asking for `totalCount`
+    /// again and again costs one statement, not two.
+    async fn count_all_keys(&self, filter: &ApiKeyFilter) -> StoreResult<i64> {
+        let switches = (filter.include_disabled, filter.include_expired);
+        let now = Timestamp::now().0;
+        // Read before the count: a change committed meanwhile makes the answer stale at once.
+        let generation = self.generation();
+        if let Some(count) = self.key_counts.get(switches, generation, now) {
+            return Ok(count);
+        }
+        let column = if filter.include_disabled {
+            "all_keys"
+        } else {
+            "enabled_keys"
+        };
+        // `+` keeps SQLite from walking every enabled key by `api_keys_enabled_seq` instead
+        // of the few expiring ones by `api_keys_expiring`.
+        let enabled = if filter.include_disabled {
+            ""
+        } else {
+            " AND +k.enabled = 1"
+        };
+        // One statement, so the counter and the expired keys are of one snapshot.
+        let mut q = Sql::new(format!("SELECT c.{column}"));
+        if !filter.include_expired {
+            q.push(
+                " - (SELECT COUNT(*) FROM api_keys k \
+                 WHERE k.expires_at IS NOT NULL AND k.expires_at <= ",
+            )
+            .bind(now)
+            .push(enabled)
+            .push(")");
+        }
+        q.push(
+            " AS total, (SELECT MIN(k.expires_at) FROM api_keys k \
+             WHERE k.expires_at IS NOT NULL AND k.expires_at > ",
+        )
+        .bind(now)
+        .push(enabled)
+        .push(") AS next_expiry FROM api_key_counts c WHERE c.id = 1");
+        let row = q.query()?.fetch_one(&self.read).await?;
+        let total: i64 = row.try_get("total")?;
+        let next_expiry: Option<i64> = if filter.include_expired {
+            None
+        } else {
+            row.try_get("next_expiry")?
+        };
+        self.key_counts.put(
+            switches,
+            KeptCount {
+                generation,
+                at: now,
+                next_expiry,
+                total,
+            },
+        );
+        Ok(total)
     }
 
     /// The first `limit` keys of a project in `scope`, oldest first.
@@ -270,6 +314,37 @@ impl Store {
         q.list(identity_ids);
         let rows = q.query()?.fetch_all(&self.read).await?;
         rows.iter().map(key_from_row).collect()
+    }
+}
+
+/// What [`Store::count_all_keys`] keeps, per pair of switches (disabled, expired included).
+#[derive(Default)]
+pub(super) struct KeyCounts(std::sync::Mutex<HashMap<(bool, bool), KeptCount>>);
+
+#[derive(Clone, Copy)]
+pub(super) struct KeptCount {
+    generation: u64,
+    /// When it was counted, Unix seconds.
+    at: i64,
+    /// The first expiry after `at` among the keys counted; none when no key will expire.
+    next_expiry: Option<i64>,
+    total: i64,
+}
+
+impl KeyCounts {
+    /// The kept count, if it still holds at `now` (Unix seconds).
+    fn get(&self, switches: (bool, bool), generation: u64, now: i64) -> Option<i64> {
+        let kept = *self.0.lock().ok()?.get(&switches)?;
+        let fresh = kept.generation == generation
+            && now <= kept.at
+            && kept.next_expiry.is_none_or(|expiry| now < expiry);
+        fresh.then_some(kept.total)
+    }
+
+    fn put(&self, switches: (bool, bool), count: KeptCount) {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.insert(switches, count);
+        }
     }
 }
 

@@ -118,6 +118,7 @@ pub struct Store {
     changes: Arc<Changes>,
     /// The monitored databases this replica samples (PostgreSQL: session advisory locks).
     sampling_locks: Arc<tokio::sync::Mutex<SamplingLocks>>,
+    key_counts: Arc<keys::KeyCounts>,
 }
 
 /// The advisory lock every PostgreSQL write transaction takes first (`pg_advisory_xact_lock`):
@@ -206,6 +207,7 @@ impl Store {
             write,
             changes: Arc::new(Changes::default()),
             sampling_locks: Arc::default(),
+            key_counts: Arc::default(),
         })
     }
 
@@ -226,6 +228,7 @@ impl Store {
             write: pool,
             changes,
             sampling_locks: Arc::default(),
+            key_counts: Arc::default(),
         })
     }
 
