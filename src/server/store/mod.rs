@@ -195,9 +195,18 @@ impl Store {
         } else {
             // No ping before each use: a connection to a local file does not break, and the
             // ping is one more round trip to the connection's worker thread per statement.
+            // Pages are read through a memory map (up to 256 MiB) rather than a read() each:
+            // `apiKeys` under 16 clients answered 6 % more with a p99 of 9.5–10.2 ms, from
+            // 10.1–10.5 ms (`cargo bench --bench service_load`).
             AnyPoolOptions::new()
                 .max_connections(sqlite_readers())
                 .test_before_acquire(false)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA mmap_size = 268435456").await?;
+                        Ok(())
+                    })
+                })
                 .connect(options.read_only(true).to_url_lossy().as_str())
                 .await?
         };
