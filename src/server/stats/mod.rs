@@ -355,7 +355,12 @@ impl Monitor {
             return Ok(kept);
         }
         let activity = Arc::new(store.window_activity(&rounds, MAX_STATEMENTS, None).await?);
-        self.windows.0.insert(rounds, Arc::clone(&activity));
+        // Kept only if the rounds are still the window's: retention committing between the
+        // two reads (which share no snapshot) may have moved the base under the answer.
+        let now = store.window_rounds(db.numeric_id, start_ms, end_ms).await?;
+        if now.as_ref() == Some(&rounds) {
+            self.windows.0.insert(rounds, Arc::clone(&activity));
+        }
         Ok(activity)
     }
 
