@@ -168,10 +168,7 @@ async fn serve_graphql(store: Store) -> anyhow::Result<SocketAddr> {
     let addr = listener.local_addr()?;
     let services = Services {
         store,
-        settings: Settings {
-            max_key_ttl: None,
-            public_url: format!("http://{addr}"),
-        },
+        settings: Settings { max_key_ttl: None },
         monitor: Monitor::default(),
     };
     let app = keydeck::server::router(keydeck::server::schema(services.clone()), services);

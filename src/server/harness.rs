@@ -20,7 +20,6 @@ pub async fn in_process(database_url: &str) -> anyhow::Result<(Router, Option<St
         store,
         settings: Settings {
             max_key_ttl: Some("30d".parse().context("the default maximum TTL")?),
-            public_url: "http://127.0.0.1".to_owned(),
         },
         monitor: Monitor::default(),
     };

@@ -101,9 +101,8 @@ async fn query_page(
         return text_response(StatusCode::FORBIDDEN, &message);
     }
     let monitor = &http.services.monitor;
-    let public_url = &http.services.settings.public_url;
     let found = match monitor
-        .query_stat(&http.services.store, &database, &query, public_url)
+        .query_stat(&http.services.store, &database, &query)
         .await
     {
         Ok(found) => found,

@@ -74,15 +74,15 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = socket.local_addr()?;
-    let monitor = Monitor::open(&store, &config.monitor, config.sampling).await?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let monitor = Monitor::open(&store, &config.monitor, config.sampling, public_url).await?;
     let services = Services {
         store,
         settings: Settings {
             max_key_ttl: config.max_key_ttl,
-            public_url: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
         },
         monitor,
     };

@@ -18,6 +18,8 @@ use crate::server::auth::Caller;
 use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition};
 use crate::server::store::{Store, StoreError};
 
+use super::when;
+
 /// How long the loader waits to gather the keys of one batch.
 const BATCH_DELAY: Duration = Duration::from_millis(1);
 /// Largest batch: keeps each `IN (…)` list well under SQLite's bind limit.
@@ -150,32 +152,15 @@ async fn load_identities(
     // the statements side by side instead of one after another.
     let ids = || identities.iter().cloned();
     let memberships = selection.field("projects").exists();
+    // Whose key is it: `projects` shows the caller the memberships of keys it created.
     let (_, _, member_of, _) = futures::try_join!(
-        async {
-            if !known {
-                load_now(loaders, ids().map(IdentityById)).await?;
-            }
-            Ok::<_, LoadError>(())
-        },
-        async {
-            if selection.field("roles").exists() {
-                load_now(loaders, ids().map(RolesOf)).await?;
-            }
-            Ok(())
-        },
-        async {
-            if !memberships {
-                return Ok(HashMap::new());
-            }
-            load_now(loaders, ids().map(MembershipsOf)).await
-        },
-        async {
-            // Whose key is it: `projects` shows the caller the memberships of keys it created.
-            if memberships {
-                load_now(loaders, ids().map(KeyOfIdentity)).await?;
-            }
-            Ok(())
-        },
+        when(!known, load_now(loaders, ids().map(IdentityById))),
+        when(
+            selection.field("roles").exists(),
+            load_now(loaders, ids().map(RolesOf))
+        ),
+        when(memberships, load_now(loaders, ids().map(MembershipsOf))),
+        when(memberships, load_now(loaders, ids().map(KeyOfIdentity))),
     )?;
     projects.extend(
         member_of

@@ -92,8 +92,6 @@ pub struct Settings {
     /// Longest allowed key lifetime; keys created without `expiresIn` get exactly this.
     /// `None` lifts the limit (and such keys never expire).
     pub max_key_ttl: Option<Ttl>,
-    /// Base URL of this service, used in `queryUrl`.
-    pub public_url: String,
 }
 
 /// What every resolver can reach.
@@ -163,6 +161,15 @@ impl ContextExt for Context<'_> {
 }
 
 /// A top-level error with a machine-readable `extensions.code`.
+/// What `work` answers when `wanted`, else the empty answer without doing it: for the parts
+/// of a request that run side by side only when the selection asks for them.
+async fn when<T: Default, E>(
+    wanted: bool,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    if wanted { work.await } else { Ok(T::default()) }
+}
+
 fn coded_error(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
     use async_graphql::ErrorExtensions;
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))

@@ -6,13 +6,12 @@ use async_graphql::{Context, ID, Object};
 use super::MAX_PAGE_SIZE;
 use super::loaders::{prime_identities, prime_keys};
 use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
-use super::{ContextExt, forbidden};
+use super::{ContextExt, forbidden, when};
 use crate::server::domain::authz;
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
 };
 use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
-use crate::server::store::StoreError;
 
 /// Default and largest `first` of `projects`: every project a person picks from.
 const PROJECTS: (i32, i32) = (1_000, 1_000);
@@ -25,15 +24,6 @@ pub struct QueryRoot;
 /// match, so it runs only when asked.
 fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
-}
-
-/// The count `count` answers when `wanted`, else 0 without asking: run beside the page's own
-/// statement, on another of the store's connections.
-async fn counted(
-    wanted: bool,
-    count: impl std::future::Future<Output = Result<i64, StoreError>>,
-) -> Result<i64, StoreError> {
-    if wanted { count.await } else { Ok(0) }
 }
 
 #[Object]
@@ -92,7 +82,7 @@ impl QueryRoot {
         let scope = caller.key_scope();
         let (page, total) = futures::try_join!(
             store.list_keys(&scope, &filter, after, limit),
-            counted(wants_total(ctx), store.count_keys(&scope, &filter)),
+            when(wants_total(ctx), store.count_keys(&scope, &filter)),
         )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_keys(ctx.loaders().await?, &page.items, nodes).await?;
@@ -138,7 +128,7 @@ impl QueryRoot {
         let after = decode_cursor(after.as_deref())?;
         let (page, total) = futures::try_join!(
             store.list_identities(&filter, after, limit),
-            counted(wants_total(ctx), store.count_identities(&filter)),
+            when(wants_total(ctx), store.count_identities(&filter)),
         )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_identities(ctx.loaders().await?, &page.items, nodes).await?;
@@ -178,7 +168,7 @@ impl QueryRoot {
         let before = decode_cursor(after.as_deref())?;
         let (page, total) = futures::try_join!(
             store.audit_log(before, limit),
-            counted(wants_total(ctx), store.count_audit_entries()),
+            when(wants_total(ctx), store.count_audit_entries()),
         )?;
         Ok(listing(page, total, |e| e.seq))
     }
@@ -206,13 +196,7 @@ impl QueryRoot {
         let services = ctx.services()?;
         services
             .monitor
-            .query_stats(
-                &services.store,
-                &database_id,
-                start_ts,
-                end_ts,
-                &services.settings.public_url,
-            )
+            .query_stats(&services.store, &database_id, start_ts, end_ts)
             .await
             .map_err(|e| super::coded_error(e.code(), e.to_string()))
     }

@@ -164,13 +164,15 @@ pub struct Monitor {
     statements: StatementCache,
     windows: WindowCache,
     sampling: Sampling,
+    /// Where `queryUrl`s point: `--public-url`, or the service's own address.
+    public_url: String,
 }
 
-/// Windows' activity by the rounds they count over. A window ending now moves to other
+/// Windows' answers by the rounds they count over. A window ending now moves to other
 /// rounds with each sampling round, so an answer is computed once per round, however many
 /// clients ask meanwhile (a TUI refreshes every 10 s, rounds are every 60 s by default).
 #[derive(Clone)]
-struct WindowCache(FifoCache<WindowRounds, Arc<WindowActivity>>);
+struct WindowCache(FifoCache<WindowRounds, Arc<Vec<QueryStat>>>);
 
 impl Default for WindowCache {
     fn default() -> Self {
@@ -190,6 +192,7 @@ impl Monitor {
         store: &Store,
         targets: &[(String, String)],
         sampling: Sampling,
+        public_url: String,
     ) -> anyhow::Result<Self> {
         let targets = targets
             .iter()
@@ -227,6 +230,7 @@ impl Monitor {
             statements: StatementCache::default(),
             windows: WindowCache::default(),
             sampling,
+            public_url,
         })
     }
 
@@ -259,11 +263,15 @@ impl Monitor {
         database_id: &str,
         start_ts: Option<i32>,
         end_ts: Option<i32>,
-        public_url: &str,
     ) -> Result<Vec<QueryStat>, StatsError> {
         let db = self.find(database_id)?;
-        self.window(store, db, start_ts, end_ts, None, public_url)
-            .await
+        let (start_ms, end_ms) = self.bounds(start_ts, end_ts)?;
+        let busiest = self.busiest(store, db, start_ms, end_ms).await?;
+        if busiest.is_empty() {
+            // Nothing to show: say why when the database cannot be read now.
+            unreadable(db).await?;
+        }
+        Ok(busiest.as_ref().clone())
     }
 
     /// One statement of a database by its queryid (for its page) over the default window,
@@ -274,54 +282,25 @@ impl Monitor {
         store: &Store,
         database_id: &str,
         query_id: &str,
-        public_url: &str,
     ) -> Result<Option<(String, QueryStat)>, StatsError> {
         let db = self.find(database_id)?;
         let Ok(numeric) = query_id.parse::<i64>() else {
             return Ok(None);
         };
-        let mut found = self
-            .window(store, db, None, None, Some(numeric), public_url)
-            .await?;
+        let (start_ms, end_ms) = self.bounds(None, None)?;
+        let activity = match store.window_rounds(db.numeric_id, start_ms, end_ms).await? {
+            Some(rounds) => store.window_activity(&rounds, 1, Some(numeric)).await?,
+            None => WindowActivity::default(),
+        };
+        let mut found = self.stats(db, activity);
         if found.is_empty() {
             let mut texts = store.statement_texts(db.numeric_id, &[numeric]).await?;
             match texts.remove(&numeric) {
-                Some(text) => {
-                    let id = numeric.to_string();
-                    found.push(self.stat(db, id, text, Counters::default(), 0.0, public_url));
-                }
+                Some(text) => found.push(self.stat(db, numeric, text, Counters::default(), 0.0)),
                 None => unreadable(db).await?,
             }
         }
         Ok(found.pop().map(|stat| (db.name.clone(), stat)))
-    }
-
-    /// The statements active in a window, busiest first (at most [`MAX_STATEMENTS`]), or only
-    /// the one with queryid `only`; shares are of the whole database's time either way.
-    async fn window(
-        &self,
-        store: &Store,
-        db: &Monitored,
-        start_ts: Option<i32>,
-        end_ts: Option<i32>,
-        only: Option<i64>,
-        public_url: &str,
-    ) -> Result<Vec<QueryStat>, StatsError> {
-        let (start_ms, end_ms) = self.bounds(start_ts, end_ts)?;
-        let activity = self.activity(store, db, start_ms, end_ms, only).await?;
-        if activity.busiest.is_empty() {
-            // Nothing to show: say why when the database cannot be read now.
-            unreadable(db).await?;
-        }
-        let total = activity.total_time_ms;
-        Ok(activity
-            .busiest
-            .iter()
-            .map(|busy| {
-                let id = busy.query_id.to_string();
-                self.stat(db, id, busy.text.clone(), busy.counters, total, public_url)
-            })
-            .collect())
     }
 
     /// Computes the answer for the default window ending now (kept for its rounds).
@@ -331,37 +310,34 @@ impl Monitor {
         db: &Monitored,
     ) -> Result<(), StatsError> {
         let (start_ms, end_ms) = self.bounds(None, None)?;
-        self.activity(store, db, start_ms, end_ms, None).await?;
+        self.busiest(store, db, start_ms, end_ms).await?;
         Ok(())
     }
 
-    /// The busiest statements of a window of database `db` (or only statement `only`); the
-    /// busiest are computed once for the rounds the window counts over.
-    async fn activity(
+    /// The busiest statements of a window of database `db` (at most [`MAX_STATEMENTS`]),
+    /// as answered: computed once for the rounds the window counts over.
+    async fn busiest(
         &self,
         store: &Store,
         db: &Monitored,
         start_ms: i64,
         end_ms: i64,
-        only: Option<i64>,
-    ) -> Result<Arc<WindowActivity>, StatsError> {
+    ) -> Result<Arc<Vec<QueryStat>>, StatsError> {
         let Some(rounds) = store.window_rounds(db.numeric_id, start_ms, end_ms).await? else {
             return Ok(Arc::default());
         };
-        if only.is_some() {
-            return Ok(Arc::new(store.window_activity(&rounds, 1, only).await?));
-        }
         if let Some(kept) = self.windows.0.get(&rounds) {
             return Ok(kept);
         }
-        let activity = Arc::new(store.window_activity(&rounds, MAX_STATEMENTS, None).await?);
+        let activity = store.window_activity(&rounds, MAX_STATEMENTS, None).await?;
+        let busiest = Arc::new(self.stats(db, activity));
         // Kept only if the rounds are still the window's: retention committing between the
         // two reads (which share no snapshot) may have moved the base under the answer.
         let now = store.window_rounds(db.numeric_id, start_ms, end_ms).await?;
         if now.as_ref() == Some(&rounds) {
-            self.windows.0.insert(rounds, Arc::clone(&activity));
+            self.windows.0.insert(rounds, Arc::clone(&busiest));
         }
-        Ok(activity)
+        Ok(busiest)
     }
 
     /// A window's first and last millisecond: `startTs`/`endTs` (Unix seconds) as given, by
@@ -422,23 +398,33 @@ impl Monitor {
         Ok(intervals(start_ms, end_ms, points, &series))
     }
 
+    /// The statements of a window's activity with pganalyze's fields, busiest first.
+    fn stats(&self, db: &Monitored, activity: WindowActivity) -> Vec<QueryStat> {
+        let total = activity.total_time_ms;
+        activity
+            .busiest
+            .into_iter()
+            .map(|busy| self.stat(db, busy.query_id, busy.text, busy.counters, total))
+            .collect()
+    }
+
     /// A statement's figures as pganalyze names them; `total_time` is the whole database's.
     fn stat(
         &self,
         db: &Monitored,
-        id: String,
+        id: i64,
         query: String,
         c: Counters,
         total_time: f64,
-        public_url: &str,
     ) -> QueryStat {
+        let id = id.to_string();
         let per_call = |v: f64| {
             if c.calls > 0 { v / c.calls as f64 } else { 0.0 }
         };
         let statement = self.statements.get(&id, &query);
         let (hit, read) = (c.blks_hit, c.blks_read);
         QueryStat {
-            query_url: query_url(public_url, &db.id, &id),
+            query_url: query_url(&self.public_url, &db.id, &id),
             id: ID(id),
             truncated_query: truncate(&query),
             table_names: statement.tables,

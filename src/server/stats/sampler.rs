@@ -50,7 +50,7 @@ pub(super) const ROUND_SQL: &str = concat!(
 
 /// This database's statements (its dbid only, one row per queryid, without this service's
 /// own), with the counters a window needs; `$read`/`$write` are the I/O timing columns.
-/// Texts are cut at [`MAX_TEXT_CHARS`]: any user of the database decides how long they are,
+/// Texts are cut at 65,536 characters: any user of the database decides how long they are,
 /// and every round reads them all. "This service's own" are the marked statements of the role
 /// it connects as: a marker written by anyone else hides nothing.
 macro_rules! sample_sql {
@@ -77,9 +77,6 @@ GROUP BY s.queryid"
         )
     };
 }
-
-/// The longest statement text stored and answered, in characters (`left(…, 65536)` above).
-pub const MAX_TEXT_CHARS: usize = 65_536;
 
 /// [`sample_sql!`] for PostgreSQL 14 to 16.
 pub(super) const SAMPLE_SQL: &str = sample_sql!("blk_read_time", "blk_write_time");

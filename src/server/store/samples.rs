@@ -345,7 +345,7 @@ impl Store {
             activity.total_time_ms = row.try_get("all_time_ms")?;
             activity.busiest.push(Busy {
                 query_id: row.try_get("query_id")?,
-                counters: counters(row, "")?,
+                counters: counters(row)?,
                 text: row.try_get("query")?,
             });
         }
@@ -384,13 +384,9 @@ impl Store {
         let mut epoch = None;
         let mut value = Counters::default();
         for row in &rows {
-            let round = Round {
-                taken_ms: row.try_get("taken_ms")?,
-                stats_reset_s: row.try_get("stats_reset_s")?,
-                postmaster_start_s: row.try_get("postmaster_start_s")?,
-            };
+            let round = round_of(row)?;
             let sample = match row.try_get::<Option<i64>, _>("calls")? {
-                Some(_) => Some(counters(row, "")?),
+                Some(_) => Some(counters(row)?),
                 None => None,
             };
             let Some(current) = epoch else {
@@ -464,11 +460,7 @@ impl Store {
         .await?;
         let mut rounds = Vec::with_capacity(rows.len());
         for row in &rows {
-            let round = Round {
-                taken_ms: row.try_get("taken_ms")?,
-                stats_reset_s: row.try_get("stats_reset_s")?,
-                postmaster_start_s: row.try_get("postmaster_start_s")?,
-            };
+            let round = round_of(row)?;
             rounds.push((row.try_get::<i64, _>("id")?, round));
         }
         let keep = kept_rounds(&rounds, full_before_ms, rollup_ms, delete_before_ms);
@@ -627,7 +619,7 @@ async fn latest_in_epoch(
     round: Round,
 ) -> StoreResult<Counters> {
     let row = sqlx::query(
-        "SELECT r.stats_reset_s, r.postmaster_start_s, \
+        "SELECT r.taken_ms, r.stats_reset_s, r.postmaster_start_s, \
                 s.calls, s.total_time_ms, s.blks_hit, s.blks_read, s.io_time_ms \
          FROM stats_samples s JOIN stats_rounds r ON r.id = s.round_id \
          WHERE s.database_id = $1 AND s.query_id = $2 AND s.round_id <= $3 \
@@ -641,26 +633,30 @@ async fn latest_in_epoch(
     let Some(row) = row else {
         return Ok(Counters::default());
     };
-    let epoch = (
-        row.try_get::<i64, _>("postmaster_start_s")?,
-        row.try_get::<Option<i64>, _>("stats_reset_s")?,
-    );
-    if epoch == round.epoch() {
-        counters(&row, "")
+    if round_of(&row)?.epoch() == round.epoch() {
+        counters(&row)
     } else {
         Ok(Counters::default())
     }
 }
 
-/// The counters of a row whose columns are named `{prefix}calls`, `{prefix}total_time_ms`, ….
-fn counters(row: &sqlx::any::AnyRow, prefix: &str) -> StoreResult<Counters> {
-    let name = |column: &str| format!("{prefix}{column}");
+/// A round as its row has it (`taken_ms`, `stats_reset_s`, `postmaster_start_s`).
+fn round_of(row: &sqlx::any::AnyRow) -> StoreResult<Round> {
+    Ok(Round {
+        taken_ms: row.try_get("taken_ms")?,
+        stats_reset_s: row.try_get("stats_reset_s")?,
+        postmaster_start_s: row.try_get("postmaster_start_s")?,
+    })
+}
+
+/// A sample's counters as its row has them (`calls`, `total_time_ms`, …).
+fn counters(row: &sqlx::any::AnyRow) -> StoreResult<Counters> {
     Ok(Counters {
-        calls: row.try_get(name("calls").as_str())?,
-        total_time_ms: row.try_get(name("total_time_ms").as_str())?,
-        blks_hit: row.try_get(name("blks_hit").as_str())?,
-        blks_read: row.try_get(name("blks_read").as_str())?,
-        io_time_ms: row.try_get(name("io_time_ms").as_str())?,
+        calls: row.try_get("calls")?,
+        total_time_ms: row.try_get("total_time_ms")?,
+        blks_hit: row.try_get("blks_hit")?,
+        blks_read: row.try_get("blks_read")?,
+        io_time_ms: row.try_get("io_time_ms")?,
     })
 }
 

@@ -260,10 +260,7 @@ impl StatsTab {
         since: Option<Ttl>,
         result: Result<Vec<QueryStatPoint>, String>,
     ) {
-        let wanted = self.open_database.as_deref() == Some(database_id.as_str())
-            && self.selected().is_some_and(|s| s.id == query_id)
-            && self.window == since;
-        if !wanted {
+        if !self.shows(&database_id, &query_id, since) {
             return;
         }
         match result {
@@ -278,6 +275,13 @@ impl StatsTab {
             }
             Err(e) => self.series_error = Some(e),
         }
+    }
+
+    /// Whether the series of that statement over that window is the one the details show.
+    fn shows(&self, database_id: &str, query_id: &str, since: Option<Ttl>) -> bool {
+        self.open_database.as_deref() == Some(database_id)
+            && self.selected().is_some_and(|s| s.id == query_id)
+            && self.window == since
     }
 
     /// Another window: the statements and the series are asked for again.
@@ -702,14 +706,14 @@ impl StatsTab {
         let lines = fit::wrap_all(&detail_lines(stat, theme), text_area.width.into());
         Paragraph::new(fit::clip(lines, text_area.height.into(), theme.dim)).render(text_area, buf);
         if chart_height > 0 {
-            self.render_charts(stat, chart_area, buf, theme);
+            self.render_charts(chart_area, buf, theme);
         }
     }
 
     /// Calls and time per interval of the window, newest on the right; a column where no
     /// sampling round fell (before monitoring began, or while the database was unreadable)
     /// is drawn apart from one without activity.
-    fn render_charts(&self, stat: &QueryStat, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    fn render_charts(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
         let [calls_label, calls_chart, time_label, time_chart] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(3),
@@ -717,11 +721,8 @@ impl StatsTab {
             Constraint::Length(3),
         ])
         .areas(area);
-        let series = self.series.as_ref().filter(|series| {
-            self.open_database
-                .as_deref()
-                .is_some_and(|db| series.is_of(db, &stat.id, self.window))
-        });
+        let series =
+            (self.series.as_ref()).filter(|s| self.shows(&s.database_id, &s.query_id, s.since));
         let Some(series) = series else {
             let text = match &self.series_error {
                 Some(e) => format!(

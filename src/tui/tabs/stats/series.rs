@@ -27,11 +27,6 @@ pub struct Bar {
 }
 
 impl Series {
-    /// Whether this is the series of that statement over that window.
-    pub fn is_of(&self, database_id: &str, query_id: &str, since: Option<Ttl>) -> bool {
-        self.database_id == database_id && self.query_id == query_id && self.since == since
-    }
-
     /// The series in `width` columns, and how many seconds one interval spans. A column shows
     /// its intervals' mean (a chart narrower than the series puts two or more intervals in a
     /// column, a wider one repeats them), so that every column reads "per interval".
