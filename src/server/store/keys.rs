@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::server::model::{ApiKey, ApiKeyFilter, ApiKeyType, Permission, Timestamp, Visibility};
@@ -12,7 +11,7 @@ use crate::text;
 use super::audit::insert_audit;
 use super::projects::insert_memberships;
 use super::sql::{Backend, Sql};
-use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled, flag, page};
+use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled, page};
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
     k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
@@ -20,30 +19,21 @@ const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_
 
 impl Store {
     pub async fn key_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.token_hash = $1");
-        let row = sqlx::query(&sql)
-            .bind(token_hash)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(key_from_row).transpose()
+        let mut q = select_keys(self.backend);
+        q.push("k.token_hash = ").bind(token_hash.to_owned());
+        fetch_key(&mut q, &self.read).await
     }
 
     pub async fn key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(key_from_row).transpose()
+        let mut q = select_keys(self.backend);
+        q.push("k.id = ").bind(id.to_owned());
+        fetch_key(&mut q, &self.read).await
     }
 
     pub async fn key_of_identity(&self, identity_id: &str) -> StoreResult<Option<ApiKey>> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(identity_id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(key_from_row).transpose()
+        let mut q = select_keys(self.backend);
+        q.push("k.identity_id = ").bind(identity_id.to_owned());
+        fetch_key(&mut q, &self.read).await
     }
 
     /// Records the use of these keys at `at`, in one statement (callers gather the keys used
@@ -114,7 +104,7 @@ impl Store {
         .bind(new.owner_id)
         .execute(&mut *tx)
         .await?;
-        let key = key_in(&mut tx, &id)
+        let key = key_in(&mut tx, self.backend, &id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the new key vanished".into()))?;
         insert_audit(&mut tx, audit, Some(&id), "OK", None).await?;
@@ -137,7 +127,7 @@ impl Store {
     ) -> StoreResult<Option<Toggled>> {
         let now = Timestamp::now();
         let mut tx = self.begin().await?;
-        let Some(key) = key_in(&mut tx, id).await? else {
+        let Some(key) = key_in(&mut tx, self.backend, id).await? else {
             return Ok(None);
         };
         if key.enabled == enabled {
@@ -178,7 +168,7 @@ impl Store {
             let why = format!("disabled with {id}, the key that created it");
             insert_audit(&mut tx, audit, Some(child), "OK", Some(&why)).await?;
         }
-        let key = key_in(&mut tx, id)
+        let key = key_in(&mut tx, self.backend, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the key vanished".into()))?;
         self.commit_change(tx).await?;
@@ -193,17 +183,14 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Page<ApiKey>> {
-        let mut q = Sql::new(format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE 1 = 1"));
+        let mut q = select_keys(self.backend);
+        q.push("1 = 1");
         push_key_conditions(&mut q, self.backend, scope, filter);
         if let Some(after) = after {
             q.push(" AND k.seq > ").bind(after);
         }
         q.push(" ORDER BY k.seq LIMIT ").bind(limit + 1);
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        page(
-            rows.iter().map(key_from_row).collect::<StoreResult<_>>()?,
-            limit,
-        )
+        page(fetch_keys(&mut q, &self.read).await?, limit)
     }
 
     /// How many keys [`Store::list_keys`] would list over all pages. With no scope or filter
@@ -295,25 +282,19 @@ impl Store {
         project_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<ApiKey>> {
-        let mut q = Sql::new(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.project_id = "
-        ));
-        q.bind(project_id.to_owned());
+        let mut q = select_keys(self.backend);
+        q.push("k.project_id = ").bind(project_id.to_owned());
         push_scope(&mut q, scope);
         q.push(" ORDER BY k.seq LIMIT ")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter().map(key_from_row).collect()
+        fetch_keys(&mut q, &self.read).await
     }
 
     /// The keys of these identities (each identity has at most one).
     pub async fn keys_of_identities(&self, identity_ids: &[String]) -> StoreResult<Vec<ApiKey>> {
-        let mut q = Sql::new(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.identity_id IN "
-        ));
-        q.list(identity_ids);
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter().map(key_from_row).collect()
+        let mut q = select_keys(self.backend);
+        q.push("k.identity_id IN ").list(identity_ids);
+        fetch_keys(&mut q, &self.read).await
     }
 }
 
@@ -348,11 +329,113 @@ impl KeyCounts {
     }
 }
 
+/// A statement that answers keys as one JSON array ([`Backend::json_rows`]): the caller goes on
+/// with the conditions on `api_keys k` (and any order and limit), then [`fetch_keys`] runs it.
+fn select_keys(backend: Backend) -> Sql {
+    Sql::new(format!(
+        "SELECT {} FROM (SELECT {KEY_COLUMNS} FROM api_keys k WHERE ",
+        backend.json_rows(KEY_COLUMNS, "k.seq")
+    ))
+}
+
+/// Runs a statement begun by [`select_keys`]: the keys it matches, oldest first.
+async fn fetch_keys<'c, E>(q: &mut Sql, executor: E) -> StoreResult<Vec<ApiKey>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    q.push(") k");
+    let text: String = q.query_scalar()?.fetch_one(executor).await?;
+    let records: Vec<KeyRecord> = super::parse_json(&text)?;
+    Ok(records.into_iter().map(KeyRecord::into_key).collect())
+}
+
+/// Runs a statement begun by [`select_keys`] that matches one key at most.
+async fn fetch_key<'c, E>(q: &mut Sql, executor: E) -> StoreResult<Option<ApiKey>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(fetch_keys(q, executor).await?.into_iter().next())
+}
+
+/// A key as [`select_keys`] gives it: [`KEY_COLUMNS`] in their order.
+#[derive(serde::Deserialize)]
+struct KeyRecord(
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    String,
+    Option<String>,
+);
+
+impl KeyRecord {
+    fn into_key(self) -> ApiKey {
+        let KeyRecord(
+            seq,
+            id,
+            identity_id,
+            description,
+            project_id,
+            token_prefix,
+            enabled,
+            created_at,
+            last_used_at,
+            expires_at,
+            disabled_at,
+            can_read,
+            can_write,
+            visibility,
+            owner_id,
+        ) = self;
+        let mut permissions = Vec::new();
+        if can_read != 0 {
+            permissions.push(Permission::Read);
+        }
+        if can_write != 0 {
+            permissions.push(Permission::Write);
+        }
+        ApiKey {
+            seq,
+            id,
+            kind: if project_id.is_some() {
+                ApiKeyType::Project
+            } else {
+                ApiKeyType::Global
+            },
+            description,
+            enabled: enabled != 0,
+            created_at: Timestamp(created_at),
+            last_used_at: last_used_at.map(Timestamp),
+            expires_at: expires_at.map(Timestamp),
+            disabled_at: disabled_at.map(Timestamp),
+            permissions,
+            visibility: Visibility::from_db(&visibility),
+            token_prefix,
+            identity_id,
+            project_id,
+            owner_id,
+        }
+    }
+}
+
 /// A key's record, read inside a transaction.
-async fn key_in(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<ApiKey>> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys k WHERE k.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(key_from_row).transpose()
+async fn key_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: &str,
+) -> StoreResult<Option<ApiKey>> {
+    let mut q = select_keys(backend);
+    q.push("k.id = ").bind(id.to_owned());
+    fetch_key(&mut q, conn).await
 }
 
 /// Where a key's name must be unique: org-wide names among the org-wide keys of their scope
@@ -477,38 +560,4 @@ fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &KeyScope, filter: 
         q.push(" AND k.visibility = ")
             .bind(visibility.as_str().to_owned());
     }
-}
-
-fn key_from_row(row: &AnyRow) -> StoreResult<ApiKey> {
-    let project_id: Option<String> = row.try_get("project_id")?;
-    let mut permissions = Vec::new();
-    if flag(row, "can_read")? {
-        permissions.push(Permission::Read);
-    }
-    if flag(row, "can_write")? {
-        permissions.push(Permission::Write);
-    }
-    Ok(ApiKey {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        kind: if project_id.is_some() {
-            ApiKeyType::Project
-        } else {
-            ApiKeyType::Global
-        },
-        description: row.try_get("description")?,
-        enabled: flag(row, "enabled")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-        last_used_at: row
-            .try_get::<Option<i64>, _>("last_used_at")?
-            .map(Timestamp),
-        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
-        disabled_at: row.try_get::<Option<i64>, _>("disabled_at")?.map(Timestamp),
-        permissions,
-        visibility: Visibility::from_db(row.try_get("visibility")?),
-        token_prefix: row.try_get("token_prefix")?,
-        identity_id: row.try_get("identity_id")?,
-        project_id,
-        owner_id: row.try_get("owner_id")?,
-    })
 }

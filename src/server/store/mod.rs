@@ -26,7 +26,7 @@ mod sql;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Any, AnyPool, ConnectOptions, Executor as _, Transaction};
 
@@ -305,12 +305,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {
 
 fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// A stored flag (an integer on both backends, so `Any` decodes it the same way).
-fn flag(row: &AnyRow, column: &str) -> StoreResult<bool> {
-    use sqlx::Row as _;
-    Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
 /// Creates the database file owner-only (0600) when it does not exist yet. SQLite would create

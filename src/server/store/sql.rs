@@ -40,6 +40,18 @@ impl Backend {
         }
     }
 
+    /// An aggregate that gives the rows of a query as one JSON text: an array holding, for each
+    /// row in `order`, the array of `columns`; `[]` for none. One row to hand over instead of
+    /// many: sqlx hands SQLite's rows one at a time from the connection's thread.
+    pub fn json_rows(self, columns: &str, order: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("json_group_array(json_array({columns}) ORDER BY {order})"),
+            Backend::Postgres => format!(
+                "COALESCE(json_agg(json_build_array({columns}) ORDER BY {order}), '[]')::text"
+            ),
+        }
+    }
+
     /// `alias.description` contains `search`, ignoring case, through the table's trigram index.
     ///
     /// SQLite: the FTS5 table `fts` (trigram tokenizer) when the search has the three
