@@ -18,6 +18,7 @@ use crate::server::model::{
 
 /// An identity's memberships in one project.
 #[derive(SimpleObject)]
+#[graphql(serial)]
 pub struct IdentityProjectRelation {
     pub project: Project,
     pub memberships: Vec<Membership>,
@@ -25,6 +26,7 @@ pub struct IdentityProjectRelation {
 
 /// A member of a project and its memberships there.
 #[derive(SimpleObject)]
+#[graphql(serial)]
 pub struct ProjectMember {
     pub identity: Identity,
     pub memberships: Vec<Membership>,

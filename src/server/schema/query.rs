@@ -108,6 +108,7 @@ impl QueryRoot {
                 i64::from(super::MAX_PAGE_SIZE),
             )
             .await?;
+        prime_keys(ctx.loaders().await?, &page.items, ctx.look_ahead()).await?;
         Ok(page.items)
     }
 
@@ -145,7 +146,12 @@ impl QueryRoot {
         if !caller.can_see_identity(&id) {
             return Ok(None);
         }
-        Ok(ctx.services()?.store.identity(&id).await?)
+        let identity = ctx.services()?.store.identity(&id).await?;
+        if let Some(identity) = &identity {
+            let one = std::slice::from_ref(identity);
+            prime_identities(ctx.loaders().await?, one, ctx.look_ahead()).await?;
+        }
+        Ok(identity)
     }
 
     /// The global role catalog.

@@ -68,8 +68,10 @@ impl Database {
     }
 }
 
-/// One normalized statement, with pganalyze's field names.
+/// One normalized statement, with pganalyze's field names. Plain data, so its fields resolve
+/// one after another (see `model::ApiKey`).
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(serial)]
 pub struct QueryStat {
     /// pg_stat_statements' queryid.
     pub id: ID,
@@ -94,6 +96,7 @@ pub struct QueryStat {
 
 /// What one statement did in one interval of a window.
 #[derive(SimpleObject, Debug, Clone, PartialEq)]
+#[graphql(serial)]
 pub struct QueryStatPoint {
     /// The interval's start, Unix seconds.
     pub start_ts: i64,
