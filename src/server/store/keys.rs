@@ -10,7 +10,7 @@ use crate::text;
 
 use super::audit::insert_audit;
 use super::projects::insert_memberships;
-use super::sql::{Backend, Sql};
+use super::sql::{Backend, Records, Sql};
 use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled, page};
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
@@ -21,19 +21,19 @@ impl Store {
     pub async fn key_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
         let mut q = select_keys(self.backend);
         q.push("k.token_hash = ").bind(token_hash.to_owned());
-        fetch_key(&mut q, &self.read).await
+        fetch_key(q, &self.read).await
     }
 
     pub async fn key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
         let mut q = select_keys(self.backend);
         q.push("k.id = ").bind(id.to_owned());
-        fetch_key(&mut q, &self.read).await
+        fetch_key(q, &self.read).await
     }
 
     pub async fn key_of_identity(&self, identity_id: &str) -> StoreResult<Option<ApiKey>> {
         let mut q = select_keys(self.backend);
         q.push("k.identity_id = ").bind(identity_id.to_owned());
-        fetch_key(&mut q, &self.read).await
+        fetch_key(q, &self.read).await
     }
 
     /// Records the use of these keys at `at`, in one statement (callers gather the keys used
@@ -190,7 +190,7 @@ impl Store {
             q.push(" AND k.seq > ").bind(after);
         }
         q.push(" ORDER BY k.seq LIMIT ").bind(limit + 1);
-        page(fetch_keys(&mut q, &self.read).await?, limit)
+        page(fetch_keys(q, &self.read).await?, limit)
     }
 
     /// How many keys [`Store::list_keys`] would list over all pages. With no scope or filter
@@ -287,14 +287,14 @@ impl Store {
         push_scope(&mut q, scope);
         q.push(" ORDER BY k.seq LIMIT ")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        fetch_keys(&mut q, &self.read).await
+        fetch_keys(q, &self.read).await
     }
 
     /// The keys of these identities (each identity has at most one).
     pub async fn keys_of_identities(&self, identity_ids: &[String]) -> StoreResult<Vec<ApiKey>> {
         let mut q = select_keys(self.backend);
         q.push("k.identity_id IN ").list(identity_ids);
-        fetch_keys(&mut q, &self.read).await
+        fetch_keys(q, &self.read).await
     }
 }
 
@@ -329,28 +329,23 @@ impl KeyCounts {
     }
 }
 
-/// A statement that answers keys as one JSON array ([`Backend::json_rows`]): the caller goes on
-/// with the conditions on `api_keys k` (and any order and limit), then [`fetch_keys`] runs it.
-fn select_keys(backend: Backend) -> Sql {
-    Sql::new(format!(
-        "SELECT {} FROM (SELECT {KEY_COLUMNS} FROM api_keys k WHERE ",
-        backend.json_rows(KEY_COLUMNS, "k.seq")
-    ))
+/// A statement that reads keys ([`Records`]): the caller goes on with the conditions on
+/// `api_keys k` (and any order and limit), then [`fetch_keys`] runs it.
+fn select_keys(backend: Backend) -> Records {
+    Records::select(backend, KEY_COLUMNS, "api_keys", "k", "k.seq")
 }
 
 /// Runs a statement begun by [`select_keys`]: the keys it matches, oldest first.
-async fn fetch_keys<'c, E>(q: &mut Sql, executor: E) -> StoreResult<Vec<ApiKey>>
+async fn fetch_keys<'c, E>(q: Records, executor: E) -> StoreResult<Vec<ApiKey>>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    q.push(") k");
-    let text: String = q.query_scalar()?.fetch_one(executor).await?;
-    let records: Vec<KeyRecord> = super::parse_json(&text)?;
+    let records: Vec<KeyRecord> = q.fetch(executor).await?;
     Ok(records.into_iter().map(KeyRecord::into_key).collect())
 }
 
 /// Runs a statement begun by [`select_keys`] that matches one key at most.
-async fn fetch_key<'c, E>(q: &mut Sql, executor: E) -> StoreResult<Option<ApiKey>>
+async fn fetch_key<'c, E>(q: Records, executor: E) -> StoreResult<Option<ApiKey>>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
@@ -358,7 +353,7 @@ where
 }
 
 /// A key as [`select_keys`] gives it: [`KEY_COLUMNS`] in their order.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, sqlx::FromRow)]
 struct KeyRecord(
     i64,
     String,
@@ -435,7 +430,7 @@ async fn key_in(
 ) -> StoreResult<Option<ApiKey>> {
     let mut q = select_keys(backend);
     q.push("k.id = ").bind(id.to_owned());
-    fetch_key(&mut q, conn).await
+    fetch_key(q, conn).await
 }
 
 /// Where a key's name must be unique: org-wide names among the org-wide keys of their scope
