@@ -12,7 +12,7 @@ use keydeck::token;
 struct Service {
     client: ApiClient,
     url: String,
-    _server: TestServer,
+    server: TestServer,
 }
 
 async fn service() -> Service {
@@ -22,7 +22,7 @@ async fn service() -> Service {
     Service {
         client,
         url,
-        _server: server,
+        server,
     }
 }
 
@@ -228,6 +228,32 @@ async fn a_wrong_token_a_dead_service_and_garbage_get_clear_errors() {
         matches!(err, ApiError::Http { status: 502, .. }) && err.is_transient(),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_redirect_is_reported_and_never_followed() {
+    let s = service().await;
+    // A server that answers every operation with a redirect to the real service.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let target = s.url.clone();
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(move || async move { axum::response::Redirect::temporary(&target) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let admin = s.server.admin.clone();
+    let moved = ApiClient::new(
+        &format!("http://{addr}/graphql"),
+        AuthScheme::Bearer,
+        &admin,
+    )
+    .unwrap();
+    let err = moved.me().await.unwrap_err();
+    assert!(matches!(err, ApiError::Http { status: 307, .. }), "{err:?}");
+    assert!(err.to_string().contains("307"), "{err}");
+    // The same client works against the service itself: no TLS was needed to refuse that.
+    assert!(s.client.me().await.is_ok());
 }
 
 #[tokio::test]
