@@ -97,15 +97,15 @@ pub enum ApiKeyState {
 }
 
 /// An API key's record. The token itself is never stored: only its hash (not exposed).
-///
-/// Its fields resolve one after another (`serial`), as do those of the other objects listed
-/// by the hundred: async-graphql otherwise gives every field of every row its own boxed
-/// future in a `FuturesUnordered`, a tenth of a listing's CPU under load
-/// (`cargo bench --bench service_load`), to run side by side fields that are plain data.
-/// Relations are the exception: every query resolver that returns keys loads the relations
-/// its selection asks for before they resolve (`loaders::prime_keys`), so they wait for
-/// nothing; a key a mutation answers with waits for the loader's window (1 ms) once per
-/// relation it asks for.
+//
+// Its fields resolve one after another (`serial`), as do those of the other objects listed
+// by the hundred: async-graphql otherwise gives every field of every row its own boxed
+// future in a `FuturesUnordered`, a tenth of a listing's CPU under load
+// (`cargo bench --bench service_load`), to run side by side fields that are plain data.
+// Relations are the exception: every query resolver that returns keys loads the relations
+// its selection asks for before they resolve (`loaders::prime_keys`), so they wait for
+// nothing; a key a mutation answers with waits for the loader's window (1 ms) once per
+// relation it asks for.
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex, serial)]
 pub struct ApiKey {
@@ -155,8 +155,8 @@ impl ApiKey {
 }
 
 /// Who acts: every API key authenticates as its own identity.
-/// Serial like [`ApiKey`]: listings of identities load their relations first
-/// (`loaders::prime_identities`).
+// Serial like `ApiKey`: the query resolvers that return identities load their relations
+// first (`loaders::prime_identities`).
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(complex, serial)]
 pub struct Identity {

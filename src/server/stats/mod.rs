@@ -68,8 +68,8 @@ impl Database {
     }
 }
 
-/// One normalized statement, with pganalyze's field names. Plain data, so its fields resolve
-/// one after another (see `model::ApiKey`).
+/// One normalized statement, with pganalyze's field names.
+// Plain data, so its fields resolve one after another (see `model::ApiKey`).
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(serial)]
 pub struct QueryStat {
