@@ -1,4 +1,4 @@
-//! `apiKeys(first: 50)` latency at 1,000 and at 1,000,000 keys, over real HTTP against the
+//! `apiKeys` page latency at 1,000 and at 1,000,000 keys, over real HTTP against the
 //! real service (`keydeck::server::start` on a loopback port), one request at a time.
 //!
 //! For each size: a fresh store (a temporary SQLite file, or a new database on the PostgreSQL
@@ -8,7 +8,9 @@
 //! - the first page, without `totalCount`;
 //! - a page deep into the list: after the key at 90 % of it, by cursor;
 //! - a search (`filter: {search: "needle"}`) matching the 5 seeded needles;
-//! - the first page with `totalCount`.
+//! - the first page with `totalCount`;
+//! - the Keys tab's page: the `ListKeys` operation of `graphql/keys.graphql` exactly as the
+//!   TUI sends it, 200 keys with `totalCount` and every field and relation the tab shows.
 //!
 //! Prints median and p99 per case and size, and the ratio largest size / smallest size of
 //! each (the goal is at most 1.5). Every response is checked (HTTP 200, no errors, the
@@ -37,39 +39,75 @@ const NODE: &str = "id description tokenPrefix state createdAt expiresAt permiss
 /// One measured request shape.
 struct Case {
     name: &'static str,
-    /// The `apiKeys` arguments.
-    arguments: fn(size: usize) -> String,
+    /// The request's JSON body.
+    body: fn(size: usize) -> String,
     with_total: bool,
     /// How many keys the page must hold.
     expected: fn(size: usize) -> usize,
 }
 
-const CASES: [Case; 4] = [
+const CASES: [Case; 5] = [
     Case {
         name: "first page, no count",
-        arguments: |_| "first: 50".to_owned(),
+        body: |_| page_body("first: 50", false),
         with_total: false,
         expected: |_| PAGE,
     },
     Case {
         name: "deep page (after key at 90 %)",
-        arguments: |size| format!("first: 50, after: \"{}\"", deep_cursor(size)),
+        body: |size| {
+            page_body(
+                &format!("first: 50, after: \"{}\"", deep_cursor(size)),
+                false,
+            )
+        },
         with_total: false,
         expected: |_| PAGE,
     },
     Case {
         name: "search (5 matches)",
-        arguments: |_| format!("first: 50, filter: {{search: \"{}\"}}", common::NEEDLE),
+        body: |_| {
+            page_body(
+                &format!("first: 50, filter: {{search: \"{}\"}}", common::NEEDLE),
+                false,
+            )
+        },
         with_total: false,
         expected: |_| common::NEEDLES,
     },
     Case {
         name: "first page + totalCount",
-        arguments: |_| "first: 50".to_owned(),
+        body: |_| page_body("first: 50", true),
         with_total: true,
         expected: |_| PAGE,
     },
+    Case {
+        name: "Keys tab page (ListKeys, 200)",
+        body: |_| {
+            json!({
+                "query": include_str!("../graphql/keys.graphql"),
+                "operationName": "ListKeys",
+                "variables": {
+                    "filter": {"includeDisabled": false, "includeExpired": false},
+                    "first": keydeck::tui::tabs::keys::PAGE_SIZE,
+                }
+            })
+            .to_string()
+        },
+        with_total: true,
+        expected: |size| size.min(keydeck::tui::tabs::keys::PAGE_SIZE as usize),
+    },
 ];
+
+/// An `apiKeys` page of [`NODE`]s with these arguments.
+fn page_body(arguments: &str, with_total: bool) -> String {
+    let total = if with_total { " totalCount" } else { "" };
+    let query = format!(
+        "{{ apiKeys({arguments}) {{{total} pageInfo {{ hasNextPage endCursor }} \
+         edges {{ cursor node {{ {NODE} }} }} }} }}"
+    );
+    json!({ "query": query }).to_string()
+}
 
 /// The cursor after the key at 90 % of a store of `size` keys: the service's own format
 /// (`kd:` and the key's sequence number, base64url), which the seeding makes predictable.
@@ -148,13 +186,7 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
     let authorization = format!("Bearer {token}");
     let mut cases = Vec::new();
     for case in &CASES {
-        let total = if case.with_total { " totalCount" } else { "" };
-        let query = format!(
-            "{{ apiKeys({}) {{{total} pageInfo {{ hasNextPage endCursor }} \
-             edges {{ cursor node {{ {NODE} }} }} }} }}",
-            (case.arguments)(size)
-        );
-        let body = json!({ "query": query }).to_string();
+        let body = (case.body)(size);
         let expected = (case.expected)(size);
         let mut latencies = Vec::with_capacity(runs);
         for i in 0..WARM_UP + runs {
@@ -209,7 +241,9 @@ fn check(
         bail!("GraphQL errors: {errors}");
     }
     let list = &value["data"]["apiKeys"];
-    let n = list["edges"].as_array().map_or(0, Vec::len);
+    // The pages of `NODE`s list edges, `ListKeys` lists nodes.
+    let items = list["edges"].as_array().or(list["nodes"].as_array());
+    let n = items.map_or(0, Vec::len);
     ensure!(n == expected, "expected {expected} keys, got {n}");
     if case.with_total {
         let total = list["totalCount"].as_i64();
@@ -227,7 +261,7 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
     };
     println!();
     println!(
-        "apiKeys(first: 50), one request at a time, {runs} runs per case; {backend}; {} cores",
+        "apiKeys pages, one request at a time, {runs} runs per case; {backend}; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for m in measured {
