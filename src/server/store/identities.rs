@@ -1,23 +1,20 @@
 //! Identities and their global roles.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
 use crate::server::model::{Identity, IdentityFilter};
 
 use super::audit::insert_audit;
 use super::keys::lasting_super_admins;
-use super::sql::{Backend, Sql};
+use super::sql::{Backend, Records, Sql};
 use super::{Audit, Page, Store, StoreError, StoreResult, page};
 
 impl Store {
     pub async fn identity(&self, id: &str) -> StoreResult<Option<Identity>> {
-        let row =
-            sqlx::query("SELECT seq, id, description, created_at FROM identities WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?;
-        row.as_ref().map(identity_from_row).transpose()
+        let mut q = select_identities(self.backend);
+        q.push("i.id = ").bind(id.to_owned());
+        Ok(q.fetch_into::<IdentityRecord, _, _>(&self.read)
+            .await?
+            .into_iter()
+            .next())
     }
 
     pub async fn list_identities(
@@ -26,19 +23,15 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Page<Identity>> {
-        let mut q = Sql::new(
-            "SELECT i.seq, i.id, i.description, i.created_at FROM identities i WHERE 1 = 1",
-        );
+        let mut q = select_identities(self.backend);
+        q.push("1 = 1");
         push_identity_conditions(&mut q, self.backend, filter);
         if let Some(after) = after {
             q.push(" AND i.seq > ").bind(after);
         }
         q.push(" ORDER BY i.seq LIMIT ").bind(limit + 1);
-        let rows = q.query()?.fetch_all(&self.read).await?;
         page(
-            rows.iter()
-                .map(identity_from_row)
-                .collect::<StoreResult<_>>()?,
+            q.fetch_into::<IdentityRecord, _, _>(&self.read).await?,
             limit,
         )
     }
@@ -97,13 +90,11 @@ impl Store {
         Ok(true)
     }
 
-    /// Identities by id (those that exist).
+    /// Identities by id (those that exist), oldest first.
     pub async fn identities_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Identity>> {
-        let mut q =
-            Sql::new("SELECT seq, id, description, created_at FROM identities WHERE id IN ");
-        q.list(ids);
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter().map(identity_from_row).collect()
+        let mut q = select_identities(self.backend);
+        q.push("i.id IN ").list(ids);
+        q.fetch_into::<IdentityRecord, _, _>(&self.read).await
     }
 
     /// Global roles of these identities, as (identity id, role) in role order.
@@ -111,12 +102,15 @@ impl Store {
         &self,
         identity_ids: &[String],
     ) -> StoreResult<Vec<(String, String)>> {
-        let mut q = Sql::new("SELECT identity_id, role FROM identity_roles WHERE identity_id IN ");
-        q.list(identity_ids).push(" ORDER BY identity_id, role");
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("identity_id")?, row.try_get("role")?)))
-            .collect()
+        let mut q = Records::select(
+            self.backend,
+            "r.identity_id, r.role",
+            "identity_roles",
+            "r",
+            "r.identity_id, r.role",
+        );
+        q.push("r.identity_id IN ").list(identity_ids);
+        q.fetch(&self.read).await
     }
 }
 
@@ -138,11 +132,29 @@ fn push_identity_conditions(q: &mut Sql, backend: Backend, filter: &IdentityFilt
     }
 }
 
-fn identity_from_row(row: &AnyRow) -> StoreResult<Identity> {
-    Ok(Identity {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        description: row.try_get("description")?,
-        created_at: crate::server::model::Timestamp(row.try_get("created_at")?),
-    })
+/// A statement that reads identities ([`Records`]): the caller goes on with the conditions on
+/// `identities i` (and any order and limit), then runs it into [`IdentityRecord`]s.
+fn select_identities(backend: Backend) -> Records {
+    Records::select(
+        backend,
+        "i.seq, i.id, i.description, i.created_at",
+        "identities",
+        "i",
+        "i.seq",
+    )
+}
+
+/// An identity as [`select_identities`] gives it: seq, id, description, created_at.
+#[derive(serde::Deserialize, sqlx::FromRow)]
+struct IdentityRecord(i64, String, String, i64);
+
+impl From<IdentityRecord> for Identity {
+    fn from(IdentityRecord(seq, id, description, created_at): IdentityRecord) -> Self {
+        Identity {
+            seq,
+            id,
+            description,
+            created_at: crate::server::model::Timestamp(created_at),
+        }
+    }
 }

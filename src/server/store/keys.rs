@@ -340,8 +340,7 @@ async fn fetch_keys<'c, E>(q: Records, executor: E) -> StoreResult<Vec<ApiKey>>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let records: Vec<KeyRecord> = q.fetch(executor).await?;
-    Ok(records.into_iter().map(KeyRecord::into_key).collect())
+    q.fetch_into::<KeyRecord, _, _>(executor).await
 }
 
 /// Runs a statement begun by [`select_keys`] that matches one key at most.
@@ -372,8 +371,8 @@ struct KeyRecord(
     Option<String>,
 );
 
-impl KeyRecord {
-    fn into_key(self) -> ApiKey {
+impl From<KeyRecord> for ApiKey {
+    fn from(record: KeyRecord) -> Self {
         let KeyRecord(
             seq,
             id,
@@ -390,7 +389,7 @@ impl KeyRecord {
             can_write,
             visibility,
             owner_id,
-        ) = self;
+        ) = record;
         let mut permissions = Vec::new();
         if can_read != 0 {
             permissions.push(Permission::Read);

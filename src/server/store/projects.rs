@@ -1,14 +1,13 @@
 //! Projects, their role definitions, and memberships (an identity's roles in a project).
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use crate::server::model::{
     Membership, Project, RoleDefinition, RoleDefinitionInput, RoleVariable, Timestamp,
 };
 
 use super::audit::insert_audit;
-use super::sql::Sql;
+use super::sql::{Backend, Records};
 use super::{Audit, Store, StoreError, StoreResult, parse_json, to_json};
 
 impl Store {
@@ -59,44 +58,39 @@ impl Store {
     }
 
     pub async fn projects(&self) -> StoreResult<Vec<Project>> {
-        let rows = sqlx::query("SELECT id, slug, name, created_at FROM projects ORDER BY slug")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(project_from_row).collect()
+        let mut q = select_projects(self.backend);
+        q.push("1 = 1");
+        q.fetch_into::<ProjectRecord, _, _>(&self.read).await
     }
 
     pub async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
-        let row = sqlx::query("SELECT id, slug, name, created_at FROM projects WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(project_from_row).transpose()
+        let mut q = select_projects(self.backend);
+        q.push("p.slug = ").bind(slug.to_owned());
+        Ok(q.fetch_into::<ProjectRecord, _, _>(&self.read)
+            .await?
+            .into_iter()
+            .next())
     }
 
     pub async fn project_by_id(&self, id: &str) -> StoreResult<Option<Project>> {
-        let row = sqlx::query("SELECT id, slug, name, created_at FROM projects WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(project_from_row).transpose()
+        let mut q = select_projects(self.backend);
+        q.push("p.id = ").bind(id.to_owned());
+        Ok(q.fetch_into::<ProjectRecord, _, _>(&self.read)
+            .await?
+            .into_iter()
+            .next())
     }
 
-    /// Projects by id (those that exist).
+    /// Projects by id (those that exist), in slug order.
     pub async fn projects_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Project>> {
-        let mut q = Sql::new("SELECT id, slug, name, created_at FROM projects WHERE id IN ");
-        q.list(ids);
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter().map(project_from_row).collect()
+        let mut q = select_projects(self.backend);
+        q.push("p.id IN ").list(ids);
+        q.fetch_into::<ProjectRecord, _, _>(&self.read).await
     }
 
     pub async fn project_roles(&self, project_id: &str) -> StoreResult<Vec<RoleDefinition>> {
-        let rows = sqlx::query(
-            "SELECT name, variables FROM project_roles WHERE project_id = $1 ORDER BY name",
-        )
-        .bind(project_id)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter().map(role_from_row).collect()
+        let roles = self.roles_of_projects(&[project_id.to_owned()]).await?;
+        Ok(roles.into_iter().map(|(_, role)| role).collect())
     }
 
     /// Role definitions of these projects, as (project id, definition) in name order.
@@ -104,12 +98,25 @@ impl Store {
         &self,
         project_ids: &[String],
     ) -> StoreResult<Vec<(String, RoleDefinition)>> {
-        let mut q =
-            Sql::new("SELECT project_id, name, variables FROM project_roles WHERE project_id IN ");
-        q.list(project_ids).push(" ORDER BY project_id, name");
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("project_id")?, role_from_row(row)?)))
+        let mut q = Records::select(
+            self.backend,
+            "r.project_id, r.name, r.variables",
+            "project_roles",
+            "r",
+            "r.project_id, r.name",
+        );
+        q.push("r.project_id IN ").list(project_ids);
+        let records: Vec<(String, String, String)> = q.fetch(&self.read).await?;
+        records
+            .into_iter()
+            .map(|(project_id, name, variables)| {
+                let names: Vec<String> = parse_json(&variables)?;
+                let variables = names
+                    .into_iter()
+                    .map(|name| RoleVariable { name })
+                    .collect();
+                Ok((project_id, RoleDefinition { name, variables }))
+            })
             .collect()
     }
 
@@ -118,14 +125,12 @@ impl Store {
         &self,
         identity_id: &str,
     ) -> StoreResult<Vec<(String, Vec<Membership>)>> {
-        let rows = sqlx::query(
-            "SELECT project_id, role, variables FROM memberships WHERE identity_id = $1 \
-             ORDER BY project_id, role",
-        )
-        .bind(identity_id)
-        .fetch_all(&self.read)
-        .await?;
-        group_memberships(&rows, "project_id")
+        let all = self
+            .memberships_of_identities(&[identity_id.to_owned()])
+            .await?;
+        Ok(group_memberships(all.into_iter().map(
+            |(_, project_id, membership)| (project_id, membership),
+        )))
     }
 
     /// Memberships of these identities, as (identity id, project id, membership) in project
@@ -134,21 +139,9 @@ impl Store {
         &self,
         identity_ids: &[String],
     ) -> StoreResult<Vec<(String, String, Membership)>> {
-        let mut q = Sql::new(
-            "SELECT identity_id, project_id, role, variables FROM memberships WHERE identity_id IN ",
-        );
-        q.list(identity_ids)
-            .push(" ORDER BY identity_id, project_id, role");
-        let rows = q.query()?.fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("identity_id")?,
-                    row.try_get("project_id")?,
-                    membership_from_row(row)?,
-                ))
-            })
-            .collect()
+        let mut q = select_memberships(self.backend, "m.identity_id, m.project_id, m.role");
+        q.push("m.identity_id IN ").list(identity_ids);
+        fetch_memberships(q, &self.read).await
     }
 
     /// The first `limit` members of a project: identity id and its memberships, in identity
@@ -158,18 +151,21 @@ impl Store {
         project_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<(String, Vec<Membership>)>> {
-        let rows = sqlx::query(
-            "SELECT identity_id, role, variables FROM memberships WHERE project_id = $1 \
-             AND identity_id IN (SELECT DISTINCT identity_id FROM memberships \
-             WHERE project_id = $2 ORDER BY identity_id LIMIT $3) \
-             ORDER BY identity_id, role",
-        )
-        .bind(project_id)
-        .bind(project_id)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.read)
-        .await?;
-        group_memberships(&rows, "identity_id")
+        let mut q = select_memberships(self.backend, "m.identity_id, m.role");
+        q.push("m.project_id = ")
+            .bind(project_id.to_owned())
+            .push(
+                " AND m.identity_id IN (SELECT DISTINCT identity_id FROM memberships \
+                 WHERE project_id = ",
+            )
+            .bind(project_id.to_owned())
+            .push(" ORDER BY identity_id LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .push(")");
+        let all = fetch_memberships(q, &self.read).await?;
+        Ok(group_memberships(all.into_iter().map(
+            |(identity_id, _, membership)| (identity_id, membership),
+        )))
     }
 
     /// Replaces an identity's memberships in a project (an empty list removes the member),
@@ -218,43 +214,74 @@ pub(super) async fn insert_memberships(
     Ok(())
 }
 
-/// Consecutive rows with the same `key` column, as (that value, its memberships).
-fn group_memberships(rows: &[AnyRow], key: &str) -> StoreResult<Vec<(String, Vec<Membership>)>> {
+/// Consecutive memberships with the same owner (a project or an identity), as (that owner,
+/// its memberships).
+fn group_memberships(
+    memberships: impl Iterator<Item = (String, Membership)>,
+) -> Vec<(String, Vec<Membership>)> {
     let mut out: Vec<(String, Vec<Membership>)> = Vec::new();
-    for row in rows {
-        let owner: String = row.try_get(key)?;
-        let membership = membership_from_row(row)?;
+    for (owner, membership) in memberships {
         match out.last_mut() {
             Some((last, list)) if *last == owner => list.push(membership),
             _ => out.push((owner, vec![membership])),
         }
     }
-    Ok(out)
+    out
 }
 
-fn membership_from_row(row: &AnyRow) -> StoreResult<Membership> {
-    Ok(Membership {
-        role: row.try_get("role")?,
-        variables: parse_json(row.try_get("variables")?)?,
-    })
+/// A statement that reads projects ([`Records`]) in slug order: the caller goes on with the
+/// conditions on `projects p`, then runs it into [`ProjectRecord`]s.
+fn select_projects(backend: Backend) -> Records {
+    Records::select(
+        backend,
+        "p.id, p.slug, p.name, p.created_at",
+        "projects",
+        "p",
+        "p.slug",
+    )
 }
 
-fn role_from_row(row: &AnyRow) -> StoreResult<RoleDefinition> {
-    let names: Vec<String> = parse_json(row.try_get("variables")?)?;
-    Ok(RoleDefinition {
-        name: row.try_get("name")?,
-        variables: names
-            .into_iter()
-            .map(|name| RoleVariable { name })
-            .collect(),
-    })
+/// A project as [`select_projects`] gives it: id, slug, name, created_at.
+#[derive(serde::Deserialize, sqlx::FromRow)]
+struct ProjectRecord(String, String, String, i64);
+
+impl From<ProjectRecord> for Project {
+    fn from(ProjectRecord(id, slug, name, created_at): ProjectRecord) -> Self {
+        Project {
+            id,
+            slug,
+            name,
+            created_at: Timestamp(created_at),
+        }
+    }
 }
 
-fn project_from_row(row: &AnyRow) -> StoreResult<Project> {
-    Ok(Project {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: Timestamp(row.try_get("created_at")?),
-    })
+/// A statement that reads memberships ([`Records`]) in `order`: the caller goes on with the
+/// conditions on `memberships m`, then [`fetch_memberships`] runs it.
+fn select_memberships(backend: Backend, order: &str) -> Records {
+    Records::select(
+        backend,
+        "m.identity_id, m.project_id, m.role, m.variables",
+        "memberships",
+        "m",
+        order,
+    )
+}
+
+/// Runs a statement begun by [`select_memberships`]: (identity id, project id, membership).
+async fn fetch_memberships<'c, E>(
+    q: Records,
+    executor: E,
+) -> StoreResult<Vec<(String, String, Membership)>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let records: Vec<(String, String, String, String)> = q.fetch(executor).await?;
+    records
+        .into_iter()
+        .map(|(identity_id, project_id, role, variables)| {
+            let variables = parse_json(&variables)?;
+            Ok((identity_id, project_id, Membership { role, variables }))
+        })
+        .collect()
 }

@@ -236,6 +236,17 @@ impl Records {
         }
     }
 
+    /// Runs the statement: the records it matches, in its order, each made into a `T`.
+    pub async fn fetch_into<'c, R, T, E>(self, executor: E) -> StoreResult<Vec<T>>
+    where
+        R: serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+        T: From<R>,
+        E: sqlx::Executor<'c, Database = Any>,
+    {
+        let records: Vec<R> = self.fetch(executor).await?;
+        Ok(records.into_iter().map(T::from).collect())
+    }
+
     /// Runs the statement: the records it matches, in its order.
     pub async fn fetch<'c, T, E>(mut self, executor: E) -> StoreResult<Vec<T>>
     where
