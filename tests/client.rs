@@ -252,7 +252,7 @@ async fn a_redirect_is_reported_and_never_followed() {
     let err = moved.me().await.unwrap_err();
     assert!(matches!(err, ApiError::Http { status: 307, .. }), "{err:?}");
     assert!(err.to_string().contains("307"), "{err}");
-    // The same client works against the service itself: no TLS was needed to refuse that.
+    // The redirect's target answers: the error above is the refusal to follow it.
     assert!(s.client.me().await.is_ok());
 }
 

@@ -127,6 +127,26 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long establishing the connection (TCP and TLS) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The environment variables through which reqwest finds a proxy.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Whether a client for `endpoint` may have to speak TLS: to an `https://` endpoint, or to a
+/// proxy (which may be an `https://` one) when one of [`PROXY_VARIABLES`] is set (`is_set`).
+/// Redirects are not followed, so a plain-HTTP endpoint reached directly never does.
+fn may_speak_tls(endpoint: &str, is_set: impl Fn(&str) -> bool) -> bool {
+    let plain = endpoint
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
+    !plain || PROXY_VARIABLES.iter().any(|name| is_set(name))
+}
+
 impl ApiClient {
     pub fn new(endpoint: &str, scheme: AuthScheme, token: &str) -> Result<Self, ApiError> {
         let mut builder = reqwest::Client::builder()
@@ -136,10 +156,9 @@ impl ApiClient {
             // An operation goes to the endpoint the user named or nowhere: a redirect would
             // move the credential and the request to an address nobody chose.
             .redirect(reqwest::redirect::Policy::none());
-        if endpoint.starts_with("http://") {
-            // No redirect, so a plain-HTTP endpoint never speaks TLS: its client need not
-            // load the system's root certificates, which were half of `keydeck keys list`'s
-            // own CPU time (`cargo bench --bench cli_vs_curl`).
+        if !may_speak_tls(endpoint, |name| std::env::var_os(name).is_some()) {
+            // Its client need not load the system's root certificates, which were half of
+            // `keydeck keys list`'s own CPU time (`cargo bench --bench cli_vs_curl`).
             builder = builder.tls_certs_only([]);
         }
         let http = builder.build().map_err(|e| ApiError::Network {
@@ -311,4 +330,21 @@ fn innermost(causes: &[&(dyn std::error::Error + 'static)]) -> String {
 fn snippet(text: &str) -> String {
     let flat: String = text.chars().take(200).collect();
     flat.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_http_endpoint_reached_directly_skips_tls() {
+        let none = |_: &str| false;
+        assert!(!may_speak_tls("http://127.0.0.1:8080/graphql", none));
+        assert!(!may_speak_tls("HTTP://localhost/graphql", none));
+        assert!(may_speak_tls("https://keys.example.com/graphql", none));
+        assert!(may_speak_tls("http:/", none));
+        // A proxy, which may itself be reached over TLS.
+        let proxied = |name: &str| name == "http_proxy";
+        assert!(may_speak_tls("http://127.0.0.1:8080/graphql", proxied));
+    }
 }

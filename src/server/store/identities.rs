@@ -11,10 +11,7 @@ impl Store {
     pub async fn identity(&self, id: &str) -> StoreResult<Option<Identity>> {
         let mut q = select_identities(self.backend);
         q.push("i.id = ").bind(id.to_owned());
-        Ok(q.fetch_into::<IdentityRecord, _, _>(&self.read)
-            .await?
-            .into_iter()
-            .next())
+        q.fetch_one_into::<IdentityRecord, _, _>(&self.read).await
     }
 
     pub async fn list_identities(

@@ -348,7 +348,7 @@ async fn fetch_key<'c, E>(q: Records, executor: E) -> StoreResult<Option<ApiKey>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    Ok(fetch_keys(q, executor).await?.into_iter().next())
+    q.fetch_one_into::<KeyRecord, _, _>(executor).await
 }
 
 /// A key as [`select_keys`] gives it: [`KEY_COLUMNS`] in their order.

@@ -2,8 +2,8 @@
 //!
 //! Everything the service keeps goes through [`Store`]; no SQL lives elsewhere. The SQL is
 //! written once over `sqlx::Any` ([`sql`]), and the few dialect differences (search, id
-//! prefixes, migrations, how a page of keys is handed over: [`sql::Records`]) are decided in
-//! one place, [`sql::Backend`].
+//! prefixes, migrations, how a statement's records are handed over: [`sql::Records`]) are
+//! decided in one place, [`sql::Backend`].
 //!
 //! - SQLite (`sqlite:PATH` or a plain path, the default): writes use a single connection so
 //!   that check-then-write sequences run one at a time; reads use a small pool. WAL mode with a

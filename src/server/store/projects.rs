@@ -64,21 +64,18 @@ impl Store {
     }
 
     pub async fn project_by_slug(&self, slug: &str) -> StoreResult<Option<Project>> {
-        let mut q = select_projects(self.backend);
-        q.push("p.slug = ").bind(slug.to_owned());
-        Ok(q.fetch_into::<ProjectRecord, _, _>(&self.read)
-            .await?
-            .into_iter()
-            .next())
+        self.project_where("p.slug", slug).await
     }
 
     pub async fn project_by_id(&self, id: &str) -> StoreResult<Option<Project>> {
+        self.project_where("p.id", id).await
+    }
+
+    /// The project whose `column` (unique) holds `value`.
+    async fn project_where(&self, column: &str, value: &str) -> StoreResult<Option<Project>> {
         let mut q = select_projects(self.backend);
-        q.push("p.id = ").bind(id.to_owned());
-        Ok(q.fetch_into::<ProjectRecord, _, _>(&self.read)
-            .await?
-            .into_iter()
-            .next())
+        q.push(&format!("{column} = ")).bind(value.to_owned());
+        q.fetch_one_into::<ProjectRecord, _, _>(&self.read).await
     }
 
     /// Projects by id (those that exist), in slug order.

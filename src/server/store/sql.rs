@@ -7,7 +7,7 @@
 
 use sqlx::any::{Any, AnyArguments, AnyRow};
 use sqlx::error::BoxDynError;
-use sqlx::query::{Query, QueryScalar};
+use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Arguments, Encode, Type};
 
 use super::{StoreError, StoreResult};
@@ -192,6 +192,15 @@ impl Sql {
         Ok(sqlx::query_scalar_with(&self.text, args))
     }
 
+    /// The statement as one whose rows decode as `T`.
+    pub fn query_as<T>(&mut self) -> StoreResult<QueryAs<'_, Any, T, AnyArguments<'_>>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+    {
+        let args = self.take_args()?;
+        Ok(sqlx::query_as_with(&self.text, args))
+    }
+
     fn take_args(&mut self) -> StoreResult<AnyArguments<'static>> {
         if let Some(e) = self.error.take() {
             return Err(StoreError::Db(sqlx::Error::Encode(e)));
@@ -239,7 +248,7 @@ impl Records {
     /// Runs the statement: the records it matches, in its order, each made into a `T`.
     pub async fn fetch_into<'c, R, T, E>(self, executor: E) -> StoreResult<Vec<T>>
     where
-        R: serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+        R: Record,
         T: From<R>,
         E: sqlx::Executor<'c, Database = Any>,
     {
@@ -247,27 +256,52 @@ impl Records {
         Ok(records.into_iter().map(T::from).collect())
     }
 
-    /// Runs the statement: the records it matches, in its order.
-    pub async fn fetch<'c, T, E>(mut self, executor: E) -> StoreResult<Vec<T>>
+    /// Like [`Records::fetch_into`], for a statement that matches one record at most.
+    pub async fn fetch_one_into<'c, R, T, E>(self, executor: E) -> StoreResult<Option<T>>
     where
-        T: serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+        R: Record,
+        T: From<R>,
         E: sqlx::Executor<'c, Database = Any>,
     {
-        let tail = std::mem::take(&mut self.tail);
-        self.sql.push(&tail);
-        match self.backend {
+        Ok(self
+            .fetch_into::<R, T, E>(executor)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Runs the statement: the records it matches, in its order.
+    pub async fn fetch<'c, T, E>(self, executor: E) -> StoreResult<Vec<T>>
+    where
+        T: Record,
+        E: sqlx::Executor<'c, Database = Any>,
+    {
+        let Records {
+            mut sql,
+            backend,
+            tail,
+        } = self;
+        sql.push(&tail);
+        match backend {
             Backend::Sqlite => {
-                let text: String = self.sql.query_scalar()?.fetch_one(executor).await?;
+                let text: String = sql.query_scalar()?.fetch_one(executor).await?;
                 super::parse_json(&text)
             }
-            Backend::Postgres => {
-                let args = self.sql.take_args()?;
-                Ok(sqlx::query_as_with(&self.sql.text, args)
-                    .fetch_all(executor)
-                    .await?)
-            }
+            Backend::Postgres => Ok(sql.query_as()?.fetch_all(executor).await?),
         }
     }
+}
+
+/// What a record of [`Records`] decodes from: a JSON array (SQLite) or a row (PostgreSQL),
+/// its fields in the order of the statement's columns.
+pub trait Record:
+    serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin
+{
+}
+
+impl<T> Record for T where
+    T: serde::de::DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin
+{
 }
 
 impl std::ops::Deref for Records {
