@@ -153,6 +153,60 @@ async fn a_key_disabled_through_one_replica_is_refused_by_the_other_within_a_sec
     .await;
 }
 
+/// Issue 17: a role taken from an identity through one replica is gone from the personal key
+/// it created on the other replica within the bound, even though that replica had the key's
+/// principal cached.
+#[tokio::test]
+async fn a_role_revoked_through_one_replica_is_gone_from_personal_keys_on_the_other() {
+    let Some(replicas) = Replicas::start("two replicas on one PostgreSQL database").await else {
+        return;
+    };
+    let (a, b) = (&replicas.a, &replicas.b);
+    let create = |by: &str, name: &str, visibility: &str| {
+        let (by, name, visibility) = (by.to_owned(), name.to_owned(), visibility.to_owned());
+        let replicas = &replicas;
+        async move {
+            let vars = json!({
+                "description": name,
+                "roles": ["project_admin"],
+                "options": { "visibility": visibility },
+            });
+            let body = replicas.gql(a, &by, CREATE_GLOBAL_API_KEY, vars).await;
+            Key::from_reply(&only_field(body["data"].clone()))
+        }
+    };
+    let parent = create(&replicas.admin, "PA", "ORG_WIDE").await;
+    let child = create(&parent.token, "CHILD", "PERSONAL").await;
+    let roles_on = |on, token: String| {
+        let replicas = &replicas;
+        async move {
+            let body = replicas
+                .gql(on, &token, "{ me { roles } }", json!({}))
+                .await;
+            body["data"]["me"]["roles"].clone()
+        }
+    };
+    assert_eq!(
+        roles_on(b, child.token.clone()).await,
+        json!(["project_admin"])
+    );
+    let body = replicas
+        .gql(
+            a,
+            &replicas.admin,
+            REMOVE_GLOBAL_IDENTITY_ROLES,
+            json!({ "identityId": parent.identity_id, "roles": ["project_admin"] }),
+        )
+        .await;
+    ok(&only_field(body["data"].clone()));
+    eventually_within(
+        "the other replica no longer gives the child the revoked role",
+        BOUND,
+        || async { roles_on(b, child.token.clone()).await == json!([]) },
+    )
+    .await;
+}
+
 /// A key whose creation counts as a change, for the store-level tests below.
 fn new_key<'a>(description: &'a str, token_hash: &'a str) -> keydeck::server::store::NewKey<'a> {
     keydeck::server::store::NewKey {

@@ -191,6 +191,20 @@ macro_rules! refusal {
     }};
 }
 
+/// The reply of a mutation that takes access away: the ids of the personal keys the service
+/// narrowed with it, or the refusal.
+macro_rules! narrowed {
+    ($reply:expr) => {{
+        let reply = $reply;
+        let narrowed = reply
+            .as_ref()
+            .and_then(|r| r.result.as_ref())
+            .map(|r| r.narrowed_keys.clone())
+            .unwrap_or_default();
+        refusal!(reply).map(|()| narrowed)
+    }};
+}
+
 /// Turns graphql_client's generated enum debug name (`NAME_TAKEN` or `Other("X")`) into text.
 fn code_text(debug: String) -> String {
     debug
@@ -492,13 +506,14 @@ impl ApiClient {
             .projects)
     }
 
-    /// Adds (`grant`) or removes global roles of an identity.
+    /// Adds (`grant`) or removes global roles of an identity; answers the ids of the personal
+    /// keys the service narrowed because the identity created them (at any depth).
     pub async fn change_roles(
         &self,
         identity_id: &str,
         roles: &[String],
         grant: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<String>, ApiError> {
         if grant {
             let data = self
                 .execute::<ops::AddGlobalRoles>(ops::add_global_roles::Variables {
@@ -506,7 +521,7 @@ impl ApiClient {
                     roles: roles.to_vec(),
                 })
                 .await?;
-            refusal!(data.add_global_identity_roles)
+            narrowed!(data.add_global_identity_roles)
         } else {
             let data = self
                 .execute::<ops::RemoveGlobalRoles>(ops::remove_global_roles::Variables {
@@ -514,19 +529,20 @@ impl ApiClient {
                     roles: roles.to_vec(),
                 })
                 .await?;
-            refusal!(data.remove_global_identity_roles)
+            narrowed!(data.remove_global_identity_roles)
         }
     }
 
     /// Sets an identity's memberships in a project: adds it as a member, or replaces its
-    /// memberships when it is one already. An empty list removes it.
+    /// memberships when it is one already. An empty list removes it. Answers the ids of the
+    /// personal keys the service narrowed because the identity created them.
     pub async fn set_membership(
         &self,
         project_slug: &str,
         identity_id: &str,
         memberships: &[MembershipSpec],
         already_member: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<String>, ApiError> {
         macro_rules! inputs {
             ($m:ident) => {
                 memberships
@@ -553,7 +569,7 @@ impl ApiClient {
                     identity_id,
                 })
                 .await?;
-            refusal!(data.remove_project_member)
+            narrowed!(data.remove_project_member)
         } else if already_member {
             let data = self
                 .execute::<ops::UpdateMember>(ops::update_member::Variables {
@@ -562,7 +578,7 @@ impl ApiClient {
                     memberships: inputs!(update_member),
                 })
                 .await?;
-            refusal!(data.update_project_member)
+            narrowed!(data.update_project_member)
         } else {
             let data = self
                 .execute::<ops::AddMember>(ops::add_member::Variables {
@@ -571,7 +587,7 @@ impl ApiClient {
                     memberships: inputs!(add_member),
                 })
                 .await?;
-            refusal!(data.add_project_member)
+            narrowed!(data.add_project_member)
         }
     }
 

@@ -11,7 +11,9 @@ use crate::api::{ApiClient, KeyQuery, KeyScope, MembershipSpec, NewKey};
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;
 use crate::token;
-use crate::tui::tabs::keys::{grants_label, permissions_label, scope_label, state_label};
+use crate::tui::tabs::keys::{
+    authority_label, grants_label, permissions_label, scope_label, state_label,
+};
 
 /// A key as `keys list --json` prints it: a stable shape for scripts.
 #[derive(Serialize)]
@@ -29,6 +31,11 @@ struct KeyJson<'a> {
     created_at: &'a str,
     expires_at: Option<&'a str>,
     last_used_at: Option<&'a str>,
+    disabled_at: Option<&'a str>,
+    /// The identity that disabled the key, and with which authority (`owner`,
+    /// `project_admin`, `super_admin`).
+    disabled_by: Option<&'a str>,
+    disabled_as: Option<&'static str>,
     identity_id: Option<&'a str>,
 }
 
@@ -61,6 +68,9 @@ fn key_json(k: &Key) -> KeyJson<'_> {
         created_at: &k.created_at,
         expires_at: k.expires_at.as_deref(),
         last_used_at: k.last_used_at.as_deref(),
+        disabled_at: k.disabled_at.as_deref(),
+        disabled_by: k.disabled_by.as_deref(),
+        disabled_as: k.disabled_as.as_ref().map(authority_label),
         identity_id: k.identity.as_ref().map(|i| i.id.as_str()),
     }
 }

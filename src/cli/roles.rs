@@ -93,10 +93,21 @@ pub async fn change(
                 visible(&holds)
             );
         }
-        client.change_roles(&id, &held, false).await?;
+        let narrowed = client.change_roles(&id, &held, false).await?;
         output::line(format_args!(
-            "Removed {} from {who}.",
-            visible(&held.join(", "))
+            "Removed {} from {who}.{}",
+            visible(&held.join(", ")),
+            narrowed_note(narrowed.len())
         ))
+    }
+}
+
+/// What the service did to the personal keys an identity created when it lost access, as the
+/// end of a sentence (empty when it did nothing).
+pub fn narrowed_note(narrowed: usize) -> String {
+    match narrowed {
+        0 => String::new(),
+        1 => " 1 personal key it created lost the same.".to_owned(),
+        n => format!(" {n} personal keys it created lost the same."),
     }
 }

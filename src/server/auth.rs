@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
-use crate::server::model::{ApiKey, Identity, Membership, Timestamp};
+use crate::server::model::{ApiKey, Identity, Membership, Timestamp, Visibility};
 use crate::server::store::{Store, StoreError};
 use crate::token;
 
@@ -92,7 +92,17 @@ async fn lookup(store: &Store, token_hash: &str) -> Result<ApiKey, AuthError> {
         .ok_or(AuthError::Rejected)
 }
 
+/// What authorization needs of `key`. A personal key whose chain of creators holds a disabled
+/// or expired key is refused: a personal key can do no more than its owner can do now.
 async fn principal(store: &Store, key: ApiKey) -> Result<Caller, AuthError> {
+    if key.visibility == Visibility::Personal
+        && key.owner_id.is_some()
+        && !store
+            .creators_are_live(&key.identity_id, Timestamp::now())
+            .await?
+    {
+        return Err(AuthError::Rejected);
+    }
     let identity = store
         .identity(&key.identity_id)
         .await?

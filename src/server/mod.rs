@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod domain;
 pub mod fifo_cache;
+pub mod grants;
 pub mod harness;
 pub mod http;
 pub mod limits;

@@ -81,6 +81,34 @@ impl Visibility {
     }
 }
 
+/// The authority a caller has over a key, weakest first: its owner, an admin of its project,
+/// a super admin.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyAuthority {
+    Owner,
+    ProjectAdmin,
+    SuperAdmin,
+}
+
+impl KeyAuthority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAuthority::Owner => "OWNER",
+            KeyAuthority::ProjectAdmin => "PROJECT_ADMIN",
+            KeyAuthority::SuperAdmin => "SUPER_ADMIN",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "OWNER" => Some(KeyAuthority::Owner),
+            "PROJECT_ADMIN" => Some(KeyAuthority::ProjectAdmin),
+            "SUPER_ADMIN" => Some(KeyAuthority::SuperAdmin),
+            _ => None,
+        }
+    }
+}
+
 /// A global key carries global roles; a project key carries memberships in one project.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKeyType {
@@ -120,6 +148,11 @@ pub struct ApiKey {
     pub last_used_at: Option<Timestamp>,
     pub expires_at: Option<Timestamp>,
     pub disabled_at: Option<Timestamp>,
+    /// The identity that disabled the key (null while enabled).
+    pub disabled_by: Option<String>,
+    /// The authority it was disabled with: a key disabled by an admin (a super admin, or the
+    /// project's admin) is enabled again only by someone with that authority.
+    pub disabled_as: Option<KeyAuthority>,
     pub permissions: Vec<Permission>,
     pub visibility: Visibility,
     /// The first characters of a generated token (`kd_AbC123`); null for keys made from a tokenHash.

@@ -59,7 +59,9 @@ pub enum Action {
         /// The ids of the personal keys disabled with it.
         result: Result<Vec<String>, ApiError>,
     },
-    IdentityChanged(Result<(), ApiError>),
+    /// An identity's roles or memberships saved: the personal keys it created that the
+    /// service narrowed with it.
+    IdentityChanged(Result<Vec<String>, ApiError>),
     Copied(Result<CopyPath, String>),
     Quit,
 }

@@ -286,10 +286,14 @@ impl App {
                 result,
             } => self.key_toggled(&id, &name, enabled, result),
             Action::IdentityChanged(result) => match result {
-                Ok(()) => {
+                Ok(narrowed) => {
                     self.online();
                     self.overlay = None;
-                    self.say(Note::done("saved the identity’s roles", Tab::Identities));
+                    let text = format!(
+                        "saved the identity’s roles.{}",
+                        crate::cli::roles::narrowed_note(narrowed.len())
+                    );
+                    self.say(Note::done(text, Tab::Identities));
                     vec![self.identities.reload(), self.keys.reload()]
                 }
                 Err(e) => {

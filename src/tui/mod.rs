@@ -259,12 +259,17 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             add,
             remove,
         } => {
-            let mut result = Ok(());
+            let mut result = Ok(Vec::new());
             if !add.is_empty() {
                 result = client.change_roles(&identity_id, &add, true).await;
             }
-            if result.is_ok() && !remove.is_empty() {
-                result = client.change_roles(&identity_id, &remove, false).await;
+            if !remove.is_empty()
+                && let Ok(narrowed) = &mut result
+            {
+                match client.change_roles(&identity_id, &remove, false).await {
+                    Ok(more) => narrowed.extend(more),
+                    Err(e) => result = Err(e),
+                }
             }
             Action::IdentityChanged(result)
         }

@@ -103,17 +103,22 @@ async fn identity_projects_shows_other_members_only_to_the_projects_admins() {
     server.blog().await;
     server.project("shop", json!([{ "name": "support" }])).await;
     let editor_key = server
-        .project_key("my-blog", "editor", editor(&["cs"]))
+        .project_key(
+            "my-blog",
+            "blog admin",
+            json!([{ "role": "admin", "variables": [] }]),
+        )
         .await;
     let colleague = server
         .project_key("my-blog", "colleague", editor(&["en"]))
         .await;
-    // The editor's own key, which it then also gets a membership in `shop` for.
+    // An org-wide key the blog's admin made, which then also gets a membership in `shop` (a
+    // personal key could not: it never holds more than its owner).
     let own = server
         .create_project_key(
             &editor_key.token,
             json!({ "projectSlug": "my-blog", "description": "mine",
-                    "memberships": editor(&["cs"]), "options": { "visibility": "PERSONAL" } }),
+                    "memberships": editor(&["cs"]), "options": { "visibility": "ORG_WIDE" } }),
         )
         .await;
     let own = Key::from_reply(&own);

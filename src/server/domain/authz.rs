@@ -7,14 +7,12 @@
 //! except super admins, and no key creates a key with permissions it lacks itself.
 
 use crate::server::auth::Caller;
-use crate::server::model::{ApiKey, Membership, Permission, Role, VariableEntry, Visibility};
+use crate::server::model::{
+    ApiKey, KeyAuthority, Membership, Permission, Role, VariableEntry, Visibility,
+};
 use crate::server::store::KeyScope;
 
-pub const SUPER_ADMIN: &str = "super_admin";
-pub const PROJECT_ADMIN: &str = "project_admin";
-pub const MONITOR: &str = "monitor";
-/// The project role whose members administer that project.
-pub const PROJECT_ROLE_ADMIN: &str = "admin";
+pub use crate::server::grants::{MONITOR, PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
 
 /// The global role catalog.
 pub fn role_catalog() -> Vec<Role> {
@@ -128,6 +126,22 @@ impl Caller {
             deny(
                 "only the key's owner, a super admin or (for org-wide project keys) the project's admins may change this key",
             )
+        }
+    }
+
+    /// The authority this caller has over `key` (which it may manage): what a disable is
+    /// recorded with, and what an enable must match.
+    pub fn authority_over(&self, key: &ApiKey) -> KeyAuthority {
+        if self.is_super_admin() {
+            KeyAuthority::SuperAdmin
+        } else if key
+            .project_id
+            .as_deref()
+            .is_some_and(|p| self.is_project_admin(p))
+        {
+            KeyAuthority::ProjectAdmin
+        } else {
+            KeyAuthority::Owner
         }
     }
 

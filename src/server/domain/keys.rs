@@ -137,6 +137,12 @@ pub enum SetEnabledError {
     KeyNotFound,
     #[error(transparent)]
     Forbidden(#[from] Denied),
+    /// Enabling a key an admin disabled, without that admin's authority over it.
+    #[error(
+        "an admin disabled this key (see disabledBy); only someone with that authority over it \
+         (a super admin, or the project's admin) may enable it"
+    )]
+    DisabledByAdmin,
     /// Enabling: another enabled key of the same scope took the name meanwhile.
     #[error("another enabled key named `{0}` exists in this scope; disable or rename it first")]
     NameTaken(String),
@@ -164,8 +170,12 @@ pub async fn set_enabled(
         .filter(|k| caller.can_see_key(k))
         .ok_or(SetEnabledError::KeyNotFound)?;
     caller.may_manage_key(&key)?;
+    let authority = caller.authority_over(&key);
+    if enabled && key.disabled_as.is_some_and(|by| by > authority) {
+        return Err(SetEnabledError::DisabledByAdmin);
+    }
     match store
-        .set_key_enabled(id, enabled, audit(caller, action))
+        .set_key_enabled(id, enabled, authority, audit(caller, action))
         .await
     {
         Ok(Some(toggled)) => Ok(toggled),

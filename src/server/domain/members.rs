@@ -1,6 +1,7 @@
 //! Project members: who may add, change and remove them, and what a member's memberships must
 //! be (at least one, each matching the project's role definitions).
 
+use super::access;
 use super::authz::Denied;
 use super::memberships::{self, Mismatch};
 use super::projects::{self, ProjectNotFound};
@@ -24,6 +25,8 @@ pub struct Member {
     pub identity: Identity,
     /// Its memberships in the project, in stored form; empty after removal.
     pub memberships: Vec<Membership>,
+    /// The personal keys below it (at any depth) that lost what it lost.
+    pub narrowed: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +83,16 @@ pub async fn change_member(
         }
         MemberChange::Remove => Vec::new(),
     };
-    store
+    access::check_change::<MemberError>(store, caller, identity_id, |grants| {
+        grants.memberships.retain(|(p, _)| *p != project.id);
+        if !memberships.is_empty() {
+            grants
+                .memberships
+                .push((project.id.clone(), memberships.clone()));
+        }
+    })
+    .await?;
+    let narrowed = store
         .set_memberships(
             &project.id,
             identity_id,
@@ -91,5 +103,6 @@ pub async fn change_member(
     Ok(Member {
         identity,
         memberships,
+        narrowed,
     })
 }

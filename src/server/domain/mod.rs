@@ -8,6 +8,7 @@
 //! | rule | where |
 //! |---|---|
 //! | who may do what: global roles, project admins, visibility, granting only what one holds | [`authz`] |
+//! | what the chain of creators forbids: changing a key above one's own, a personal key beyond its owner | [`access`] (the narrowing itself: `server::grants`) |
 //! | the global role catalog, and changing an identity's global roles | [`roles`] (catalog in [`authz`]) |
 //! | creating keys: name, TTL and expiry, permissions, visibility, token or token hash, unique names | [`keys`] |
 //! | enabling and disabling keys | [`keys::set_enabled`] |
@@ -18,8 +19,10 @@
 //! What must hold across concurrent writes is enforced by the store, inside the write's
 //! transaction, and reported back as a `StoreError` these operations name: unique key names
 //! (`NAME_TAKEN`), the last never-expiring super admin key (`LAST_SUPER_ADMIN`), the cascade
-//! that disables the personal keys a disabled key created, unique project slugs.
+//! that disables the personal keys a disabled key created, the narrowing of the personal keys
+//! below an identity that lost access, unique project slugs.
 
+pub mod access;
 pub mod authz;
 pub mod keys;
 pub mod members;
@@ -72,6 +75,8 @@ mod testing {
                 last_used_at: None,
                 expires_at,
                 disabled_at: None,
+                disabled_by: None,
+                disabled_as: None,
                 permissions: vec![Permission::Read, Permission::Write],
                 visibility: Visibility::OrgWide,
                 token_prefix: None,

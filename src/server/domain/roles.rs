@@ -1,6 +1,7 @@
 //! Global roles: only names from the catalog (`authz::role_catalog`), and changes to an
 //! identity's roles within what the caller may grant.
 
+use super::access;
 use super::authz::{self, Denied};
 use super::{IdentityNotFound, audit};
 use crate::server::auth::Caller;
@@ -35,8 +36,15 @@ pub enum ChangeRolesError {
     Store(#[from] StoreError),
 }
 
+/// An identity after its roles changed.
+pub struct ChangedRoles {
+    pub identity: Identity,
+    /// The personal keys below it (at any depth) that lost what it lost.
+    pub narrowed: Vec<String>,
+}
+
 /// Grants (`grant`) or revokes `roles` of the identity `identity_id`, with its audit entry
-/// named `action`. Answers the identity as it is afterwards.
+/// named `action`. Answers the identity as it is afterwards, and the personal keys narrowed.
 pub async fn change_global_roles(
     store: &Store,
     caller: &Caller,
@@ -44,11 +52,21 @@ pub async fn change_global_roles(
     identity_id: &str,
     roles: &[String],
     grant: bool,
-) -> Result<Identity, ChangeRolesError> {
+) -> Result<ChangedRoles, ChangeRolesError> {
     known(roles)?;
     caller.may_change_global_roles(roles)?;
     let identity = store.identity(identity_id).await?.ok_or(IdentityNotFound)?;
     caller.may_change_identity(&store.global_roles(identity_id).await?)?;
+    access::check_change::<ChangeRolesError>(store, caller, identity_id, |grants| {
+        if grant {
+            grants.roles.extend(roles.iter().cloned());
+            grants.roles.sort();
+            grants.roles.dedup();
+        } else {
+            grants.roles.retain(|r| !roles.contains(r));
+        }
+    })
+    .await?;
     let changed = store
         .change_global_roles(identity_id, roles, grant, audit(caller, action))
         .await
@@ -56,10 +74,9 @@ pub async fn change_global_roles(
             StoreError::LastSuperAdmin => ChangeRolesError::LastSuperAdmin,
             e => e.into(),
         })?;
-    if changed {
-        Ok(identity)
-    } else {
-        Err(IdentityNotFound.into())
+    match changed {
+        Some(narrowed) => Ok(ChangedRoles { identity, narrowed }),
+        None => Err(IdentityNotFound.into()),
     }
 }
 

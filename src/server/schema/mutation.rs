@@ -229,7 +229,12 @@ async fn change_roles(
     let (caller, store) = (ctx.caller()?, &ctx.services()?.store);
     let changed =
         roles::change_global_roles(store, caller, action, identity_id, roles, grant).await;
-    let changed = changed.map(|identity| IdentityResult { identity });
+    let changed = changed.map(
+        |roles::ChangedRoles { identity, narrowed }| IdentityResult {
+            identity,
+            narrowed_keys: narrowed,
+        },
+    );
     respond(ctx, action, identity_id, changed).await
 }
 
@@ -248,9 +253,11 @@ async fn change_member(
         |Member {
              identity,
              memberships,
+             narrowed,
          }| ProjectMemberResult {
             identity,
             memberships,
+            narrowed_keys: narrowed,
         },
     );
     respond(ctx, action, identity_id, changed).await

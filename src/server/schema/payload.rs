@@ -33,6 +33,9 @@ pub enum DisableApiKeyErrorCode {
     /// No such key, or not one the caller may see.
     KeyNotFound,
     Forbidden,
+    /// Enabling a key an admin (a super admin, or the project's admin) disabled, without that
+    /// authority over it: an owner cannot undo an admin's disable (see `ApiKey.disabledBy`).
+    DisabledByAdmin,
     /// Enabling: another enabled key of the same scope has taken the name meanwhile.
     NameTaken,
     /// Disabling: this would leave no enabled super_admin key that never expires.
@@ -149,6 +152,10 @@ pub struct ApiKeyResult {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct IdentityResult {
     pub identity: Identity,
+    /// Ids of the personal keys this identity created (directly or through keys it created)
+    /// that lost what it lost: a personal key never holds more than its owner. Empty when
+    /// granting.
+    pub narrowed_keys: Vec<String>,
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -156,6 +163,9 @@ pub struct ProjectMemberResult {
     pub identity: Identity,
     /// The member's memberships after the change (empty after removal).
     pub memberships: Vec<Membership>,
+    /// Ids of the personal keys this identity created (directly or through keys it created)
+    /// that lost what it lost: a personal key never holds more than its owner.
+    pub narrowed_keys: Vec<String>,
 }
 
 #[derive(SimpleObject, Debug, Clone)]

@@ -62,6 +62,7 @@ impl From<SetEnabledError> for Failure<DisableApiKeyErrorCode> {
         let code = match &e {
             E::KeyNotFound => Code::KeyNotFound,
             E::Forbidden(_) => Code::Forbidden,
+            E::DisabledByAdmin => Code::DisabledByAdmin,
             E::NameTaken(_) => Code::NameTaken,
             E::LastSuperAdmin => Code::LastSuperAdmin,
             E::Store(_) => return Failure::Internal(e.into()),

@@ -3,6 +3,7 @@
 use crate::server::model::{Identity, IdentityFilter};
 
 use super::audit::insert_audit;
+use super::grants::narrow_personal_keys;
 use super::keys::lasting_super_admins;
 use super::sql::{Backend, Records, Sql};
 use super::{Audit, Page, Store, StoreError, StoreResult, page};
@@ -49,7 +50,9 @@ impl Store {
     }
 
     /// Adds (`grant = true`) or removes global roles, with the audit entry, in one
-    /// transaction; returns false if the identity is unknown. Refused with
+    /// transaction, and keeps the personal keys below the identity within it
+    /// ([`narrow_personal_keys`]): answers the ids of the keys narrowed, or `None` if the
+    /// identity is unknown. Refused with
     /// [`StoreError::LastSuperAdmin`] if it would leave no enabled super admin key that never
     /// expires.
     pub async fn change_global_roles(
@@ -58,14 +61,14 @@ impl Store {
         roles: &[String],
         grant: bool,
         audit: Audit<'_>,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<String>>> {
         let mut tx = self.begin().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT seq FROM identities WHERE id = $1")
             .bind(identity_id)
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
-            return Ok(false);
+            return Ok(None);
         }
         let sql = if grant {
             "INSERT INTO identity_roles (identity_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -79,12 +82,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
+        let narrowed = narrow_personal_keys(&mut tx, identity_id, audit).await?;
         if !grant && lasting_super_admins(&mut tx).await? == 0 {
             return Err(StoreError::LastSuperAdmin);
         }
-        insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
         self.commit_change(tx).await?;
-        Ok(true)
+        Ok(Some(narrowed))
     }
 
     /// Identities by id (those that exist), oldest first.

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use sqlx::{AnyConnection, Row};
 
-use crate::server::model::{ApiKey, ApiKeyFilter, ApiKeyType, Permission, Timestamp, Visibility};
+use crate::server::model::{
+    ApiKey, ApiKeyFilter, ApiKeyType, KeyAuthority, Permission, Timestamp, Visibility,
+};
 use crate::text;
 
 use super::audit::insert_audit;
@@ -15,7 +17,7 @@ use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggl
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
     k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
-    k.can_read, k.can_write, k.visibility, k.owner_id";
+    k.can_read, k.can_write, k.visibility, k.owner_id, k.disabled_by, k.disabled_as";
 
 impl Store {
     pub async fn key_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
@@ -123,6 +125,7 @@ impl Store {
         &self,
         id: &str,
         enabled: bool,
+        authority: KeyAuthority,
         audit: Audit<'_>,
     ) -> StoreResult<Option<Toggled>> {
         let now = Timestamp::now();
@@ -149,16 +152,26 @@ impl Store {
                 return Err(StoreError::NameTaken);
             }
         }
-        sqlx::query("UPDATE api_keys SET enabled = $1, disabled_at = $2 WHERE id = $3")
-            .bind(i64::from(enabled))
-            .bind((!enabled).then_some(now.0))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let disabled = Disabled {
+            at: now,
+            by: audit.actor_id,
+            authority,
+        };
+        sqlx::query(
+            "UPDATE api_keys SET enabled = $1, disabled_at = $2, disabled_by = $3, \
+             disabled_as = $4 WHERE id = $5",
+        )
+        .bind(i64::from(enabled))
+        .bind((!enabled).then_some(now.0))
+        .bind((!enabled).then_some(disabled.by).flatten())
+        .bind((!enabled).then_some(authority.as_str()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let cascaded = if enabled {
             Vec::new()
         } else {
-            disable_created_keys(&mut tx, &key.identity_id, now).await?
+            disable_created_keys(&mut tx, &key.identity_id, &disabled).await?
         };
         if !enabled && lasting_super_admins(&mut tx).await? == 0 {
             return Err(StoreError::LastSuperAdmin);
@@ -369,6 +382,8 @@ struct KeyRecord(
     i64,
     String,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 impl From<KeyRecord> for ApiKey {
@@ -389,6 +404,8 @@ impl From<KeyRecord> for ApiKey {
             can_write,
             visibility,
             owner_id,
+            disabled_by,
+            disabled_as,
         ) = record;
         let mut permissions = Vec::new();
         if can_read != 0 {
@@ -417,6 +434,8 @@ impl From<KeyRecord> for ApiKey {
             identity_id,
             project_id,
             owner_id,
+            disabled_by,
+            disabled_as: disabled_as.as_deref().and_then(KeyAuthority::from_db),
         }
     }
 }
@@ -475,29 +494,39 @@ async fn name_taken(
 
 /// Disables the enabled personal keys created by `identity_id`, and theirs, at any depth.
 /// Returns their ids.
+/// When, by whom and with which authority keys are being disabled.
+struct Disabled<'a> {
+    at: Timestamp,
+    by: Option<&'a str>,
+    authority: KeyAuthority,
+}
+
 async fn disable_created_keys(
     conn: &mut AnyConnection,
     identity_id: &str,
-    now: Timestamp,
+    disabled: &Disabled<'_>,
 ) -> StoreResult<Vec<String>> {
     let mut creators = vec![identity_id.to_owned()];
-    let mut disabled = Vec::new();
+    let mut done = Vec::new();
     while let Some(creator) = creators.pop() {
         let rows = sqlx::query(
-            "UPDATE api_keys SET enabled = 0, disabled_at = $1 \
-             WHERE owner_id = $2 AND visibility = 'PERSONAL' AND enabled = 1 \
+            "UPDATE api_keys SET enabled = 0, disabled_at = $1, disabled_by = $2, \
+             disabled_as = $3 \
+             WHERE owner_id = $4 AND visibility = 'PERSONAL' AND enabled = 1 \
              RETURNING id, identity_id",
         )
-        .bind(now.0)
+        .bind(disabled.at.0)
+        .bind(disabled.by)
+        .bind(disabled.authority.as_str())
         .bind(&creator)
         .fetch_all(&mut *conn)
         .await?;
         for row in rows {
-            disabled.push(row.try_get("id")?);
+            done.push(row.try_get("id")?);
             creators.push(row.try_get("identity_id")?);
         }
     }
-    Ok(disabled)
+    Ok(done)
 }
 
 /// How many enabled keys hold `super_admin` and never expire: the keys that keep the service

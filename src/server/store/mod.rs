@@ -18,6 +18,7 @@
 
 mod audit;
 mod changes;
+mod grants;
 mod identities;
 mod keys;
 mod projects;

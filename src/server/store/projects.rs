@@ -7,6 +7,7 @@ use crate::server::model::{
 };
 
 use super::audit::insert_audit;
+use super::grants::narrow_personal_keys;
 use super::sql::{Backend, Records};
 use super::{Audit, Store, StoreError, StoreResult, parse_json, to_json};
 
@@ -166,14 +167,15 @@ impl Store {
     }
 
     /// Replaces an identity's memberships in a project (an empty list removes the member),
-    /// with the audit entry, in one transaction.
+    /// with the audit entry, in one transaction, and keeps the personal keys below the
+    /// identity within it: answers the ids of the keys narrowed.
     pub async fn set_memberships(
         &self,
         project_id: &str,
         identity_id: &str,
         memberships: &[Membership],
         audit: Audit<'_>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Vec<String>> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM memberships WHERE project_id = $1 AND identity_id = $2")
             .bind(project_id)
@@ -182,8 +184,9 @@ impl Store {
             .await?;
         insert_memberships(&mut tx, project_id, identity_id, memberships).await?;
         insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
+        let narrowed = narrow_personal_keys(&mut tx, identity_id, audit).await?;
         self.commit_change(tx).await?;
-        Ok(())
+        Ok(narrowed)
     }
 }
 
@@ -211,9 +214,25 @@ pub(super) async fn insert_memberships(
     Ok(())
 }
 
+/// The memberships of `identity_id` read on `conn` (inside a transaction: as they are there),
+/// as (project id, membership) in project and role order.
+pub(super) async fn memberships_in(
+    conn: &mut AnyConnection,
+    identity_id: &str,
+) -> StoreResult<Vec<(String, Membership)>> {
+    // Plain rows, which both backends hand over: a transaction's few rows need no JSON.
+    let mut q = select_memberships(Backend::Postgres, "m.project_id, m.role");
+    q.push("m.identity_id = ").bind(identity_id.to_owned());
+    let all = fetch_memberships(q, conn).await?;
+    Ok(all
+        .into_iter()
+        .map(|(_, project_id, membership)| (project_id, membership))
+        .collect())
+}
+
 /// Consecutive memberships with the same owner (a project or an identity), as (that owner,
 /// its memberships).
-fn group_memberships(
+pub(super) fn group_memberships(
     memberships: impl Iterator<Item = (String, Membership)>,
 ) -> Vec<(String, Vec<Membership>)> {
     let mut out: Vec<(String, Vec<Membership>)> = Vec::new();

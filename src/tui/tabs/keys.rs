@@ -12,7 +12,7 @@ use super::view::{Shared, TabView, move_cursor};
 use super::{Cursor, Paging, Tab, framed, message};
 use crate::api::KeyQuery;
 use crate::api::ops::Key;
-use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, Permission, Visibility};
+use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permission, Visibility};
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
 use crate::tui::forms::create_key::CreateKeyForm;
@@ -501,6 +501,25 @@ pub fn state_label(state: &ApiKeyState) -> &'static str {
     }
 }
 
+/// The authority a key was disabled with, in words.
+pub fn authority_label(authority: &KeyAuthority) -> &'static str {
+    match authority {
+        KeyAuthority::OWNER => "owner",
+        KeyAuthority::PROJECT_ADMIN => "project_admin",
+        KeyAuthority::SUPER_ADMIN => "super_admin",
+        KeyAuthority::Other(_) => "unknown",
+    }
+}
+
+/// ` by IDENTITY (as super_admin)` for a disabled key, when the service says who.
+fn disabled_by_label(key: &Key) -> String {
+    match (&key.disabled_by, &key.disabled_as) {
+        (Some(by), Some(authority)) => format!(" by {by} (as {})", authority_label(authority)),
+        (Some(by), None) => format!(" by {by}"),
+        _ => String::new(),
+    }
+}
+
 pub fn scope_label(key: &Key) -> String {
     match (&key.type_, &key.project) {
         (ApiKeyType::PROJECT, Some(p)) => p.slug.clone(),
@@ -665,7 +684,13 @@ fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> 
             ),
         ]),
         field("Last used", when(&key.last_used_at)),
-        field("Disabled", when(&key.disabled_at)),
+        field(
+            "Disabled",
+            match &key.disabled_at {
+                None => "never".to_owned(),
+                Some(at) => format!("{at} ({}){}", relative(at, now), disabled_by_label(key)),
+            },
+        ),
         field(
             "Owner",
             key.owner
