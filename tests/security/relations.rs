@@ -185,3 +185,76 @@ async fn without_read_a_mutation_reply_carries_only_ok_error_and_ids() {
         json!(target.id)
     );
 }
+
+/// Issue 17.7: a project the caller cannot see answers every field, filter and error exactly
+/// as a project that does not exist.
+#[tokio::test]
+async fn a_hidden_project_answers_as_a_missing_one() {
+    let server = TestServer::start().await;
+    server.project("beta", blog_roles()).await;
+    let org_wide = server
+        .project_key(
+            "beta",
+            "beta deploy",
+            json!([{ "role": "viewer", "variables": [] }]),
+        )
+        .await;
+    // Not a member of beta; a project_admin would see every project.
+    let outsider = server.global_key("outsider", &["monitor"]).await;
+    let viewer = json!([{ "role": "viewer", "variables": [] }]);
+    let asks: Vec<(&str, Value)> = vec![
+        (
+            "query($s: String!) { projectBySlug(slug: $s) { id } }",
+            json!({}),
+        ),
+        (
+            "query($s: String!) { apiKeys(filter: { projectSlug: $s, includeDisabled: true, \
+             includeExpired: true }) { totalCount pageInfo { hasNextPage } nodes { id } } }",
+            json!({}),
+        ),
+        ("query { projects { slug } }", json!({})),
+        (
+            "mutation($s: String!, $m: [MembershipInput!]!) { createApiKey(projectSlug: $s, \
+             memberships: $m, description: \"x\", options: { visibility: PERSONAL }) \
+             { ok error { code developerMessage } } }",
+            json!({ "m": viewer }),
+        ),
+        (
+            "mutation($s: String!, $i: String!, $m: [MembershipInput!]!) { \
+             addProjectMember(projectSlug: $s, identityId: $i, memberships: $m) \
+             { ok error { code developerMessage } } }",
+            json!({ "i": outsider.identity_id, "m": viewer }),
+        ),
+        (
+            "mutation($s: String!, $i: String!, $m: [MembershipInput!]!) { \
+             updateProjectMember(projectSlug: $s, identityId: $i, memberships: $m) \
+             { ok error { code developerMessage } } }",
+            json!({ "i": outsider.identity_id, "m": viewer }),
+        ),
+        (
+            "mutation($s: String!, $i: String!) { \
+             removeProjectMember(projectSlug: $s, identityId: $i) \
+             { ok error { code developerMessage } } }",
+            json!({ "i": outsider.identity_id }),
+        ),
+    ];
+    for (query, variables) in asks {
+        let answer = |slug: &'static str| {
+            let mut variables = variables.clone();
+            if query.contains("$s") {
+                variables["s"] = json!(slug);
+            }
+            let server = &server;
+            let token = outsider.token.clone();
+            async move {
+                let (status, body) = server.gql(&token, query, variables).await;
+                (status, body.to_string().replace(slug, "SLUG"))
+            }
+        };
+        assert_eq!(answer("beta").await, answer("nope").await, "{query}");
+    }
+    // The org-wide key of the hidden project is listed (org-wide keys are visible to every
+    // key), but its project is not.
+    let seen = nodes(&server, &outsider.token, "project { slug }").await;
+    assert_eq!(node(&seen, &org_wide.id)["project"], Value::Null);
+}

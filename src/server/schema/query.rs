@@ -12,6 +12,7 @@ use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
 };
 use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
+use crate::server::store::Page;
 
 /// Default and largest `first` of `projects`: every project a person picks from.
 const PROJECTS: (i32, i32) = (1_000, 1_000);
@@ -80,6 +81,19 @@ impl QueryRoot {
         let limit = page_size(first)?;
         let after = decode_cursor(after.as_deref())?;
         let scope = caller.key_scope();
+        // A project the caller cannot see answers as one that does not exist: no keys.
+        if let Some(slug) = &filter.project_slug
+            && store
+                .project_by_slug(slug)
+                .await?
+                .is_none_or(|p| !caller.can_see_project(&p.id))
+        {
+            let none = Page {
+                items: Vec::new(),
+                has_next: false,
+            };
+            return Ok(listing(none, 0, |k| k.seq));
+        }
         let (page, total) = futures::try_join!(
             store.list_keys(&scope, &filter, after, limit),
             when(wants_total(ctx), store.count_keys(&scope, &filter)),
