@@ -232,3 +232,76 @@ async fn a_kept_document_is_still_judged_per_key_and_per_variables() {
         .await;
     assert_eq!(wrong_type, "GRAPHQL_VALIDATION_FAILED");
 }
+
+/// Issue 17.5: NUL in any string argument, literal or variable, is `BAD_USER_INPUT` before the
+/// store is touched (no raw database error, on either store), and a refused mutation is
+/// audited like any refusal.
+#[tokio::test]
+async fn nul_in_a_string_argument_is_bad_user_input_before_the_store() {
+    let server = TestServer::start().await;
+    let before = audit_entries(&server).await;
+    let asks = [
+        (
+            r#"{ apiKeys(filter: { search: "a\u0000b" }) { totalCount } }"#,
+            json!({}),
+        ),
+        (
+            "query($f: ApiKeyFilter) { apiKeys(filter: $f) { totalCount } }",
+            json!({ "f": { "search": "a\u{0}b" } }),
+        ),
+        (
+            "query($s: String!) { projectBySlug(slug: $s) { id } }",
+            json!({ "s": "x\u{0}" }),
+        ),
+        (
+            "query($f: IdentityFilter) { identities(filter: $f) { totalCount } }",
+            json!({ "f": { "idPrefix": "\u{0}" } }),
+        ),
+    ];
+    for (query, variables) in asks {
+        let (status, body) = server.gql(&server.admin, query, variables).await;
+        assert_eq!(status, 200, "{body:#}");
+        assert_eq!(
+            first_error_code(&body),
+            "BAD_USER_INPUT",
+            "{query}: {body:#}"
+        );
+        let text = body.to_string();
+        assert!(!text.contains("database"), "{text}");
+    }
+    assert_eq!(
+        audit_entries(&server).await,
+        before,
+        "queries are not audited"
+    );
+    let code = server
+        .error_code(
+            &server.admin,
+            CREATE_GLOBAL_API_KEY,
+            json!({ "description": "nul\u{0}name" }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    let row = newest_audit(&server).await;
+    assert_eq!(row["action"], json!("createGlobalApiKey"));
+    assert_eq!(row["outcome"], json!("BAD_USER_INPUT"));
+    let keys = server.api_keys(&server.admin, json!({})).await;
+    assert_eq!(keys["totalCount"], json!(1), "only the bootstrap key");
+    // The same document again, kept by the gate, is refused again.
+    let code = server
+        .error_code(
+            &server.admin,
+            r#"mutation { createGlobalApiKey(description: "x\u0000") { ok } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    let code = server
+        .error_code(
+            &server.admin,
+            r#"mutation { createGlobalApiKey(description: "x\u0000") { ok } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}

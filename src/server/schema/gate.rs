@@ -29,9 +29,14 @@ use async_graphql::{
 };
 
 use super::documents::{Checked, DocumentCache};
+use super::nul;
 use crate::server::auth::Caller;
 use crate::server::model::Permission;
 use crate::server::store::Audit;
+
+/// The refusal codes of the gate's verdicts.
+const FORBIDDEN: &str = "FORBIDDEN";
+const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 
 /// Most fields one document may select, counted as executed (fragments expanded). Far above
 /// any real client's document; far below what makes validation itself expensive.
@@ -88,6 +93,8 @@ struct Gate {
 
 /// A permission refusal decided at parse time, answered (and audited) after validation.
 pub(super) struct Refusal {
+    /// `FORBIDDEN`, or `BAD_USER_INPUT` for a NUL in a string argument.
+    code: &'static str,
     message: String,
     /// For a mutation: the names of its fields, for the audit log.
     mutation_fields: Option<Vec<String>>,
@@ -179,7 +186,7 @@ impl Extension for Gate {
             return Err(ServerError::new("request is not authenticated", None));
         };
         let wanted = self.operation_name.lock().ok().and_then(|n| n.clone());
-        let refusal = refusal(caller, &document, wanted.as_deref())?;
+        let refusal = refusal(caller, &document, variables, wanted.as_deref())?;
         if let Ok(mut slot) = self.refusal.lock() {
             *slot = refusal;
         }
@@ -218,10 +225,13 @@ impl Extension for Gate {
             return Ok(result);
         };
         if let (Some(fields), Some(caller)) = (&refusal.mutation_fields, ctx.data_opt::<Caller>()) {
-            audit_refusal(ctx, caller, fields, &refusal.message).await;
+            audit_refusal(ctx, caller, fields, refusal.code, &refusal.message).await;
         }
-        let error = ServerError::new(format!("forbidden: {}", refusal.message), None);
-        Err(vec![coded(error, "FORBIDDEN")])
+        let message = match refusal.code {
+            FORBIDDEN => format!("forbidden: {}", refusal.message),
+            _ => refusal.message,
+        };
+        Err(vec![coded(ServerError::new(message, None), refusal.code)])
     }
 }
 
@@ -241,12 +251,24 @@ impl Gate {
 pub(super) fn refusal(
     caller: &Caller,
     document: &ExecutableDocument,
+    variables: &Variables,
     wanted: Option<&str>,
 ) -> ServerResult<Option<Refusal>> {
     let shape = Shape::new(document);
+    let nul = nul::in_variables(variables) || nul::in_document(document);
     for (name, operation) in document.operations.iter() {
         if wanted.is_some() && name.map(|n| n.as_str()) != wanted {
             continue;
+        }
+        if nul {
+            let mutation = operation.node.ty == OperationType::Mutation;
+            return Ok(Some(Refusal {
+                code: BAD_USER_INPUT,
+                message: nul::MESSAGE.to_owned(),
+                mutation_fields: mutation
+                    .then(|| mutation_fields(&shape, &operation.node))
+                    .transpose()?,
+            }));
         }
         if let Some(refusal) = permission_refusal(caller, &operation.node, &shape)? {
             return Ok(Some(refusal));
@@ -315,16 +337,13 @@ fn permission_refusal<'a>(
         )
     };
     let fields = || -> ServerResult<Option<Vec<String>>> {
-        Ok(mutation.then_some(
-            shape
-                .root_fields(&operation.selection_set.node)?
-                .into_iter()
-                .map(|f| f.node.name.node.to_string())
-                .collect(),
-        ))
+        mutation
+            .then(|| mutation_fields(shape, operation))
+            .transpose()
     };
     if !caller.key.allows(needed) {
         return Ok(Some(Refusal {
+            code: FORBIDDEN,
             message: what.to_owned(),
             mutation_fields: fields()?,
         }));
@@ -336,6 +355,7 @@ fn permission_refusal<'a>(
         }
         if let Some(field) = reads.first() {
             return Ok(Some(Refusal {
+                code: FORBIDDEN,
                 message: format!(
                     "without the READ permission a mutation reply carries only `ok`, `error` and ids; `{field}` reads data"
                 ),
@@ -344,6 +364,18 @@ fn permission_refusal<'a>(
         }
     }
     Ok(None)
+}
+
+/// The names of a mutation's root fields, for the audit log.
+fn mutation_fields<'a>(
+    shape: &Shape<'a>,
+    operation: &'a OperationDefinition,
+) -> ServerResult<Vec<String>> {
+    Ok(shape
+        .root_fields(&operation.selection_set.node)?
+        .into_iter()
+        .map(|f| f.node.name.node.to_string())
+        .collect())
 }
 
 /// Where in a mutation reply a selection sits, for the WRITE-only rule.
@@ -505,7 +537,7 @@ fn bad_request(message: impl Into<String>) -> ServerError {
     coded(ServerError::new(message, None), "BAD_REQUEST")
 }
 
-fn coded(mut error: ServerError, code: &str) -> ServerError {
+pub(super) fn coded(mut error: ServerError, code: &str) -> ServerError {
     let mut extensions = error.extensions.take().unwrap_or_default();
     extensions.set("code", code);
     error.extensions = Some(extensions);
@@ -540,7 +572,13 @@ fn bad_request_as(code: &str, message: String) -> ServerError {
 
 /// A mutation refused here never reaches a resolver; it is audited all the same, under the
 /// names of the fields it asked for (known names: the document passed validation).
-async fn audit_refusal(ctx: &ExtensionContext<'_>, caller: &Caller, fields: &[String], why: &str) {
+async fn audit_refusal(
+    ctx: &ExtensionContext<'_>,
+    caller: &Caller,
+    fields: &[String],
+    code: &str,
+    why: &str,
+) {
     let Some(services) = ctx.data_opt::<super::Services>() else {
         return;
     };
@@ -555,7 +593,7 @@ async fn audit_refusal(ctx: &ExtensionContext<'_>, caller: &Caller, fields: &[St
     };
     if let Err(e) = services
         .store
-        .append_audit(audit, None, "FORBIDDEN", Some(why))
+        .append_audit(audit, None, code, Some(why))
         .await
     {
         tracing::error!(error = %e, "could not audit a refused mutation");

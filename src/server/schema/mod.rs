@@ -5,6 +5,7 @@ mod documents;
 mod gate;
 pub mod loaders;
 mod mutation;
+mod nul;
 mod objects;
 mod paging;
 pub mod payload;
@@ -15,7 +16,7 @@ use async_graphql::{Context, EmptySubscription, Schema, ValidationMode};
 
 use crate::server::auth::Caller;
 use crate::server::stats::Monitor;
-use crate::server::store::Store;
+use crate::server::store::{Store, StoreError};
 use crate::ttl::Ttl;
 
 pub use mutation::MutationRoot;
@@ -53,7 +54,12 @@ impl KeydeckSchema {
             .filter(|checked| request.variables.is_empty() && checked.validation().is_some());
         let allowed = known.as_ref().is_some_and(|checked| {
             matches!(
-                gate::refusal(&caller, &checked.document(), operation_name.as_deref()),
+                gate::refusal(
+                    &caller,
+                    &checked.document(),
+                    &request.variables,
+                    operation_name.as_deref()
+                ),
                 Ok(None)
             )
         });
@@ -77,13 +83,32 @@ impl KeydeckSchema {
         let request = request
             .data(caller)
             .data(loaders::RequestLoaders::new(self.store.clone()));
-        self.running.execute(request).await
+        hide_store_errors(self.running.execute(request).await)
     }
 
     /// The schema's SDL.
     pub fn sdl(&self) -> String {
         self.running.sdl()
     }
+}
+
+/// No store error's text reaches a client (it may name tables, values or the database's own
+/// words): such an error answers a generic message with a request id, under the code
+/// `INTERNAL_SERVER_ERROR`, and its detail goes to the service's log with the same id.
+fn hide_store_errors(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        if error.source::<StoreError>().is_none() && error.source::<sqlx::Error>().is_none() {
+            continue;
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let id = &id[..12];
+        tracing::error!(request_id = id, error = %error.message, "a request failed in the store");
+        error.message = format!(
+            "the service could not complete the request (request id {id}); its log has the detail"
+        );
+        *error = gate::coded(error.clone(), "INTERNAL_SERVER_ERROR");
+    }
+    response
 }
 
 /// Service-wide settings the resolvers read.
