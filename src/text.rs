@@ -16,19 +16,31 @@ use std::fmt::Write as _;
 use unicode_normalization::UnicodeNormalization;
 
 /// Whether `c` changes the terminal or the text's direction, or is invisible, rather than
-/// showing as a glyph: C0 and C1 controls and DEL, bidi controls, zero-width and invisible
-/// formatters, the soft hyphen, and the line and paragraph separators.
+/// showing as a glyph: controls (Cc), format characters (Cf: bidi controls, zero-width
+/// joiners, tag characters, …), private-use (Co) and unassigned (Cn) code points, every
+/// Default_Ignorable_Code_Point (variation selectors, fillers, …), the line and paragraph
+/// separators, and the blanks that show as nothing (U+2800 BRAILLE PATTERN BLANK, the Hangul
+/// fillers). The properties come from ICU4X's Unicode data, not from tables of our own.
 pub fn is_hidden_char(c: char) -> bool {
+    use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
+    use icu_properties::{CodePointMapData, CodePointSetData};
     // `char::is_control` is exactly the Cc category: C0 (U+0000–U+001F), DEL and C1 (U+0080–U+009F).
-    c.is_control()
+    if c.is_control() {
+        return true;
+    }
+    // Printable ASCII is by far the most common case: decided without a lookup.
+    if c.is_ascii() {
+        return false;
+    }
+    matches!(
+        c,
+        // Line and paragraph separators break a line where no newline is seen; the blanks show
+        // as nothing (they are letters and symbols, so no property below catches them all).
+        '\u{2028}' | '\u{2029}' | '\u{2800}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'
+    ) || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
         || matches!(
-            c,
-            // Bidi controls: Arabic letter mark, LRM/RLM, embeddings and overrides, isolates.
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-            // Zero-width space/non-joiner/joiner, word joiner and invisible operators, BOM, soft hyphen.
-            | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}'
-            // Line and paragraph separators break a line where no newline is seen.
-            | '\u{2028}' | '\u{2029}'
+            CodePointMapData::<GeneralCategory>::new().get(c),
+            GeneralCategory::Format | GeneralCategory::PrivateUse | GeneralCategory::Unassigned
         )
 }
 
@@ -65,14 +77,37 @@ pub fn clean_name(input: &str, max_chars: usize) -> Result<String, NameError> {
     Ok(trimmed.to_owned())
 }
 
-/// The comparison form of a name, for NAME_TAKEN: NFC, trimmed, lowercased. `"Copy test "`,
-/// `"copy test"` and a decomposed `"cafe\u{301}"` beside `"café"` map to one key, so they cannot
-/// sit side by side looking the same.
+/// The comparison form of a name, for NAME_TAKEN: NFC, trimmed, lowercased, then its UTS #39
+/// confusable skeleton (unicode-security's tables). `"Copy test "`, `"copy test"`, a
+/// decomposed `"cafe\u{301}"` beside `"café"`, and `"reаdonly"` with a Cyrillic `а` beside
+/// `"readonly"` map to one key, so they cannot sit side by side looking the same.
+///
+/// Stored beside every key ([`NAME_KEY_VERSION`] says which form the store holds).
 pub fn name_key(name: &str) -> String {
-    let normalised: String = name.nfc().collect();
-    // Lowercasing can decompose (U+0130 → `i` + U+0307): normalise once more so the key is NFC.
-    normalised.trim().to_lowercase().nfc().collect()
+    // A skeleton can hold capitals (`¥` → `Y̵`), whose lowercase has a skeleton of its own:
+    // folding again until nothing changes makes the key a fixed point (a key's key is itself).
+    let mut key = fold(name);
+    for _ in 0..4 {
+        let again = fold(&key);
+        if again == key {
+            break;
+        }
+        key = again;
+    }
+    key
 }
+
+/// One round of [`name_key`]: NFC, trimmed, lowercased, skeleton, NFC again.
+fn fold(name: &str) -> String {
+    let normalised: String = name.nfc().collect();
+    let lower = normalised.trim().to_lowercase();
+    // The skeleton is NFD: the key is stored NFC, as before.
+    unicode_security::skeleton(&lower).nfc().collect()
+}
+
+/// The version of [`name_key`]'s form: a store whose keys were computed by an older version
+/// computes them again when it opens (1: NFC, trimmed, lowercased; 2: and its skeleton).
+pub const NAME_KEY_VERSION: i64 = 2;
 
 /// Untrusted text as a terminal may show it on one line: ESC as `␛`, other C0 controls as their
 /// control pictures (newline `␊`, tab `␉`), DEL as `␡`, and C1, bidi, zero-width and the other
@@ -111,14 +146,51 @@ mod tests {
     #[test]
     fn hidden_chars_are_the_listed_ones() {
         for c in [
-            '\0', '\x07', '\n', '\x1b', '\x7f', '\u{85}', '\u{9f}', '\u{61c}', '\u{200b}',
-            '\u{200e}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{2060}', '\u{2064}', '\u{feff}',
-            '\u{ad}', '\u{2028}', '\u{2029}',
+            '\0',
+            '\x07',
+            '\n',
+            '\x1b',
+            '\x7f',
+            '\u{85}',
+            '\u{9f}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{feff}',
+            '\u{ad}',
+            '\u{2028}',
+            '\u{2029}',
+            // Issue 17.6: tags, variation selectors, fillers, blanks, private use, unassigned.
+            '\u{e0041}',
+            '\u{e007f}',
+            '\u{fe0f}',
+            '\u{e0100}',
+            '\u{115f}',
+            '\u{1160}',
+            '\u{3164}',
+            '\u{ffa0}',
+            '\u{2800}',
+            '\u{34f}',
+            '\u{180e}',
+            '\u{17b4}',
+            '\u{17b5}',
+            '\u{206a}',
+            '\u{206f}',
+            '\u{fff9}',
+            '\u{fffb}',
+            '\u{e000}',
+            '\u{2065}',
+            '\u{10ffff}',
         ] {
             assert!(is_hidden_char(c), "{}", c.escape_unicode());
         }
         for c in [
-            'a', ' ', 'é', '\u{a0}', '␛', '\u{2065}', '\u{2070}', '日', '😀',
+            'a', ' ', 'é', '\u{a0}', '␛', '\u{2070}', '日', '😀', 'а', 'ß',
         ] {
             assert!(!is_hidden_char(c), "{}", c.escape_unicode());
         }
@@ -151,6 +223,15 @@ mod tests {
         assert_eq!(name_key("Copy Test "), name_key("copy test"));
         assert_eq!(name_key("CAFE\u{301}"), name_key("café"));
         assert_ne!(name_key("copy test"), name_key("copy  test"));
+    }
+
+    #[test]
+    fn name_key_folds_look_alikes() {
+        // A Cyrillic а, a Greek ο, a fullwidth letter: each looks like the Latin name.
+        assert_eq!(name_key("re\u{430}donly"), name_key("readonly"));
+        assert_eq!(name_key("Readonly"), name_key("rеаdоnlу"));
+        assert_eq!(name_key("\u{ff52}eadonly"), name_key("readonly"));
+        assert_ne!(name_key("readonly"), name_key("readwrite"));
     }
 
     use proptest::prelude::*;

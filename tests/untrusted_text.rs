@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -166,26 +165,24 @@ async fn names_are_stored_trimmed_and_nfc() {
 }
 
 /// Rows as an older version (or a hand-edited database) left them: written straight into the
-/// SQLite file, past every check of the service.
-async fn plant(db: &Path, key_id: &str, identity_id: &str) {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
-    sqlx::query("UPDATE api_keys SET description = ? WHERE id = ?")
+/// service's store (SQLite file or PostgreSQL database), past every check of the service.
+async fn plant(service: &TestServer, key_id: &str, identity_id: &str) {
+    let mut conn = service.store_connection().await;
+    let updated = sqlx::query("UPDATE api_keys SET description = $1 WHERE id = $2")
         .bind(format!("deploy {OSC52}"))
         .bind(key_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let variables = json!([{ "name": "language", "values": [OSC52] }]).to_string();
-    let updated = sqlx::query("UPDATE memberships SET variables = ? WHERE identity_id = ?")
-        .bind(variables)
-        .bind(identity_id)
-        .execute(&pool)
+        .execute(&mut conn)
         .await
         .unwrap();
     assert_eq!(updated.rows_affected(), 1);
-    pool.close().await;
+    let variables = json!([{ "name": "language", "values": [OSC52] }]).to_string();
+    let updated = sqlx::query("UPDATE memberships SET variables = $1 WHERE identity_id = $2")
+        .bind(variables)
+        .bind(identity_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(updated.rows_affected(), 1);
 }
 
 /// Runs the real binary against `service` with a temporary HOME and the admin's token.
@@ -214,15 +211,12 @@ async fn keydeck(service: &TestServer, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn planted_escapes_are_shown_by_keys_list_and_kept_by_json() {
-    if skip_on_postgres("planted_escapes_are_shown_by_keys_list_and_kept_by_json") {
-        return;
-    }
     let service = TestServer::start().await;
     service.blog().await;
     let key = service
         .project_key("my-blog", "deploy", editor(&["cs"]))
         .await;
-    plant(&service.db_path(), &key.id, &key.identity_id).await;
+    plant(&service, &key.id, &key.identity_id).await;
 
     let out = keydeck(&service, &["keys", "list"]).await;
     assert!(out.status.success(), "{out:?}");
@@ -317,4 +311,76 @@ fn the_tui_shows_planted_escapes_visibly() {
     let confirm = screen(&app, 140, 24);
     assert_clean(&confirm);
     assert!(confirm.contains("“x␛]52;c;"), "{confirm}");
+}
+
+/// Issue 17.6: invisible and look-alike names. Tag characters, variation selectors, fillers,
+/// blanks, private-use and unassigned code points are refused in names; a name that only
+/// looks like another (a Cyrillic `а` in "readonly") is NAME_TAKEN beside it, also for keys
+/// stored before the look-alike rule (their comparison form is computed again on opening).
+#[tokio::test]
+async fn invisible_and_look_alike_names_are_refused() {
+    let service = TestServer::start().await;
+    let nobody = service.global_key("nobody", &[]).await;
+    let personal = json!({ "visibility": "PERSONAL" });
+    for c in [
+        '\u{e0041}',
+        '\u{fe0f}',
+        '\u{115f}',
+        '\u{1160}',
+        '\u{3164}',
+        '\u{ffa0}',
+        '\u{2800}',
+        '\u{34f}',
+        '\u{180e}',
+        '\u{17b4}',
+        '\u{206a}',
+        '\u{fff9}',
+        '\u{e000}',
+        '\u{2065}',
+    ] {
+        let name = format!("read{c}only");
+        let reply = service
+            .create_global(
+                &nobody.token,
+                json!({ "description": name, "options": personal }),
+            )
+            .await;
+        refused_for(&reply, "INVALID_DESCRIPTION", c.escape_unicode());
+    }
+    let create = |name: &str| {
+        let vars = json!({ "description": name, "options": personal });
+        let (service, token) = (&service, nobody.token.clone());
+        async move { service.create_global(&token, vars).await }
+    };
+    ok(&create("readonly").await);
+    for look_alike in [
+        "re\u{430}donly",
+        "READONLY",
+        "r\u{435}\u{430}d\u{43e}nl\u{443}",
+    ] {
+        refused_for(&create(look_alike).await, "NAME_TAKEN", look_alike);
+    }
+
+    // A key stored before the rule holds the old comparison form: opening the store computes
+    // it again, and the look-alike is refused beside it too.
+    ok(&create("deploy").await);
+    let mut conn = service.store_connection().await;
+    sqlx::query("UPDATE api_keys SET name_key = 'stale' WHERE description = 'deploy'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM store_meta")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    ok(&create("d\u{435}ploy").await);
+    sqlx::query("DELETE FROM api_keys WHERE description = 'd\u{435}ploy'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let reopened = keydeck::server::store::Store::open(service.database_url())
+        .await
+        .unwrap();
+    drop(reopened);
+    refused(&create("d\u{435}ploy").await, "NAME_TAKEN");
 }

@@ -10,7 +10,6 @@ pub use pg::pg_url;
 pub mod pty;
 pub mod serve_process;
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -316,15 +315,17 @@ impl TestServer {
         self.running.graphql_url()
     }
 
-    /// The SQLite file the service stores everything in; tests that read it first call
-    /// [`skip_on_postgres`].
+    /// The SQLite file the service stores everything in. On PostgreSQL there is none and this
+    /// fails the test loudly: a test reads and plants rows through [`Self::store_connection`],
+    /// which works on both, and reads files only where they exist.
     pub fn db_path(&self) -> PathBuf {
         assert!(!on_postgres(), "db_path() of a PostgreSQL store");
         self.dir.path().join("keydeck.db")
     }
 
-    /// A connection of its own to the service's store, on either backend.
-    async fn store_connection(&self) -> sqlx::AnyConnection {
+    /// A connection of its own to the service's store, on either backend: what tests that
+    /// read or plant rows past the service use, so that they check both stores alike.
+    pub async fn store_connection(&self) -> sqlx::AnyConnection {
         use sqlx::Connection as _;
         sqlx::any::install_default_drivers();
         sqlx::AnyConnection::connect(self.database_url())
@@ -533,19 +534,6 @@ pub fn isolate(home: &std::path::Path, mut set: impl FnMut(&str, &str)) {
 /// Whether the test services run on PostgreSQL (`KEYDECK_TEST_STORE=postgres`).
 pub fn on_postgres() -> bool {
     std::env::var("KEYDECK_TEST_STORE").as_deref() == Ok("postgres")
-}
-
-/// For tests that inspect the SQLite file itself: true, with a note on stderr, when the
-/// services run on PostgreSQL and the test must skip.
-pub fn skip_on_postgres(what: &str) -> bool {
-    if on_postgres() {
-        // Straight to stderr: `eprintln!` would be swallowed by the test harness's capture.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED under KEYDECK_TEST_STORE=postgres: {what} reads the SQLite file"
-        );
-    }
-    on_postgres()
 }
 
 /// A new, empty database on a PostgreSQL cluster, for one test's store; dropped (with any

@@ -584,3 +584,43 @@ fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &KeyScope, filter: 
             .bind(visibility.as_str().to_owned());
     }
 }
+
+/// Computes every key's `name_key` again when the store holds an older form than
+/// [`text::NAME_KEY_VERSION`]: once, when the store opens, in one transaction (replicas that
+/// open together take turns and the second finds nothing to do).
+pub(super) async fn rekey_names(store: &Store) -> StoreResult<()> {
+    const VERSION: &str = "name_key_version";
+    let mut tx = store.begin().await?;
+    let held: Option<i64> = sqlx::query_scalar("SELECT value FROM store_meta WHERE name = $1")
+        .bind(VERSION)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if held.is_some_and(|v| v >= text::NAME_KEY_VERSION) {
+        return Ok(());
+    }
+    let rows = sqlx::query("SELECT id, description, name_key FROM api_keys")
+        .fetch_all(&mut *tx)
+        .await?;
+    for row in rows {
+        let (id, description, old): (String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let key = text::name_key(&description);
+        if key != old {
+            sqlx::query("UPDATE api_keys SET name_key = $1 WHERE id = $2")
+                .bind(key)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO store_meta (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(VERSION)
+    .bind(text::NAME_KEY_VERSION)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -212,14 +212,16 @@ impl Store {
                 .connect(options.read_only(true).to_url_lossy().as_str())
                 .await?
         };
-        Ok(Store {
+        let store = Store {
             backend: Backend::Sqlite,
             read,
             write,
             changes: Arc::new(Changes::default()),
             sampling_locks: Arc::default(),
             key_counts: Arc::default(),
-        })
+        };
+        keys::rekey_names(&store).await?;
+        Ok(store)
     }
 
     async fn open_postgres(url: &str) -> StoreResult<Self> {
@@ -233,14 +235,16 @@ impl Store {
             .run(&pool)
             .await?;
         let changes = Changes::listening(url, pool.clone());
-        Ok(Store {
+        let store = Store {
             backend: Backend::Postgres,
             read: pool.clone(),
             write: pool,
             changes,
             sampling_locks: Arc::default(),
             key_counts: Arc::default(),
-        })
+        };
+        keys::rekey_names(&store).await?;
+        Ok(store)
     }
 
     /// Which database this store runs on.
