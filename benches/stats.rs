@@ -180,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
             ..Sampling::default()
         },
         limits: Limits::default(),
+        audit_retention: None,
     })
     .await?;
     let token = running

@@ -192,6 +192,9 @@ struct ServeArgs {
     /// Sample each monitored database's pg_stat_statements this often (`1s`, `60s`, `5m`).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     stats_interval: Duration,
+    /// Delete audit entries older than this (`90d`, `1y`); by default they are kept.
+    #[arg(long, value_parser = parse_duration)]
+    audit_retention: Option<Duration>,
     /// Keep every sample this long (`24h`).
     #[arg(long, default_value = "24h", value_parser = parse_duration)]
     stats_retention: Duration,
@@ -395,6 +398,16 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         Some(url) => url,
         None => default_database_url()?,
     };
+    for (name, url) in &args.monitor {
+        if url_has_password(url) {
+            output::note(format!(
+                "keydeck: warning: the --monitor URL of {} carries a password, which `ps` shows \
+                 to every user of this machine; put it in --monitor-file (mode 0600) or in \
+                 PostgreSQL's password file (~/.pgpass) instead",
+                keydeck::text::visible(name)
+            ));
+        }
+    }
     let mut monitor = args.monitor;
     if let Some(path) = &args.monitor_file {
         let text = std::fs::read_to_string(path)
@@ -422,6 +435,16 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             max_connections: args.max_connections.get(),
             auth_failures_per_minute: args.auth_failures_per_minute,
         },
+        audit_retention: args.audit_retention,
+    })
+}
+
+/// Whether a PostgreSQL URL carries a password, in its user part or as `password=`.
+fn url_has_password(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| {
+        u.password().is_some()
+            || u.query_pairs()
+                .any(|(k, _)| k.eq_ignore_ascii_case("password"))
     })
 }
 

@@ -612,3 +612,45 @@ async fn identities_list_shows_variable_values() {
         json!([{ "project": "my-blog", "role": "editor", "variables": { "language": ["cs", "en"] } }])
     );
 }
+
+/// Issue 17.8 and 19.8: an endpoint with credentials in it (which keydeck never sends) or
+/// without a scheme is refused before any request, saying why; removing a role from an
+/// identity says how many personal keys it created lost it too (issue 17.1).
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoints_with_credentials_or_no_scheme_say_why_and_revocations_count_keys() {
+    let service = TestServer::start().await;
+    let cli = Cli::new(&service);
+    let url = service.graphql_url();
+    let with_credentials = url.replace("http://", "http://user:pw@");
+    let login = cli
+        .login(&with_credentials, &service.admin)
+        .exits(1, "login with credentials in the URL");
+    assert!(
+        login.stderr.contains("carries credentials")
+            && !login.stderr.contains("refused")
+            && !login.stderr.contains("pw"),
+        "{}",
+        login.stderr
+    );
+    let bare = url.trim_start_matches("http://");
+    let list = cli
+        .run_at(bare, &service.admin, &["keys", "list"])
+        .exits(1, "an endpoint without a scheme");
+    assert!(list.stderr.contains("has no scheme"), "{}", list.stderr);
+
+    let owner = service.global_key("owner", &["monitor"]).await;
+    let options = json!({ "visibility": "PERSONAL" });
+    service
+        .global_key_with(&owner.token, "child", &["monitor"], options)
+        .await;
+    let removed = cli
+        .run(&["roles", "remove", &owner.identity_id, "monitor"])
+        .exits(0, "removing a role with a personal key below");
+    assert!(
+        removed
+            .stdout
+            .contains("1 personal key it created lost the same"),
+        "{}",
+        removed.stdout
+    );
+}

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -570,4 +570,100 @@ async fn sigterm_ends_the_service_cleanly_with_connections_open() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// Issue 17.9, GraphQL over HTTP: `Accept: application/graphql-response+json` gets that media
+/// type, and a request that fails before execution gets 400 without `data`; JSON answers stay
+/// 200 as the seeds' clients expect; a POST must say what its body is (415 otherwise).
+/// `.ci/graphql-http/run` runs the whole graphql-http audit (no warnings).
+#[tokio::test]
+async fn the_answer_follows_accept_and_a_body_needs_a_content_type() {
+    let server = TestServer::start().await;
+    let ask = |accept: Option<&str>, query: &str| {
+        let mut request = json_post(
+            &server,
+            &server.admin,
+            json!({ "query": query }).to_string(),
+        );
+        if let Some(accept) = accept {
+            request = request.header(ACCEPT, accept);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let media = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            (status, media, body)
+        }
+    };
+    let graphql_response = "application/graphql-response+json";
+    for accept in [
+        Some(graphql_response),
+        Some("application/json;q=0.5, application/graphql-response+json"),
+    ] {
+        let (status, media, body) = ask(accept, "{ me { id } }").await;
+        assert_eq!((status, media.as_str()), (StatusCode::OK, graphql_response));
+        assert!(body["data"]["me"]["id"].is_string(), "{body}");
+        for broken in ["{", "{ nope }", "query($x: Int!) { me { id } }"] {
+            let (status, media, body) = ask(accept, broken).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{broken}: {body}");
+            assert_eq!(media, graphql_response);
+            assert!(body.get("data").is_none(), "{broken}: {body}");
+            assert!(body["errors"][0]["message"].is_string());
+        }
+    }
+    for accept in [None, Some("application/json"), Some("*/*")] {
+        let (status, media, body) = ask(accept, "{").await;
+        assert_eq!(status, StatusCode::OK, "{accept:?}");
+        assert!(media.starts_with("application/json"), "{media}");
+        assert_eq!(body["data"], Value::Null);
+    }
+    for content_type in [None, Some("text/plain"), Some("application/xml")] {
+        let mut request = server
+            .post()
+            .header(AUTHORIZATION, format!("Bearer {}", server.admin))
+            .body(json!({ "query": "{ me { id } }" }).to_string());
+        if let Some(content_type) = content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        let (status, body) = send(request).await;
+        assert_eq!(
+            status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type:?}"
+        );
+        assert_eq!(first_error_code(&body), "BAD_REQUEST");
+    }
+}
+
+/// Issue 17.8: a password in a `--monitor` URL is visible in `ps`: the service warns at
+/// start-up and names the alternatives; one without a password starts quietly.
+#[tokio::test]
+async fn a_password_in_a_monitor_url_is_warned_about() {
+    use common::serve_process::ServeProcess;
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeProcess::start(
+        dir.path(),
+        &["--monitor", "app=postgres://app:s3cret@127.0.0.1:1/app"],
+    );
+    let said = serve.stderr_tail();
+    assert!(
+        said.contains("carries a password") && said.contains("--monitor-file"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("s3cret"),
+        "the warning does not repeat it: {said}"
+    );
+    drop(serve);
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ServeProcess::start(
+        dir.path(),
+        &["--monitor", "app=postgres://app@127.0.0.1:1/app"],
+    );
+    assert!(!serve.stderr_tail().contains("password"));
 }

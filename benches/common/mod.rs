@@ -297,6 +297,7 @@ pub async fn start_service(url: &str) -> anyhow::Result<keydeck::server::Running
         monitor: vec![],
         sampling: Default::default(),
         limits: keydeck::server::Limits::default(),
+        audit_retention: None,
     })
     .await
 }

@@ -57,6 +57,12 @@ impl fmt::Display for Refusal {
 /// an error is printed to a terminal, and the service's text is not ours to trust.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
+    /// The endpoint is not a URL keydeck can use (no scheme, or credentials in it).
+    #[error("the endpoint {} {}", visible(.endpoint), .reason)]
+    BadEndpoint {
+        endpoint: String,
+        reason: &'static str,
+    },
     /// The service could not be reached or did not answer in time.
     #[error("cannot reach {}: {}", visible(.endpoint), visible(.reason))]
     Network { endpoint: String, reason: String },
@@ -81,6 +87,38 @@ pub enum ApiError {
     /// The mutation ran and answered `ok: false`.
     #[error("{0}")]
     Refused(Refusal),
+}
+
+/// Refuses, before any request, an endpoint without a scheme (`keys.example.com/graphql`) and
+/// one carrying credentials (`http://user:pw@host/…`), which keydeck never sends: the API
+/// token is the credential.
+fn check_endpoint(endpoint: &str) -> Result<(), ApiError> {
+    let bad = |reason| ApiError::BadEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason,
+    };
+    if !endpoint.contains("://") {
+        return Err(bad(
+            "has no scheme: write it as https://host/graphql (or http:// on loopback)",
+        ));
+    }
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|_| bad("is not a URL: write it as https://host/graphql"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("is not an http:// or https:// URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Named without them: the password is not echoed to the terminal or a log.
+        let mut shown = url.clone();
+        let _ = shown.set_password(None);
+        let _ = shown.set_username("");
+        return Err(ApiError::BadEndpoint {
+            endpoint: shown.to_string(),
+            reason: "carries credentials (user:password@), which keydeck never sends: the API \
+                     token is the credential; remove them from the URL",
+        });
+    }
+    Ok(())
 }
 
 impl ApiError {
@@ -149,6 +187,7 @@ fn may_speak_tls(endpoint: &str, is_set: impl Fn(&str) -> bool) -> bool {
 
 impl ApiClient {
     pub fn new(endpoint: &str, scheme: AuthScheme, token: &str) -> Result<Self, ApiError> {
+        check_endpoint(endpoint)?;
         let mut builder = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)

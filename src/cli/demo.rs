@@ -36,6 +36,7 @@ pub async fn start(monitor: Vec<(String, String)>) -> anyhow::Result<Demo> {
             ..Sampling::default()
         },
         limits: server::Limits::default(),
+        audit_retention: None,
     };
     let running = server::start(&config).await?;
     let token = running

@@ -78,7 +78,79 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         Ok(r) => r,
         Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
-    Json(http.schema.execute(request, caller).await).into_response()
+    let response = http.schema.execute(request, caller).await;
+    match ResponseMedia::accepted_by(&headers) {
+        ResponseMedia::Json => Json(response).into_response(),
+        ResponseMedia::GraphqlResponse => graphql_response(&response),
+    }
+}
+
+/// The media type of a GraphQL answer, as the client's `Accept` asks (GraphQL over HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMedia {
+    /// `application/json`: always 200 with `{data, errors}`, as the seeds' clients expect;
+    /// the default without an `Accept`.
+    Json,
+    /// `application/graphql-response+json`: a request that fails before execution (parse,
+    /// validation, variable coercion, a refusal by the gate) is answered 4xx without `data`.
+    GraphqlResponse,
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+impl ResponseMedia {
+    /// The supported type the `Accept` header prefers (highest `q`, then the first listed);
+    /// JSON when it names neither or is absent.
+    fn accepted_by(headers: &HeaderMap) -> Self {
+        let Some(accept) = headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return ResponseMedia::Json;
+        };
+        let mut best: Option<(f32, ResponseMedia)> = None;
+        for item in accept.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let kind = match media.as_str() {
+                GRAPHQL_RESPONSE => ResponseMedia::GraphqlResponse,
+                "application/json" | "application/*" | "*/*" => ResponseMedia::Json,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, kind));
+            }
+        }
+        best.map_or(ResponseMedia::Json, |(_, kind)| kind)
+    }
+}
+
+/// `response` as `application/graphql-response+json`: a request error (no data at all: the
+/// request failed before execution) is 400 with only `errors` (401, 403 and 429 stay the
+/// transport's own answers); anything that executed is 200.
+fn graphql_response(response: &async_graphql::Response) -> Response {
+    let request_error = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    let mut body = serde_json::to_value(response).unwrap_or_else(
+        |e| json!({ "errors": [{ "message": format!("the answer could not be encoded: {e}") }] }),
+    );
+    let status = if request_error {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE))],
+        Json(body),
+    )
+        .into_response()
 }
 
 /// The page of one statement (`queryUrl`): the same key as `getQueryStats` needs, READ and
@@ -311,11 +383,19 @@ async fn read_request(request: Request) -> Result<async_graphql::Request, Reject
 }
 
 async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection> {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json")
+    // A POST says what its body is (GraphQL over HTTP): without a Content-Type it is refused
+    // rather than guessed.
+    let Some(content_type) = request.headers().get(CONTENT_TYPE) else {
+        return Err(Rejection(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the request has no Content-Type: send `application/json` (or a form, as curl -F \
+             does)"
+                .to_owned(),
+        ));
+    };
+    let content_type = content_type
+        .to_str()
+        .unwrap_or_default()
         .to_ascii_lowercase();
     // The whole body first, within the limit: a chunked body (no Content-Length) over it gets
     // 413 like any other, whatever its content type.
@@ -349,6 +429,16 @@ async fn read_body(request: Request) -> Result<async_graphql::Request, Rejection
         let form: FormRequest = serde_urlencoded::from_bytes(&body)
             .map_err(|e| bad_request(&format!("the form body is malformed: {e}")))?;
         return form.into_request();
+    }
+    if !content_type.starts_with("application/json") {
+        return Err(Rejection(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "a body of type `{}` is not a GraphQL request: send `application/json` (or a \
+                 form, as curl -F does)",
+                crate::text::visible(&content_type)
+            ),
+        ));
     }
     // The envelope `{"query": …, "variables": …}` is one level more than the variables.
     let text = std::str::from_utf8(&body)

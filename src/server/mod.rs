@@ -49,6 +49,8 @@ pub struct ServeConfig {
     pub sampling: Sampling,
     /// Timeouts, the connection cap and the failed-authentication budget.
     pub limits: Limits,
+    /// Audit entries older than this are deleted (hourly); `None` keeps them all.
+    pub audit_retention: Option<std::time::Duration>,
 }
 
 /// A service listening on a socket, as tests and `keydeck demo` run it.
@@ -88,6 +90,9 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         monitor,
     };
     let samplers = services.monitor.start_sampling(&services.store);
+    let pruning = config
+        .audit_retention
+        .map(|keep| tokio::spawn(prune_audit_log(services.store.clone(), keep)));
     let app = router_with(schema(services.clone()), services, &config.limits);
     let limits = Limits {
         max_connections: listener::connection_cap(config.limits.max_connections),
@@ -97,13 +102,34 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     // The samplers live as long as the service: they stop when it ends or is aborted.
     let task = tokio::spawn(async move {
         let _samplers = samplers;
-        serving.await
+        let result = serving.await;
+        if let Some(pruning) = pruning {
+            pruning.abort();
+        }
+        result
     });
     Ok(Running {
         addr,
         bootstrap_token,
         task,
     })
+}
+
+/// How often audit entries past `--audit-retention` are deleted.
+const AUDIT_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes the audit entries older than `keep`, at start and then every hour.
+async fn prune_audit_log(store: Store, keep: std::time::Duration) {
+    let keep = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    loop {
+        let before = model::Timestamp::now().plus_seconds(-keep);
+        match store.prune_audit_log(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "audit entries past --audit-retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
+        }
+        tokio::time::sleep(AUDIT_PRUNE_EVERY).await;
+    }
 }
 
 /// Runs `keydeck serve` until SIGINT or SIGTERM.

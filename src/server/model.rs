@@ -267,6 +267,9 @@ pub struct AuditEntry {
     /// `OK` or the error code the mutation answered.
     pub outcome: String,
     pub detail: Option<String>,
+    /// How many times this happened: refusals of one action to one actor with one outcome
+    /// within a minute share one entry (its target and detail are the first one's).
+    pub count: i64,
 }
 
 /// Options from Grafana and Aggregations.io that Contember's API does not have.

@@ -287,6 +287,7 @@ impl TestServer {
             monitor,
             sampling,
             limits,
+            audit_retention: None,
         };
         let running = keydeck::server::start(&config)
             .await

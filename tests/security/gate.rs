@@ -57,7 +57,9 @@ async fn a_request_runs_at_most_twenty_mutations() {
         .data(&writer.token, &fields(20), json!({ "id": "x" }))
         .await;
     assert_eq!(data.as_object().unwrap().len(), 20);
-    assert_eq!(audit_entries(&server).await, before + 20);
+    // Twenty refusals of one action to one actor: one counted row (two across a minute).
+    let added = audit_entries(&server).await - before;
+    assert!((1..=2).contains(&added), "{added} rows");
 }
 
 #[tokio::test]
@@ -304,4 +306,47 @@ async fn nul_in_a_string_argument_is_bad_user_input_before_the_store() {
         )
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
+}
+
+/// Issue 17.8: a key refused over and over adds one counted audit row per action and outcome
+/// a minute, not a row per refusal.
+#[tokio::test]
+async fn refusals_are_counted_on_one_audit_row_a_minute() {
+    let server = TestServer::start().await;
+    let nobody = key_allowed(&server, "no roles", &["READ", "WRITE"]).await;
+    let before = audit_entries(&server).await;
+    let aliases: Vec<String> = (0..20)
+        .map(|i| format!("p{i}: createProject(slug: \"p{i}\", name: \"P\", roles: []) {{ ok }}"))
+        .collect();
+    let mutation = format!("mutation {{ {} }}", aliases.join(" "));
+    for _ in 0..3 {
+        let data = server.data(&nobody.token, &mutation, json!({})).await;
+        assert_eq!(data["p0"]["ok"], json!(false));
+    }
+    let after = audit_entries(&server).await;
+    // Two rows at most: the minute may turn between the requests.
+    assert!(
+        (1..=2).contains(&(after - before)),
+        "60 refusals added {} rows",
+        after - before
+    );
+    let rows = server
+        .data(
+            &server.admin,
+            "{ auditLog(first: 2) { nodes { action outcome count actorId } } }",
+            json!({}),
+        )
+        .await;
+    let counted: i64 = rows["auditLog"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(usize::try_from(after - before).unwrap())
+        .inspect(|row| {
+            assert_eq!(row["action"], json!("createProject"));
+            assert_eq!(row["outcome"], json!("FORBIDDEN"));
+        })
+        .map(|row| row["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, 60, "{rows:#}");
 }

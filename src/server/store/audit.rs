@@ -12,12 +12,16 @@ use super::{Audit, Page, Store, StoreResult, page};
 /// request cannot turn the audit log into a way to fill the disk.
 pub const MAX_AUDIT_TARGET_BYTES: usize = 256;
 pub const MAX_AUDIT_DETAIL_BYTES: usize = 2048;
+/// Refusals are counted per actor, action and outcome in windows of this many seconds.
+const REFUSAL_WINDOW_SECS: i64 = 60;
 /// What marks a cut audit value.
 const CUT_MARK: &str = "…[cut]";
 
 impl Store {
     /// Records a mutation that changed nothing (a refusal or a failure). Changes record
-    /// theirs inside their own transaction.
+    /// theirs inside their own transaction. Within a minute, the same actor refused the same
+    /// action with the same outcome counts on one row (the first one's target and detail), so
+    /// refusals cannot grow the log faster than a row per actor, action and outcome a minute.
     pub async fn append_audit(
         &self,
         audit: Audit<'_>,
@@ -26,7 +30,34 @@ impl Store {
         detail: Option<&str>,
     ) -> StoreResult<()> {
         let mut conn = self.write.acquire().await?;
+        if let Some(actor) = audit.actor_id {
+            let now = Timestamp::now().0;
+            let counted = sqlx::query(
+                "UPDATE audit_log SET count = count + 1 WHERE seq = (SELECT seq FROM audit_log \
+                 WHERE actor_id = $1 AND action = $2 AND outcome = $3 AND at >= $4 \
+                 ORDER BY at DESC LIMIT 1)",
+            )
+            .bind(actor)
+            .bind(audit.action)
+            .bind(outcome)
+            .bind(now - now.rem_euclid(REFUSAL_WINDOW_SECS))
+            .execute(&mut *conn)
+            .await?;
+            if counted.rows_affected() > 0 {
+                return Ok(());
+            }
+        }
         insert_audit(&mut conn, audit, target, outcome, detail).await
+    }
+
+    /// Deletes the audit entries from before `before` (`keydeck serve --audit-retention`);
+    /// answers how many went.
+    pub async fn prune_audit_log(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM audit_log WHERE at < $1")
+            .bind(before.0)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// The audit log, newest first, before the entry with sequence number `before`.
@@ -36,7 +67,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Page<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT seq, at, actor_id, action, target, outcome, detail FROM audit_log \
+            "SELECT seq, at, actor_id, action, target, outcome, detail, count FROM audit_log \
              WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
         )
         .bind(before.unwrap_or(i64::MAX))
@@ -54,6 +85,7 @@ impl Store {
                     target: row.try_get("target")?,
                     outcome: row.try_get("outcome")?,
                     detail: row.try_get("detail")?,
+                    count: row.try_get("count")?,
                 })
             })
             .collect::<StoreResult<_>>()?;
