@@ -32,6 +32,9 @@ const SEED: u64 = 0x0068_6f73_7469_6c65;
 const CONCURRENCY: usize = 16;
 /// Most mutation fields one request may run (`MAX_MUTATION_FIELDS` of the request gate).
 const MAX_MUTATION_FIELDS: u64 = 20;
+/// The (action, outcome) pairs the writer's refusals can fall into, with room to spare: one
+/// audit row each a minute.
+const MAX_REFUSAL_KINDS: u64 = 40;
 /// Peak RSS allowed to the server over the whole run.
 const MAX_PEAK_RSS_MIB: u64 = 200;
 /// The second loopback address: wrong tokens come from there, so that its failed-auth
@@ -72,11 +75,17 @@ enum Category {
     ExpiredToken,
     /// Mutations a WRITE key without roles may not run, with huge arguments, many per request.
     MutationFlood,
+    /// NUL in string literals and variables of queries and mutations: `BAD_USER_INPUT` before
+    /// any store sees it (issue 17.5).
+    Nul,
+    /// Key names with invisible characters (tags, variation selectors, fillers, blanks,
+    /// private-use, unassigned) or spelled with look-alike letters (issue 17.6).
+    LookAlike,
 }
 
 impl Category {
     /// Every category and how many requests it gets.
-    const PLAN: [(Category, usize); 16] = [
+    const PLAN: [(Category, usize); 18] = [
         (Category::Legit, 800),
         (Category::Malformed, 1000),
         (Category::Truncated, 800),
@@ -93,6 +102,8 @@ impl Category {
         (Category::WrongToken, 1800),
         (Category::ExpiredToken, 200),
         (Category::MutationFlood, 400),
+        (Category::Nul, 300),
+        (Category::LookAlike, 300),
     ];
 
     /// Requests that reach the service as the guest: failed authentications only.
@@ -159,7 +170,13 @@ impl Outcome {
                         .is_some_and(|v| v["errors"][0]["message"].is_string()),
                     _ => false,
                 };
-                if clear {
+                // A NUL is the caller's mistake, named as such, never a store's error.
+                let nul_refused = category != Category::Nul
+                    || json.as_ref().is_some_and(|v| {
+                        v["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+                            && !v.to_string().contains("database")
+                    });
+                if clear && nul_refused {
                     (status.to_string(), true)
                 } else {
                     (format!("{status} unclear"), false)
@@ -281,7 +298,10 @@ async fn hostile_requests_get_clear_4xx_or_graphql_replies_and_leave_the_service
     let audit_after = AuditSize::of(&db).await;
     let rows = audit_after.rows - audit_before.rows;
     let bytes = audit_after.bytes - audit_before.bytes;
-    let row_bound = mutation_requests * MAX_MUTATION_FIELDS;
+    // Refusals of one action to one actor with one outcome share a row a minute: the rows
+    // grow with the run's minutes, the mutations and their outcomes, not with the requests.
+    let minutes = elapsed.as_secs() / 60 + 2;
+    let row_bound = (minutes * MAX_REFUSAL_KINDS).min(mutation_requests * MAX_MUTATION_FIELDS);
     let byte_bound = row_bound * (MAX_AUDIT_TARGET_BYTES + MAX_AUDIT_DETAIL_BYTES) as u64;
     println!(
         "audit log: +{rows} rows, +{bytes} bytes of target and detail (bounds {row_bound} rows, \
@@ -296,6 +316,29 @@ async fn hostile_requests_get_clear_4xx_or_graphql_replies_and_leave_the_service
     );
     assert!(audit_after.longest_target <= MAX_AUDIT_TARGET_BYTES as u64);
     assert!(audit_after.longest_detail <= MAX_AUDIT_DETAIL_BYTES as u64);
+
+    // No stored name hides a character, and the look-alikes of "readonly" are one key.
+    let mut conn = open_db(&db).await;
+    let names: Vec<String> = sqlx::query_scalar("SELECT description FROM api_keys")
+        .fetch_all(&mut conn)
+        .await
+        .expect("the key names");
+    let hidden: Vec<&String> = names
+        .iter()
+        .filter(|n| n.chars().any(keydeck::text::is_hidden_char))
+        .collect();
+    assert!(
+        hidden.is_empty(),
+        "stored with hidden characters: {hidden:?}"
+    );
+    let look_alikes = names
+        .iter()
+        .filter(|n| keydeck::text::name_key(n) == keydeck::text::name_key("readonly"))
+        .count();
+    assert!(
+        look_alikes <= 1,
+        "{look_alikes} keys look like \"readonly\""
+    );
 }
 
 /// The audit log's size, measured in the store itself.
@@ -536,7 +579,89 @@ fn generate(category: Category, index: usize, tokens: &Tokens) -> Plan {
             .json(gql(ME, json!({})))
         }
         Category::MutationFlood => mutation_flood(rng, plan, tokens),
+        Category::Nul => nul(rng, plan, tokens),
+        Category::LookAlike => look_alike(rng, plan, tokens),
     }
+}
+
+fn nul(rng: &mut StdRng, plan: Plan, tokens: &Tokens) -> Plan {
+    let writer = Plan {
+        auth: bearer(&tokens.writer),
+        ..Plan::new(plan.category, None)
+    };
+    match rng.random_range(0..5) {
+        0 => plan.json(gql(
+            r#"{ apiKeys(filter: { search: "a\u0000b" }) { totalCount } }"#,
+            json!({}),
+        )),
+        1 => plan.json(gql(
+            "query($f: ApiKeyFilter) { apiKeys(filter: $f) { totalCount } }",
+            json!({ "f": { "search": "\u{0}", "idPrefix": "x\u{0}" } }),
+        )),
+        2 => plan.json(gql(
+            "query($s: String!) { projectBySlug(slug: $s) { id } }",
+            json!({ "s": format!("p{}", "\u{0}".repeat(rng.random_range(1..100))) }),
+        )),
+        3 => writer.json(gql(
+            "mutation($d: String!) { createGlobalApiKey(description: $d, \
+             options: { visibility: PERSONAL }) { ok error { code } } }",
+            json!({ "d": "nul\u{0}name" }),
+        )),
+        _ => writer.json(gql(
+            r#"mutation { createProject(slug: "p\u0000", name: "n", roles: []) { ok } }"#,
+            json!({}),
+        )),
+    }
+}
+
+fn look_alike(rng: &mut StdRng, plan: Plan, tokens: &Tokens) -> Plan {
+    const HIDDEN: [char; 14] = [
+        '\u{e0041}',
+        '\u{fe0f}',
+        '\u{115f}',
+        '\u{1160}',
+        '\u{3164}',
+        '\u{ffa0}',
+        '\u{2800}',
+        '\u{34f}',
+        '\u{180e}',
+        '\u{17b4}',
+        '\u{206a}',
+        '\u{fff9}',
+        '\u{e000}',
+        '\u{2065}',
+    ];
+    // "readonly" with Latin letters swapped for Cyrillic and fullwidth look-alikes.
+    const SWAPS: [(char, char); 5] = [
+        ('a', '\u{430}'),
+        ('e', '\u{435}'),
+        ('o', '\u{43e}'),
+        ('y', '\u{443}'),
+        ('r', '\u{ff52}'),
+    ];
+    let name: String = if rng.random_bool(0.5) {
+        let at = rng.random_range(0..=8);
+        let mut name = "readonly".to_owned();
+        name.insert(at, *pick(rng, &HIDDEN));
+        name
+    } else {
+        "readonly"
+            .chars()
+            .map(|c| match SWAPS.iter().find(|(latin, _)| *latin == c) {
+                Some((_, other)) if rng.random_bool(0.5) => *other,
+                _ => c,
+            })
+            .collect()
+    };
+    Plan {
+        auth: bearer(&tokens.writer),
+        ..plan
+    }
+    .json(gql(
+        "mutation($d: String!) { createGlobalApiKey(description: $d, \
+         options: { visibility: PERSONAL, permissions: [WRITE] }) { ok error { code } } }",
+        json!({ "d": name }),
+    ))
 }
 
 fn legit(rng: &mut StdRng, plan: Plan) -> Plan {

@@ -495,3 +495,58 @@ const UPDATE_PROJECT_MEMBER_NARROWED: &str = "mutation($projectSlug: String!, $i
 
 const DISABLE_API_KEY_BY: &str = "mutation($id: String!) { disableApiKey(id: $id) { \
     ok error { code developerMessage } result { apiKey { id disabledBy disabledAs } } } }";
+
+/// Revocation races: while a super admin takes a role from an owner and gives it back, over and
+/// over, its personal child keeps minting grandchildren with the role and trying to hand the
+/// role to its owner. Once the role is finally taken, nothing below the owner holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_racing_with_its_keys_leaves_nothing_behind() {
+    let server = TestServer::start().await;
+    let owner = server.global_key("owner", &["project_admin"]).await;
+    let personal = json!({ "visibility": PERSONAL });
+    let child = server
+        .global_key_with(&owner.token, "child", &["project_admin"], personal.clone())
+        .await;
+    let role = json!({ "identityId": owner.identity_id, "roles": ["project_admin"] });
+    let admin_side = async {
+        for _ in 0..10 {
+            server
+                .mutate(&server.admin, REMOVE_GLOBAL_IDENTITY_ROLES, role.clone())
+                .await;
+            server
+                .mutate(&server.admin, ADD_GLOBAL_IDENTITY_ROLES, role.clone())
+                .await;
+        }
+        server
+            .mutate(&server.admin, REMOVE_GLOBAL_IDENTITY_ROLES, role.clone())
+            .await;
+    };
+    let child_side = async {
+        for i in 0..20 {
+            let vars = json!({
+                "description": format!("grandchild {i}"),
+                "roles": ["project_admin"],
+                "options": personal,
+            });
+            // Refused or not, whichever way the race goes.
+            let _ = server.gql(&child.token, CREATE_GLOBAL_API_KEY, vars).await;
+            let reply = server
+                .mutate(&child.token, ADD_GLOBAL_IDENTITY_ROLES, role.clone())
+                .await;
+            assert_eq!(reply["ok"], json!(false), "a key never grants above itself");
+        }
+    };
+    futures::join!(admin_side, child_side);
+    // Within the principal cache's bound, nothing below the owner holds the role.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let below = server
+        .api_keys(&server.admin, json!({ "includeDisabled": true }))
+        .await;
+    for key in below["nodes"].as_array().unwrap() {
+        let name = string(&key["description"]);
+        if name == "child" || name.starts_with("grandchild") || name == "owner" {
+            assert_eq!(key["identity"]["roles"], json!([]), "{name} kept the role");
+        }
+    }
+    assert_eq!(access(&server, &child.token).await, held(&[]));
+}
