@@ -93,24 +93,21 @@ enum Command {
 #[derive(Subcommand)]
 enum KeysCommand {
     /// List the keys you can see.
-    List {
-        /// Include disabled and expired keys.
-        #[arg(long)]
-        all: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    List(keys::ListArgs),
     /// Create a key; its token is shown once.
     Create(keys::CreateArgs),
-    /// Disable a key: it stops authenticating at once.
-    Disable {
-        /// The key's id, a unique prefix of it (6 characters or more), or its name.
-        id: String,
-    },
-    /// Enable a disabled key.
-    Enable {
-        /// The key's id, a unique prefix of it (6 characters or more), or its name.
-        id: String,
+    /// Disable keys: they stop authenticating at once (with the personal keys they created).
+    Disable(keys::ToggleArgs),
+    /// Enable disabled keys.
+    Enable(keys::ToggleArgs),
+    /// Find the key of a leaked token, read from stdin (never echoed, never sent: only its
+    /// SHA-256 is).
+    Find {
+        /// Read the whole token from stdin.
+        #[arg(long, required = true)]
+        token_stdin: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -334,12 +331,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let c = connect(&credentials)?;
             runtime.block_on(async {
                 match command {
-                    KeysCommand::List { all, json } => keys::list(&c.client, all, json).await,
+                    KeysCommand::List(args) => keys::list(&c.client, args).await,
                     KeysCommand::Create(args) => {
                         keys::create(&c.client, c.profile.clipboard, args).await
                     }
-                    KeysCommand::Disable { id } => keys::set_enabled(&c.client, &id, false).await,
-                    KeysCommand::Enable { id } => keys::set_enabled(&c.client, &id, true).await,
+                    KeysCommand::Disable(args) => keys::set_enabled(&c.client, args, false).await,
+                    KeysCommand::Enable(args) => keys::set_enabled(&c.client, args, true).await,
+                    KeysCommand::Find { json, .. } => keys::find_by_token(&c.client, json).await,
                 }
             })
         }

@@ -84,8 +84,14 @@ pub fn is_valid_hash(s: &str) -> bool {
 
 /// The short, non-secret beginning of a token shown in listings (`kd_AbC123`).
 pub fn display_prefix(token: &str) -> String {
-    token.chars().take(PREFIX.len() + 6).collect()
+    token
+        .chars()
+        .take(PREFIX.len() + PRINTED_RANDOM_CHARS)
+        .collect()
 }
+
+/// How many characters after `kd_` the printed (and stored) prefix of a token shows.
+pub const PRINTED_RANDOM_CHARS: usize = 6;
 
 #[cfg(test)]
 mod tests {

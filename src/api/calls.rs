@@ -20,6 +20,12 @@ pub struct KeyQuery {
     /// Include disabled and expired keys.
     pub all: bool,
     pub search: Option<String>,
+    /// Only the keys of the project with this slug.
+    pub project: Option<String>,
+    /// Only the keys this identity created (and, with `created_by_deep`, the keys those
+    /// created, at any depth).
+    pub created_by: Option<String>,
+    pub created_by_deep: bool,
     pub first: i64,
     pub after: Option<String>,
 }
@@ -88,12 +94,35 @@ pub enum KeyScope {
     },
 }
 
+/// The parts of a listing filter a [`Lookup`] sets.
+#[derive(Default)]
+struct LookupFilter {
+    id_prefix: Option<String>,
+    search: Option<String>,
+    token_prefix: Option<String>,
+    token_hash: Option<String>,
+}
+
 impl Lookup<'_> {
-    /// `(idPrefix, search)` of a listing filter.
-    fn parts(self) -> (Option<String>, Option<String>) {
+    fn filter(self) -> LookupFilter {
+        let text = |t: &str| Some(t.to_owned());
         match self {
-            Lookup::IdPrefix(p) => (Some(p.to_owned()), None),
-            Lookup::NameContains(n) => (None, Some(n.to_owned())),
+            Lookup::IdPrefix(p) => LookupFilter {
+                id_prefix: text(p),
+                ..LookupFilter::default()
+            },
+            Lookup::NameContains(n) => LookupFilter {
+                search: text(n),
+                ..LookupFilter::default()
+            },
+            Lookup::TokenPrefix(p) => LookupFilter {
+                token_prefix: text(p),
+                ..LookupFilter::default()
+            },
+            Lookup::TokenHash(h) => LookupFilter {
+                token_hash: text(h),
+                ..LookupFilter::default()
+            },
         }
     }
 }
@@ -161,6 +190,10 @@ pub struct Candidate {
 pub enum Lookup<'a> {
     IdPrefix(&'a str),
     NameContains(&'a str),
+    /// The start of a token (`kd_0wIlep`, as listings print it).
+    TokenPrefix(&'a str),
+    /// The SHA-256 of a whole token, as hexadecimal.
+    TokenHash(&'a str),
 }
 
 /// The page size of a lookup. The service prices a request by its whole document, and
@@ -225,9 +258,13 @@ impl ApiClient {
             include_expired: query.all,
             search: query.search.clone(),
             id_prefix: None,
-            project_slug: None,
+            project_slug: query.project.clone(),
             type_: None,
             visibility: None,
+            token_prefix: None,
+            token_hash: None,
+            created_by: query.created_by.clone(),
+            created_by_deep: query.created_by_deep,
         };
         let data = self
             .execute::<ops::ListKeys>(Variables {
@@ -420,7 +457,7 @@ impl ApiClient {
     /// looked up as a substring, and the exact match may be anywhere among the results.
     pub async fn find_keys(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
         use ops::find_keys::{ApiKeyFilter, Variables};
-        let (id_prefix, search) = lookup.parts();
+        let lookup = lookup.filter();
         let mut found = Vec::new();
         let mut after = None;
         loop {
@@ -429,11 +466,15 @@ impl ApiClient {
                     filter: Some(ApiKeyFilter {
                         include_disabled: true,
                         include_expired: true,
-                        search: search.clone(),
-                        id_prefix: id_prefix.clone(),
+                        search: lookup.search.clone(),
+                        id_prefix: lookup.id_prefix.clone(),
                         project_slug: None,
                         type_: None,
                         visibility: None,
+                        token_prefix: lookup.token_prefix.clone(),
+                        token_hash: lookup.token_hash.clone(),
+                        created_by: None,
+                        created_by_deep: false,
                     }),
                     first: Some(LOOKUP_PAGE),
                     after,
@@ -455,15 +496,15 @@ impl ApiClient {
     /// Identities matching `lookup`, every page of them.
     pub async fn find_identities(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
         use ops::find_identities::{IdentityFilter, Variables};
-        let (id_prefix, search) = lookup.parts();
+        let lookup = lookup.filter();
         let mut found = Vec::new();
         let mut after = None;
         loop {
             let data = self
                 .execute::<ops::FindIdentities>(Variables {
                     filter: Some(IdentityFilter {
-                        search: search.clone(),
-                        id_prefix: id_prefix.clone(),
+                        search: lookup.search.clone(),
+                        id_prefix: lookup.id_prefix.clone(),
                         role: None,
                     }),
                     first: Some(LOOKUP_PAGE),

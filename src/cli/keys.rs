@@ -1,13 +1,15 @@
-//! `keydeck keys list|create|disable|enable`.
+//! `keydeck keys list|create|disable|enable|find`.
 
 use std::io::IsTerminal;
+
+use anyhow::Context as _;
 
 use serde::Serialize;
 
 use super::resolve::{self, Prefer};
 use super::{exit, output};
 use crate::api::ops::Key;
-use crate::api::{ApiClient, KeyQuery, KeyScope, MembershipSpec, NewKey};
+use crate::api::{ApiClient, KeyQuery, KeyScope, Lookup, MembershipSpec, NewKey};
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;
 use crate::token;
@@ -75,15 +77,48 @@ fn key_json(k: &Key) -> KeyJson<'_> {
     }
 }
 
-pub async fn list(client: &ApiClient, all: bool, as_json: bool) -> anyhow::Result<()> {
+/// `keys list`: which keys, and how.
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// Include disabled and expired keys.
+    #[arg(long)]
+    pub all: bool,
+    /// Keys whose name contains this text (any case), or whose token starts with it (`kd_…`).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only the keys of this project (its slug).
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Only the keys this identity created, at any depth (an id, a unique prefix of it, or a
+    /// description): what an offboarding disables.
+    #[arg(long)]
+    pub created_by: Option<String>,
+    /// At most this many keys.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Print JSON (a stable shape for scripts) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Every key `args` asks for, page after page, up to its limit.
+async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>> {
+    let created_by = match &args.created_by {
+        Some(who) => Some(resolve::identity(client, who).await?),
+        None => None,
+    };
+    let limit = args.limit.unwrap_or(usize::MAX);
     let mut keys = Vec::new();
     let mut after = None;
-    loop {
+    while keys.len() < limit {
         let page = client
             .list_keys(&KeyQuery {
-                all,
-                search: None,
-                first: 500,
+                all: args.all,
+                search: args.search.clone(),
+                project: args.project.clone(),
+                created_by_deep: created_by.is_some(),
+                created_by: created_by.clone(),
+                first: i64::try_from(limit.saturating_sub(keys.len()).min(500)).unwrap_or(500),
                 after,
             })
             .await?;
@@ -93,7 +128,13 @@ pub async fn list(client: &ApiClient, all: bool, as_json: bool) -> anyhow::Resul
         }
         after = page.end_cursor;
     }
-    if as_json {
+    keys.truncate(limit);
+    Ok(keys)
+}
+
+pub async fn list(client: &ApiClient, args: ListArgs) -> anyhow::Result<()> {
+    let keys = listed(client, &args).await?;
+    if args.json {
         return output::json(&keys.iter().map(key_json).collect::<Vec<_>>());
     }
     let rows: Vec<Vec<String>> = keys
@@ -280,27 +321,121 @@ fn copy_to_terminal(mode: ClipboardMode, text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Disables or enables the key `key` names: an id, a unique id prefix, or its name.
-pub async fn set_enabled(client: &ApiClient, key: &str, enabled: bool) -> anyhow::Result<()> {
+/// `keys disable` and `keys enable`: which keys.
+#[derive(clap::Args, Debug)]
+pub struct ToggleArgs {
+    /// Keys by id, a unique prefix of it (6 characters or more), a token prefix (`kd_…`) or
+    /// their name.
+    pub keys: Vec<String>,
+    /// Also every key this identity created, at any depth (an offboarding).
+    #[arg(long)]
+    pub created_by: Option<String>,
+}
+
+/// Disables or enables the keys `args` names, each with its own audit entry; goes on past a
+/// refusal and exits 1 if any key was refused.
+pub async fn set_enabled(
+    client: &ApiClient,
+    args: ToggleArgs,
+    enabled: bool,
+) -> anyhow::Result<()> {
     let prefer = if enabled {
         Prefer::NotState("enabled")
     } else {
         Prefer::State("enabled")
     };
-    let id = resolve::key(client, key, prefer).await?;
-    let also = client.set_key_enabled(&id, enabled).await?;
-    let mut text = format!(
-        "Key {} {}.\n",
-        visible(&id),
-        if enabled { "enabled" } else { "disabled" }
-    );
-    if !also.is_empty() {
-        text.push_str(&format!(
-            "Also disabled {} personal key{} it created: {}\n",
-            also.len(),
-            if also.len() == 1 { "" } else { "s" },
-            visible(&also.join(", "))
+    let mut ids = Vec::new();
+    for key in &args.keys {
+        ids.push(resolve::key(client, key, prefer).await?);
+    }
+    if let Some(who) = &args.created_by {
+        let created = listed(
+            client,
+            &ListArgs {
+                all: enabled,
+                search: None,
+                project: None,
+                created_by: Some(who.clone()),
+                limit: None,
+                json: false,
+            },
+        )
+        .await?;
+        ids.extend(created.into_iter().map(|k| k.id));
+    }
+    if ids.is_empty() {
+        return Err(exit::usage(
+            "name at least one KEY, or --created-by IDENTITY",
         ));
     }
-    output::write(&text)
+    let mut text = String::new();
+    let mut refused = 0usize;
+    let mut done: Vec<String> = Vec::new();
+    for id in ids {
+        if done.contains(&id) {
+            continue;
+        }
+        match client.set_key_enabled(&id, enabled).await {
+            Ok(also) => {
+                text.push_str(&format!(
+                    "Key {} {}.\n",
+                    visible(&id),
+                    if enabled { "enabled" } else { "disabled" }
+                ));
+                if !also.is_empty() {
+                    text.push_str(&format!(
+                        "Also disabled {} personal key{} it created: {}\n",
+                        also.len(),
+                        if also.len() == 1 { "" } else { "s" },
+                        visible(&also.join(", "))
+                    ));
+                }
+                done.extend(also);
+            }
+            Err(e) => {
+                refused += 1;
+                output::note(format!("keydeck: key {}: {e}", visible(&id)));
+            }
+        }
+        done.push(id);
+    }
+    output::write(&text)?;
+    if refused > 0 {
+        anyhow::bail!("{refused} key(s) were not changed");
+    }
+    Ok(())
+}
+
+/// `keys find --token-stdin`: the key of a whole token read from stdin. Only the token's
+/// SHA-256 leaves this process; the token is neither echoed nor kept.
+pub async fn find_by_token(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the token from stdin")?;
+    let token = line.trim();
+    if token.is_empty() {
+        anyhow::bail!("no token on stdin");
+    }
+    let hash = crate::token::hash(token);
+    let found = client.find_keys(Lookup::TokenHash(&hash)).await?;
+    let Some(key) = found.first() else {
+        anyhow::bail!(
+            "KEY_NOT_FOUND: no key you can see has this token (it may be another service's, or a \
+             personal key of someone else)"
+        );
+    };
+    if as_json {
+        return output::json(&serde_json::json!({
+            "id": key.id,
+            "name": key.name,
+            "state": key.state,
+        }));
+    }
+    output::line(format_args!(
+        "{}  {}  {}",
+        visible(&key.id),
+        visible(&key.name),
+        key.state.as_deref().unwrap_or("")
+    ))
 }

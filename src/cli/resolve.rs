@@ -79,6 +79,13 @@ pub async fn key(client: &ApiClient, text: &str, prefer: Prefer) -> anyhow::Resu
     if is_full_id(text) {
         return Ok(text.to_owned());
     }
+    // What an incident starts with: the printed token prefix, or more of the token.
+    if text.starts_with(crate::token::PREFIX) {
+        let by_token = client.find_keys(Lookup::TokenPrefix(text)).await?;
+        if !by_token.is_empty() {
+            return Ok(choose(Kind::Key, text, &by_token, &[], prefer)?);
+        }
+    }
     let by_id = if text.chars().count() >= MIN_PREFIX {
         client.find_keys(Lookup::IdPrefix(text)).await?
     } else {

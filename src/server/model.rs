@@ -299,6 +299,18 @@ pub struct ApiKeyFilter {
     #[graphql(name = "type")]
     pub kind: Option<ApiKeyType>,
     pub visibility: Option<Visibility>,
+    /// Keys whose token starts with this text: the printed prefix (`kd_0wIlep`, `kd_`
+    /// included), a shorter start of it, or any longer start of the token (only its printed
+    /// prefix is compared: the rest is not stored). Case-sensitive, as tokens are.
+    pub token_prefix: Option<String>,
+    /// The key of a whole token, by the SHA-256 of it (64 hexadecimal characters): how a
+    /// leaked token is traced without sending it.
+    pub token_hash: Option<String>,
+    /// Keys created by this identity (personal or org-wide)…
+    pub created_by: Option<String>,
+    /// …and, when true, by the keys those created, at any depth.
+    #[graphql(default)]
+    pub created_by_deep: bool,
 }
 
 /// Narrows `identities`.

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Row};
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyType, KeyAuthority, Permission, Timestamp, Visibility,
 };
-use crate::text;
+use crate::{text, token};
 
 use super::audit::insert_audit;
 use super::projects::insert_memberships;
@@ -216,7 +216,10 @@ impl Store {
             && filter.id_prefix.is_none()
             && filter.project_slug.is_none()
             && filter.kind.is_none()
-            && filter.visibility.is_none();
+            && filter.visibility.is_none()
+            && filter.token_prefix.is_none()
+            && filter.token_hash.is_none()
+            && filter.created_by.is_none();
         if unnarrowed {
             return self.count_all_keys(filter).await;
         }
@@ -559,8 +562,40 @@ fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &KeyScope, filter: 
             .push(")");
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
-        q.push(" AND ");
+        q.push(" AND (");
         backend.push_search(q, "api_keys_search", "k", search);
+        // What an incident starts with: a token's printed prefix finds its key.
+        if search.starts_with(token::PREFIX) {
+            q.push(" OR (1 = 1");
+            push_token_prefix(q, backend, search);
+            q.push(")");
+        }
+        q.push(")");
+    }
+    if let Some(prefix) = &filter.token_prefix {
+        push_token_prefix(q, backend, prefix);
+    }
+    if let Some(hash) = &filter.token_hash {
+        q.push(" AND k.token_hash = ")
+            .bind(hash.trim().to_ascii_lowercase());
+    }
+    if let Some(creator) = &filter.created_by {
+        if filter.created_by_deep {
+            // The start is cast: PostgreSQL cannot type a bare parameter in a recursive CTE,
+            // and wants the ids' own collation on both sides of the UNION.
+            let collation = match backend {
+                Backend::Postgres => " COLLATE \"C\"",
+                Backend::Sqlite => "",
+            };
+            q.push(" AND k.owner_id IN (WITH RECURSIVE below (identity_id) AS (SELECT CAST(")
+                .bind(creator.clone())
+                .push(&format!(
+                    " AS TEXT){collation} UNION SELECT b.identity_id FROM api_keys b JOIN below ON b.owner_id = \
+                 below.identity_id) SELECT identity_id FROM below)"
+                ));
+        } else {
+            q.push(" AND k.owner_id = ").bind(creator.clone());
+        }
     }
     if let Some(prefix) = &filter.id_prefix {
         backend.push_id_prefix(q, "k.id", prefix);
@@ -582,6 +617,19 @@ fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &KeyScope, filter: 
     if let Some(visibility) = filter.visibility {
         q.push(" AND k.visibility = ")
             .bind(visibility.as_str().to_owned());
+    }
+}
+
+/// ` AND` the key's token starts with `prefix`: its printed prefix equals the start of a
+/// longer text (indexed), or starts with a shorter one.
+fn push_token_prefix(q: &mut Sql, backend: Backend, prefix: &str) {
+    let prefix = prefix.trim();
+    let printed = token::PREFIX.len() + token::PRINTED_RANDOM_CHARS;
+    if prefix.chars().count() >= printed {
+        let head: String = prefix.chars().take(printed).collect();
+        q.push(" AND k.token_prefix = ").bind(head);
+    } else {
+        backend.push_starts_with(q, "k.token_prefix", prefix);
     }
 }
 

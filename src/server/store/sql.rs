@@ -74,7 +74,12 @@ impl Backend {
     /// ` AND column starts with prefix`. Never `LIKE`, so `%` and `_` in what a user typed
     /// match only themselves; ids are lower-case, so the prefix is lowered too.
     pub fn push_id_prefix(self, q: &mut Sql, column: &str, prefix: &str) {
-        let prefix = prefix.to_lowercase();
+        self.push_starts_with(q, column, &prefix.to_lowercase());
+    }
+
+    /// ` AND column starts with prefix`, case-sensitive.
+    pub fn push_starts_with(self, q: &mut Sql, column: &str, prefix: &str) {
+        let prefix = prefix.to_owned();
         match self {
             Backend::Sqlite => {
                 q.push(&format!(" AND substr({column}, 1, "))

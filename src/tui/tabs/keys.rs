@@ -118,11 +118,16 @@ impl KeysTab {
         // The same test the service applies to `search`, so what narrows here at once is
         // what the service answers after the pause.
         let needle = self.search.needle();
+        let typed = self.search.typed();
         let mut view: Vec<usize> = self
             .rows
             .iter()
             .enumerate()
-            .filter(|(_, k)| needle.is_empty() || k.description.to_lowercase().contains(&needle))
+            .filter(|(_, k)| {
+                needle.is_empty()
+                    || k.description.to_lowercase().contains(&needle)
+                    || matches_token(k, typed)
+            })
             .map(|(i, _)| i)
             .collect();
         let rows = &self.rows;
@@ -157,6 +162,7 @@ impl KeysTab {
             search: self.search.sent.clone(),
             first: PAGE_SIZE,
             after,
+            ..KeyQuery::default()
         }
     }
 
@@ -499,6 +505,17 @@ pub fn state_label(state: &ApiKeyState) -> &'static str {
         ApiKeyState::EXPIRED => "expired",
         ApiKeyState::Other(_) => "unknown",
     }
+}
+
+/// Whether `typed` is the start of `key`'s token, as the service's `search` decides it: a
+/// text starting `kd_`, compared case-sensitively with the printed prefix (a longer text by its
+/// first characters).
+fn matches_token(key: &Key, typed: &str) -> bool {
+    let Some(prefix) = key.token_prefix.as_deref() else {
+        return false;
+    };
+    typed.starts_with(crate::token::PREFIX)
+        && (prefix.starts_with(typed) || typed.starts_with(prefix))
 }
 
 /// The authority a key was disabled with, in words.

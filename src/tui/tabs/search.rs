@@ -32,6 +32,11 @@ impl Search {
         self.input.as_str().trim().to_lowercase()
     }
 
+    /// The typed text as it is (trimmed), for case-sensitive matches such as token prefixes.
+    pub fn typed(&self) -> &str {
+        self.input.as_str().trim()
+    }
+
     /// A key typed into the filter at `tick`; true when the text changed.
     pub fn on_key(&mut self, event: &KeyEvent, tick: u64) -> bool {
         let changed = self.input.on_key(event);

@@ -1,0 +1,220 @@
+//! An admin's jobs across the whole fleet (issue 18): trace a leaked token from what an
+//! incident starts with, find and offboard what a person created, answer simple questions from
+//! the CLI. Through the service and the real binary, on both stores.
+
+mod common;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
+
+/// `apiKeys` ids for `filter` as the super admin sees them.
+async fn ids(server: &TestServer, filter: Value) -> Vec<String> {
+    let mut ids = server.visible_key_ids(&server.admin, filter).await;
+    ids.sort();
+    ids
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+/// Runs the real binary as the super admin with `stdin`; (exit code, stdout, stderr).
+fn keydeck(server: &TestServer, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .args(args)
+        .env("KEYDECK_ENDPOINT", server.graphql_url())
+        .env("KEYDECK_TOKEN", &server.admin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    isolate(home.path(), |k, v| {
+        command.env(k, v);
+    });
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_leaked_token_is_traced_from_its_prefix_or_itself() {
+    let server = TestServer::start().await;
+    let leaked = server.global_key("leaked", &[]).await;
+    let other = server.global_key("other", &[]).await;
+    let printed = string(&leaked.record["tokenPrefix"]);
+    assert_eq!(printed.len(), 9, "{printed}");
+    for given in [
+        printed.clone(),
+        printed[..6].to_owned(),
+        leaked.token[..20].to_owned(),
+        leaked.token.clone(),
+    ] {
+        let found = ids(&server, json!({ "tokenPrefix": given })).await;
+        assert!(found.contains(&leaked.id), "{given}: {found:?}");
+        assert!(!found.contains(&other.id) || given.len() < 9, "{given}");
+    }
+    // Tokens are case-sensitive: the prefix with every letter's case swapped finds nothing
+    // (unless it has no letter to swap).
+    let swapped: String = printed[3..]
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let swapped = format!("kd_{swapped}");
+    if swapped != printed {
+        assert_eq!(
+            ids(&server, json!({ "tokenPrefix": swapped })).await,
+            Vec::<String>::new(),
+            "tokens are case-sensitive"
+        );
+    }
+    assert_eq!(
+        ids(&server, json!({ "tokenHash": sha256(&leaked.token) })).await,
+        vec![leaked.id.clone()]
+    );
+    // The search a person types into `/` finds it by its prefix too.
+    assert_eq!(
+        ids(&server, json!({ "search": printed })).await,
+        vec![leaked.id.clone()]
+    );
+
+    // The CLI: a KEY argument may be a token prefix; `keys find` takes the whole token.
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &["keys", "find", "--token-stdin"],
+        &format!("{}\n", leaked.token),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&leaked.id) && stdout.contains("leaked"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&leaked.token) && !stderr.contains(&leaked.token));
+    let (code, _, stderr) = keydeck(&server, &["keys", "find", "--token-stdin"], "kd_nothing\n");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("KEY_NOT_FOUND"), "{stderr}");
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "disable", &printed], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&leaked.id), "{stdout}");
+    assert_eq!(server.status_of(&leaked.token).await, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_a_person_created_is_listed_and_offboarded_at_once() {
+    let server = TestServer::start().await;
+    server.blog().await;
+    let person = server.global_key("person", &["project_admin"]).await;
+    let personal = json!({ "visibility": "PERSONAL" });
+    let mine = server
+        .global_key_with(&person.token, "mine", &[], personal.clone())
+        .await;
+    let deeper = server
+        .global_key_with(&mine.token, "deeper", &[], personal)
+        .await;
+    let org_wide = Key::from_reply(
+        &server
+            .create_project_key(
+                &person.token,
+                json!({ "projectSlug": "my-blog", "description": "blog bot",
+                        "memberships": [{ "role": "viewer", "variables": [] }] }),
+            )
+            .await,
+    );
+    let bystander = server.global_key("bystander", &[]).await;
+    let direct = json!({ "createdBy": person.identity_id });
+    assert_eq!(
+        ids(&server, direct).await,
+        sorted(vec![mine.id.clone(), org_wide.id.clone()])
+    );
+    let deep = json!({ "createdBy": person.identity_id, "createdByDeep": true });
+    let all_three = sorted(vec![
+        mine.id.clone(),
+        deeper.id.clone(),
+        org_wide.id.clone(),
+    ]);
+    assert_eq!(ids(&server, deep).await, all_three);
+
+    // `keys list --created-by` and `--project`, then one command disables them all.
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &[
+            "keys",
+            "list",
+            "--created-by",
+            &person.identity_id,
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Vec<String> = serde_json::from_str::<Value>(&stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| string(&k["id"]))
+        .collect();
+    assert_eq!(sorted(listed), all_three);
+    let (code, stdout, _) = keydeck(
+        &server,
+        &["keys", "list", "--project", "my-blog", "--json"],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(&org_wide.id) && !stdout.contains(&mine.id),
+        "{stdout}"
+    );
+    let (code, stdout, _) = keydeck(&server, &["keys", "list", "--limit", "2", "--json"], "");
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &[
+            "keys",
+            "disable",
+            "--created-by",
+            &person.identity_id,
+            &person.id,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for key in [&person, &mine, &deeper, &org_wide] {
+        assert_eq!(server.status_of(&key.token).await, 401, "{}", key.id);
+        assert!(stdout.contains(&key.id), "{stdout}");
+    }
+    assert_eq!(server.status_of(&bystander.token).await, 200);
+}
