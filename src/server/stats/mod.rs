@@ -4,8 +4,10 @@
 //! a stable numeric id, as in pganalyze's API, that `getQueryStats(databaseId:)` takes: the
 //! one given, or one the store assigns on first sight of the name and never reuses.
 //! `getQueryStats` answers a time window from the samples ([`sampler`]); the statement page
-//! reads the database live. Connections are opened lazily and kept in a small pool per
-//! database.
+//! reads the database live. Connections are opened lazily: one pooled connection per database
+//! for sampling and one for the state probe, never more (a monitored database is untrusted: a
+//! lock held on pg_stat_statements must not collect the service's connections), each started
+//! with [`connect_options`]' server-side timeouts.
 
 /// The marker every query this service sends to a monitored database carries, so that its own
 /// statements are left out of the statistics it reports. Inside the statement, after its first
@@ -27,7 +29,10 @@ mod target;
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, ID, SimpleObject};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::server::fifo_cache::FifoCache;
 use crate::server::store::{Counters, Store, StoreError, Wanted, WindowActivity, WindowRounds};
@@ -156,8 +161,40 @@ struct Monitored {
 
 impl Monitored {
     async fn state(&self) -> probe::Probed {
-        self.prober.state(&self.pool).await
+        self.prober.state(&self.pool.connect_options()).await
     }
+}
+
+/// The longest any statement sent to a monitored database may run (`statement_timeout`): a
+/// round reads every counter, and the texts of new statements.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a statement waits for a lock (`lock_timeout`): what the service reads takes
+/// only share locks, so a wait means someone holds pg_stat_statements exclusively.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(1);
+/// `idle_in_transaction_session_timeout`: the service keeps no transaction open there.
+const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The `application_name` of the service's connections, unless the URL gives one.
+pub const APPLICATION_NAME: &str = "keydeck-monitor";
+/// Pooled connections per monitored database (sampling); the probe has one more of its own.
+const POOL_SIZE: u32 = 1;
+
+/// How the service connects to a monitored database: the URL's options, with the server-side
+/// timeouts set at connection start, so that a request that gives up (or a future dropped
+/// mid-statement) never leaves a backend waiting on the server for longer than they allow.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let ms = |d: Duration| format!("{}ms", d.as_millis());
+    let options = PgConnectOptions::from_str(url)?.options([
+        ("statement_timeout", ms(STATEMENT_TIMEOUT)),
+        ("lock_timeout", ms(LOCK_TIMEOUT)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(IDLE_IN_TRANSACTION_TIMEOUT),
+        ),
+    ]);
+    Ok(match options.get_application_name() {
+        Some(_) => options,
+        None => options.application_name(APPLICATION_NAME),
+    })
 }
 
 /// The monitored databases. Cheap to clone.
@@ -220,10 +257,12 @@ impl Monitor {
                     numeric_id: id,
                     name: t.name.clone(),
                     pool: PgPoolOptions::new()
-                        .max_connections(2)
-                        .acquire_timeout(std::time::Duration::from_secs(5))
-                        .connect_lazy(&t.url)
-                        .map_err(|e| anyhow::anyhow!("--monitor {}: {e}", t.name))?,
+                        .max_connections(POOL_SIZE)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_lazy_with(
+                            connect_options(&t.url)
+                                .map_err(|e| anyhow::anyhow!("--monitor {}: {e}", t.name))?,
+                        ),
                     prober: Prober::default(),
                 }))
             })
