@@ -9,8 +9,10 @@
 //!
 //! Run: `cargo bench --bench me_wrk` (needs `wrk` on PATH; `BENCH_DB` picks the store).
 
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, ExitCode, Stdio};
+
+use common::monitored::{Service, free_port};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -142,20 +144,6 @@ fn run() -> anyhow::Result<()> {
 }
 
 /// The `keydeck serve` child, killed when dropped, however the bench ends.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A loopback address nobody listens on (the OS's pick, released for the child to take).
-fn free_port() -> anyhow::Result<SocketAddr> {
-    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
 /// Asks `{ me { id roles } }` until `url` answers (at most 30 s) and returns `me`.
 async fn wait_for_me(url: &str, token: &str, service: &mut Child) -> anyhow::Result<Value> {
     let client = reqwest::Client::builder().no_proxy().build()?;

@@ -17,36 +17,8 @@ use keydeck::server::stats::{MARKER, Sampling};
 use keydeck::server::store::{Store, Wanted};
 use keydeck::server::{self, Limits, ServeConfig};
 
-/// Columns of the table whose column pairs make the distinct statements: constants and
-/// aliases do not change a queryid, the columns read do.
-const COLUMNS: usize = 100;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `count` statements with distinct queryids: each column alone, then pairs of columns.
-fn statements(count: usize) -> Vec<String> {
-    let singles = (1..=COLUMNS).map(|i| format!("SELECT c{i} FROM wide"));
-    let pairs = (1..=COLUMNS)
-        .flat_map(|i| ((i + 1)..=COLUMNS).map(move |j| format!("SELECT c{i}, c{j} FROM wide")));
-    singles.chain(pairs).take(count).collect()
-}
-
-async fn run_all(pool: &PgPool, statements: &[String]) -> anyhow::Result<()> {
-    for chunk in statements.chunks(500) {
-        sqlx::raw_sql(&chunk.join(";\n")).execute(pool).await?;
-    }
-    Ok(())
-}
-
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let (server, _) = url.rsplit_once('/').context("a URL with a database")?;
-    Ok(format!("{server}/{database}"))
-}
+mod common;
+use common::monitored::{env_usize, fresh_database, run_all, statements};
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -96,29 +68,9 @@ async fn main() -> anyhow::Result<()> {
     // A fresh database with `count` distinct statements in pg_stat_statements.
     let admin = PgPool::connect(&url).await?;
     let name = format!("keydeck_bench_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        sqlx::query(&sql).execute(&admin).await?;
-    }
-    let db_url = with_database(&url, &name)?;
-    let db = PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&db_url)
-        .await?;
-    let columns: Vec<String> = (1..=COLUMNS)
-        .map(|i| format!("c{i} int DEFAULT {i}"))
-        .collect();
-    sqlx::raw_sql(&format!(
-        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; \
-         CREATE TABLE wide ({}); INSERT INTO wide DEFAULT VALUES; SELECT pg_stat_statements_reset()",
-        columns.join(", ")
-    ))
-    .execute(&db)
-    .await?;
+    let (db_url, db) = fresh_database(&url, &name).await?;
     let work = statements(count);
-    run_all(&db, &work).await?;
+    run_all(&db, &work, 500).await?;
 
     // Sampling rounds, straight into a store: the first stores every text and counter, the
     // second every counter again (all changed), the third nothing new.
@@ -142,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let first_stored = sampler::sample(&store, id, &monitored, &mut memory).await?;
     let first = started.elapsed();
-    run_all(&db, &work).await?;
+    run_all(&db, &work, 500).await?;
     let started = Instant::now();
     let changed_stored = sampler::sample(&store, id, &monitored, &mut memory).await?;
     let changed = started.elapsed();

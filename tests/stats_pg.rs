@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 use sqlx::postgres::PgPool;
 
 use keydeck::server::stats::Sampling;
@@ -632,4 +633,115 @@ async fn retention_keeps_the_store_bounded() {
         )
         .await;
     assert!(stats["getQueryStats"].is_array(), "{stats}");
+}
+
+/// A database of the test cluster with pg_stat_statements, made once: for the tests that
+/// lock or load its statistics without touching the other tests' database.
+async fn side_database(url: &str, name: &str) -> String {
+    let pool = PgPool::connect(url).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(7101)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let mut side = reqwest::Url::parse(url).unwrap();
+    side.set_path(&format!("/{name}"));
+    let side = side.to_string();
+    run_as_owner(
+        &side,
+        &["CREATE EXTENSION IF NOT EXISTS pg_stat_statements"],
+    )
+    .await;
+    side
+}
+
+#[tokio::test]
+async fn a_locked_pg_stat_statements_never_collects_the_services_connections() {
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
+    let hung = side_database(&url, "keydeck_hung").await;
+    let server = sampled_from_now(&hung).await;
+    // Another session holds pg_stat_statements exclusively, as a hostile user may.
+    let mut locker = sqlx::PgConnection::connect(&hung).await.unwrap();
+    let locker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut locker)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE pg_stat_statements IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    // Counted from the test's own database: the service's backends on the locked one.
+    let watcher = PgPool::connect(&url).await.unwrap();
+    let backends = || async {
+        sqlx::query_as::<_, (i32, Option<String>)>(
+            "SELECT pid, application_name FROM pg_stat_activity \
+             WHERE datname = 'keydeck_hung' AND pid <> $1",
+        )
+        .bind(locker_pid)
+        .fetch_all(&watcher)
+        .await
+        .unwrap()
+    };
+    let monitor = server.global_key("monitor", &["monitor"]).await;
+    let (mut most, mut states, mut names) = (0, Vec::new(), Vec::new());
+    // Past two probes' reuse (10 s each, after a 2 s wait): before the fix, each probe left a
+    // backend waiting on the lock, and the sampler one more.
+    for _ in 0..20 {
+        let data = server
+            .data(&monitor.token, "{ databases { state } }", json!({}))
+            .await;
+        states.push(string(&data["databases"][0]["state"]));
+        let (_, body) = server
+            .gql(&monitor.token, STATS, json!({ "id": "1" }))
+            .await;
+        assert!(
+            body["data"]["getQueryStats"].is_array()
+                || first_error_code(&body) == "DATABASE_UNAVAILABLE",
+            "{body}"
+        );
+        let seen = backends().await;
+        most = most.max(seen.len());
+        assert!(seen.len() <= 2, "the service's backends: {seen:?}");
+        names.extend(seen.into_iter().map(|(_, name)| name));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    eprintln!("locked pg_stat_statements: at most {most} backends, states {states:?}");
+    assert!(states.iter().any(|s| s == "UNREACHABLE"), "{states:?}");
+    // Named, so that the database's administrator sees whose they are.
+    assert!(
+        names
+            .iter()
+            .all(|n| n.as_deref() == Some("keydeck-monitor")),
+        "{names:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    locker.close().await.unwrap();
+    // Released: the service reads it again (once the last answer's 10 s have passed).
+    eventually_within("the state OK again", Duration::from_secs(20), || async {
+        let data = server
+            .data(&monitor.token, "{ databases { state } }", json!({}))
+            .await;
+        data["databases"][0]["state"] == "OK"
+    })
+    .await;
+    server.next_round().await;
+    assert!(backends().await.len() <= 2);
+    watcher.close().await;
 }

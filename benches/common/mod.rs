@@ -1,6 +1,8 @@
 //! What the benchmarks share: a store seeded with many keys, and an app holding many keys.
 #![allow(dead_code)] // each benchmark uses a different part
 
+pub mod monitored;
+
 use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 

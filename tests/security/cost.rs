@@ -160,3 +160,40 @@ async fn only_the_operation_that_runs_is_priced() {
     let (_, reply) = send(server.json_body(body.to_string())).await;
     assert_eq!(first_error_code(&reply), "QUERY_TOO_COSTLY", "{reply:#}");
 }
+
+#[tokio::test]
+async fn statement_texts_cost_their_size() {
+    // Priced before anything runs: an unreachable database is enough here.
+    let unreachable = "postgres://keydeck@127.0.0.1:1/never_connected".to_owned();
+    let server = TestServer::monitoring(vec![("app".into(), unreachable)]).await;
+    let monitor = server.global_key("monitor", &["monitor"]).await;
+    let texts = |n: usize| {
+        let aliases: Vec<String> = (0..n)
+            .map(|i| format!("a{i}: getQueryStats(databaseId: 1) {{ id normalizedQuery }}"))
+            .collect();
+        format!("{{ {} }}", aliases.join(" "))
+    };
+    // The request that answered 345 MB in 4.8 s, and anything past two answers' texts.
+    for n in [10, 3] {
+        let (_, body) = server.gql(&monitor.token, &texts(n), json!({})).await;
+        assert_eq!(first_error_code(&body), "QUERY_TOO_COSTLY", "{n}: {body}");
+        assert!(body["data"].is_null(), "nothing ran: {body}");
+    }
+    // Two answers' texts (8 MiB each at most) run, as does the TUI's own document; the
+    // unreachable database is what they are told.
+    let (_, body) = server.gql(&monitor.token, &texts(2), json!({})).await;
+    assert_eq!(first_error_code(&body), "DATABASE_UNAVAILABLE", "{body}");
+    let document = json!({
+        "query": include_str!("../../graphql/stats.graphql"),
+        "operationName": "QueryStats",
+        "variables": { "databaseId": "1" },
+    });
+    let request = server
+        .post()
+        .header("Authorization", format!("Bearer {}", monitor.token))
+        .header("Content-Type", "application/json")
+        .body(document.to_string());
+    let (status, reply) = send(request).await;
+    assert_eq!(status, 200);
+    assert_eq!(first_error_code(&reply), "DATABASE_UNAVAILABLE", "{reply}");
+}

@@ -4,8 +4,10 @@
 //! a stable numeric id, as in pganalyze's API, that `getQueryStats(databaseId:)` takes: the
 //! one given, or one the store assigns on first sight of the name and never reuses.
 //! `getQueryStats` answers a time window from the samples ([`sampler`]); the statement page
-//! reads the database live. Connections are opened lazily and kept in a small pool per
-//! database.
+//! reads the database live. Connections are opened lazily: one pooled connection per database
+//! for sampling and one for the state probe, never more (a monitored database is untrusted: a
+//! lock held on pg_stat_statements must not collect the service's connections), each started
+//! with [`connect_options`]' server-side timeouts.
 
 /// The marker every query this service sends to a monitored database carries, so that its own
 /// statements are left out of the statistics it reports. Inside the statement, after its first
@@ -27,7 +29,10 @@ mod target;
 use std::sync::Arc;
 
 use async_graphql::{ComplexObject, ID, SimpleObject};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::server::fifo_cache::FifoCache;
 use crate::server::store::{Counters, Store, StoreError, Wanted, WindowActivity, WindowRounds};
@@ -43,6 +48,17 @@ pub const MAX_STATEMENTS: i64 = 500;
 pub const SERIES_POINTS: (i32, i32) = (60, 240);
 /// Length of `truncatedQuery`.
 const TRUNCATE_AT: usize = 100;
+/// What one answer's texts (`normalizedQuery`) weigh at most together, in bytes of JSON:
+/// [`MAX_STATEMENTS`] statements of 64 KiB would be 32 MiB, and any user of a monitored
+/// database decides how long its statements are.
+pub const ANSWER_TEXT_BYTES: usize = 8 << 20;
+/// What `normalizedQuery` costs in the query budget, per statement: a text is paid for by its
+/// size, its share of [`ANSWER_TEXT_BYTES`] (about 330 bytes a unit), so that a request holds
+/// at most two answers' texts (`getQueryStats { id normalizedQuery }` costs 25,501 of the
+/// 60,000), 16 MiB, however long the statements are.
+pub const TEXT_COST: usize = 50;
+/// What the kept windows' answers weigh at most together, in bytes.
+const WINDOW_CACHE_BYTES: usize = 64 << 20;
 
 /// A monitored database. Its state is probed only when asked for.
 #[derive(SimpleObject, Clone)]
@@ -77,6 +93,11 @@ pub struct QueryStat {
     pub id: ID,
     pub query_url: String,
     pub truncated_query: String,
+    /// The statement's text. An answer's texts together weigh at most 8 MiB of JSON: when
+    /// the statements' texts are longer, the longest are cut to a common length, ending in
+    /// `…` (the statement's page, `queryUrl`, has it whole). It costs 50 a statement in the
+    /// query budget, its share of those 8 MiB.
+    #[graphql(complexity = "TEXT_COST")]
     pub normalized_query: String,
     /// The statement's command(s), e.g. `["UPDATE"]` (pganalyze's original name).
     pub statement_type: Vec<String>,
@@ -156,8 +177,40 @@ struct Monitored {
 
 impl Monitored {
     async fn state(&self) -> probe::Probed {
-        self.prober.state(&self.pool).await
+        self.prober.state(&self.pool.connect_options()).await
     }
+}
+
+/// The longest any statement sent to a monitored database may run (`statement_timeout`): a
+/// round reads every counter, and the texts of new statements.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a statement waits for a lock (`lock_timeout`): what the service reads takes
+/// only share locks, so a wait means someone holds pg_stat_statements exclusively.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(1);
+/// `idle_in_transaction_session_timeout`: the service keeps no transaction open there.
+const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// The `application_name` of the service's connections, unless the URL gives one.
+pub const APPLICATION_NAME: &str = "keydeck-monitor";
+/// Pooled connections per monitored database (sampling); the probe has one more of its own.
+const POOL_SIZE: u32 = 1;
+
+/// How the service connects to a monitored database: the URL's options, with the server-side
+/// timeouts set at connection start, so that a request that gives up (or a future dropped
+/// mid-statement) never leaves a backend waiting on the server for longer than they allow.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let ms = |d: Duration| format!("{}ms", d.as_millis());
+    let options = PgConnectOptions::from_str(url)?.options([
+        ("statement_timeout", ms(STATEMENT_TIMEOUT)),
+        ("lock_timeout", ms(LOCK_TIMEOUT)),
+        (
+            "idle_in_transaction_session_timeout",
+            ms(IDLE_IN_TRANSACTION_TIMEOUT),
+        ),
+    ]);
+    Ok(match options.get_application_name() {
+        Some(_) => options,
+        None => options.application_name(APPLICATION_NAME),
+    })
 }
 
 /// The monitored databases. Cheap to clone.
@@ -174,14 +227,37 @@ pub struct Monitor {
 /// Windows' answers by the rounds they count over. A window ending now moves to other
 /// rounds with each sampling round, so an answer is computed once per round, however many
 /// clients ask meanwhile (a TUI refreshes every 10 s, rounds are every 60 s by default).
+/// Bounded by bytes: an answer weighs what its statements hold (texts, names, figures).
 #[derive(Clone)]
 struct WindowCache(FifoCache<WindowRounds, Arc<Vec<QueryStat>>>);
 
 impl Default for WindowCache {
     fn default() -> Self {
-        // A few windows (1 h, 24 h, 7 d, custom) of a few databases; each entry holds an
-        // answer: at most MAX_STATEMENTS statements with their texts.
-        WindowCache(FifoCache::with_capacity(32))
+        // A few windows (1 h, 24 h, 7 d, custom) of a few databases: each answer's texts
+        // weigh at most ANSWER_TEXT_BYTES, so at least 8 of the heaviest fit.
+        WindowCache(FifoCache::with_capacity(WINDOW_CACHE_BYTES))
+    }
+}
+
+impl WindowCache {
+    fn insert(&self, rounds: WindowRounds, answer: Arc<Vec<QueryStat>>) {
+        let weight = answer.iter().map(QueryStat::weight).sum();
+        self.0.insert_weighing(rounds, answer, weight);
+    }
+}
+
+impl QueryStat {
+    /// Roughly the bytes this statement holds.
+    fn weight(&self) -> usize {
+        let strings = |list: &[String]| list.iter().map(|s| s.len() + 24).sum::<usize>();
+        std::mem::size_of::<QueryStat>()
+            + self.id.len()
+            + self.query_url.len()
+            + self.truncated_query.len()
+            + self.normalized_query.len()
+            + strings(&self.statement_type)
+            + strings(&self.statement_types)
+            + strings(&self.table_names)
     }
 }
 
@@ -220,10 +296,12 @@ impl Monitor {
                     numeric_id: id,
                     name: t.name.clone(),
                     pool: PgPoolOptions::new()
-                        .max_connections(2)
-                        .acquire_timeout(std::time::Duration::from_secs(5))
-                        .connect_lazy(&t.url)
-                        .map_err(|e| anyhow::anyhow!("--monitor {}: {e}", t.name))?,
+                        .max_connections(POOL_SIZE)
+                        .acquire_timeout(Duration::from_secs(5))
+                        .connect_lazy_with(
+                            connect_options(&t.url)
+                                .map_err(|e| anyhow::anyhow!("--monitor {}: {e}", t.name))?,
+                        ),
                     prober: Prober::default(),
                 }))
             })
@@ -338,7 +416,7 @@ impl Monitor {
         // two reads (which share no snapshot) may have moved the base under the answer.
         let now = store.window_rounds(db.numeric_id, start_ms, end_ms).await?;
         if now.as_ref() == Some(&rounds) {
-            self.windows.0.insert(rounds, Arc::clone(&busiest));
+            self.windows.insert(rounds, Arc::clone(&busiest));
         }
         Ok(busiest)
     }
@@ -401,14 +479,17 @@ impl Monitor {
         Ok(intervals(start_ms, end_ms, points, &series))
     }
 
-    /// The statements of a window's activity with pganalyze's fields, busiest first.
+    /// The statements of a window's activity with pganalyze's fields, busiest first, their
+    /// texts within [`ANSWER_TEXT_BYTES`].
     fn stats(&self, db: &Monitored, activity: WindowActivity) -> Vec<QueryStat> {
         let total = activity.total_time_ms;
-        activity
+        let mut stats: Vec<QueryStat> = activity
             .busiest
             .into_iter()
             .map(|busy| self.stat(db, busy.query_id, busy.text, busy.counters, total))
-            .collect()
+            .collect();
+        cut_texts(&mut stats, ANSWER_TEXT_BYTES);
+        stats
     }
 
     /// A statement's figures as pganalyze names them; `total_time` is the whole database's.
@@ -548,6 +629,68 @@ const PROBE_SQL: &str = concat!(
     " count(*) FROM (SELECT 1 FROM pg_stat_statements LIMIT 1) s"
 );
 
+/// Cuts the longest texts of an answer so that together they weigh at most `budget` bytes of
+/// JSON: every text is whole up to a common length, to which the longer ones are cut (ending
+/// in `…`), so that one hostile statement cannot crowd out the others.
+fn cut_texts(stats: &mut [QueryStat], budget: usize) {
+    let weights: Vec<usize> = stats
+        .iter()
+        .map(|s| json_len(&s.normalized_query))
+        .collect();
+    if weights.iter().sum::<usize>() <= budget {
+        return;
+    }
+    let share = fair_share(&weights, budget);
+    for (stat, weight) in stats.iter_mut().zip(weights) {
+        if weight > share {
+            stat.normalized_query = cut(&stat.normalized_query, share);
+        }
+    }
+}
+
+/// The largest length `share` such that the weights, none above it, sum to at most `budget`.
+fn fair_share(weights: &[usize], budget: usize) -> usize {
+    let mut sorted = weights.to_vec();
+    sorted.sort_unstable();
+    let mut left = budget;
+    for (i, &weight) in sorted.iter().enumerate() {
+        let rest = sorted.len() - i;
+        if weight.saturating_mul(rest) > left {
+            return left / rest;
+        }
+        left -= weight;
+    }
+    usize::MAX
+}
+
+/// The start of `text` that weighs at most `most` bytes of JSON with the `…` it then ends in.
+fn cut(text: &str, most: usize) -> String {
+    let mut used = json_char_len('…');
+    let mut out = String::new();
+    for c in text.chars() {
+        used += json_char_len(c);
+        if used > most {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// What `text` weighs as a JSON string's content: escapes count as written.
+fn json_len(text: &str) -> usize {
+    text.chars().map(json_char_len).sum()
+}
+
+fn json_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if c < ' ' => 6,
+        c => c.len_utf8(),
+    }
+}
+
 fn truncate(query: &str) -> String {
     let flat = query.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= TRUNCATE_AT {
@@ -596,12 +739,60 @@ mod tests {
     }
 
     #[test]
+    fn an_answers_texts_are_cut_to_a_fair_share_of_its_budget() {
+        let stat = |text: String| QueryStat {
+            id: ID("1".into()),
+            query_url: String::new(),
+            truncated_query: String::new(),
+            normalized_query: text,
+            statement_type: Vec::new(),
+            statement_types: Vec::new(),
+            table_names: Vec::new(),
+            total_calls: 0,
+            avg_time: 0.0,
+            buffer_hit_ratio: None,
+            pct_of_total: 0.0,
+            avg_io_time: 0.0,
+        };
+        // 500 statements of 64 KiB, and a short one: 8 MiB in all, the short one whole.
+        let mut stats: Vec<QueryStat> = (0..500).map(|_| stat("x".repeat(64 << 10))).collect();
+        stats.push(stat("SELECT 1".into()));
+        cut_texts(&mut stats, ANSWER_TEXT_BYTES);
+        let total: usize = stats.iter().map(|s| json_len(&s.normalized_query)).sum();
+        assert!(total <= ANSWER_TEXT_BYTES, "{total}");
+        assert!(
+            total > ANSWER_TEXT_BYTES - 600 * 4,
+            "the budget is used: {total}"
+        );
+        assert_eq!(stats[500].normalized_query, "SELECT 1");
+        assert!(stats[0].normalized_query.ends_with("x…"));
+        // Escapes weigh what they take in JSON: control characters six bytes each.
+        let mut hostile = vec![stat("\u{1}".repeat(64 << 10)); 500];
+        cut_texts(&mut hostile, ANSWER_TEXT_BYTES);
+        let total: usize = hostile.iter().map(|s| json_len(&s.normalized_query)).sum();
+        assert!(total <= ANSWER_TEXT_BYTES, "{total}");
+        let json = serde_json::to_string(
+            &hostile
+                .iter()
+                .map(|s| &s.normalized_query)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert!(json.len() <= ANSWER_TEXT_BYTES + 500 * 3, "{}", json.len());
+        // Texts within the budget are left alone.
+        let mut small = vec![stat("SELECT 1".into()); 3];
+        cut_texts(&mut small, 100);
+        assert!(small.iter().all(|s| s.normalized_query == "SELECT 1"));
+    }
+
+    #[test]
     fn every_query_to_a_monitored_database_carries_the_marker() {
         for sql in [
             PROBE_SQL,
             sampler::ROUND_SQL,
-            sampler::SAMPLE_SQL,
-            sampler::SAMPLE_SQL_17,
+            sampler::COUNTERS_SQL,
+            sampler::COUNTERS_SQL_17,
+            sampler::TEXTS_SQL,
         ] {
             assert!(sql.starts_with(&format!("SELECT {MARKER} ")), "{sql}");
         }

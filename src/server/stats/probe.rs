@@ -5,14 +5,21 @@
 use std::time::{Duration, Instant};
 
 use async_graphql::Enum;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
-/// How long a probe may take: an unreachable database must not hold `databases` up.
+use super::STATEMENT_TIMEOUT;
+
+/// How long a caller waits for a probe: an unreachable database must not hold `databases` up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a probe's answer is reused: `databases` is asked on every screen refresh.
 const PROBE_TTL: Duration = Duration::from_secs(10);
+/// How long a probe may keep its connection at all. Longer than the server's own
+/// `statement_timeout`, which ends the probe's statement first: the connection is closed by
+/// the probe, not dropped with a statement still running.
+const PROBE_LIFETIME: Duration = STATEMENT_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// A monitored database's state.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -33,37 +40,67 @@ pub struct Probed {
     pub reason: Option<String>,
 }
 
-/// The last probe of one database, shared by the requests that ask within [`PROBE_TTL`].
+/// The last probe of one database, shared by the requests that ask within [`PROBE_TTL`], and
+/// the probe under way.
 #[derive(Default)]
 pub struct Prober {
-    last: Mutex<Option<(Instant, Probed)>>,
+    inner: Mutex<ProberState>,
+}
+
+#[derive(Default)]
+struct ProberState {
+    last: Option<(Instant, Probed)>,
+    /// A probe that outlived its caller's [`PROBE_TIMEOUT`]: it still holds its connection,
+    /// so the next caller waits for it rather than opening another.
+    running: Option<JoinHandle<Probed>>,
 }
 
 impl Prober {
     /// The database's state, probed now unless a recent answer exists. Concurrent callers
-    /// wait for one probe rather than each opening a connection.
-    pub async fn state(&self, pool: &PgPool) -> Probed {
-        let mut last = self.last.lock().await;
-        if let Some((at, probed)) = last.as_ref()
+    /// wait for one probe, and a probe still under way is waited for rather than joined by
+    /// another: at most one probe connection per database at any time.
+    pub async fn state(&self, options: &PgConnectOptions) -> Probed {
+        let mut inner = self.inner.lock().await;
+        if let Some((at, probed)) = inner.last.as_ref()
             && at.elapsed() < PROBE_TTL
         {
             return probed.clone();
         }
-        let probed = probe(pool).await;
-        *last = Some((Instant::now(), probed.clone()));
+        let mut task = match inner.running.take() {
+            Some(task) if !task.is_finished() => task,
+            // A probe that ended after its caller left answers for a moment long gone.
+            _ => tokio::spawn(probe(options.clone())),
+        };
+        let probed = match tokio::time::timeout(PROBE_TIMEOUT, &mut task).await {
+            Ok(Ok(probed)) => probed,
+            Ok(Err(e)) => unreachable(format!("the probe failed: {e}")),
+            Err(_) => {
+                inner.running = Some(task);
+                unreachable(format!(
+                    "no connection and answer within {} s",
+                    PROBE_TIMEOUT.as_secs()
+                ))
+            }
+        };
+        inner.last = Some((Instant::now(), probed.clone()));
         probed
     }
 }
 
-async fn probe(pool: &PgPool) -> Probed {
-    let unreachable = |reason: String| Probed {
+fn unreachable(reason: String) -> Probed {
+    Probed {
         state: DatabaseState::Unreachable,
         reason: Some(reason),
-    };
-    let answer = tokio::time::timeout(PROBE_TIMEOUT, async {
+    }
+}
+
+/// Connects, reads pg_stat_statements and closes the connection: within [`PROBE_LIFETIME`],
+/// whoever waits for the answer.
+async fn probe(options: PgConnectOptions) -> Probed {
+    let answer = tokio::time::timeout(PROBE_LIFETIME, async {
         // A connection of its own rather than the pool's: the pool retries a refused
         // connection until its timeout, and the reason would be lost.
-        let mut connection = match pool.connect_options().connect().await {
+        let mut connection = match options.connect().await {
             Ok(connection) => connection,
             Err(e) => return unreachable(format!("cannot connect: {e}")),
         };
@@ -74,6 +111,9 @@ async fn probe(pool: &PgPool) -> Probed {
                 state: DatabaseState::Ok,
                 reason: None,
             },
+            Err(e) if timed_out(&e) => unreachable(format!(
+                "pg_stat_statements did not answer in time (is it locked?): {e}"
+            )),
             Err(e) => Probed {
                 state: DatabaseState::PgStatStatementsMissing,
                 reason: Some(format!(
@@ -87,8 +127,16 @@ async fn probe(pool: &PgPool) -> Probed {
     .await;
     answer.unwrap_or_else(|_| {
         unreachable(format!(
-            "no connection and answer within {} s",
-            PROBE_TIMEOUT.as_secs()
+            "no answer within {} s; the connection was closed",
+            PROBE_LIFETIME.as_secs()
         ))
     })
+}
+
+/// Whether the server gave up on the statement: `lock_timeout` (55P03) or `statement_timeout`
+/// (57014).
+fn timed_out(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "55P03" || code == "57014")
 }

@@ -5,7 +5,7 @@
 //! An unreachable database records nothing (its `databases` state says why) and is tried again
 //! at the next interval.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,18 +48,18 @@ pub(super) const ROUND_SQL: &str = concat!(
        current_setting('server_version_num')::int4 AS version"
 );
 
-/// This database's statements (its dbid only, one row per queryid, without this service's
-/// own), with the counters a window needs; `$read`/`$write` are the I/O timing columns.
-/// Texts are cut at 65,536 characters: any user of the database decides how long they are,
-/// and every round reads them all. "This service's own" are the marked statements of the role
-/// it connects as: a marker written by anyone else hides nothing.
-macro_rules! sample_sql {
+/// This database's statements (its dbid only), one row per queryid and whether the rows are of
+/// the role the service connects as, with the counters a window needs; `$read`/`$write` are
+/// the I/O timing columns. Without texts (`pg_stat_statements(false)`): any user of the
+/// database decides how long a text is, and a round reads every counter, so texts are read
+/// only for statements not seen before ([`TEXTS_SQL`]).
+macro_rules! counters_sql {
     ($read:literal, $write:literal) => {
         concat!(
             "SELECT ",
             marker!(),
             " s.queryid AS query_id,
-       left(min(s.query), 65536) AS query,
+       s.userid = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own,
        sum(s.calls)::int8 AS calls,
        sum(s.total_exec_time)::float8 AS total_time,
        sum(s.shared_blks_hit)::int8 AS hit,
@@ -69,27 +69,60 @@ macro_rules! sample_sql {
             " + s.",
             $write,
             ")::float8 AS io_time
-FROM pg_stat_statements s
+FROM pg_stat_statements(false) s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.queryid IS NOT NULL
-  AND NOT (strpos(s.query, $1) > 0 AND s.userid = (SELECT oid FROM pg_roles WHERE rolname = current_user))
-GROUP BY s.queryid"
+GROUP BY 1, 2"
         )
     };
 }
 
-/// [`sample_sql!`] for PostgreSQL 14 to 16.
-pub(super) const SAMPLE_SQL: &str = sample_sql!("blk_read_time", "blk_write_time");
-/// [`sample_sql!`] for PostgreSQL 17 on, which renamed the I/O timing columns.
-pub(super) const SAMPLE_SQL_17: &str = sample_sql!("shared_blk_read_time", "shared_blk_write_time");
+/// [`counters_sql!`] for PostgreSQL 14 to 16.
+pub(super) const COUNTERS_SQL: &str = counters_sql!("blk_read_time", "blk_write_time");
+/// [`counters_sql!`] for PostgreSQL 17 on, which renamed the I/O timing columns.
+pub(super) const COUNTERS_SQL_17: &str =
+    counters_sql!("shared_blk_read_time", "shared_blk_write_time");
+
+/// The texts of statements `$2` (queryids) of this database, cut at 65,536 characters, in
+/// queryid order while the texts before each total less than `$3` bytes: a round takes at
+/// most that much text (and one text more), the rest comes with the rounds that follow.
+/// `own_marked` says that the statement's rows of the service's role are its own queries
+/// (they carry the marker `$1`): those rows are left out, and their text is not the
+/// statement's (null when no other row has it). A marker written by any other role hides
+/// nothing.
+pub(super) const TEXTS_SQL: &str = concat!(
+    "SELECT ",
+    marker!(),
+    " query_id, query, own_marked FROM (
+  SELECT query_id, query, own_marked,
+         sum(coalesce(octet_length(query), 0)) OVER (ORDER BY query_id) AS running
+  FROM (SELECT s.queryid AS query_id,
+               left(min(s.query) FILTER (WHERE NOT m.mine), 65536) AS query,
+               coalesce(bool_or(m.mine), false) AS own_marked
+        FROM pg_stat_statements(true) s
+        CROSS JOIN LATERAL (SELECT strpos(s.query, $1) > 0
+            AND s.userid = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS mine) m
+        WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND s.queryid = ANY($2)
+        GROUP BY s.queryid) t) r
+WHERE running - coalesce(octet_length(query), 0) < $3"
+);
+
+/// How many bytes of statement text one round reads at most (one text more): 5,000 new
+/// statements of 64 KiB are 320 MiB, read over the rounds that follow instead of at once.
+pub const TEXT_BYTES_PER_ROUND: i64 = 16 << 20;
 
 /// What one database's sampler remembers between rounds: the epoch and the counters last
-/// stored, so that unchanged statements are not stored again, and which texts are stored.
+/// stored, so that unchanged statements are not stored again, which texts are stored, and
+/// which statements' rows of the service's role are its own queries.
 #[derive(Default)]
 pub struct Memory {
     epoch: Option<(i64, Option<i64>)>,
     last: HashMap<i64, Counters>,
+    /// Statements whose text is stored (or that are only the service's own queries).
     texts: HashSet<i64>,
+    /// Statements whose rows of the service's role are its own queries: left out.
+    own: HashSet<i64>,
 }
 
 /// Samples `db` every `sampling.interval` until the task is dropped.
@@ -123,7 +156,9 @@ pub(super) async fn run(store: Store, db: Arc<Monitored>, monitor: Monitor) {
     }
 }
 
-/// Takes one round of database `database_id` and stores what changed.
+/// Takes one round of database `database_id` and stores what changed. Statements whose text
+/// is not read yet (past [`TEXT_BYTES_PER_ROUND`]) wait for a later round: their counters are
+/// cumulative, so nothing is lost.
 pub async fn sample(
     store: &Store,
     database_id: i64,
@@ -136,11 +171,50 @@ pub async fn sample(
     let head = sqlx::query(ROUND_SQL).fetch_one(&mut *conn).await?;
     let version: i32 = head.try_get("version")?;
     let sql = if version >= 170_000 {
-        SAMPLE_SQL_17
+        COUNTERS_SQL_17
     } else {
-        SAMPLE_SQL
+        COUNTERS_SQL
     };
-    let rows = sqlx::query(sql).bind(MARKER).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+    let mut read = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let counters = Counters {
+            calls: row.try_get("calls")?,
+            total_time_ms: row.try_get("total_time")?,
+            blks_hit: row.try_get("hit")?,
+            blks_read: row.try_get("read")?,
+            io_time_ms: row.try_get("io_time")?,
+        };
+        let own: Option<bool> = row.try_get("own")?;
+        read.push((
+            row.try_get::<i64, _>("query_id")?,
+            own == Some(true),
+            counters,
+        ));
+    }
+    let mut new: Vec<i64> = read
+        .iter()
+        .map(|&(query_id, _, _)| query_id)
+        .filter(|id| !memory.texts.contains(id))
+        .collect();
+    new.sort_unstable();
+    new.dedup();
+    let mut texts: HashMap<i64, Option<String>> = HashMap::new();
+    if !new.is_empty() {
+        let rows = sqlx::query(TEXTS_SQL)
+            .bind(MARKER)
+            .bind(&new)
+            .bind(TEXT_BYTES_PER_ROUND)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &rows {
+            let query_id: i64 = row.try_get("query_id")?;
+            if row.try_get("own_marked")? {
+                memory.own.insert(query_id);
+            }
+            texts.insert(query_id, row.try_get("query")?);
+        }
+    }
     drop(conn);
     let round = Round {
         taken_ms,
@@ -151,35 +225,30 @@ pub async fn sample(
         memory.epoch = Some(round.epoch());
         memory.last.clear();
     }
-    let mut read = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let query_id: i64 = row.try_get("query_id")?;
-        let counters = Counters {
-            calls: row.try_get("calls")?,
-            total_time_ms: row.try_get("total_time")?,
-            blks_hit: row.try_get("hit")?,
-            blks_read: row.try_get("read")?,
-            io_time_ms: row.try_get("io_time")?,
-        };
-        if memory.last.get(&query_id) == Some(&counters) {
-            continue;
+    // Each statement's rows summed, but for the service's own.
+    let mut summed: BTreeMap<i64, Counters> = BTreeMap::new();
+    for (query_id, own, counters) in read {
+        let text_known = memory.texts.contains(&query_id) || texts.contains_key(&query_id);
+        if text_known && !(own && memory.own.contains(&query_id)) {
+            let sum = summed.entry(query_id).or_default();
+            *sum = sum.plus(counters);
         }
-        let text: &str = row.try_get("query")?;
-        read.push((query_id, counters, text));
     }
-    let changed: Vec<Sampled> = read
+    let changed: Vec<Sampled> = summed
         .iter()
-        .map(|&(query_id, counters, text)| Sampled {
+        .filter(|(query_id, counters)| memory.last.get(query_id) != Some(counters))
+        .map(|(&query_id, &counters)| Sampled {
             query_id,
-            text: (!memory.texts.contains(&query_id)).then_some(text),
+            text: texts.get(&query_id).and_then(Option::as_deref),
             counters,
         })
         .collect();
     store.record_round(database_id, round, &changed).await?;
     for s in &changed {
         memory.last.insert(s.query_id, s.counters);
-        memory.texts.insert(s.query_id);
     }
+    // Stored now, or only the service's own (no text to store).
+    memory.texts.extend(texts.keys());
     Ok(changed.len())
 }
 

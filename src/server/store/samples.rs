@@ -30,6 +30,17 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Both together: one statement's rows of several roles.
+    pub fn plus(self, other: Counters) -> Counters {
+        Counters {
+            calls: self.calls + other.calls,
+            total_time_ms: self.total_time_ms + other.total_time_ms,
+            blks_hit: self.blks_hit + other.blks_hit,
+            blks_read: self.blks_read + other.blks_read,
+            io_time_ms: self.io_time_ms + other.io_time_ms,
+        }
+    }
+
     /// What happened between `earlier` and `self` (same epoch), never below zero: a statement
     /// evicted from `pg_stat_statements` and seen again starts lower.
     fn since(self, earlier: Counters) -> Counters {
