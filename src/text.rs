@@ -105,9 +105,17 @@ fn fold(name: &str) -> String {
     unicode_security::skeleton(&lower).nfc().collect()
 }
 
+/// The form a name sorts by: NFC, trimmed, lowercased (unlike [`name_key`], no skeleton:
+/// `0` stays before `a`). Stored beside every key, so that an order by name is an index.
+pub fn name_order(name: &str) -> String {
+    let normalised: String = name.nfc().collect();
+    normalised.trim().to_lowercase().nfc().collect()
+}
+
 /// The version of [`name_key`]'s form: a store whose keys were computed by an older version
-/// computes them again when it opens (1: NFC, trimmed, lowercased; 2: and its skeleton).
-pub const NAME_KEY_VERSION: i64 = 2;
+/// computes them again when it opens (1: NFC, trimmed, lowercased; 2: and its skeleton;
+/// 3: and [`name_order`] beside it).
+pub const NAME_KEY_VERSION: i64 = 3;
 
 /// Untrusted text as a terminal may show it on one line: ESC as `␛`, other C0 controls as their
 /// control pictures (newline `␊`, tab `␉`), DEL as `␡`, and C1, bidi, zero-width and the other

@@ -218,3 +218,142 @@ async fn what_a_person_created_is_listed_and_offboarded_at_once() {
     }
     assert_eq!(server.status_of(&bystander.token).await, 200);
 }
+
+/// `apiKeys(orderBy:)` pages through the whole store in every order, forward and backward,
+/// each page by keyset: the pages joined are the store sorted (issue 18.1, 18.2).
+#[tokio::test]
+async fn every_order_pages_the_whole_store_forward_and_backward() {
+    let server = TestServer::start().await;
+    let names = [
+        "backup-dev-0043",
+        "Backup-dev-0004",
+        "alpha",
+        "Zulu",
+        "mike",
+        "backup-dev-0010",
+        "échelle",
+        "delta",
+        "Charlie",
+        "bravo",
+        "kilo",
+        "juliet",
+        "India",
+        "hotel",
+        "golf",
+    ];
+    let ttls = ["1d", "2d", "3d", "5d", "8d"];
+    for (i, name) in names.iter().enumerate() {
+        server
+            .global_key_with(
+                &server.admin,
+                name,
+                &[],
+                json!({ "expiresIn": ttls[i % ttls.len()] }),
+            )
+            .await;
+    }
+    let some = server.global_key("to disable", &[]).await;
+    ok(&server
+        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": some.id }))
+        .await);
+    const PAGE: &str = "query($f: ApiKeyFilter, $o: ApiKeyOrder, $first: Int, $after: String, \
+        $last: Int, $before: String) { apiKeys(filter: $f, orderBy: $o, first: $first, \
+        after: $after, last: $last, before: $before) { totalCount \
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } \
+        nodes { id description state expiresAt createdAt lastUsedAt } } }";
+    let filter = json!({ "includeDisabled": true });
+    let all = server
+        .data(&server.admin, PAGE, json!({ "f": filter, "first": 500 }))
+        .await["apiKeys"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), names.len() + 2, "the bootstrap key too");
+    for field in ["NAME", "CREATED_AT", "EXPIRES_AT", "LAST_USED_AT", "STATE"] {
+        for direction in ["ASC", "DESC"] {
+            let order = json!({ "field": field, "direction": direction });
+            // Forward, 4 at a time.
+            let mut forward: Vec<Value> = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let vars = json!({ "f": filter, "o": order, "first": 4, "after": after });
+                let page = server.data(&server.admin, PAGE, vars).await["apiKeys"].clone();
+                forward.extend(page["nodes"].as_array().unwrap().iter().cloned());
+                if page["pageInfo"]["hasNextPage"] != json!(true) {
+                    break;
+                }
+                after = page["pageInfo"]["endCursor"].clone();
+            }
+            assert_eq!(forward.len(), all.len(), "{field} {direction}");
+            let mut expected = forward.clone();
+            expected.sort_by(|a, b| {
+                let key = |k: &Value| -> (String, String) {
+                    let v = match field {
+                        "NAME" => string(&k["description"]).to_lowercase(),
+                        "CREATED_AT" => String::new(),
+                        "EXPIRES_AT" => k["expiresAt"].as_str().unwrap_or("~").to_owned(),
+                        "LAST_USED_AT" => k["lastUsedAt"].as_str().unwrap_or("").to_owned(),
+                        _ => match k["state"].as_str().unwrap() {
+                            "ENABLED" => "0",
+                            "DISABLED" => "1",
+                            _ => "2",
+                        }
+                        .to_owned(),
+                    };
+                    let created = all.iter().position(|x| x["id"] == k["id"]).unwrap();
+                    (v, format!("{created:05}"))
+                };
+                let ordering = key(a).cmp(&key(b));
+                if direction == "DESC" {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            });
+            let ids = |keys: &[Value]| keys.iter().map(|k| string(&k["id"])).collect::<Vec<_>>();
+            assert_eq!(ids(&forward), ids(&expected), "{field} {direction}");
+            // Backward from the end, 5 at a time: the same keys, the same order.
+            let mut backward: Vec<Value> = Vec::new();
+            let mut before = Value::Null;
+            loop {
+                let vars = json!({ "f": filter, "o": order, "last": 5, "before": before });
+                let page = server.data(&server.admin, PAGE, vars).await["apiKeys"].clone();
+                let mut nodes = page["nodes"].as_array().unwrap().clone();
+                nodes.extend(backward);
+                backward = nodes;
+                if page["pageInfo"]["hasPreviousPage"] != json!(true) {
+                    break;
+                }
+                before = page["pageInfo"]["startCursor"].clone();
+            }
+            assert_eq!(
+                ids(&backward),
+                ids(&expected),
+                "{field} {direction} backward"
+            );
+        }
+    }
+    // `last: 1` alone is the end of the listing, in one request.
+    let vars = json!({ "f": filter, "o": { "field": "NAME" }, "last": 1 });
+    let end = server.data(&server.admin, PAGE, vars).await["apiKeys"].clone();
+    // Names compare lowercased, code point by code point: `é` after `z`.
+    assert_eq!(end["nodes"][0]["description"], json!("échelle"));
+    assert_eq!(end["totalCount"], json!(all.len()));
+    // A cursor belongs to its order.
+    let by_name = server
+        .data(
+            &server.admin,
+            PAGE,
+            json!({ "o": { "field": "NAME" }, "first": 1 }),
+        )
+        .await["apiKeys"]["pageInfo"]["endCursor"]
+        .clone();
+    let code = server
+        .error_code(
+            &server.admin,
+            PAGE,
+            json!({ "o": { "field": "EXPIRES_AT" }, "first": 1, "after": by_name }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}

@@ -245,7 +245,12 @@ async fn planted_escapes_are_shown_by_keys_list_and_kept_by_json() {
         .find(|k| k["id"] == key.id.as_str())
         .unwrap();
     assert_eq!(listed["name"], format!("deploy {OSC52}"), "--json is exact");
-    assert_eq!(listed["grants"], format!("editor(language={OSC52})"));
+    assert_eq!(
+        listed["grants"],
+        format!("my-blog:editor(language={OSC52})")
+    );
+    assert_eq!(listed["memberships"][0]["project"], "my-blog");
+    assert_eq!(listed["memberships"][0]["variables"]["language"][0], OSC52);
 }
 
 fn screen(app: &App, width: u16, height: u16) -> String {

@@ -28,6 +28,8 @@ struct KeyJson<'a> {
     visibility: &'static str,
     permissions: Vec<&'static str>,
     global_roles: Option<&'a Vec<String>>,
+    /// The key's memberships, each with its project: `{project, role, variables: {name: [values]}}`.
+    memberships: Option<Vec<MembershipJson<'a>>>,
     grants: String,
     state: &'static str,
     created_at: &'a str,
@@ -39,6 +41,35 @@ struct KeyJson<'a> {
     disabled_by: Option<&'a str>,
     disabled_as: Option<&'static str>,
     identity_id: Option<&'a str>,
+}
+
+/// One membership of a key, in `keys list --json`.
+#[derive(Serialize)]
+struct MembershipJson<'a> {
+    project: &'a str,
+    role: &'a str,
+    variables: std::collections::BTreeMap<&'a str, &'a [String]>,
+}
+
+fn memberships_json(k: &Key) -> Option<Vec<MembershipJson<'_>>> {
+    let identity = k.identity.as_ref()?;
+    Some(
+        identity
+            .projects
+            .iter()
+            .flat_map(|relation| {
+                relation.memberships.iter().map(|m| MembershipJson {
+                    project: &relation.project.slug,
+                    role: &m.role,
+                    variables: m
+                        .variables
+                        .iter()
+                        .map(|v| (v.name.as_str(), v.values.as_slice()))
+                        .collect(),
+                })
+            })
+            .collect(),
+    )
 }
 
 fn key_json(k: &Key) -> KeyJson<'_> {
@@ -65,6 +96,7 @@ fn key_json(k: &Key) -> KeyJson<'_> {
             })
             .collect(),
         global_roles: k.identity.as_ref().map(|i| &i.roles),
+        memberships: memberships_json(k),
         grants: grants_label(k),
         state: state_label(&k.state),
         created_at: &k.created_at,

@@ -283,6 +283,35 @@ pub struct CreateApiKeyOptions {
     pub visibility: Option<Visibility>,
 }
 
+/// What `apiKeys` can be ordered by; ties go by creation, the same way.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyOrderField {
+    /// The name, compared case-insensitively.
+    Name,
+    CreatedAt,
+    /// Keys that never expire come last going up.
+    ExpiresAt,
+    /// Keys never used come first going up.
+    LastUsedAt,
+    /// Enabled, then disabled, then expired.
+    State,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// The order of `apiKeys`: cursors are per order (a cursor of another order is refused).
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct ApiKeyOrder {
+    pub field: ApiKeyOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
 /// Narrows `apiKeys`. Disabled and expired keys are left out unless asked for.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ApiKeyFilter {

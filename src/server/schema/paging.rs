@@ -5,7 +5,8 @@ use async_graphql::{OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::server::store::Page;
+use crate::server::model::ApiKeyOrderField;
+use crate::server::store::{KeyPosition, Page, SortValue};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 50;
 pub const MAX_PAGE_SIZE: i32 = 500;
@@ -84,14 +85,102 @@ pub fn listing<T: OutputType>(
     total_count: i64,
     seq: impl Fn(&T) -> i64,
 ) -> Listing<T> {
+    let (has_previous, has_next) = (false, page.has_next);
+    listing_with(page.items, has_previous, has_next, total_count, |item| {
+        encode_cursor(seq(item))
+    })
+}
+
+/// A connection of `items` with each item's cursor, however the listing is ordered.
+pub fn listing_with<T: OutputType>(
+    items: Vec<T>,
+    has_previous: bool,
+    has_next: bool,
+    total_count: i64,
+    cursor: impl Fn(&T) -> String,
+) -> Listing<T> {
     let mut connection =
-        Connection::with_additional_fields(false, page.has_next, Totals { total_count });
-    connection.edges = page
-        .items
+        Connection::with_additional_fields(has_previous, has_next, Totals { total_count });
+    connection.edges = items
         .into_iter()
-        .map(|item| Edge::new(encode_cursor(seq(&item)), item))
+        .map(|item| Edge::new(cursor(&item), item))
         .collect();
     connection
+}
+
+/// The cursor of a key's place in an ordered listing: `kd:{seq}` in creation order (the
+/// cursors listings always gave), `kd:{FIELD}:{seq}:{value}` in the others.
+pub fn encode_position(position: &KeyPosition) -> String {
+    if position.field == ApiKeyOrderField::CreatedAt {
+        return encode_cursor(position.seq);
+    }
+    let value = match &position.value {
+        SortValue::Int(n) => format!("i{n}"),
+        SortValue::Text(t) => format!("s{t}"),
+    };
+    let field = order_field_name(position.field);
+    URL_SAFE_NO_PAD.encode(format!("kd:{field}:{}:{value}", position.seq))
+}
+
+/// The position a cursor of `field`'s order names; a cursor of another order is refused.
+pub fn decode_position(
+    cursor: Option<&str>,
+    field: ApiKeyOrderField,
+) -> async_graphql::Result<Option<KeyPosition>> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let refused = || {
+        super::coded_error(
+            "BAD_USER_INPUT",
+            "the cursor is not one this service issued for this order of the listing",
+        )
+    };
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(refused)?;
+    let Some(rest) = text.strip_prefix("kd:") else {
+        return Err(refused());
+    };
+    if let Ok(seq) = rest.parse::<i64>() {
+        return if field == ApiKeyOrderField::CreatedAt {
+            Ok(Some(KeyPosition {
+                field,
+                value: SortValue::Int(seq),
+                seq,
+            }))
+        } else {
+            Err(refused())
+        };
+    }
+    let mut parts = rest.splitn(3, ':');
+    let (Some(name), Some(seq), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(refused());
+    };
+    let seq: i64 = seq.parse().map_err(|_| refused())?;
+    if name != order_field_name(field) {
+        return Err(refused());
+    }
+    let value = if let Some(n) = value.strip_prefix('i') {
+        SortValue::Int(n.parse().map_err(|_| refused())?)
+    } else if let Some(t) = value.strip_prefix('s') {
+        SortValue::Text(t.to_owned())
+    } else {
+        return Err(refused());
+    };
+    Ok(Some(KeyPosition { field, value, seq }))
+}
+
+fn order_field_name(field: ApiKeyOrderField) -> &'static str {
+    match field {
+        ApiKeyOrderField::Name => "NAME",
+        ApiKeyOrderField::CreatedAt => "CREATED_AT",
+        ApiKeyOrderField::ExpiresAt => "EXPIRES_AT",
+        ApiKeyOrderField::LastUsedAt => "LAST_USED_AT",
+        ApiKeyOrderField::State => "STATE",
+    }
 }
 
 #[cfg(test)]

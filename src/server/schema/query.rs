@@ -5,14 +5,18 @@ use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
 use super::loaders::{prime_identities, prime_keys};
-use super::paging::{Listing, PAGES, bounded, decode_cursor, list_cost, listing, page_size};
+use super::paging::{
+    Listing, PAGES, bounded, decode_cursor, decode_position, encode_position, list_cost, listing,
+    listing_with, page_size,
+};
 use super::{ContextExt, forbidden, when};
 use crate::server::domain::authz;
 use crate::server::model::{
-    ApiKey, ApiKeyFilter, ApiKeyType, AuditEntry, Identity, IdentityFilter, Project, Role,
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyType, AuditEntry, Identity, IdentityFilter,
+    OrderDirection, Project, Role, Timestamp,
 };
 use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
-use crate::server::store::Page;
+use crate::server::store::KeyOrder;
 
 /// Default and largest `first` of `projects`: every project a person picks from.
 const PROJECTS: (i32, i32) = (1_000, 1_000);
@@ -65,21 +69,39 @@ impl QueryRoot {
         Ok(project.filter(|p| caller.can_see_project(&p.id)))
     }
 
-    /// Keys the caller can see, oldest first. Disabled and expired keys only when the filter
-    /// asks for them.
-    #[graphql(complexity = "list_cost(first, PAGES, child_complexity)")]
+    /// Keys the caller can see, oldest first unless `orderBy` says otherwise. Disabled and
+    /// expired keys only when the filter asks for them. `first`/`after` page forward,
+    /// `last`/`before` backward (`last` alone: the end of the listing), in any order, each
+    /// page costing the same wherever it is.
+    #[graphql(complexity = "list_cost(first.or(last), PAGES, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
         filter: Option<ApiKeyFilter>,
+        order_by: Option<ApiKeyOrder>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Listing<ApiKey>> {
         let caller = ctx.caller()?;
         let store = &ctx.services()?.store;
         let filter = filter.unwrap_or_default();
-        let limit = page_size(first)?;
-        let after = decode_cursor(after.as_deref())?;
+        let order = order_by.map_or_else(KeyOrder::default, |o| KeyOrder {
+            field: o.field,
+            descending: o.direction == OrderDirection::Desc,
+        });
+        let backward = last.is_some() || before.is_some();
+        if backward && (first.is_some() || after.is_some()) {
+            return Err(super::coded_error(
+                "BAD_USER_INPUT",
+                "page forward (`first`, `after`) or backward (`last`, `before`), not both",
+            ));
+        }
+        let limit = page_size(if backward { last } else { first })?;
+        let cursor = if backward { before } else { after };
+        let from = decode_position(cursor.as_deref(), order.field)?;
         let scope = caller.key_scope();
         // A project the caller cannot see answers as one that does not exist: no keys.
         if let Some(slug) = &filter.project_slug
@@ -88,19 +110,28 @@ impl QueryRoot {
                 .await?
                 .is_none_or(|p| !caller.can_see_project(&p.id))
         {
-            let none = Page {
-                items: Vec::new(),
-                has_next: false,
-            };
-            return Ok(listing(none, 0, |k| k.seq));
+            return Ok(listing_with(Vec::new(), false, false, 0, |_| String::new()));
         }
         let (page, total) = futures::try_join!(
-            store.list_keys(&scope, &filter, after, limit),
+            store.list_keys_in(&scope, &filter, order, from.as_ref(), backward, limit),
             when(wants_total(ctx), store.count_keys(&scope, &filter)),
         )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_keys(ctx.loaders().await?, &page.items, nodes).await?;
-        Ok(listing(page, total, |k| k.seq))
+        // Forward, a cursor means keys lie before it; backward, after it.
+        let (has_previous, has_next) = if backward {
+            (page.has_next, from.is_some())
+        } else {
+            (from.is_some(), page.has_next)
+        };
+        let now = Timestamp::now();
+        Ok(listing_with(
+            page.items,
+            has_previous,
+            has_next,
+            total,
+            |k| encode_position(&order.position_of(k, now)),
+        ))
     }
 
     /// The enabled, unexpired global keys the caller can see (at most 500; page with

@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use crate::server::model::{
-    ApiKey, ApiKeyFilter, ApiKeyType, KeyAuthority, Permission, Timestamp, Visibility,
+    ApiKey, ApiKeyFilter, ApiKeyOrderField, ApiKeyType, KeyAuthority, Permission, Timestamp,
+    Visibility,
 };
 use crate::{text, token};
 
 use super::audit::insert_audit;
+use super::key_order::{KeyOrder, KeyPosition, SortValue};
 use super::projects::insert_memberships;
 use super::sql::{Backend, Records, Sql};
 use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled, page};
@@ -88,8 +90,9 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
             "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
-             token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13)",
+             token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id, \
+             name_order) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&id)
         .bind(&identity_id)
@@ -104,6 +107,7 @@ impl Store {
         .bind(i64::from(new.permissions.contains(&Permission::Write)))
         .bind(new.visibility.as_str())
         .bind(new.owner_id)
+        .bind(text::name_order(new.description))
         .execute(&mut *tx)
         .await?;
         let key = key_in(&mut tx, self.backend, &id)
@@ -196,14 +200,53 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Page<ApiKey>> {
+        let from = after.map(|seq| KeyPosition {
+            field: ApiKeyOrderField::CreatedAt,
+            value: SortValue::Int(seq),
+            seq,
+        });
+        self.list_keys_in(
+            scope,
+            filter,
+            KeyOrder::default(),
+            from.as_ref(),
+            false,
+            limit,
+        )
+        .await
+    }
+
+    /// A page of `limit` keys in `order`, just after `from` (or from the start); `backward`,
+    /// the page just before it (or at the end). Either way in `order`; `has_next` says whether
+    /// more lie beyond the page in the direction it was read.
+    pub async fn list_keys_in(
+        &self,
+        scope: &KeyScope,
+        filter: &ApiKeyFilter,
+        order: KeyOrder,
+        from: Option<&KeyPosition>,
+        backward: bool,
+        limit: i64,
+    ) -> StoreResult<Page<ApiKey>> {
+        let now = Timestamp::now();
         let mut q = select_keys(self.backend);
         q.push("1 = 1");
         push_key_conditions(&mut q, self.backend, scope, filter);
-        if let Some(after) = after {
-            q.push(" AND k.seq > ").bind(after);
+        order.push_page(&mut q, from, backward, limit, now);
+        let mut keys = fetch_keys(q, &self.read).await?;
+        if order != KeyOrder::default() || backward {
+            // The outer statement hands keys over by seq; the page is the inner one's.
+            let inner = KeyOrder {
+                descending: order.descending != backward,
+                ..order
+            };
+            inner.sort(&mut keys, now);
         }
-        q.push(" ORDER BY k.seq LIMIT ").bind(limit + 1);
-        page(fetch_keys(q, &self.read).await?, limit)
+        let mut page = page(keys, limit)?;
+        if backward {
+            page.items.reverse();
+        }
+        Ok(page)
     }
 
     /// How many keys [`Store::list_keys`] would list over all pages. With no scope or filter
@@ -646,16 +689,21 @@ pub(super) async fn rekey_names(store: &Store) -> StoreResult<()> {
     if held.is_some_and(|v| v >= text::NAME_KEY_VERSION) {
         return Ok(());
     }
-    let rows = sqlx::query("SELECT id, description, name_key FROM api_keys")
+    let rows = sqlx::query("SELECT id, description, name_key, name_order FROM api_keys")
         .fetch_all(&mut *tx)
         .await?;
     for row in rows {
-        let (id, description, old): (String, String, String) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        let key = text::name_key(&description);
-        if key != old {
-            sqlx::query("UPDATE api_keys SET name_key = $1 WHERE id = $2")
+        let (id, description, old_key, old_order): (String, String, String, String) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
+        let (key, order) = (text::name_key(&description), text::name_order(&description));
+        if key != old_key || order != old_order {
+            sqlx::query("UPDATE api_keys SET name_key = $1, name_order = $2 WHERE id = $3")
                 .bind(key)
+                .bind(order)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -20,6 +20,7 @@ mod audit;
 mod changes;
 mod grants;
 mod identities;
+mod key_order;
 mod keys;
 mod projects;
 mod samples;
@@ -36,6 +37,7 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
+pub use key_order::{KeyOrder, KeyPosition, SortValue};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
 pub use sql::{Backend, redacted};

@@ -13,6 +13,7 @@ use super::{Cursor, Paging, Tab, framed, message};
 use crate::api::KeyQuery;
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permission, Visibility};
+use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
 use crate::tui::forms::create_key::CreateKeyForm;
@@ -571,16 +572,14 @@ pub fn grants_label(key: &Key) -> String {
     let mut parts: Vec<String> = identity.roles.clone();
     for relation in &identity.projects {
         for m in &relation.memberships {
-            let vars: Vec<String> = m
-                .variables
-                .iter()
-                .map(|v| format!("{}={}", v.name, v.values.join(",")))
-                .collect();
-            if vars.is_empty() {
-                parts.push(m.role.clone());
-            } else {
-                parts.push(format!("{}({})", m.role, vars.join(";")));
-            }
+            // With its project, as the Identities tab writes it: `my-blog:editor(language=cs)`.
+            let label = membership_label(
+                &m.role,
+                m.variables
+                    .iter()
+                    .map(|v| (v.name.as_str(), v.values.as_slice())),
+            );
+            parts.push(format!("{}:{label}", relation.project.slug));
         }
     }
     if parts.is_empty() {
