@@ -46,6 +46,8 @@ fn page<T>(items: Vec<T>, has_next: bool) -> Page<T> {
         items,
         has_next,
         end_cursor: Some("cursor".into()),
+        has_previous: false,
+        start_cursor: None,
         total,
     }
 }
@@ -519,6 +521,8 @@ fn the_filter_asks_the_service_after_a_pause_and_says_what_it_searched() {
             items: vec![found],
             has_next: false,
             end_cursor: None,
+            has_previous: false,
+            start_cursor: None,
             total: 1,
         }),
     });
@@ -729,15 +733,98 @@ fn disabling_your_own_key_warns_and_a_refused_token_ends_the_session() {
 }
 
 #[test]
-fn sorting_goes_both_ways_with_the_header_marked() {
+fn sorting_asks_the_service_both_ways_with_the_header_marked() {
+    use keydeck::api::{KeySort, KeySortField};
     let mut app = loaded(3);
-    press(&mut app, KeyCode::Char('s')); // by name
+    // `s` asks the service for the keys in the new order: the whole store, not the rows
+    // loaded, is sorted.
+    let effects = press(&mut app, KeyCode::Char('s'));
+    let by_name = KeySort {
+        field: KeySortField::Name,
+        descending: false,
+    };
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { query, append: false }] if query.sort == by_name),
+        "{effects:?}"
+    );
     assert!(screen(&app, 120, 12).contains("Name ▲"));
-    assert_eq!(app.keys.selected().unwrap().description, "key number 0");
-    press(&mut app, KeyCode::Char('S'));
+    // Every other sortable column says it can sort.
+    assert!(
+        screen(&app, 120, 12).contains("Expires ·"),
+        "{}",
+        screen(&app, 120, 12)
+    );
+    let effects = press(&mut app, KeyCode::Char('S'));
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { query, .. }] if query.sort.descending),
+        "{effects:?}"
+    );
     assert!(screen(&app, 120, 12).contains("Name ▼"));
-    press(&mut app, KeyCode::Char('g'));
+    // The page comes in the service's order, and is shown so.
+    let mut rows = keys(3);
+    rows.reverse();
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(rows, false)),
+    });
+    // The key selected before stays selected, wherever the order put it.
+    assert_eq!(app.keys.selected().unwrap().description, "key number 0");
+    assert_eq!(app.keys.cursor.index, 2);
+}
+
+#[test]
+fn the_end_is_one_request_away_and_the_title_has_the_exact_count() {
+    let mut app = loaded(3);
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(Page {
+            total: 3129,
+            ..page(keys(3), true)
+        }),
+    });
+    assert!(
+        screen(&app, 120, 12).contains("3 of 3,129"),
+        "{}",
+        screen(&app, 120, 12)
+    );
+    // The next page is under way (the cursor is near the end of the loaded rows): `G` waits
+    // for it, then asks for the end.
+    assert!(press(&mut app, KeyCode::Char('G')).is_empty());
+    let effects = app.update(Action::KeysLoaded {
+        append: true,
+        result: Ok(Page {
+            total: 3129,
+            ..page(keys(3), true)
+        }),
+    });
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { query, .. }] if query.last == Some(200) && query.before.is_none()),
+        "{effects:?}"
+    );
+    let tail = Page {
+        has_previous: true,
+        start_cursor: Some("start".into()),
+        total: 3129,
+        ..page(keys(3), false)
+    };
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(tail),
+    });
     assert_eq!(app.keys.selected().unwrap().description, "key number 2");
+    // Going back up asks for what lies before the loaded rows.
+    let effects = press(&mut app, KeyCode::Up);
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { query, .. }] if query.before.as_deref() == Some("start")),
+        "{effects:?}"
+    );
+    // `gg` goes to the first key again: the first page, reloaded.
+    press(&mut app, KeyCode::Char('g'));
+    let effects = press(&mut app, KeyCode::Char('g'));
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { query, .. }] if query.last.is_none() && query.after.is_none()),
+        "{effects:?}"
+    );
 }
 
 #[test]

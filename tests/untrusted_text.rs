@@ -294,6 +294,8 @@ fn the_tui_shows_planted_escapes_visibly() {
             items: vec![key],
             has_next: false,
             end_cursor: None,
+            has_previous: false,
+            start_cursor: None,
             total: 1,
         }),
     });

@@ -280,6 +280,8 @@ pub fn load_keys(app: &mut App, n: usize) -> anyhow::Result<()> {
                 items,
                 has_next: end < n,
                 end_cursor: None,
+                has_previous: false,
+                start_cursor: None,
                 total: n as i64,
             }),
         });

@@ -11,7 +11,28 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next: bool,
     pub end_cursor: Option<String>,
+    /// Whether rows lie before the page, and the cursor that reads them (`before`).
+    pub has_previous: bool,
+    pub start_cursor: Option<String>,
     pub total: i64,
+}
+
+/// What a key listing is ordered by, on the service: every page comes in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeySortField {
+    Name,
+    #[default]
+    Created,
+    Expires,
+    LastUsed,
+    State,
+}
+
+/// A key listing's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeySort {
+    pub field: KeySortField,
+    pub descending: bool,
 }
 
 /// What `keys list` and the Keys tab ask for.
@@ -26,8 +47,12 @@ pub struct KeyQuery {
     /// created, at any depth).
     pub created_by: Option<String>,
     pub created_by_deep: bool,
+    pub sort: KeySort,
     pub first: i64,
     pub after: Option<String>,
+    /// Read backward instead: the `last` keys before `before` (or at the end).
+    pub last: Option<i64>,
+    pub before: Option<String>,
 }
 
 /// What the Identities tab asks for: a page, optionally narrowed by `search`.
@@ -266,11 +291,28 @@ impl ApiClient {
             created_by: query.created_by.clone(),
             created_by_deep: query.created_by_deep,
         };
+        use ops::list_keys::{ApiKeyOrder, ApiKeyOrderField, OrderDirection};
+        let field = match query.sort.field {
+            KeySortField::Name => ApiKeyOrderField::NAME,
+            KeySortField::Created => ApiKeyOrderField::CREATED_AT,
+            KeySortField::Expires => ApiKeyOrderField::EXPIRES_AT,
+            KeySortField::LastUsed => ApiKeyOrderField::LAST_USED_AT,
+            KeySortField::State => ApiKeyOrderField::STATE,
+        };
+        let direction = if query.sort.descending {
+            OrderDirection::DESC
+        } else {
+            OrderDirection::ASC
+        };
+        let backward = query.last.is_some();
         let data = self
             .execute::<ops::ListKeys>(Variables {
                 filter: Some(filter),
-                first: Some(query.first),
-                after: query.after.clone(),
+                order_by: Some(ApiKeyOrder { field, direction }),
+                first: (!backward).then_some(query.first),
+                after: if backward { None } else { query.after.clone() },
+                last: query.last,
+                before: query.before.clone(),
             })
             .await?;
         let keys = data.api_keys;
@@ -278,6 +320,8 @@ impl ApiClient {
             items: keys.nodes,
             has_next: keys.page_info.has_next_page,
             end_cursor: keys.page_info.end_cursor,
+            has_previous: keys.page_info.has_previous_page,
+            start_cursor: keys.page_info.start_cursor,
             total: keys.total_count,
         })
     }
@@ -449,6 +493,8 @@ impl ApiClient {
             items: list.nodes,
             has_next: list.page_info.has_next_page,
             end_cursor: list.page_info.end_cursor,
+            has_previous: false,
+            start_cursor: None,
             total: list.total_count,
         })
     }

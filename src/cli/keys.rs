@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::resolve::{self, Prefer};
 use super::{exit, output};
 use crate::api::ops::Key;
-use crate::api::{ApiClient, KeyQuery, KeyScope, Lookup, MembershipSpec, NewKey};
+use crate::api::{
+    ApiClient, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec, NewKey,
+};
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;
 use crate::token;
@@ -125,12 +127,41 @@ pub struct ListArgs {
     /// description): what an offboarding disables.
     #[arg(long)]
     pub created_by: Option<String>,
+    /// The order, kept by the service across every page.
+    #[arg(long, value_enum, default_value = "created")]
+    pub sort: SortArg,
+    /// The other way round.
+    #[arg(long)]
+    pub desc: bool,
     /// At most this many keys.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Print JSON (a stable shape for scripts) instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `keys list --sort` takes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum SortArg {
+    Name,
+    #[default]
+    Created,
+    Expires,
+    LastUsed,
+    State,
+}
+
+impl From<SortArg> for KeySortField {
+    fn from(arg: SortArg) -> Self {
+        match arg {
+            SortArg::Name => KeySortField::Name,
+            SortArg::Created => KeySortField::Created,
+            SortArg::Expires => KeySortField::Expires,
+            SortArg::LastUsed => KeySortField::LastUsed,
+            SortArg::State => KeySortField::State,
+        }
+    }
 }
 
 /// Every key `args` asks for, page after page, up to its limit.
@@ -150,8 +181,13 @@ async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>>
                 project: args.project.clone(),
                 created_by_deep: created_by.is_some(),
                 created_by: created_by.clone(),
+                sort: KeySort {
+                    field: args.sort.into(),
+                    descending: args.desc,
+                },
                 first: i64::try_from(limit.saturating_sub(keys.len()).min(500)).unwrap_or(500),
                 after,
+                ..KeyQuery::default()
             })
             .await?;
         keys.extend(page.items);
@@ -388,6 +424,8 @@ pub async fn set_enabled(
                 search: None,
                 project: None,
                 created_by: Some(who.clone()),
+                sort: SortArg::Created,
+                desc: false,
                 limit: None,
                 json: false,
             },

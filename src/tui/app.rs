@@ -173,8 +173,8 @@ impl App {
                     self.keys.apply_page(
                         page.items,
                         append,
-                        page.has_next,
-                        page.end_cursor,
+                        (page.has_next, page.end_cursor),
+                        (page.has_previous, page.start_cursor),
                         page.total,
                     );
                     self.keys.more()

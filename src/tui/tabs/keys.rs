@@ -10,9 +10,9 @@ use super::columns::{Column, Width, min_width, table};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
 use super::{Cursor, Paging, Tab, framed, message};
-use crate::api::KeyQuery;
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permission, Visibility};
+use crate::api::{KeyQuery, KeySort, KeySortField};
 use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
@@ -28,6 +28,8 @@ use crate::tui::widgets::{Load, fit};
 /// Rows fetched per request.
 pub const PAGE_SIZE: i64 = 200;
 
+/// The column the service orders the keys by: every page comes sorted, so the order holds
+/// over the whole store, not the rows loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortBy {
     #[default]
@@ -35,6 +37,7 @@ pub enum SortBy {
     Name,
     Expires,
     LastUsed,
+    State,
 }
 
 impl SortBy {
@@ -43,17 +46,19 @@ impl SortBy {
             SortBy::Created => SortBy::Name,
             SortBy::Name => SortBy::Expires,
             SortBy::Expires => SortBy::LastUsed,
-            SortBy::LastUsed => SortBy::Created,
+            SortBy::LastUsed => SortBy::State,
+            SortBy::State => SortBy::Created,
         }
     }
 
     /// The table column it sorts by, as the header names it.
-    pub fn column(self) -> Option<&'static str> {
+    pub fn column(self) -> &'static str {
         match self {
-            SortBy::Created => Some("Created"),
-            SortBy::Name => Some("Name"),
-            SortBy::Expires => Some("Expires"),
-            SortBy::LastUsed => Some("Last used"),
+            SortBy::Created => "Created",
+            SortBy::Name => "Name",
+            SortBy::Expires => "Expires",
+            SortBy::LastUsed => "Last used",
+            SortBy::State => "State",
         }
     }
 
@@ -63,8 +68,31 @@ impl SortBy {
             SortBy::Name => "name",
             SortBy::Expires => "expires",
             SortBy::LastUsed => "last used",
+            SortBy::State => "state",
         }
     }
+
+    fn field(self) -> KeySortField {
+        match self {
+            SortBy::Created => KeySortField::Created,
+            SortBy::Name => KeySortField::Name,
+            SortBy::Expires => KeySortField::Expires,
+            SortBy::LastUsed => KeySortField::LastUsed,
+            SortBy::State => KeySortField::State,
+        }
+    }
+}
+
+/// Where the page asked for last goes when it arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Placement {
+    /// The first page (replacing) or the next one (appended).
+    #[default]
+    Forward,
+    /// The end of the listing, replacing what is loaded; the cursor goes to the last row.
+    Tail,
+    /// The page before the loaded rows, put in front of them.
+    Before,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +111,14 @@ pub struct KeysTab {
     pub detail_open: bool,
     /// A key to select once it is loaded (the one just created).
     pub select_id: Option<String>,
+    /// Where the page under way goes.
+    placement: Placement,
+    /// `G` was pressed while a page was under way: the end is asked for when it arrives.
+    end_wanted: bool,
+    /// Whether keys lie before the loaded rows (after a jump to the end), and the cursor
+    /// that reads them.
+    has_previous: bool,
+    previous_cursor: Option<String>,
 }
 
 impl KeysTab {
@@ -91,18 +127,44 @@ impl KeysTab {
         &mut self,
         rows: Vec<Key>,
         append: bool,
-        has_next: bool,
-        next: Option<String>,
+        (has_next, next): (bool, Option<String>),
+        previous: (bool, Option<String>),
         total: i64,
     ) {
         let selected_id = self
             .select_id
             .take()
             .or_else(|| self.selected().map(|k| k.id.clone()));
-        if append {
-            self.rows.extend(rows);
-        } else {
-            self.rows = rows;
+        let placement = std::mem::take(&mut self.placement);
+        let (has_previous, previous_cursor) = previous;
+        match placement {
+            Placement::Before => {
+                // Put in front: the row under the cursor stays under it.
+                self.cursor.index += rows.len();
+                let after = std::mem::replace(&mut self.rows, rows);
+                self.rows.extend(after);
+                self.has_previous = has_previous;
+                self.previous_cursor = previous_cursor;
+                self.paging.total = total;
+                self.paging.load = Load::Loaded;
+                self.recompute();
+                return;
+            }
+            Placement::Tail => {
+                self.rows = rows;
+                self.has_previous = has_previous;
+                self.previous_cursor = previous_cursor;
+                self.paging.loaded(false, None, total);
+                self.recompute();
+                self.cursor.index = self.view.len().saturating_sub(1);
+                return;
+            }
+            Placement::Forward if append => self.rows.extend(rows),
+            Placement::Forward => {
+                self.rows = rows;
+                self.has_previous = false;
+                self.previous_cursor = None;
+            }
         }
         self.paging.loaded(has_next, next, total);
         self.recompute();
@@ -114,13 +176,66 @@ impl KeysTab {
         self.cursor.clamp(self.view.len());
     }
 
-    /// Re-applies filter and sort; O(n log n), run only when they or the rows change.
+    /// The end of the listing in one request (`G`, End): the last page, in the sort order.
+    /// While a page is under way, asked for as soon as it arrives.
+    fn jump_to_end(&mut self) -> Vec<Effect> {
+        self.cursor.index = self.view.len().saturating_sub(1);
+        if self.paging.load.is_loading() {
+            self.end_wanted = true;
+            return Vec::new();
+        }
+        if !self.paging.has_next {
+            return Vec::new();
+        }
+        self.placement = Placement::Tail;
+        self.paging.load = Load::Loading;
+        vec![Effect::LoadKeys {
+            query: KeyQuery {
+                last: Some(PAGE_SIZE),
+                ..self.query(None)
+            },
+            append: false,
+        }]
+    }
+
+    /// The start of the listing (`gg`, Home): the first page again when it is not loaded.
+    fn jump_to_start(&mut self) -> Vec<Effect> {
+        self.cursor.index = 0;
+        if self.has_previous {
+            vec![self.reload()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The page before the loaded rows, when the cursor is near their top and one exists.
+    fn earlier(&mut self) -> Vec<Effect> {
+        if !self.has_previous
+            || self.paging.load.is_loading()
+            || self.cursor.index > super::PREFETCH_MARGIN
+        {
+            return Vec::new();
+        }
+        self.placement = Placement::Before;
+        self.paging.load = Load::Loading;
+        vec![Effect::LoadKeys {
+            query: KeyQuery {
+                last: Some(PAGE_SIZE),
+                before: self.previous_cursor.clone(),
+                ..self.query(None)
+            },
+            append: false,
+        }]
+    }
+
+    /// Re-applies the filter to the loaded rows, which came in the service's order; O(n),
+    /// run only when it or the rows change.
     pub fn recompute(&mut self) {
         // The same test the service applies to `search`, so what narrows here at once is
         // what the service answers after the pause.
         let needle = self.search.needle();
         let typed = self.search.typed();
-        let mut view: Vec<usize> = self
+        let view: Vec<usize> = self
             .rows
             .iter()
             .enumerate()
@@ -131,27 +246,6 @@ impl KeysTab {
             })
             .map(|(i, _)| i)
             .collect();
-        let rows = &self.rows;
-        match self.sort {
-            SortBy::Created => {}
-            SortBy::Name => view.sort_by_key(|&i| rows[i].description.to_lowercase()),
-            // RFC 3339 UTC strings sort chronologically; "never" sorts last.
-            SortBy::Expires => {
-                view.sort_by(|&a, &b| cmp_optional(&rows[a].expires_at, &rows[b].expires_at))
-            }
-            // Most recently used first; never-used keys last.
-            SortBy::LastUsed => {
-                view.sort_by(
-                    |&a, &b| match (&rows[a].last_used_at, &rows[b].last_used_at) {
-                        (Some(x), Some(y)) => y.cmp(x),
-                        (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
-                    },
-                )
-            }
-        }
-        if self.descending {
-            view.reverse();
-        }
         self.view = view;
         self.cursor.clamp(self.view.len());
     }
@@ -161,6 +255,10 @@ impl KeysTab {
         KeyQuery {
             all: self.show_inactive,
             search: self.search.sent.clone(),
+            sort: KeySort {
+                field: self.sort.field(),
+                descending: self.descending,
+            },
             first: PAGE_SIZE,
             after,
             ..KeyQuery::default()
@@ -176,8 +274,12 @@ impl KeysTab {
         }
     }
 
-    /// The next page, when the cursor is near the end of what is loaded.
+    /// The next page, when the cursor is near the end of what is loaded (or the end of the
+    /// listing, when `G` was pressed while a page was under way).
     pub fn more(&mut self) -> Vec<Effect> {
+        if std::mem::take(&mut self.end_wanted) {
+            return self.jump_to_end();
+        }
         if self.wants_more() {
             self.paging.load = Load::Loading;
             vec![Effect::LoadKeys {
@@ -281,11 +383,10 @@ impl KeysTab {
         } else {
             "enabled keys"
         };
-        let more = if self.paging.has_next { "+" } else { "" };
         let mut title = format!(
-            " Keys: {} of {}{more} {shown} · sort: {} {} ",
-            self.view.len(),
-            self.paging.total,
+            " Keys: {} of {} {shown} · sort: {} {} ",
+            thousands(self.view.len()),
+            thousands(usize::try_from(self.paging.total).unwrap_or(0)),
             self.sort.label(),
             self.arrow()
         );
@@ -355,8 +456,11 @@ impl KeysTab {
         columns
             .into_iter()
             .map(|(title, width, priority)| {
-                let title = if self.sort.column() == Some(title) {
+                // Every column the service can order by says so; the one in use, which way.
+                let title = if self.sort.column() == title {
                     format!("{title} {}", self.arrow())
+                } else if SORTABLE.contains(&title) {
+                    format!("{title} ·")
                 } else {
                     title.to_owned()
                 };
@@ -366,14 +470,8 @@ impl KeysTab {
     }
 }
 
-fn cmp_optional(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.cmp(b),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    }
-}
+/// The columns `s` steps through, as the header names them.
+const SORTABLE: [&str; 5] = ["Name", "Created", "Expires", "Last used", "State"];
 
 impl KeysTab {
     /// ▲ for ascending, ▼ for descending.
@@ -389,8 +487,15 @@ impl TabView for KeysTab {
 
     fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
         let len = self.len();
+        match command {
+            Command::Last => return Reply::effects(self.jump_to_end()),
+            Command::First => return Reply::effects(self.jump_to_start()),
+            _ => {}
+        }
         if move_cursor(&mut self.cursor, command, len) {
-            return Reply::effects(self.more());
+            let mut effects = self.more();
+            effects.extend(self.earlier());
+            return Reply::effects(effects);
         }
         match command {
             Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(
@@ -406,13 +511,13 @@ impl TabView for KeysTab {
             }
             Command::Sort => {
                 self.sort = self.sort.next();
-                self.recompute();
-                Reply::default()
+                self.cursor.index = 0;
+                Reply::effects(vec![self.reload()])
             }
             Command::ReverseSort => {
                 self.descending = !self.descending;
-                self.recompute();
-                Reply::default()
+                self.cursor.index = 0;
+                Reply::effects(vec![self.reload()])
             }
             Command::Open => {
                 self.detail_open = !self.detail_open;
@@ -714,4 +819,17 @@ fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> 
                 .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
         ),
     ]
+}
+
+/// `3129` as `3,129`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -107,7 +107,7 @@ impl Paging {
 }
 
 /// Fetch the next page when the cursor gets this close to the last loaded row.
-const PREFETCH_MARGIN: usize = 20;
+pub(super) const PREFETCH_MARGIN: usize = 20;
 
 /// Draws a bordered frame titled `title` and returns the area inside it. The title may name
 /// a database or hold the user's filter, so it is shown through [`visible`], and cut with
