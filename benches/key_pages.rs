@@ -9,6 +9,8 @@
 //! - a page deep into the list: after the key at 90 % of it, by cursor;
 //! - a search (`filter: {search: "needle"}`) matching the 5 seeded needles;
 //! - the first page with `totalCount`;
+//! - pages in the other orders (`orderBy`): by name from the start and deep into it, the end
+//!   by expiry (`last`), by last use going down;
 //! - the Keys tab's page: the `ListKeys` operation of `graphql/keys.graphql` exactly as the
 //!   TUI sends it, 200 keys with `totalCount` and every field and relation the tab shows.
 //!
@@ -46,7 +48,7 @@ struct Case {
     expected: fn(size: usize) -> usize,
 }
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 9] = [
     Case {
         name: "first page, no count",
         body: |_| page_body("first: 50", false),
@@ -79,6 +81,41 @@ const CASES: [Case; 5] = [
         name: "first page + totalCount",
         body: |_| page_body("first: 50", true),
         with_total: true,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "first page by name",
+        body: |_| page_body("first: 50, orderBy: {field: NAME}", false),
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "deep page by name (after “bench key 9”)",
+        body: |_| {
+            let cursor = URL_SAFE_NO_PAD.encode("kd:NAME:0:sbench key 9");
+            page_body(
+                &format!("first: 50, orderBy: {{field: NAME}}, after: \"{cursor}\""),
+                false,
+            )
+        },
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "the end by expiry (last: 50)",
+        body: |_| page_body("last: 50, orderBy: {field: EXPIRES_AT}", false),
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "first page by last use, descending",
+        body: |_| {
+            page_body(
+                "first: 50, orderBy: {field: LAST_USED_AT, direction: DESC}",
+                false,
+            )
+        },
+        with_total: false,
         expected: |_| PAGE,
     },
     Case {

@@ -138,10 +138,11 @@ async fn bulk_insert_keys(url: &str, n: usize) -> anyhow::Result<()> {
     .context("seeding identities")?;
     sqlx::query(&format!(
         "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
-         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id, \
+         name_order) \
          SELECT {UUID_OF_H}, id, description, lower(description), NULL, \
                 lower(hex(randomblob(32))), 'kd_' || hex(randomblob(3)), 1, created_at, NULL, \
-                1, 0, 'ORG_WIDE', NULL \
+                1, 0, 'ORG_WIDE', NULL, lower(description) \
          FROM (SELECT lower(hex(randomblob(16))) AS h, id, description, created_at \
                FROM identities WHERE seq > ?1 ORDER BY seq)"
     ))
@@ -208,11 +209,12 @@ async fn bulk_insert_keys_pg(url: &str, n: i64, stride: i64, now: i64) -> anyhow
     .context("seeding identities")?;
     sqlx::query(
         "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
-         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id) \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id, \
+         name_order) \
          SELECT gen_random_uuid()::text, id, description, lower(description), NULL, \
                 encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex'), \
                 'kd_' || upper(substr(md5(random()::text), 1, 6)), 1, created_at, NULL, 1, 0, \
-                'ORG_WIDE', NULL \
+                'ORG_WIDE', NULL, lower(description) \
          FROM identities WHERE seq > $1 ORDER BY seq",
     )
     .bind(last_identity)
