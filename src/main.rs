@@ -11,7 +11,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use keydeck::api::AuthScheme;
 use keydeck::cli::session::{CredentialOptions, connect};
-use keydeck::cli::{self, demo, exit, identities, keys, login, output, projects, roles, stats};
+use keydeck::cli::{
+    self, demo, exit, identities, keys, login, members, output, projects, roles, stats,
+};
 use keydeck::platform::{DEFAULT_PROFILE, Profile};
 use keydeck::server::stats::{Sampling, Target};
 use keydeck::server::{self, Limits, ServeConfig};
@@ -74,6 +76,9 @@ enum Command {
     /// List and create projects.
     #[command(subcommand)]
     Projects(ProjectsCommand),
+    /// Project members: list them, add, update or remove one.
+    #[command(subcommand)]
+    Members(MembersCommand),
     /// Query statistics of a monitored database, busiest first.
     Stats {
         /// The database's id or name.
@@ -108,6 +113,30 @@ enum KeysCommand {
         token_stdin: bool,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum MembersCommand {
+    /// The members of a project and their memberships.
+    List {
+        /// The project's slug.
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an identity a member of a project.
+    Add(members::MemberArgs),
+    /// Replace a member's memberships.
+    Update(members::MemberArgs),
+    /// End an identity's membership of a project (the personal keys it created lose it too).
+    Remove {
+        /// The identity: its id, a unique prefix of it, or its description.
+        identity: String,
+        /// The project's slug.
+        #[arg(long)]
+        project: String,
     },
 }
 
@@ -366,6 +395,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ProjectsCommand::List { json } => projects::list(&c.client, json).await,
                     ProjectsCommand::Create { slug, name, roles } => {
                         projects::create(&c.client, &slug, &name, &roles).await
+                    }
+                }
+            })
+        }
+        Some(Command::Members(command)) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(async {
+                match command {
+                    MembersCommand::List { project, json } => {
+                        members::list(&c.client, &project, json).await
+                    }
+                    MembersCommand::Add(args) => members::set(&c.client, args, false).await,
+                    MembersCommand::Update(args) => members::set(&c.client, args, true).await,
+                    MembersCommand::Remove { identity, project } => {
+                        members::remove(&c.client, &identity, &project).await
                     }
                 }
             })

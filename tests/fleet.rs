@@ -357,3 +357,103 @@ async fn every_order_pages_the_whole_store_forward_and_backward() {
         .await;
     assert_eq!(code, "BAD_USER_INPUT");
 }
+
+/// `keydeck members list|add|update|remove` (issue 18.6), taking memberships as listings print
+/// them; narrowing a member says what it did to the personal keys the member created.
+#[tokio::test(flavor = "multi_thread")]
+async fn members_are_listed_added_updated_and_removed_from_the_cli() {
+    let server = TestServer::start().await;
+    server.blog().await;
+    let person = server.global_key("person", &[]).await;
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &[
+            "members",
+            "add",
+            &person.identity_id,
+            "--project",
+            "my-blog",
+            "--membership",
+            "editor(language=cs,en)",
+            "--membership",
+            "viewer",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Added") && stdout.contains("editor(language=cs,en), viewer"),
+        "{stdout}"
+    );
+    let child = Key::from_reply(
+        &server
+            .create_project_key(
+                &person.token,
+                json!({ "projectSlug": "my-blog", "description": "mine",
+                        "memberships": editor(&["cs", "en"]),
+                        "options": { "visibility": "PERSONAL" } }),
+            )
+            .await,
+    );
+    let (code, stdout, _) = keydeck(
+        &server,
+        &["members", "list", "--project", "my-blog", "--json"],
+        "",
+    );
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["identity_id"] == json!(person.identity_id))
+        .expect("the person is listed")
+        .clone();
+    assert_eq!(
+        row["memberships"][0]["variables"]["language"],
+        json!(["cs", "en"])
+    );
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &[
+            "members",
+            "update",
+            &person.identity_id,
+            "--project",
+            "my-blog",
+            "--membership",
+            "editor:language=cs",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("1 personal key it created lost the same"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &[
+            "members",
+            "remove",
+            &person.identity_id,
+            "--project",
+            "my-blog",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Removed"), "{stdout}");
+    let (_, stdout, _) = keydeck(
+        &server,
+        &["members", "list", "--project", "my-blog", "--json"],
+        "",
+    );
+    assert!(
+        !stdout.contains(&person.identity_id) && !stdout.contains(&child.identity_id),
+        "{stdout}"
+    );
+    let (code, _, stderr) = keydeck(&server, &["members", "list", "--project", "nope"], "");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("PROJECT_NOT_FOUND"), "{stderr}");
+}

@@ -72,9 +72,12 @@ pub struct MembershipSpec {
 }
 
 impl MembershipSpec {
-    /// Parses `ROLE` or `ROLE:VAR=V1,V2;VAR2=V3` (the CLI's `--membership`).
+    /// Parses `ROLE` or `ROLE:VAR=V1,V2;VAR2=V3` (the CLI's `--membership`), or
+    /// `ROLE(VAR=V1,V2;VAR2=V3)` as listings print a membership.
     pub fn parse(text: &str) -> Result<MembershipSpec, String> {
-        let (role, vars) = text.split_once(':').unwrap_or((text, ""));
+        let text = text.trim();
+        let listed = text.strip_suffix(')').and_then(|head| head.split_once('('));
+        let (role, vars) = listed.unwrap_or_else(|| text.split_once(':').unwrap_or((text, "")));
         let role = role.trim();
         if role.is_empty() {
             return Err(format!("`{text}`: a membership starts with a role name"));
@@ -197,6 +200,7 @@ pub type QueryStat = ops::query_stats::QueryStatsGetQueryStats;
 /// One interval of a statement's series.
 pub type QueryStatPoint = ops::query_stat_series::QueryStatSeriesGetQueryStatSeries;
 pub type Project = ops::projects::ProjectsProjects;
+pub type ProjectMember = ops::project_members::ProjectMembersProjectBySlugMembers;
 pub type Me = ops::me::MeMe;
 pub type Role = ops::role_catalog::RoleCatalogRoles;
 pub type IdentityRoles = ops::identity_roles::IdentityRolesIdentity;
@@ -676,6 +680,21 @@ impl ApiClient {
                 .await?;
             narrowed!(data.add_project_member)
         }
+    }
+
+    /// The members of the project `slug` and their memberships (the first 500), or `None`
+    /// when no project the caller can see has that slug. Empty unless the caller administers it.
+    pub async fn project_members(
+        &self,
+        slug: &str,
+    ) -> Result<Option<Vec<ProjectMember>>, ApiError> {
+        Ok(self
+            .execute::<ops::ProjectMembers>(ops::project_members::Variables {
+                slug: slug.to_owned(),
+            })
+            .await?
+            .project_by_slug
+            .map(|p| p.members))
     }
 
     pub async fn create_project(

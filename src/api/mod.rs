@@ -7,7 +7,7 @@ pub mod ops;
 
 pub use calls::{
     Candidate, CreatedKey, Database, DatabaseProblem, IdentityQuery, IdentityRoles, KeyQuery,
-    KeyScope, KeySort, KeySortField, Lookup, Me, MembershipSpec, NewKey, Page, Project, QueryStat,
-    QueryStatPoint, Role, parse_variables,
+    KeyScope, KeySort, KeySortField, Lookup, Me, MembershipSpec, NewKey, Page, Project,
+    ProjectMember, QueryStat, QueryStatPoint, Role, parse_variables,
 };
 pub use client::{ApiClient, ApiError, AuthScheme, Refusal};

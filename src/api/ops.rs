@@ -47,6 +47,7 @@ operation!(RemoveMember, "graphql/identities.graphql");
 operation!(CreateProject, "graphql/identities.graphql");
 operation!(FindIdentities, "graphql/identities.graphql");
 operation!(IdentityRoles, "graphql/identities.graphql");
+operation!(ProjectMembers, "graphql/identities.graphql");
 operation!(Databases, "graphql/stats.graphql");
 operation!(QueryStats, "graphql/stats.graphql");
 operation!(QueryStatSeries, "graphql/stats.graphql");

@@ -5,6 +5,7 @@ pub mod exit;
 pub mod identities;
 pub mod keys;
 pub mod login;
+pub mod members;
 pub mod output;
 pub mod projects;
 pub mod resolve;
