@@ -91,14 +91,34 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The monitored databases whose statistics `stats` reads.
+    #[command(subcommand)]
+    Databases(DatabasesCommand),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+enum DatabasesCommand {
+    /// Every monitored database: id, name and state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
 enum KeysCommand {
     /// List the keys you can see.
     List(keys::ListArgs),
+    /// Every field of one key: grants with their projects, owner, who disabled it, the keys it
+    /// created.
+    Show {
+        /// The key's id, a unique prefix of it, a token prefix (`kd_…`) or its name.
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Create a key; its token is shown once.
     Create(keys::CreateArgs),
     /// Disable keys: they stop authenticating at once (with the personal keys they created).
@@ -361,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(async {
                 match command {
                     KeysCommand::List(args) => keys::list(&c.client, args).await,
+                    KeysCommand::Show { key, json } => keys::show(&c.client, &key, json).await,
                     KeysCommand::Create(args) => {
                         keys::create(&c.client, c.profile.clipboard, args).await
                     }
@@ -413,6 +434,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             })
+        }
+        Some(Command::Databases(DatabasesCommand::List { json })) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(stats::databases(&c.client, json))
         }
         Some(Command::Stats {
             database,

@@ -457,3 +457,56 @@ async fn members_are_listed_added_updated_and_removed_from_the_cli() {
     assert_eq!(code, 1);
     assert!(stderr.contains("PROJECT_NOT_FOUND"), "{stderr}");
 }
+
+/// `keydeck keys show` (every field, grants with their project, owner, who disabled it, the
+/// keys it created) and `keydeck databases list` (issue 18.8).
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_show_answers_everything_about_one_key() {
+    let server = TestServer::start().await;
+    server.blog().await;
+    let owner = server
+        .project_key("my-blog", "blog owner", admin_and_editor())
+        .await;
+    let child = Key::from_reply(
+        &server
+            .create_project_key(
+                &owner.token,
+                json!({ "projectSlug": "my-blog", "description": "owner's child",
+                        "memberships": editor(&["cs"]), "options": { "visibility": "PERSONAL" } }),
+            )
+            .await,
+    );
+    ok(&server
+        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": child.id }))
+        .await);
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "show", "blog owner"], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("my-blog:admin, my-blog:editor(language=cs,en)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("Created keys 1: {}", child.id)),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "show", &child.id, "--json"], "");
+    assert_eq!(code, 0, "{stderr}");
+    let shown: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shown["ownerId"], json!(owner.identity_id));
+    assert_eq!(shown["disabledBy"], json!(server.me(&server.admin).await));
+    assert_eq!(shown["disabledAs"], json!("super_admin"));
+    assert_eq!(shown["memberships"][0]["project"], json!("my-blog"));
+
+    let (code, stdout, _) = keydeck(&server, &["databases", "list"], "");
+    assert_eq!(code, 0);
+    assert!(stdout.contains("monitors no database"), "{stdout}");
+    let (code, stdout, _) = keydeck(&server, &["databases", "list", "--json"], "");
+    assert_eq!((code, stdout.trim()), (0, "[]"));
+}
+
+fn admin_and_editor() -> Value {
+    json!([
+        { "role": "admin", "variables": [] },
+        { "role": "editor", "variables": [{ "name": "language", "values": ["cs", "en"] }] },
+    ])
+}

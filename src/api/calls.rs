@@ -47,6 +47,8 @@ pub struct KeyQuery {
     /// created, at any depth).
     pub created_by: Option<String>,
     pub created_by_deep: bool,
+    /// Only the key with this id (or ids starting with it).
+    pub id_prefix: Option<String>,
     pub sort: KeySort,
     pub first: i64,
     pub after: Option<String>,
@@ -286,7 +288,7 @@ impl ApiClient {
             include_disabled: query.all,
             include_expired: query.all,
             search: query.search.clone(),
-            id_prefix: None,
+            id_prefix: query.id_prefix.clone(),
             project_slug: query.project.clone(),
             type_: None,
             visibility: None,

@@ -1,4 +1,4 @@
-//! `keydeck keys list|create|disable|enable|find`.
+//! `keydeck keys list|show|create|disable|enable|find`.
 
 use std::io::IsTerminal;
 
@@ -508,4 +508,112 @@ pub async fn find_by_token(client: &ApiClient, as_json: bool) -> anyhow::Result<
         visible(&key.name),
         key.state.as_deref().unwrap_or("")
     ))
+}
+
+/// `keys show KEY`: every field of one key, its grants with their projects, who owns it, who
+/// disabled it, and the keys it created (at any depth).
+pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Result<()> {
+    let id = resolve::key(client, key, Prefer::Nothing).await?;
+    let found = client
+        .list_keys(&KeyQuery {
+            all: true,
+            id_prefix: Some(id.clone()),
+            first: 1,
+            ..KeyQuery::default()
+        })
+        .await?;
+    let Some(k) = found.items.into_iter().find(|k| k.id == id) else {
+        anyhow::bail!(
+            "KEY_NOT_FOUND: no key you can see has the id {}",
+            visible(&id)
+        );
+    };
+    let created = match &k.identity {
+        Some(identity) => {
+            listed(
+                client,
+                &ListArgs {
+                    all: true,
+                    search: None,
+                    project: None,
+                    created_by: Some(identity.id.clone()),
+                    sort: SortArg::Created,
+                    desc: false,
+                    limit: Some(500),
+                    json: false,
+                },
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let created_ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
+    if as_json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            key: KeyJson<'a>,
+            owner: Option<&'a str>,
+            owner_id: Option<&'a str>,
+            created_keys: &'a [&'a str],
+        }
+        return output::json(&Shown {
+            key: key_json(&k),
+            owner: k.owner.as_ref().map(|o| o.description.as_str()),
+            owner_id: k.owner.as_ref().map(|o| o.id.as_str()),
+            created_keys: &created_ids,
+        });
+    }
+    let j = key_json(&k);
+    let disabled = match (j.disabled_at, j.disabled_by) {
+        (None, _) => "no".to_owned(),
+        (Some(at), by) => format!(
+            "{at}{}{}",
+            by.map(|b| format!(" by {b}")).unwrap_or_default(),
+            j.disabled_as
+                .map(|a| format!(" (as {a})"))
+                .unwrap_or_default()
+        ),
+    };
+    let fields: Vec<(&str, String)> = vec![
+        ("Id", j.id.to_owned()),
+        ("Name", j.name.to_owned()),
+        (
+            "Prefix",
+            j.token_prefix
+                .unwrap_or("(made from a tokenHash)")
+                .to_owned(),
+        ),
+        ("Scope", j.scope.clone()),
+        ("Visibility", j.visibility.to_owned()),
+        ("Permissions", permissions_label(&k.permissions)),
+        ("Grants", j.grants.clone()),
+        ("State", j.state.to_owned()),
+        ("Created", j.created_at.to_owned()),
+        ("Expires", j.expires_at.unwrap_or("never").to_owned()),
+        ("Last used", j.last_used_at.unwrap_or("never").to_owned()),
+        ("Disabled", disabled),
+        ("Identity", j.identity_id.unwrap_or("hidden").to_owned()),
+        (
+            "Owner",
+            k.owner.as_ref().map_or_else(
+                || "— (bootstrap)".to_owned(),
+                |o| format!("{} ({})", o.description, o.id),
+            ),
+        ),
+        (
+            "Created keys",
+            if created_ids.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("{}: {}", created_ids.len(), created_ids.join(", "))
+            },
+        ),
+    ];
+    let mut text = String::new();
+    for (name, value) in fields {
+        text.push_str(&format!("{name:<13}{}\n", visible(&value)));
+    }
+    output::write(&text)
 }

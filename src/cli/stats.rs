@@ -1,5 +1,6 @@
 //! `keydeck stats --database ID|NAME [--since 1h] [--json]`: a monitored database's
-//! statements, busiest first, over the service's default window or the last `--since`.
+//! statements, busiest first, over the service's default window or the last `--since`; and
+//! `keydeck databases list`, the databases it can name.
 
 use serde::Serialize;
 
@@ -103,4 +104,50 @@ mod tests {
         assert_eq!(exit::code(&refused), exit::USAGE);
         assert!(refused.to_string().contains("e.g. 90m"), "{refused}");
     }
+}
+
+/// One monitored database as `databases list --json` prints it.
+#[derive(Serialize)]
+struct DatabaseJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    /// `ok`, or what is wrong (`unreachable`, `no pg_stat_statements`).
+    state: &'a str,
+    /// Why, as the service said; empty when ok.
+    reason: &'a str,
+}
+
+/// `keydeck databases list`: the monitored databases, their ids and states.
+pub async fn databases(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
+    let databases = client.databases().await?;
+    let rows: Vec<DatabaseJson<'_>> = databases
+        .iter()
+        .map(|d| DatabaseJson {
+            id: &d.id,
+            name: &d.name,
+            state: d.problem.as_ref().map_or("ok", |p| p.label),
+            reason: d.problem.as_ref().map_or("", |p| p.reason.as_str()),
+        })
+        .collect();
+    if as_json {
+        return output::json(&rows);
+    }
+    if rows.is_empty() {
+        return output::line(
+            "This service monitors no database: start it with --monitor NAME=postgres://… \
+             (or --monitor-file).",
+        );
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_owned(),
+                d.name.to_owned(),
+                d.state.to_owned(),
+                d.reason.to_owned(),
+            ]
+        })
+        .collect();
+    output::table(&["ID", "NAME", "STATE", "REASON"], &table)
 }
