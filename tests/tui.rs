@@ -382,6 +382,34 @@ fn snapshot_identities_tab() {
     insta::assert_snapshot!("identities", screen(&app, 110, 12));
     press(&mut app, KeyCode::Char('R'));
     insta::assert_snapshot!("identities_roles_editor", screen(&app, 110, 16));
+    // Taking a role away says, before saving, that the identity's personal keys lose it too;
+    // after saving, how many did.
+    let hint = "A role taken away goes from the personal keys it created too.";
+    assert!(
+        screen(&app, 110, 16).contains("[x]"),
+        "the identity holds a role"
+    );
+    assert!(
+        !screen(&app, 110, 16).contains(hint),
+        "nothing taken away yet"
+    );
+    // Every role toggled: the one held is taken away.
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Down);
+    }
+    assert!(
+        screen(&app, 110, 16).contains(hint),
+        "{}",
+        screen(&app, 110, 16)
+    );
+    app.update(Action::IdentityChanged(Ok(vec!["a".into(), "b".into()])));
+    assert!(
+        app.message()
+            .is_some_and(|m| m.contains("2 personal keys it created lost the same")),
+        "{:?}",
+        app.message()
+    );
 }
 
 #[test]

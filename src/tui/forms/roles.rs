@@ -122,8 +122,17 @@ impl Modal for RolesEditor {
 
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
         let theme = look.theme;
-        let area = centered(area, 70, self.catalog.len() as u16 + 7);
-        let lines: Vec<Line> = self
+        let removing = self
+            .on
+            .iter()
+            .zip(&self.original)
+            .any(|(on, was)| !on && *was);
+        let area = centered(
+            area,
+            70,
+            self.catalog.len() as u16 + 7 + u16::from(removing),
+        );
+        let mut lines: Vec<Line> = self
             .catalog
             .iter()
             .enumerate()
@@ -143,6 +152,13 @@ impl Modal for RolesEditor {
                 Line::from(Span::styled(format!("{mark} {role}{changed}"), style))
             })
             .collect();
+        if removing {
+            // What saving will do beyond this identity, said before it is done.
+            lines.push(Line::from(Span::styled(
+                "A role taken away goes from the personal keys it created too.",
+                theme.dim,
+            )));
+        }
         render_form(
             lines,
             self.error.as_deref(),
