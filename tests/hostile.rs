@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 
+use common::INVISIBLE;
 use common::serve_process::{ServeProcess, integrity_check, open_db};
 use keydeck::server::http::MAX_BODY_BYTES;
 use keydeck::server::store::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
@@ -615,22 +616,6 @@ fn nul(rng: &mut StdRng, plan: Plan, tokens: &Tokens) -> Plan {
 }
 
 fn look_alike(rng: &mut StdRng, plan: Plan, tokens: &Tokens) -> Plan {
-    const HIDDEN: [char; 14] = [
-        '\u{e0041}',
-        '\u{fe0f}',
-        '\u{115f}',
-        '\u{1160}',
-        '\u{3164}',
-        '\u{ffa0}',
-        '\u{2800}',
-        '\u{34f}',
-        '\u{180e}',
-        '\u{17b4}',
-        '\u{206a}',
-        '\u{fff9}',
-        '\u{e000}',
-        '\u{2065}',
-    ];
     // "readonly" with Latin letters swapped for Cyrillic and fullwidth look-alikes.
     const SWAPS: [(char, char); 5] = [
         ('a', '\u{430}'),
@@ -642,7 +627,7 @@ fn look_alike(rng: &mut StdRng, plan: Plan, tokens: &Tokens) -> Plan {
     let name: String = if rng.random_bool(0.5) {
         let at = rng.random_range(0..=8);
         let mut name = "readonly".to_owned();
-        name.insert(at, *pick(rng, &HIDDEN));
+        name.insert(at, *pick(rng, &INVISIBLE));
         name
     } else {
         "readonly"

@@ -329,22 +329,7 @@ async fn invisible_and_look_alike_names_are_refused() {
     let service = TestServer::start().await;
     let nobody = service.global_key("nobody", &[]).await;
     let personal = json!({ "visibility": "PERSONAL" });
-    for c in [
-        '\u{e0041}',
-        '\u{fe0f}',
-        '\u{115f}',
-        '\u{1160}',
-        '\u{3164}',
-        '\u{ffa0}',
-        '\u{2800}',
-        '\u{34f}',
-        '\u{180e}',
-        '\u{17b4}',
-        '\u{206a}',
-        '\u{fff9}',
-        '\u{e000}',
-        '\u{2065}',
-    ] {
+    for c in INVISIBLE {
         let name = format!("read{c}only");
         let reply = service
             .create_global(

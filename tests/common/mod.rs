@@ -169,6 +169,27 @@ pub const API_KEYS: &str = concat!(
 
 pub const ME: &str = "query { me { id description roles } }";
 
+/// Characters a name must never hold though a terminal shows nothing of them (issue 17.6):
+/// a tag, a variation selector, the Hangul fillers, the Braille blank, CGJ, the Mongolian
+/// vowel separator, a Khmer inherent vowel, a deprecated format control, an interlinear
+/// annotation, a private-use and an unassigned code point.
+pub const INVISIBLE: [char; 14] = [
+    '\u{e0041}',
+    '\u{fe0f}',
+    '\u{115f}',
+    '\u{1160}',
+    '\u{3164}',
+    '\u{ffa0}',
+    '\u{2800}',
+    '\u{34f}',
+    '\u{180e}',
+    '\u{17b4}',
+    '\u{206a}',
+    '\u{fff9}',
+    '\u{e000}',
+    '\u{2065}',
+];
+
 /// A key the service created: what a client keeps of it.
 #[derive(Debug, Clone)]
 pub struct Key {
