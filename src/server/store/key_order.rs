@@ -122,22 +122,21 @@ impl KeyOrder {
         } else {
             (">", "ASC")
         };
-        if let Some(from) = from {
-            let bind = |q: &mut Sql| match &from.value {
-                SortValue::Int(n) => {
-                    q.bind(*n);
-                }
-                SortValue::Text(t) => {
-                    q.bind(t.clone());
-                }
-            };
-            q.push(&format!(" AND ({expr} {op} "));
-            bind(q);
-            q.push(&format!(" OR ({expr} = "));
-            bind(q);
-            q.push(&format!(" AND k.seq {op} "))
-                .bind(from.seq)
-                .push("))");
+        // A row-value comparison, which both stores read as a range of the order's index
+        // (an `OR` of two comparisons is read as a scan); creation order is `seq` alone.
+        match from {
+            None => {}
+            Some(from) if self.field == ApiKeyOrderField::CreatedAt => {
+                q.push(&format!(" AND k.seq {op} ")).bind(from.seq);
+            }
+            Some(from) => {
+                q.push(&format!(" AND ({expr}, k.seq) {op} ("));
+                match &from.value {
+                    SortValue::Int(n) => q.bind(*n),
+                    SortValue::Text(t) => q.bind(t.clone()),
+                };
+                q.push(", ").bind(from.seq).push(")");
+            }
         }
         q.push(&format!(" ORDER BY {expr} {dir}, k.seq {dir} LIMIT "))
             .bind(limit + 1);
