@@ -745,3 +745,65 @@ async fn a_locked_pg_stat_statements_never_collects_the_services_connections() {
     assert!(backends().await.len() <= 2);
     watcher.close().await;
 }
+
+/// A monitored database that lies (issue 17): its `pg_stat_statements` is a function of its
+/// own, ahead on the search path, answering negative and overflowing counters, NaN and
+/// infinite times. The service keeps serving: every answer is a clear GraphQL reply, every
+/// number in it finite and no count negative.
+#[tokio::test]
+async fn a_lying_pg_stat_statements_cannot_hurt_the_service() {
+    let Some(url) = pg_url("query statistics against PostgreSQL") else {
+        return;
+    };
+    let liar = side_database(&url, "keydeck_liar").await;
+    run_as_owner(
+        &liar,
+        &[
+            "CREATE SCHEMA IF NOT EXISTS liar",
+            "CREATE OR REPLACE FUNCTION liar.pg_stat_statements(showtext boolean) \
+             RETURNS SETOF public.pg_stat_statements LANGUAGE sql AS $$ \
+               SELECT (jsonb_populate_record(s, jsonb_build_object( \
+                 'calls', -7, 'total_exec_time', 'NaN', 'shared_blks_hit', -1, \
+                 'shared_blks_read', 9223372036854775807))).* \
+               FROM public.pg_stat_statements s \
+               UNION ALL \
+               SELECT (jsonb_populate_record(s, jsonb_build_object( \
+                 'total_exec_time', 'Infinity', 'calls', 4611686018427387904, \
+                 'queryid', 42, 'query', repeat('lie ', 100)))).* \
+               FROM public.pg_stat_statements s \
+             $$",
+            "ALTER DATABASE keydeck_liar SET search_path = liar, public",
+            "SELECT 1 AS warm",
+            "SELECT count(*) FROM pg_class",
+        ],
+    )
+    .await;
+    let server = sampled_from_now(&liar).await;
+    server.next_round().await;
+    const ASK: &str = "query($id: ID!) { getQueryStats(databaseId: $id) { id totalCalls \
+        avgTime avgIoTime pctOfTotal bufferHitRatio normalizedQuery } }";
+    for _ in 0..3 {
+        let (status, body) = server.gql(&server.admin, ASK, json!({ "id": "1" })).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("data").is_some(), "{body}");
+        if let Some(stats) = body["data"]["getQueryStats"].as_array() {
+            for stat in stats {
+                for field in ["avgTime", "avgIoTime", "pctOfTotal"] {
+                    let n = &stat[field];
+                    assert!(
+                        n.is_null() || n.as_f64().is_some_and(f64::is_finite),
+                        "{field}: {stat}"
+                    );
+                    assert!(n.as_f64().is_none_or(|n| n >= 0.0), "{field}: {stat}");
+                }
+                assert!(
+                    stat["totalCalls"].as_i64().is_some_and(|n| n >= 0),
+                    "{stat}"
+                );
+            }
+        }
+        server.next_round().await;
+    }
+    // And the service answers everything else as before.
+    assert_eq!(server.status_of(&server.admin).await, 200);
+}

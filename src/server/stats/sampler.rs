@@ -50,7 +50,8 @@ pub(super) const ROUND_SQL: &str = concat!(
 
 /// This database's statements (its dbid only), one row per queryid and whether the rows are of
 /// the role the service connects as, with the counters a window needs; `$read`/`$write` are
-/// the I/O timing columns. Without texts (`pg_stat_statements(false)`): any user of the
+/// the I/O timing columns. The database is not trusted to tell the truth: negative counters
+/// count as 0, sums stop at the largest BIGINT, NaN times as 0 and times beyond 10^15 ms at that. Without texts (`pg_stat_statements(false)`): any user of the
 /// database decides how long a text is, and a round reads every counter, so texts are read
 /// only for statements not seen before ([`TEXTS_SQL`]).
 macro_rules! counters_sql {
@@ -60,15 +61,20 @@ macro_rules! counters_sql {
             marker!(),
             " s.queryid AS query_id,
        s.userid = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own,
-       sum(s.calls)::int8 AS calls,
-       sum(s.total_exec_time)::float8 AS total_time,
-       sum(s.shared_blks_hit)::int8 AS hit,
-       sum(s.shared_blks_read)::int8 AS read,
-       sum(s.",
+       least(sum(greatest(s.calls, 0)::numeric), 9223372036854775807)::int8 AS calls,
+       sum(CASE WHEN s.total_exec_time = 'NaN' THEN 0
+           ELSE least(greatest(s.total_exec_time, 0), 1e15) END)::float8 AS total_time,
+       least(sum(greatest(s.shared_blks_hit, 0)::numeric), 9223372036854775807)::int8 AS hit,
+       least(sum(greatest(s.shared_blks_read, 0)::numeric), 9223372036854775807)::int8 AS read,
+       sum(CASE WHEN s.",
             $read,
             " + s.",
             $write,
-            ")::float8 AS io_time
+            " = 'NaN' THEN 0 ELSE least(greatest(s.",
+            $read,
+            " + s.",
+            $write,
+            ", 0), 1e15) END)::float8 AS io_time
 FROM pg_stat_statements(false) s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.queryid IS NOT NULL
