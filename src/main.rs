@@ -163,6 +163,12 @@ enum MembersCommand {
 #[derive(Subcommand)]
 enum IdentitiesCommand {
     List {
+        /// Identities whose description or id contains this text (any case).
+        #[arg(long)]
+        search: Option<String>,
+        /// Only identities holding this global role.
+        #[arg(long)]
+        role: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -391,9 +397,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
         }
-        Some(Command::Identities(IdentitiesCommand::List { json })) => {
+        Some(Command::Identities(IdentitiesCommand::List { search, role, json })) => {
             let c = connect(&credentials)?;
-            runtime.block_on(identities::list(&c.client, json))
+            runtime.block_on(identities::list(&c.client, search, role, json))
         }
         Some(Command::Roles(command)) => {
             let c = connect(&credentials)?;

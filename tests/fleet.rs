@@ -510,3 +510,31 @@ fn admin_and_editor() -> Value {
         { "role": "editor", "variables": [{ "name": "language", "values": ["cs", "en"] }] },
     ])
 }
+
+/// `keydeck identities list --search S --role R` (issue 18.8).
+#[tokio::test(flavor = "multi_thread")]
+async fn identities_are_listed_by_search_and_role() {
+    let server = TestServer::start().await;
+    let watcher = server.global_key("night watcher", &["monitor"]).await;
+    let other = server.global_key("day shift", &[]).await;
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &["identities", "list", "--role", "monitor", "--json"],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&watcher.identity_id) && !stdout.contains(&other.identity_id),
+        "{stdout}"
+    );
+    let (code, stdout, _) = keydeck(
+        &server,
+        &["identities", "list", "--search", "DAY", "--json"],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(&other.identity_id) && !stdout.contains(&watcher.identity_id),
+        "{stdout}"
+    );
+}

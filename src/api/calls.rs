@@ -62,6 +62,8 @@ pub struct KeyQuery {
 pub struct IdentityQuery {
     /// Case-insensitive substring of the description or id.
     pub search: Option<String>,
+    /// Only identities holding this global role.
+    pub role: Option<String>,
     pub first: i64,
     pub after: Option<String>,
 }
@@ -465,28 +467,14 @@ impl ApiClient {
         }
     }
 
-    pub async fn list_identities(
-        &self,
-        first: i64,
-        after: Option<String>,
-    ) -> Result<Page<Identity>, ApiError> {
-        self.identities(&IdentityQuery {
-            search: None,
-            first,
-            after,
-        })
-        .await
-    }
-
     pub async fn identities(&self, query: &IdentityQuery) -> Result<Page<Identity>, ApiError> {
-        let filter = query
-            .search
-            .clone()
-            .map(|search| ops::list_identities::IdentityFilter {
-                search: Some(search),
-                role: None,
+        let filter = (query.search.is_some() || query.role.is_some()).then(|| {
+            ops::list_identities::IdentityFilter {
+                search: query.search.clone(),
+                role: query.role.clone(),
                 id_prefix: None,
-            });
+            }
+        });
         let data = self
             .execute::<ops::ListIdentities>(ops::list_identities::Variables {
                 filter,

@@ -1,11 +1,11 @@
-//! `keydeck identities list`.
+//! `keydeck identities list [--search S] [--role R]`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::output::{self, membership_label};
-use crate::api::ApiClient;
+use crate::api::{ApiClient, IdentityQuery};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,11 +30,23 @@ struct MembershipJson {
 /// identity's memberships make a page of 500 cost more than it allows.
 const PAGE: i64 = 200;
 
-pub async fn list(client: &ApiClient, as_json: bool) -> anyhow::Result<()> {
+pub async fn list(
+    client: &ApiClient,
+    search: Option<String>,
+    role: Option<String>,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let mut out = Vec::new();
     let mut after = None;
     loop {
-        let page = client.list_identities(PAGE, after).await?;
+        let page = client
+            .identities(&IdentityQuery {
+                search: search.clone(),
+                role: role.clone(),
+                first: PAGE,
+                after,
+            })
+            .await?;
         for i in page.items {
             let project_memberships: Vec<MembershipJson> = i
                 .projects

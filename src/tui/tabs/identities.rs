@@ -91,6 +91,7 @@ impl IdentitiesTab {
             search: self.search.sent.clone(),
             first: PAGE_SIZE,
             after,
+            ..IdentityQuery::default()
         }
     }
 
