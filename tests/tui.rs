@@ -1582,3 +1582,44 @@ async fn pty_query_stats_open_a_statement_sort_and_filter() {
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
 }
+
+/// Issue 18.5, offboarding: `space` marks keys (a count in the title), and `d` asks once for
+/// all of them, naming how many; the service is asked once per key.
+#[test]
+fn marked_keys_are_disabled_after_one_confirmation() {
+    let mut app = loaded(3);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char(' '));
+    let shown = screen(&app, 120, 12);
+    assert!(shown.contains("2 marked"), "{shown}");
+    assert!(
+        shown.contains("✓ key number 0") && shown.contains("✓ key number 1"),
+        "{shown}"
+    );
+    press(&mut app, KeyCode::Char('d'));
+    let shown = screen(&app, 120, 16);
+    assert!(shown.contains("Disable 2 marked keys?"), "{shown}");
+    let effects = press(&mut app, KeyCode::Char('y'));
+    let ids: Vec<String> = keys(2).into_iter().map(|k| k.id).collect();
+    assert!(
+        matches!(&effects[..], [Effect::SetKeysEnabled { ids: sent, enabled: false }] if *sent == ids),
+        "{effects:?}"
+    );
+    app.update(Action::KeysToggled {
+        enabled: false,
+        done: ids,
+        cascaded: Vec::new(),
+        failed: Vec::new(),
+    });
+    assert!(
+        app.message()
+            .is_some_and(|m| m.contains("disabled 2 marked key(s)")),
+        "{:?}",
+        app.message()
+    );
+    let shown = screen(&app, 120, 12);
+    assert!(
+        !shown.contains("· 2 marked") && !shown.contains('✓'),
+        "the marks are gone: {shown}"
+    );
+}

@@ -52,6 +52,14 @@ pub enum Action {
         local_token: Option<String>,
         result: Result<CreatedKey, ApiError>,
     },
+    /// Marked keys enabled or disabled: how many were, the personal keys disabled with them,
+    /// and the refusals (key id, why).
+    KeysToggled {
+        enabled: bool,
+        done: Vec<String>,
+        cascaded: Vec<String>,
+        failed: Vec<(String, String)>,
+    },
     KeyToggled {
         id: String,
         name: String,
@@ -95,6 +103,11 @@ pub enum Effect {
     CreateKey {
         key: NewKey,
         local_token: Option<String>,
+    },
+    /// Enables or disables several keys, one request (and one audit entry) each.
+    SetKeysEnabled {
+        ids: Vec<String>,
+        enabled: bool,
     },
     SetKeyEnabled {
         id: String,

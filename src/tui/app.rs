@@ -285,6 +285,36 @@ impl App {
                 enabled,
                 result,
             } => self.key_toggled(&id, &name, enabled, result),
+            Action::KeysToggled {
+                enabled,
+                done,
+                cascaded,
+                failed,
+            } => {
+                self.online();
+                self.keys.clear_marks();
+                let verb = if enabled { "enabled" } else { "disabled" };
+                let mut text = format!("{verb} {} marked key(s)", done.len());
+                if !cascaded.is_empty() {
+                    text.push_str(&format!(
+                        " and {} personal key(s) they created",
+                        cascaded.len()
+                    ));
+                }
+                if failed.is_empty() {
+                    self.say(Note::done(text, Tab::Keys));
+                } else {
+                    let why: Vec<String> = failed
+                        .iter()
+                        .map(|(id, e)| format!("{}: {e}", crate::text::visible(id)))
+                        .collect();
+                    self.say(Note::error(
+                        format!("{text}; {} refused: {}", failed.len(), why.join("; ")),
+                        Some(Tab::Keys),
+                    ));
+                }
+                vec![self.keys.reload()]
+            }
             Action::IdentityChanged(result) => match result {
                 Ok(narrowed) => {
                     self.online();

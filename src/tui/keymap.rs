@@ -214,6 +214,8 @@ pub enum Command {
     DisableKey,
     EnableKey,
     ToggleInactive,
+    /// Marks or unmarks the selected key for `d`/`e` on several keys at once.
+    Mark,
     Sort,
     EditRoles,
     EditMembership,
@@ -279,13 +281,13 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
     (
         "disable_key",
         Command::DisableKey,
-        "disable the selected key",
+        "disable the key, or the marked ones",
         "disable",
     ),
     (
         "enable_key",
         Command::EnableKey,
-        "enable the selected key",
+        "enable the key, or the marked ones",
         "enable",
     ),
     (
@@ -293,6 +295,12 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         Command::ToggleInactive,
         "show/hide disabled and expired keys",
         "inactive",
+    ),
+    (
+        "mark",
+        Command::Mark,
+        "mark the key (d, e act on all marked)",
+        "",
     ),
     ("sort", Command::Sort, "change the sort column", "sort"),
     (

@@ -245,6 +245,24 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             local_token,
             result: client.create_key(&key).await,
         },
+        Effect::SetKeysEnabled { ids, enabled } => {
+            let (mut done, mut cascaded, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+            for id in ids {
+                match client.set_key_enabled(&id, enabled).await {
+                    Ok(also) => {
+                        cascaded.extend(also);
+                        done.push(id);
+                    }
+                    Err(e) => failed.push((id, e.to_string())),
+                }
+            }
+            Action::KeysToggled {
+                enabled,
+                done,
+                cascaded,
+                failed,
+            }
+        }
         Effect::SetKeyEnabled { id, name, enabled } => {
             let result = client.set_key_enabled(&id, enabled).await;
             Action::KeyToggled {

@@ -115,6 +115,8 @@ pub struct KeysTab {
     placement: Placement,
     /// `G` was pressed while a page was under way: the end is asked for when it arrives.
     end_wanted: bool,
+    /// Keys marked (`space`) for `d`/`e` on them all, by id, in marking order.
+    marked: Vec<String>,
     /// Whether keys lie before the loaded rows (after a jump to the end), and the cursor
     /// that reads them.
     has_previous: bool,
@@ -305,7 +307,35 @@ impl KeysTab {
     }
 
     /// The confirmation for `d`/`e`, or why there is nothing to confirm.
+    /// Marks the selected key, or unmarks it.
+    fn mark(&mut self) {
+        let Some(id) = self.selected().map(|k| k.id.clone()) else {
+            return;
+        };
+        if let Some(at) = self.marked.iter().position(|m| *m == id) {
+            self.marked.remove(at);
+        } else {
+            self.marked.push(id);
+        }
+        self.cursor.down(self.view.len(), 1);
+    }
+
+    /// Forgets every mark (after `d`/`e` acted on them).
+    pub fn clear_marks(&mut self) {
+        self.marked.clear();
+    }
+
     fn toggle(&self, enable: bool, shared: &Shared) -> Reply {
+        if !self.marked.is_empty() {
+            return Reply::open(Overlay::Confirm(Confirm {
+                key_id: String::new(),
+                key_name: String::new(),
+                enable,
+                created_personal: 0,
+                own_key: false,
+                marked: self.marked.clone(),
+            }));
+        }
         let Some(key) = self.selected() else {
             return Reply::default();
         };
@@ -340,6 +370,7 @@ impl KeysTab {
             enable,
             created_personal,
             own_key,
+            marked: Vec::new(),
         }))
     }
 
@@ -390,6 +421,9 @@ impl KeysTab {
             self.sort.label(),
             self.arrow()
         );
+        if !self.marked.is_empty() {
+            title.push_str(&format!("· {} marked ", self.marked.len()));
+        }
         if self.search.active() {
             title.push_str(
                 &self
@@ -424,9 +458,15 @@ impl KeysTab {
         let (offset, visible) = self
             .cursor
             .window(&self.view, inner.height.saturating_sub(1) as usize);
-        let rows = visible
-            .iter()
-            .map(|&i| key_cells(&self.rows[i], theme, now));
+        let rows = visible.iter().map(|&i| {
+            let key = &self.rows[i];
+            let mut cells = key_cells(key, theme, now);
+            if self.marked.contains(&key.id) {
+                // A mark before the name: `d`/`e` act on every marked key.
+                cells[0] = Span::styled(format!("✓ {}", cells[0].content), theme.accent);
+            }
+            cells
+        });
         table(
             &self.columns(),
             rows,
@@ -504,6 +544,10 @@ impl TabView for KeysTab {
             ))),
             Command::DisableKey | Command::EnableKey => {
                 self.toggle(command == Command::EnableKey, shared)
+            }
+            Command::Mark => {
+                self.mark();
+                Reply::default()
             }
             Command::ToggleInactive => {
                 self.show_inactive = !self.show_inactive;

@@ -29,6 +29,8 @@ pub struct Confirm {
     pub created_personal: usize,
     /// The key the session is logged in with: disabling it ends the session.
     pub own_key: bool,
+    /// The marked keys, when the confirmation is for them all (`key_id` is then empty).
+    pub marked: Vec<String>,
 }
 
 impl Modal for Confirm {
@@ -42,6 +44,12 @@ impl Modal for Confirm {
 
     fn on_key(&mut self, _event: &KeyEvent, command: Option<Command>) -> Outcome {
         match command {
+            Some(Command::Confirm) if !self.marked.is_empty() => {
+                Outcome::CloseAndSend(Effect::SetKeysEnabled {
+                    ids: self.marked.clone(),
+                    enabled: self.enable,
+                })
+            }
             Some(Command::Confirm) => Outcome::CloseAndSend(Effect::SetKeyEnabled {
                 id: self.key_id.clone(),
                 name: self.key_name.clone(),
@@ -74,12 +82,25 @@ impl Modal for Confirm {
                 cascade,
             )
         };
-        let mut lines = vec![
+        let what = if self.marked.is_empty() {
             Line::from(vec![
                 Span::raw(format!("{verb} key ")),
                 Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
                 Span::raw("?"),
-            ]),
+            ])
+        } else {
+            let n = self.marked.len();
+            Line::from(vec![
+                Span::raw(format!("{verb} ")),
+                Span::styled(
+                    format!("{n} marked key{}", if n == 1 { "" } else { "s" }),
+                    theme.accent,
+                ),
+                Span::raw("? Each is audited on its own."),
+            ])
+        };
+        let mut lines = vec![
+            what,
             Line::from(Span::styled(effect, theme.dim)),
             Line::from(Span::styled(cascade, theme.dim)),
         ];
