@@ -538,3 +538,27 @@ async fn identities_are_listed_by_search_and_role() {
         "{stdout}"
     );
 }
+
+/// Issue 19.4: enabling an expired key is refused with its own code, by the service and the
+/// CLI (it said "enabled" and exited 0, and the key stayed unusable).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_key_is_not_enabled() {
+    let server = TestServer::start().await;
+    let short = server
+        .global_key_with(&server.admin, "short", &[], json!({ "expiresIn": "1s" }))
+        .await;
+    ok(&server
+        .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": short.id }))
+        .await);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let reply = server
+        .mutate(&server.admin, ENABLE_API_KEY, json!({ "id": short.id }))
+        .await;
+    refused(&reply, "KEY_EXPIRED");
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "enable", &short.id], "");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("KEY_EXPIRED") && !stdout.contains("enabled"),
+        "{stderr}"
+    );
+}

@@ -137,6 +137,9 @@ pub enum SetEnabledError {
     KeyNotFound,
     #[error(transparent)]
     Forbidden(#[from] Denied),
+    /// Enabling a key past its expiry: it could not authenticate anyway.
+    #[error("this key has expired and cannot be enabled again; create a new key")]
+    KeyExpired,
     /// Enabling a key an admin disabled, without that admin's authority over it.
     #[error(
         "an admin disabled this key (see disabledBy); only someone with that authority over it \
@@ -173,6 +176,9 @@ pub async fn set_enabled(
     let authority = caller.authority_over(&key);
     if enabled && key.disabled_as.is_some_and(|by| by > authority) {
         return Err(SetEnabledError::DisabledByAdmin);
+    }
+    if enabled && key.is_expired_at(Timestamp::now()) {
+        return Err(SetEnabledError::KeyExpired);
     }
     match store
         .set_key_enabled(id, enabled, authority, audit(caller, action))

@@ -36,6 +36,8 @@ pub enum DisableApiKeyErrorCode {
     /// Enabling a key an admin (a super admin, or the project's admin) disabled, without that
     /// authority over it: an owner cannot undo an admin's disable (see `ApiKey.disabledBy`).
     DisabledByAdmin,
+    /// Enabling a key past its expiry: it would not authenticate, so it is not enabled.
+    KeyExpired,
     /// Enabling: another enabled key of the same scope has taken the name meanwhile.
     NameTaken,
     /// Disabling: this would leave no enabled super_admin key that never expires.

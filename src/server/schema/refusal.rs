@@ -63,6 +63,7 @@ impl From<SetEnabledError> for Failure<DisableApiKeyErrorCode> {
             E::KeyNotFound => Code::KeyNotFound,
             E::Forbidden(_) => Code::Forbidden,
             E::DisabledByAdmin => Code::DisabledByAdmin,
+            E::KeyExpired => Code::KeyExpired,
             E::NameTaken(_) => Code::NameTaken,
             E::LastSuperAdmin => Code::LastSuperAdmin,
             E::Store(_) => return Failure::Internal(e.into()),
