@@ -504,13 +504,6 @@ async fn keys_show_answers_everything_about_one_key() {
     assert_eq!((code, stdout.trim()), (0, "[]"));
 }
 
-fn admin_and_editor() -> Value {
-    json!([
-        { "role": "admin", "variables": [] },
-        { "role": "editor", "variables": [{ "name": "language", "values": ["cs", "en"] }] },
-    ])
-}
-
 /// `keydeck identities list --search S --role R` (issue 18.8).
 #[tokio::test(flavor = "multi_thread")]
 async fn identities_are_listed_by_search_and_role() {

@@ -69,6 +69,24 @@ struct Family {
 }
 
 impl Family {
+    /// The keys below `parent`, each made by `make(creator, name, visibility)`: a personal
+    /// child, its personal child, and an org-wide child.
+    async fn grow<F, Fut>(parent: Key, make: F) -> Family
+    where
+        F: Fn(&Key, &str, &str) -> Fut,
+        Fut: std::future::Future<Output = Key>,
+    {
+        let child = make(&parent, "child", PERSONAL).await;
+        let grandchild = make(&child, "grandchild", PERSONAL).await;
+        let org_wide = make(&parent, "org-wide child", ORG_WIDE).await;
+        Family {
+            parent,
+            child,
+            grandchild,
+            org_wide,
+        }
+    }
+
     /// The personal keys below the parent, sorted.
     fn personal_ids(&self) -> Vec<String> {
         let mut ids = vec![self.child.id.clone(), self.grandchild.id.clone()];
@@ -87,30 +105,15 @@ async fn global_family(server: &TestServer, parent_options: Value) -> Family {
     let parent = server
         .global_key_with(&server.admin, "parent", &roles, parent_options)
         .await;
-    let by = |creator: &Key, name: &str, visibility: &str| {
+    Family::grow(parent, |creator, name, visibility| {
         let (token, name) = (creator.token.clone(), name.to_owned());
         let options = json!({ "visibility": visibility, "expiresIn": "1d" });
         async move { server.global_key_with(&token, &name, &roles, options).await }
-    };
-    let child = by(&parent, "child", PERSONAL).await;
-    let grandchild = by(&child, "grandchild", PERSONAL).await;
-    let org_wide = by(&parent, "org-wide child", ORG_WIDE).await;
-    Family {
-        parent,
-        child,
-        grandchild,
-        org_wide,
-    }
+    })
+    .await
 }
 
 const BLOG_GRANTS: [&str; 2] = ["my-blog:admin()", "my-blog:editor(language=cs,en)"];
-
-fn admin_and_editor() -> Value {
-    json!([
-        { "role": "admin", "variables": [] },
-        { "role": "editor", "variables": [{ "name": "language", "values": ["cs", "en"] }] },
-    ])
-}
 
 /// A project family in `my-blog`: every key holds `admin` and `editor(language=cs,en)`.
 async fn blog_family(server: &TestServer) -> Family {
@@ -118,7 +121,7 @@ async fn blog_family(server: &TestServer) -> Family {
     let parent = server
         .project_key("my-blog", "parent", admin_and_editor())
         .await;
-    let by = |creator: &Key, name: &str, visibility: &str| {
+    Family::grow(parent, |creator, name, visibility| {
         let request = json!({
             "projectSlug": "my-blog",
             "description": name,
@@ -127,16 +130,8 @@ async fn blog_family(server: &TestServer) -> Family {
         });
         let token = creator.token.clone();
         async move { Key::from_reply(&server.create_project_key(&token, request).await) }
-    };
-    let child = by(&parent, "child", PERSONAL).await;
-    let grandchild = by(&child, "grandchild", PERSONAL).await;
-    let org_wide = by(&parent, "org-wide child", ORG_WIDE).await;
-    Family {
-        parent,
-        child,
-        grandchild,
-        org_wide,
-    }
+    })
+    .await
 }
 
 /// What every key of `family` holds now: (child, grandchild, org-wide child).

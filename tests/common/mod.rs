@@ -669,6 +669,14 @@ pub fn blog_roles() -> Value {
 }
 
 /// `[{role: "editor", variables: [{name: "language", values}]}]`.
+/// The memberships `admin` and `editor(language=cs,en)` of the blog's roles.
+pub fn admin_and_editor() -> Value {
+    json!([
+        { "role": "admin", "variables": [] },
+        { "role": "editor", "variables": [{ "name": "language", "values": ["cs", "en"] }] },
+    ])
+}
+
 pub fn editor(languages: &[&str]) -> Value {
     json!([{ "role": "editor", "variables": [{ "name": "language", "values": languages }] }])
 }

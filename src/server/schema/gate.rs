@@ -537,7 +537,7 @@ fn bad_request(message: impl Into<String>) -> ServerError {
     coded(ServerError::new(message, None), "BAD_REQUEST")
 }
 
-pub(super) fn coded(mut error: ServerError, code: &str) -> ServerError {
+fn coded(mut error: ServerError, code: &str) -> ServerError {
     let mut extensions = error.extensions.take().unwrap_or_default();
     extensions.set("code", code);
     error.extensions = Some(extensions);

@@ -106,7 +106,10 @@ fn hide_store_errors(mut response: async_graphql::Response) -> async_graphql::Re
         error.message = format!(
             "the service could not complete the request (request id {id}); its log has the detail"
         );
-        *error = gate::coded(error.clone(), "INTERNAL_SERVER_ERROR");
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "INTERNAL_SERVER_ERROR");
     }
     response
 }

@@ -220,14 +220,20 @@ pub(super) async fn memberships_in(
     conn: &mut AnyConnection,
     identity_id: &str,
 ) -> StoreResult<Vec<(String, Membership)>> {
-    // Plain rows, which both backends hand over: a transaction's few rows need no JSON.
-    let mut q = select_memberships(Backend::Postgres, "m.project_id, m.role");
-    q.push("m.identity_id = ").bind(identity_id.to_owned());
-    let all = fetch_memberships(q, conn).await?;
-    Ok(all
-        .into_iter()
-        .map(|(_, project_id, membership)| (project_id, membership))
-        .collect())
+    // A plain query: one identity's few rows, read inside the write transaction.
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT project_id, role, variables FROM memberships WHERE identity_id = $1 \
+         ORDER BY project_id, role",
+    )
+    .bind(identity_id)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(project_id, role, variables)| {
+            let variables = parse_json(&variables)?;
+            Ok((project_id, Membership { role, variables }))
+        })
+        .collect()
 }
 
 /// Consecutive memberships with the same owner (a project or an identity), as (that owner,
