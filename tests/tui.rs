@@ -797,7 +797,7 @@ fn sorting_asks_the_service_both_ways_with_the_header_marked() {
     });
     // The key selected before stays selected, wherever the order put it.
     assert_eq!(app.keys.selected().unwrap().description, "key number 0");
-    assert_eq!(app.keys.cursor.index, 2);
+    assert_eq!(app.keys.list.cursor.index, 2);
 }
 
 #[test]
