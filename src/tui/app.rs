@@ -199,6 +199,16 @@ impl App {
                     self.failed(&e, retry)
                 }
             },
+            Action::CreatedKeysLoaded {
+                identity_id,
+                result,
+            } => {
+                if result.is_ok() {
+                    self.online();
+                }
+                self.identities.created_loaded(&identity_id, result);
+                Vec::new()
+            }
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
                     self.online();
