@@ -214,12 +214,20 @@ impl IdentitiesTab {
                 (p.project.slug.clone(), specs)
             })
             .collect();
-        Reply::open(Overlay::Membership(Box::new(MembershipEditor::new(
+        let editor = MembershipEditor::new(
             identity.id.clone(),
             identity.description.clone(),
             shared.projects.to_vec(),
             current,
-        ))))
+            shared.me,
+        );
+        if !editor.has_projects() {
+            return Reply::note(Note::info(
+                "there are no projects you administer",
+                Some(Tab::Identities),
+            ));
+        }
+        Reply::open(Overlay::Membership(Box::new(editor)))
     }
 }
 
