@@ -485,14 +485,29 @@ async fn keys_show_answers_everything_about_one_key() {
         stdout.contains("my-blog:admin, my-blog:editor(language=cs,en)"),
         "{stdout}"
     );
+    assert!(stdout.contains("Created keys 1\n"), "{stdout}");
     assert!(
-        stdout.contains(&format!("Created keys 1: {}", child.id)),
+        stdout.contains(&child.id) && stdout.contains("owner's child"),
+        "{stdout}"
+    );
+    // The chain of creators: the child's owner, then who created the owner's key.
+    assert!(
+        stdout.contains("Owner chain  bootstrap admin\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "show", &child.id], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Owner chain  blog owner ← bootstrap admin\n"),
         "{stdout}"
     );
     let (code, stdout, stderr) = keydeck(&server, &["keys", "show", &child.id, "--json"], "");
     assert_eq!(code, 0, "{stderr}");
     let shown: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(shown["ownerId"], json!(owner.identity_id));
+    assert_eq!(shown["ownerChain"][0]["id"], json!(owner.identity_id));
+    assert_eq!(shown["ownerChain"][0]["description"], json!("blog owner"));
+    assert_eq!(shown["ownerChain"].as_array().map(Vec::len), Some(2));
     assert_eq!(shown["disabledBy"], json!(server.me(&server.admin).await));
     assert_eq!(shown["disabledAs"], json!("super_admin"));
     assert_eq!(shown["memberships"][0]["project"], json!("my-blog"));
