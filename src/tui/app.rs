@@ -318,7 +318,7 @@ impl App {
                     self.online();
                     self.overlay = None;
                     let text = format!(
-                        "saved the identity’s roles.{}",
+                        "saved the identity’s roles and memberships.{}",
                         crate::cli::roles::narrowed_note(narrowed.len())
                     );
                     self.say(Note::done(text, Tab::Identities));

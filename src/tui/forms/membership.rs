@@ -40,8 +40,9 @@ pub struct MembershipEditor {
     pub current: Vec<(String, Vec<MembershipSpec>)>,
     /// The project picked, an index into `projects`.
     pub project: Option<usize>,
-    /// The role chosen, an index into [`MembershipEditor::offered_roles`].
-    pub role: usize,
+    /// The role chosen, an index into [`MembershipEditor::offered_roles`]: none at first, so
+    /// that nothing powerful is granted by a hurried enter.
+    pub role: Option<usize>,
     pub variables: TextInput,
     /// Revoke the role instead of granting it.
     pub revoke: bool,
@@ -84,7 +85,7 @@ impl MembershipEditor {
             projects,
             current,
             project,
-            role: 0,
+            role: None,
             variables: TextInput::default(),
             revoke: false,
             focus: Field::Project,
@@ -134,7 +135,7 @@ impl MembershipEditor {
     }
 
     fn chosen_role(&self) -> Option<&ProjectRole> {
-        self.offered_roles().get(self.role).copied()
+        self.role.and_then(|r| self.offered_roles().get(r).copied())
     }
 
     /// The chosen role's values as held, ready to change; empty when it is not held.
@@ -157,7 +158,7 @@ impl MembershipEditor {
 
     fn pick(&mut self, project: usize) {
         self.project = Some(project);
-        self.role = 0;
+        self.role = None;
         self.fill_variables();
         self.error = None;
     }
@@ -221,11 +222,12 @@ impl MembershipEditor {
                 match self.focus {
                     Field::Action => self.revoke = !self.revoke,
                     Field::Role => {
-                        self.role = if forward {
-                            (self.role + 1) % roles
-                        } else {
-                            (self.role + roles - 1) % roles
-                        };
+                        self.role = Some(match self.role {
+                            None if forward => 0,
+                            None => roles - 1,
+                            Some(r) if forward => (r + 1) % roles,
+                            Some(r) => (r + roles - 1) % roles,
+                        });
                         self.fill_variables();
                     }
                     Field::Project | Field::Variables => {}
@@ -251,7 +253,7 @@ impl MembershipEditor {
             .position(|r| r.name == spec.role);
         match at {
             Some(at) => {
-                self.role = at;
+                self.role = Some(at);
                 Ok(spec.variables)
             }
             None => Err(format!(
@@ -277,10 +279,26 @@ impl MembershipEditor {
                 }
             }
         };
-        let Some(role) = self.chosen_role().map(|r| r.name.clone()) else {
-            self.error = Some(format!("{} has no role you may grant", project.slug));
+        let Some(chosen) = self.chosen_role() else {
+            self.error = Some(if self.offered_roles().is_empty() {
+                format!("{} has no role you may grant", project.slug)
+            } else {
+                "choose a role (→ on Role)".to_owned()
+            });
             return None;
         };
+        let role = chosen.name.clone();
+        if let Some((name, _)) = variables
+            .iter()
+            .find(|(name, _)| !chosen.variables.iter().any(|v| v.name == *name))
+        {
+            let has: Vec<&str> = chosen.variables.iter().map(|v| v.name.as_str()).collect();
+            self.error = Some(match has.as_slice() {
+                [] => format!("{role} has no variables; `{name}` is not one of them"),
+                has => format!("{role} has the variables {}; not `{name}`", has.join(", ")),
+            });
+            return None;
+        }
         let existing = self
             .current
             .iter()
@@ -379,15 +397,15 @@ impl MembershipEditor {
         lines.extend(labelled("Holds", held, false, None, width, theme));
         let offered = self.offered_roles();
         let names: Vec<String> = offered.iter().map(|r| r.name.clone()).collect();
-        let on: Vec<bool> = (0..names.len()).map(|i| i == self.role).collect();
+        let on: Vec<bool> = (0..names.len()).map(|i| Some(i) == self.role).collect();
         let roles = if names.is_empty() {
             vec![Span::styled("(no role you may grant here)", theme.dim)]
         } else {
-            choices(&names, &on, f(Field::Role).then_some(self.role), theme)
+            choices(&names, &on, self.role.filter(|_| f(Field::Role)), theme)
         };
         lines.extend(labelled("Role", roles, f(Field::Role), None, width, theme));
         if !self.revoke {
-            let hint = variables_hint(offered.get(self.role).copied());
+            let hint = variables_hint(self.role.and_then(|r| offered.get(r).copied()));
             lines.extend(labelled(
                 "Variables",
                 text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
@@ -496,10 +514,29 @@ mod tests {
             held.clone(),
             None,
         );
+        // No role is chosen at first: enter asks for one.
+        assert!(
+            editor
+                .change(&key(KeyCode::Enter), Some(Command::Submit))
+                .is_none()
+        );
+        assert_eq!(editor.error.as_deref(), Some("choose a role (→ on Role)"));
+        editor.focus = Field::Role;
+        editor.change(&key(KeyCode::Right), Some(Command::ChooseRight));
         editor.focus = Field::Variables;
-        for c in "language=cs".chars() {
+        for c in "region=eu".chars() {
             editor.change(&key(KeyCode::Char(c)), None);
         }
+        assert!(
+            editor
+                .change(&key(KeyCode::Enter), Some(Command::Submit))
+                .is_none()
+        );
+        assert_eq!(
+            editor.error.as_deref(),
+            Some("editor has the variables language; not `region`")
+        );
+        editor.variables = TextInput::new("language=cs");
         let (slug, ms, member) = editor
             .change(&key(KeyCode::Enter), Some(Command::Submit))
             .unwrap();
@@ -512,7 +549,7 @@ mod tests {
         let mut editor =
             MembershipEditor::new("id".into(), "bot".into(), vec![project()], held, None);
         editor.revoke = true;
-        editor.role = 1;
+        editor.role = Some(1);
         let (_, ms, _) = editor
             .change(&key(KeyCode::Enter), Some(Command::Submit))
             .unwrap();
@@ -524,6 +561,7 @@ mod tests {
         let mut editor =
             MembershipEditor::new("id".into(), "bot".into(), vec![project()], vec![], None);
         editor.revoke = true;
+        editor.role = Some(0);
         assert!(
             editor
                 .change(&key(KeyCode::Enter), Some(Command::Submit))
@@ -594,7 +632,8 @@ mod tests {
                 variables: vec![("language".into(), vec!["de".into()])],
             }],
         )];
-        let editor = MembershipEditor::new("id".into(), "bot".into(), projects(5), held, Some(&me));
+        let mut editor =
+            MembershipEditor::new("id".into(), "bot".into(), projects(5), held, Some(&me));
         assert_eq!(
             editor
                 .projects
@@ -603,6 +642,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["p-002"]
         );
+        editor.focus = Field::Role;
+        editor.change(&key(KeyCode::Right), Some(Command::ChooseRight));
         assert_eq!(editor.variables.as_str(), "language=de");
     }
 }
