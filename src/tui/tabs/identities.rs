@@ -411,11 +411,10 @@ impl IdentitiesTab {
             self.paging.total,
         );
         if self.search.active() {
-            title.push_str(
-                &self
-                    .search
-                    .describe("descriptions and ids", self.paging.load.is_loading()),
-            );
+            title.push_str(&self.search.describe(
+                "descriptions and ids containing",
+                self.paging.load.is_loading(),
+            ));
         }
         title.push_str(&self.paging.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);

@@ -300,6 +300,15 @@ impl KeysTab {
         self.list.loaded()
     }
 
+    /// Whether the text sent is a token's start (`kd_…`), which the service matches against
+    /// token prefixes rather than names.
+    fn searching_tokens(&self) -> bool {
+        self.search
+            .sent
+            .as_deref()
+            .is_some_and(|sent| sent.starts_with(crate::token::PREFIX))
+    }
+
     fn render_table(&self, area: Rect, buf: &mut Buffer, look: &Look) {
         let (theme, now) = (look.theme, look.now);
         let shown = if self.show_inactive {
@@ -317,11 +326,14 @@ impl KeysTab {
             title.push_str(&format!("· {} marked ", self.marked.len()));
         }
         if self.search.active() {
-            title.push_str(
-                &self
-                    .search
-                    .describe("key names", self.list.load.is_loading()),
-            );
+            title.push_str(&self.search.describe(
+                if self.searching_tokens() {
+                    "tokens starting with"
+                } else {
+                    "key names containing"
+                },
+                self.list.load.is_loading(),
+            ));
         }
         title.push_str(&self.list.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);
@@ -329,6 +341,11 @@ impl KeysTab {
             let text = match &self.list.load {
                 Load::Failed(e) => format!("Could not load keys: {e}"),
                 Load::Loading | Load::Idle => "Loading keys…".to_owned(),
+                Load::Loaded if self.search.active() && self.searching_tokens() => format!(
+                    "No key you can see has a token starting “{}” ({} clears the filter).",
+                    self.search.input.as_str().trim(),
+                    look.keymap.key_for(Context::Keys, Command::Back)
+                ),
                 Load::Loaded if self.search.active() => format!(
                     "No key name contains “{}”{} ({} clears the filter).",
                     self.search.input.as_str().trim(),

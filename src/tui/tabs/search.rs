@@ -83,10 +83,10 @@ impl Search {
         let caret = if self.typing { "▏" } else { "" };
         match (&self.sent, self.changed()) {
             (Some(sent), false) if loading => {
-                format!("· searching the service for {what} containing “{sent}”{caret} ")
+                format!("· searching the service for {what} “{sent}”{caret} ")
             }
             (Some(sent), false) => {
-                format!("· service searched for {what} containing “{sent}”{caret} ")
+                format!("· service searched for {what} “{sent}”{caret} ")
             }
             (_, true) => format!(
                 "· filter: {}{caret} (searching the service when you pause) ",
