@@ -159,6 +159,7 @@ impl App {
                 self.active_mut().on_tick(tick)
             }
             Action::Quit => self.quit(),
+            Action::BuiltIn(built_in) => self.stats.set_built_in(built_in),
             Action::Me(result) => match result {
                 Ok(me) => {
                     self.online();
@@ -233,8 +234,7 @@ impl App {
             Action::DatabasesLoaded(result) => match result {
                 Ok(databases) => {
                     self.online();
-                    self.stats.set_databases(databases);
-                    Vec::new()
+                    self.stats.set_databases(databases)
                 }
                 Err(e) => {
                     self.stats.databases_load = Load::Failed(e.to_string());
