@@ -11,6 +11,7 @@ mod postgres;
 mod workload;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use sqlx::postgres::PgPoolOptions;
@@ -33,10 +34,28 @@ pub struct Demo {
     pub built_in: watch::Receiver<BuiltIn>,
     /// Starts the cluster's database and then runs the workload.
     workload: Option<tokio::task::JoinHandle<()>>,
-    /// Stopped on drop, before the directory it lives in goes.
+    /// The cluster and the temporary directory, shared with the hang-up exit.
+    teardown: Arc<Mutex<Teardown>>,
+}
+
+/// What goes when the demo ends: the cluster (stopped, waited for), then the temporary
+/// directory with the demo's database and the cluster's files.
+struct Teardown {
     cluster: Option<postgres::Cluster>,
-    /// Keeps the temporary database alive as long as the demo runs.
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Teardown {
+    fn run(&mut self) {
+        if let Some(mut cluster) = self.cluster.take() {
+            cluster.stop();
+        }
+        if let Some(dir) = self.dir.take()
+            && let Err(e) = dir.close()
+        {
+            tracing::warn!(error = %e, "removing the demo's temporary directory failed");
+        }
+    }
 }
 
 impl Drop for Demo {
@@ -44,9 +63,10 @@ impl Drop for Demo {
         if let Some(workload) = self.workload.take() {
             workload.abort();
         }
-        if let Some(mut cluster) = self.cluster.take() {
-            cluster.stop();
-        }
+        self.teardown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .run();
     }
 }
 
@@ -116,13 +136,24 @@ pub async fn start(mut monitor: Vec<(String, String)>, own_postgres: bool) -> an
     let client = ApiClient::new(&running.graphql_url(), AuthScheme::Bearer, &token)?;
     seed(&client).await.context("seeding the demo data")?;
     let workload = cluster.as_mut().map(|cluster| bring_up(cluster, status));
+    let teardown = Arc::new(Mutex::new(Teardown {
+        cluster,
+        dir: Some(dir),
+    }));
+    // A terminal that goes away ends the process without a drop.
+    let on_hangup = Arc::clone(&teardown);
+    crate::tui::before_hangup_exit(move || {
+        on_hangup
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .run();
+    });
     Ok(Demo {
         running,
         client,
         built_in,
         workload,
-        cluster,
-        _dir: dir,
+        teardown,
     })
 }
 

@@ -78,6 +78,19 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     result
 }
 
+/// What must happen before the process exits on a hang-up, where no destructor runs (the
+/// demo's own PostgreSQL is stopped and its directory removed).
+static BEFORE_HANGUP_EXIT: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Runs `work` before the process exits because its terminal went away.
+pub fn before_hangup_exit(work: impl FnOnce() + Send + 'static) {
+    BEFORE_HANGUP_EXIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Box::new(work));
+}
+
 /// How often the terminal is checked for having gone away.
 const HANGUP_CHECK: Duration = Duration::from_secs(1);
 
@@ -95,6 +108,14 @@ fn watch_for_hangup() {
                 std::thread::sleep(HANGUP_CHECK);
                 if !std::io::stdin().is_terminal() {
                     tracing::warn!("the terminal went away; exiting");
+                    let work = std::mem::take(
+                        &mut *BEFORE_HANGUP_EXIT
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    );
+                    for work in work {
+                        work();
+                    }
                     // 128 + SIGHUP, as a shell reports a process ended by hang-up.
                     std::process::exit(129);
                 }

@@ -828,10 +828,13 @@ impl StatsTab {
                  by statement, from its pg_stat_statements.",
             ),
             Line::default(),
-            plain(
+            plain(if self.built_in == Some(BuiltIn::Skipped) {
+                "For the demo’s own database (a small shop with a workload), run keydeck demo \
+                 without --no-postgres, with PostgreSQL’s server installed:"
+            } else {
                 "For the demo’s own database (a small shop with a workload), install \
-                 PostgreSQL’s server and run keydeck demo again:",
-            ),
+                 PostgreSQL’s server and run keydeck demo again:"
+            }),
             code("apt-get install postgresql     (Debian, Ubuntu)"),
             code("brew install postgresql        (macOS)"),
             Line::default(),
