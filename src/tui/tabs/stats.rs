@@ -139,8 +139,12 @@ impl BuiltIn {
 
     /// What the tab says in place of database `name`'s statements while this is how the
     /// demo's own database stands; None when it is up (or `name` is another database).
-    fn standing(&self, name: &str) -> Option<String> {
+    fn standing(&self, name: &str, warming: bool) -> Option<String> {
         match self {
+            BuiltIn::Up(own) if own == name && warming => Some(format!(
+                "PostgreSQL is up and its workload runs; the first statements of `{own}` show \
+                 after the service's next two sampling rounds (5 s apart)."
+            )),
             BuiltIn::Starting(own) if own == name => Some(format!(
                 "Starting PostgreSQL… the demo’s own database `{own}`, with a workload: its \
                  statements show here a few seconds after it is up."
@@ -183,6 +187,8 @@ pub struct StatsTab {
     /// When the rows on screen arrived.
     refreshed_at: Option<OffsetDateTime>,
     refreshed_tick: u64,
+    /// When the statements were last asked for.
+    asked_tick: u64,
     tick: u64,
     /// The open statement's calls and time per interval, once the service sent them.
     series: Option<Series>,
@@ -195,6 +201,8 @@ pub struct StatsTab {
     pub built_in: Option<BuiltIn>,
     /// A database to open once the list holds it (the demo's own, by name).
     open_when_listed: Option<String>,
+    /// The demo's own database has shown statements.
+    built_in_shown: bool,
 }
 
 impl StatsTab {
@@ -221,6 +229,12 @@ impl StatsTab {
     /// selected.
     pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) {
         let selected = self.selected().map(|s| s.id.clone());
+        if !stats.is_empty()
+            && self.database_name().is_some()
+            && self.database_name() == self.built_in.as_ref().and_then(BuiltIn::name)
+        {
+            self.built_in_shown = true;
+        }
         self.rows = stats;
         self.stats_load = Load::Loaded;
         self.refreshed_at = Some(now);
@@ -268,6 +282,27 @@ impl StatsTab {
         let mut effects = vec![self.reload_rows()];
         effects.extend(self.load_stats());
         effects
+    }
+
+    /// What the tab says in place of database `name`'s statements while it is the demo's
+    /// own and not up, or up without statements shown yet.
+    fn standing(&self, name: &str) -> Option<String> {
+        self.built_in.as_ref()?.standing(name, !self.built_in_shown)
+    }
+
+    /// Whether a failed answer for `database_id` is expected: the demo's own database while
+    /// it starts, or until its first statements arrive (the service needs two sampling
+    /// rounds, and its state probe may still remember it down). It is asked again on the
+    /// early schedule, without an error message.
+    pub fn expects_failure(&self, database_id: &str) -> bool {
+        let Some(built_in) = &self.built_in else {
+            return false;
+        };
+        let own = self
+            .databases
+            .iter()
+            .any(|d| d.id == database_id && Some(d.name.as_str()) == built_in.name());
+        own && !self.built_in_shown && matches!(built_in, BuiltIn::Starting(_) | BuiltIn::Up(_))
     }
 
     /// The service monitors no database: the tab explains what would fill it.
@@ -324,7 +359,7 @@ impl StatsTab {
             {
                 let why = self
                     .database_name()
-                    .and_then(|name| self.built_in.as_ref()?.standing(name))
+                    .and_then(|name| self.standing(name))
                     .map_or_else(
                         || "no statement is shown in this window yet".to_owned(),
                         |standing| standing.trim_end_matches('.').to_owned(),
@@ -373,6 +408,13 @@ impl StatsTab {
         let Some(database_id) = self.open_database.clone() else {
             return Vec::new();
         };
+        if let (Some(BuiltIn::Starting(own)), Some(name)) = (&self.built_in, self.database_name())
+            && own == name
+        {
+            // Nothing to read yet: it is asked for when the demo reports it up.
+            return Vec::new();
+        }
+        self.asked_tick = self.tick;
         self.stats_load = Load::Loading;
         let mut effects = vec![Effect::LoadStats {
             database_id,
@@ -632,8 +674,14 @@ impl TabView for StatsTab {
         } else {
             REFRESH_TICKS
         };
-        let due = tick.saturating_sub(self.refreshed_tick) >= every;
-        if due && !self.paused && self.stats_load == Load::Loaded {
+        let last = self.refreshed_tick.max(self.asked_tick);
+        let due = tick.saturating_sub(last) >= every;
+        let retry = matches!(self.stats_load, Load::Failed(_))
+            && self
+                .open_database
+                .as_deref()
+                .is_some_and(|id| self.expects_failure(id));
+        if due && !self.paused && (self.stats_load == Load::Loaded || retry) {
             self.load_stats()
         } else {
             Vec::new()
@@ -750,7 +798,9 @@ impl StatsTab {
             buf,
         );
         if self.open_database.is_none() {
-            let standing = (self.built_in.as_ref()).and_then(|b| b.standing(b.name()?));
+            let standing = (self.built_in.as_ref())
+                .and_then(BuiltIn::name)
+                .and_then(|name| self.standing(name));
             let text = standing.unwrap_or_else(|| {
                 format!(
                     "Pick a database and press {}.",
@@ -763,8 +813,7 @@ impl StatsTab {
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
         Paragraph::new(fit::truncate_line(&self.info_line(look), info.width.into()))
             .render(info, buf);
-        let standing =
-            (self.database_name()).and_then(|name| self.built_in.as_ref()?.standing(name));
+        let standing = self.database_name().and_then(|name| self.standing(name));
         if self.view.is_empty()
             && let Some(standing) = standing
         {
