@@ -877,12 +877,19 @@ impl StatsTab {
                  by statement, from its pg_stat_statements.",
             ),
             Line::default(),
-            plain(if self.built_in == Some(BuiltIn::Skipped) {
-                "For the demo’s own database (a small shop with a workload), run keydeck demo \
-                 without --no-postgres, with PostgreSQL’s server installed:"
-            } else {
-                "For the demo’s own database (a small shop with a workload), install \
-                 PostgreSQL’s server and run keydeck demo again:"
+            plain(match self.built_in {
+                Some(BuiltIn::Skipped) => {
+                    "For the demo’s own database (a small shop with a workload), run keydeck \
+                     demo without --no-postgres, with PostgreSQL’s server installed:"
+                }
+                Some(_) => {
+                    "For the demo’s own database (a small shop with a workload), install \
+                     PostgreSQL’s server and run keydeck demo again:"
+                }
+                None => {
+                    "For a demo database (a small shop with a workload), install PostgreSQL’s \
+                     server and run keydeck demo:"
+                }
             }),
             code("apt-get install postgresql     (Debian, Ubuntu)"),
             code("brew install postgresql        (macOS)"),
