@@ -252,17 +252,18 @@ impl App {
                 match result {
                     Ok(stats) => {
                         self.online();
-                        self.stats.set_stats(stats, self.now);
-                        Vec::new()
+                        self.stats.set_stats(stats, self.now)
                     }
                     Err(e) => {
                         // The rows on screen stay: an old service refusing a window, or a
                         // failed refresh, should not blank what was already there.
-                        self.stats.stats_load = Load::Failed(e.to_string());
                         if self.stats.expects_failure(&database_id) {
-                            // The demo's own database coming up: asked again shortly.
+                            // The demo's own database coming up: asked again shortly, and
+                            // no failure shown.
+                            self.stats.stats_load = Load::Idle;
                             return Vec::new();
                         }
+                        self.stats.stats_load = Load::Failed(e.to_string());
                         self.failed(&e, Effect::LoadStats { database_id, since })
                     }
                 }

@@ -226,14 +226,18 @@ impl StatsTab {
     }
 
     /// A refresh arrived at `now`: the rows replace the old ones, the same statement stays
-    /// selected.
-    pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) {
+    /// selected. The first statements of the demo's own database have the list asked for
+    /// again: its state there was probed while it started.
+    pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) -> Vec<Effect> {
         let selected = self.selected().map(|s| s.id.clone());
+        let mut effects = Vec::new();
         if !stats.is_empty()
+            && !self.built_in_shown
             && self.database_name().is_some()
             && self.database_name() == self.built_in.as_ref().and_then(BuiltIn::name)
         {
             self.built_in_shown = true;
+            effects.push(self.reload_rows());
         }
         self.rows = stats;
         self.stats_load = Load::Loaded;
@@ -245,6 +249,7 @@ impl StatsTab {
         {
             self.cursor.index = pos;
         }
+        effects
     }
 
     /// The list arrived; the demo's own database is opened as soon as it is in it.
@@ -676,7 +681,7 @@ impl TabView for StatsTab {
         };
         let last = self.refreshed_tick.max(self.asked_tick);
         let due = tick.saturating_sub(last) >= every;
-        let retry = matches!(self.stats_load, Load::Failed(_))
+        let retry = self.stats_load == Load::Idle
             && self
                 .open_database
                 .as_deref()
@@ -748,8 +753,11 @@ impl StatsTab {
             .db_cursor
             .window(&self.databases, inner.height.saturating_sub(1) as usize);
         // Names are whatever the service's operator wrote.
+        // The demo's own database reads as starting until its first statements arrive (its
+        // state was probed while it started).
         let starting = match &self.built_in {
             Some(BuiltIn::Starting(name)) => Some(name.as_str()),
+            Some(BuiltIn::Up(name)) if !self.built_in_shown => Some(name.as_str()),
             _ => None,
         };
         let rows = window.iter().map(|d| {
