@@ -48,6 +48,10 @@ enum Command {
         /// Also serve query statistics of a PostgreSQL database: [ID:]NAME=postgres://… (repeatable).
         #[arg(long, value_parser = parse_monitor)]
         monitor: Vec<(String, String)>,
+        /// Start no PostgreSQL of the demo's own (by default, where PostgreSQL's server is
+        /// installed, a throwaway cluster with a workload is monitored as `shop`).
+        #[arg(long)]
+        no_postgres: bool,
     },
     /// Print the GraphQL schema (SDL) the service speaks.
     Schema,
@@ -362,12 +366,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "keydeck", &mut script);
             output::write(&String::from_utf8_lossy(&script))
         }
-        Some(Command::Demo { monitor }) => {
+        Some(Command::Demo {
+            monitor,
+            no_postgres,
+        }) => {
             init_logging(Some(&log_file()?))?;
             runtime.block_on(async {
-                let demo = demo::start(monitor).await?;
+                let demo = demo::start(monitor, !no_postgres).await?;
                 let profile = Profile::new(demo.running.graphql_url());
-                cli::open_tui(demo.client.clone(), "demo", &profile, "memory").await
+                let built_in = Some(demo.built_in.clone());
+                cli::open_tui(demo.client.clone(), "demo", &profile, "memory", built_in).await
             })
         }
         Some(Command::Login {
@@ -461,6 +469,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 &c.profile_name,
                 &c.profile,
                 &c.credential_source,
+                None,
             ))
         }
     }

@@ -1,28 +1,118 @@
 //! `keydeck demo`: the key service in-process on a temporary SQLite file, seeded through the
 //! API, with the TUI logged in as its bootstrap admin. The credential stays in memory.
+//!
+//! Where PostgreSQL's server binaries are on the machine, the demo also brings its own
+//! database for Query Stats ([`postgres`]): a throwaway cluster in the demo's temporary
+//! directory, started in the background (the TUI does not wait for it), with a small shop
+//! schema and a workload running inside keydeck ([`workload`]), monitored as `shop`. The
+//! TUI hears how it stands through a watch channel ([`BuiltIn`]).
+
+mod postgres;
+mod workload;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
+use sqlx::postgres::PgPoolOptions;
+use tokio::sync::watch;
 
 use crate::api::{ApiClient, AuthScheme, KeyScope, MembershipSpec, NewKey};
-use crate::server::stats::Sampling;
+use crate::server::stats::{Sampling, Target};
 use crate::server::{self, ServeConfig};
+use crate::tui::tabs::stats::BuiltIn;
 
-/// A running demo service and its admin client.
+/// The name the demo's own database is monitored under.
+pub const BUILT_IN_NAME: &str = "shop";
+
+/// A running demo service and its admin client. Dropping it stops the workload and the
+/// demo's PostgreSQL (waiting for it), then removes the temporary directory.
 pub struct Demo {
     pub running: server::Running,
     pub client: ApiClient,
-    /// Keeps the temporary database alive as long as the demo runs.
-    _dir: tempfile::TempDir,
+    /// How the demo's own PostgreSQL stands, for the TUI.
+    pub built_in: watch::Receiver<BuiltIn>,
+    /// Starts the cluster's database and then runs the workload.
+    workload: Option<tokio::task::JoinHandle<()>>,
+    /// The cluster and the temporary directory, shared with the hang-up exit.
+    teardown: Arc<Mutex<Teardown>>,
 }
 
-/// Starts and seeds the demo service. `monitor` adds PostgreSQL databases for Query Stats.
+/// What goes when the demo ends: the cluster (stopped, waited for), then the temporary
+/// directory with the demo's database and the cluster's files.
+struct Teardown {
+    cluster: Option<postgres::Cluster>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Teardown {
+    fn run(&mut self) {
+        if let Some(mut cluster) = self.cluster.take() {
+            cluster.stop();
+        }
+        if let Some(dir) = self.dir.take()
+            && let Err(e) = dir.close()
+        {
+            tracing::warn!(error = %e, "removing the demo's temporary directory failed");
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Some(workload) = self.workload.take() {
+            workload.abort();
+        }
+        self.teardown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .run();
+    }
+}
+
 /// How often the demo samples monitored databases.
 const DEMO_STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub async fn start(monitor: Vec<(String, String)>) -> anyhow::Result<Demo> {
+/// Starts and seeds the demo service. `monitor` adds PostgreSQL databases for Query Stats;
+/// `own_postgres` starts the demo's own (`shop`) when the binaries are there.
+pub async fn start(mut monitor: Vec<(String, String)>, own_postgres: bool) -> anyhow::Result<Demo> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let (status, built_in) = watch::channel(BuiltIn::Skipped);
+    let mut cluster = None;
+    if own_postgres {
+        if let Some((label, _)) = monitor.iter().find(|(label, url)| {
+            Target::from_parts(label, url).is_ok_and(|t| t.name == BUILT_IN_NAME)
+        }) {
+            anyhow::bail!(
+                "--monitor {label}: `{BUILT_IN_NAME}` is the demo's own database; give yours \
+                 another name, or add --no-postgres"
+            );
+        }
+        match postgres::find_binaries() {
+            None => {
+                status.send_replace(BuiltIn::Missing(postgres::LOOKED_IN.to_owned()));
+            }
+            Some(bin) => {
+                tracing::info!(bin = %bin.display(), "starting the demo's own PostgreSQL");
+                let started = postgres::Plan::new(bin, dir.path()).and_then(|plan| {
+                    monitor.insert(0, (BUILT_IN_NAME.to_owned(), plan.url(BUILT_IN_NAME)));
+                    postgres::Cluster::start(plan)
+                });
+                match started {
+                    Ok(started) => {
+                        status.send_replace(BuiltIn::Starting(BUILT_IN_NAME.to_owned()));
+                        cluster = Some(started);
+                    }
+                    Err(why) => {
+                        status.send_replace(BuiltIn::Failed {
+                            name: BUILT_IN_NAME.to_owned(),
+                            why,
+                        });
+                    }
+                }
+            }
+        }
+    }
     let config = ServeConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: format!("sqlite:{}", dir.path().join("demo.db").display()),
@@ -45,10 +135,82 @@ pub async fn start(monitor: Vec<(String, String)>) -> anyhow::Result<Demo> {
         .context("the demo store was not empty")?;
     let client = ApiClient::new(&running.graphql_url(), AuthScheme::Bearer, &token)?;
     seed(&client).await.context("seeding the demo data")?;
+    let workload = cluster.as_mut().map(|cluster| bring_up(cluster, status));
+    let teardown = Arc::new(Mutex::new(Teardown {
+        cluster,
+        dir: Some(dir),
+    }));
+    // A terminal that goes away ends the process without a drop.
+    let on_hangup = Arc::clone(&teardown);
+    crate::tui::before_hangup_exit(move || {
+        on_hangup
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .run();
+    });
     Ok(Demo {
         running,
         client,
-        _dir: dir,
+        built_in,
+        workload,
+        teardown,
+    })
+}
+
+/// Creates `shop` on the running cluster, with pg_stat_statements and the shop schema; a
+/// pool on it for the workload.
+async fn set_up(plan: postgres::Plan) -> Result<sqlx::PgPool, String> {
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(plan.connect_options("postgres"))
+        .await
+        .map_err(|e| format!("connecting: {e}"))?;
+    let create = format!("CREATE DATABASE {BUILT_IN_NAME}");
+    let created = sqlx::raw_sql(&create).execute(&admin).await;
+    admin.close().await;
+    created.map_err(|e| format!("creating the database: {e}"))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(plan.connect_options(BUILT_IN_NAME))
+        .await
+        .map_err(|e| format!("connecting to {BUILT_IN_NAME}: {e}"))?;
+    sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&pool)
+        .await
+        .map_err(|e| format!("creating pg_stat_statements: {e}"))?;
+    workload::create(&pool)
+        .await
+        .map_err(|e| format!("creating the shop schema: {e}"))?;
+    Ok(pool)
+}
+
+/// Waits for the cluster in the background, creates `shop` with its schema, reports it up,
+/// then runs the workload; a failure is reported in one line.
+fn bring_up(
+    cluster: &mut postgres::Cluster,
+    status: watch::Sender<BuiltIn>,
+) -> tokio::task::JoinHandle<()> {
+    let plan = cluster.plan().clone();
+    let ready = cluster.ready_later();
+    tokio::spawn(async move {
+        let up = async {
+            ready.await?;
+            set_up(plan).await
+        };
+        match up.await {
+            Ok(pool) => {
+                tracing::info!("the demo's own PostgreSQL is up");
+                status.send_replace(BuiltIn::Up(BUILT_IN_NAME.to_owned()));
+                workload::run(pool).await;
+            }
+            Err(why) => {
+                tracing::warn!(%why, "the demo's own PostgreSQL did not start");
+                status.send_replace(BuiltIn::Failed {
+                    name: BUILT_IN_NAME.to_owned(),
+                    why,
+                });
+            }
+        }
     })
 }
 

@@ -25,6 +25,7 @@ pub async fn open_tui(
     profile_name: &str,
     profile: &Profile,
     credential_source: &str,
+    built_in: Option<tokio::sync::watch::Receiver<crate::tui::tabs::stats::BuiltIn>>,
 ) -> anyhow::Result<()> {
     let keymap = Keymap::with_overrides(&profile.keys)?;
     let theme = Theme::detect(&profile.theme, &|name| std::env::var(name).ok());
@@ -39,6 +40,7 @@ pub async fn open_tui(
         client,
         clipboard: Clipboard::new(profile.clipboard),
         mouse: profile.mouse,
+        built_in,
     })
     .await
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use super::overlay::Overlay;
+use super::tabs::stats::BuiltIn;
 use super::widgets::messages::Note;
 use crate::api::ops::{Identity, Key};
 use crate::api::{
@@ -76,6 +77,8 @@ pub enum Action {
     /// service narrowed with it.
     IdentityChanged(Result<Vec<String>, ApiError>),
     Copied(Result<CopyPath, String>),
+    /// How `keydeck demo`'s own PostgreSQL stands (starting, up, failed, absent).
+    BuiltIn(BuiltIn),
     Quit,
 }
 

@@ -43,6 +43,8 @@ pub struct Launch {
     pub client: ApiClient,
     pub clipboard: Clipboard,
     pub mouse: bool,
+    /// `keydeck demo`'s own PostgreSQL as it starts, for the Query Stats tab.
+    pub built_in: Option<tokio::sync::watch::Receiver<tabs::stats::BuiltIn>>,
 }
 
 /// Restores the terminal: leave the alternate screen, raw mode off, cursor back.
@@ -56,7 +58,7 @@ pub fn restore_terminal() {
     );
 }
 
-/// Runs the app until the user quits or a SIGTERM/SIGHUP arrives; the terminal is restored
+/// Runs the app until the user quits or a SIGTERM/SIGHUP/SIGINT arrives; the terminal is restored
 /// on every way out, panics included.
 pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let previous = std::panic::take_hook();
@@ -76,6 +78,19 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     result
 }
 
+/// What must happen before the process exits on a hang-up, where no destructor runs (the
+/// demo's own PostgreSQL is stopped and its directory removed).
+static BEFORE_HANGUP_EXIT: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Runs `work` before the process exits because its terminal went away.
+pub fn before_hangup_exit(work: impl FnOnce() + Send + 'static) {
+    BEFORE_HANGUP_EXIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Box::new(work));
+}
+
 /// How often the terminal is checked for having gone away.
 const HANGUP_CHECK: Duration = Duration::from_secs(1);
 
@@ -93,6 +108,14 @@ fn watch_for_hangup() {
                 std::thread::sleep(HANGUP_CHECK);
                 if !std::io::stdin().is_terminal() {
                     tracing::warn!("the terminal went away; exiting");
+                    let work = std::mem::take(
+                        &mut *BEFORE_HANGUP_EXIT
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    );
+                    for work in work {
+                        work();
+                    }
                     // 128 + SIGHUP, as a shell reports a process ended by hang-up.
                     std::process::exit(129);
                 }
@@ -108,6 +131,7 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
         mut app,
         client,
         mut clipboard,
+        built_in,
         ..
     } = launch;
     let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
@@ -117,6 +141,9 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
     let mut signals = Signals::new()?;
     for effect in app.start() {
         perform(effect, &client, &tx, &mut clipboard, &mut terminal);
+    }
+    if let Some(built_in) = built_in {
+        forward_built_in(built_in, tx.clone());
     }
     loop {
         terminal.draw(|frame| app.render(frame.area(), frame.buffer_mut()))?;
@@ -147,6 +174,24 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
             return Ok(());
         }
     }
+}
+
+/// Hands every change of the demo's own PostgreSQL to the app, the current state first.
+fn forward_built_in(
+    mut built_in: tokio::sync::watch::Receiver<tabs::stats::BuiltIn>,
+    tx: UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let now = built_in.borrow_and_update().clone();
+            if tx.send(Action::BuiltIn(now)).is_err() {
+                return;
+            }
+            if built_in.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 fn to_action(event: Event) -> Option<Action> {
@@ -312,12 +357,15 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
     })
 }
 
-/// SIGTERM and SIGHUP end the app cleanly (the terminal is restored by `run`).
+/// SIGTERM, SIGHUP and SIGINT end the app cleanly (the terminal is restored by `run`).
 struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     hup: tokio::signal::unix::Signal,
+    /// A SIGINT from outside (the terminal's Ctrl-C is a key in raw mode).
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -328,6 +376,7 @@ impl Signals {
             Ok(Signals {
                 term: signal(SignalKind::terminate())?,
                 hup: signal(SignalKind::hangup())?,
+                int: signal(SignalKind::interrupt())?,
             })
         }
         #[cfg(not(unix))]
@@ -339,6 +388,7 @@ impl Signals {
         tokio::select! {
             _ = self.term.recv() => {}
             _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
         }
         #[cfg(not(unix))]
         std::future::pending::<()>().await

@@ -14,11 +14,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
 /// Everything the child printed, and the screen as a terminal shows it.
 pub struct Screen {
     raw: Arc<Mutex<Vec<u8>>>,
+    /// Rows and columns of the terminal.
+    size: (u16, u16),
 }
 
 impl Screen {
     pub fn contents(&self) -> String {
-        let mut parser = vt100::Parser::new(35, 120, 0);
+        let mut parser = vt100::Parser::new(self.size.0, self.size.1, 0);
         parser.process(&self.raw.lock().unwrap());
         parser.screen().contents()
     }
@@ -68,20 +70,31 @@ pub struct Tui {
 
 impl Tui {
     pub fn start(endpoint: &str, token: &str) -> Tui {
+        Tui::spawn(
+            &[],
+            &[("KEYDECK_ENDPOINT", endpoint), ("KEYDECK_TOKEN", token)],
+            (35, 120),
+        )
+    }
+
+    /// `keydeck ARGS` in a terminal of `size` (rows, columns), with `env` set.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)], size: (u16, u16)) -> Tui {
         let home = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {
-                rows: 35,
-                cols: 120,
+                rows: size.0,
+                cols: size.1,
                 pixel_width: 0,
                 pixel_height: 0,
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(args);
         cmd.env_clear();
         isolate(home.path(), |k, v| cmd.env(k, v));
-        cmd.env("KEYDECK_ENDPOINT", endpoint);
-        cmd.env("KEYDECK_TOKEN", token);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
         let raw = Arc::new(Mutex::new(Vec::new()));
@@ -99,7 +112,7 @@ impl Tui {
         let keys = pty.master.take_writer().unwrap();
         Tui {
             child,
-            screen: Screen { raw },
+            screen: Screen { raw, size },
             keys,
             _home: home,
             _master: pty.master,

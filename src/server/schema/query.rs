@@ -255,7 +255,9 @@ impl QueryRoot {
     /// What one statement (`queryId`: its `QueryStat.id`) did over a window (as
     /// `getQueryStats`' window, by default the last 24 hours) in `points` equal intervals
     /// (60 by default, at most 240), oldest first: calls and time per interval, from the
-    /// stored samples. Needs what `getQueryStats` needs.
+    /// stored samples. The intervals start no earlier than the database's oldest sample
+    /// kept: a database monitored for two minutes has its window's intervals over those two
+    /// minutes. Needs what `getQueryStats` needs.
     #[graphql(complexity = "list_cost(points, SERIES_POINTS, child_complexity)")]
     async fn get_query_stat_series(
         &self,

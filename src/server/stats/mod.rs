@@ -468,6 +468,12 @@ impl Monitor {
             return Err(StatsError::BadPoints(points));
         }
         let (start_ms, end_ms) = self.bounds(window.0, window.1)?;
+        // The intervals start no earlier than the data does: a database monitored for two
+        // minutes charts those two minutes, not a day of intervals without a round.
+        let start_ms = match store.first_round_ms(db.numeric_id).await? {
+            Some(first_ms) => clamp_start(start_ms, end_ms, first_ms),
+            None => start_ms,
+        };
         let series = match query_id.parse::<i64>() {
             Ok(query_id) => {
                 store
@@ -545,6 +551,12 @@ impl Monitor {
             known,
         })
     }
+}
+
+/// A window's start moved up to `first_ms`, when its data begins (the database's oldest
+/// round kept) after the start, but never past the window's end.
+fn clamp_start(start_ms: i64, end_ms: i64, first_ms: i64) -> i64 {
+    start_ms.max(first_ms.min(end_ms))
 }
 
 /// `points` equal intervals of whole seconds covering `start_ms..=end_ms` and ending with it,
@@ -728,6 +740,35 @@ mod tests {
         assert_eq!(points[117].end_ts - points[117].start_ts, 31);
         assert_eq!((points[117].end_ts, points[117].calls), (3_600, 3));
         assert!(points[0].start_ts < 0);
+    }
+
+    #[test]
+    fn a_series_starts_when_monitoring_did() {
+        let c = |calls| Counters {
+            calls,
+            ..Counters::default()
+        };
+        let (day, now) = (86_400_000, 1_000_000_000_000);
+        // Monitored for two minutes: the 24 h window shrinks to those two minutes.
+        let first = now - 120_000;
+        let start = clamp_start(now - day, now, first);
+        assert_eq!(start, first);
+        // Rounds every 5 s after the first: every interval of 120 has data.
+        let series: Vec<(i64, Counters)> = (1..=24).map(|i| (first + i * 5_000, c(1))).collect();
+        let points = intervals(start, now, 120, &series);
+        assert_eq!(points[0].start_ts, first / 1000);
+        let empty = points.iter().filter(|p| p.rounds == 0).count();
+        // 1 s intervals, a round every 5th: 4 in 5 are empty, none before monitoring began.
+        assert_eq!(empty, 96, "{points:?}");
+        // Unclamped, 119 of 120 intervals would have been before monitoring began.
+        let unclamped = intervals(now - day, now, 120, &series);
+        assert_eq!(unclamped.iter().filter(|p| p.rounds == 0).count(), 119);
+        // Data older than the window, or a first round after the window's end: as asked.
+        assert_eq!(
+            clamp_start(now - 3_600_000, now, now - day),
+            now - 3_600_000
+        );
+        assert_eq!(clamp_start(now - 3_600_000, now - 1_000, now), now - 1_000);
     }
 
     #[test]

@@ -535,6 +535,19 @@ impl Store {
         Ok(got)
     }
 
+    /// When the oldest round kept of a database was taken (milliseconds): where its data
+    /// begins, so a window reaching further back has nothing there. None before its first
+    /// round.
+    pub async fn first_round_ms(&self, database_id: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT taken_ms FROM stats_rounds WHERE database_id = $1 \
+             ORDER BY taken_ms, id LIMIT 1",
+        )
+        .bind(database_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
     /// How many rounds and samples the store holds (all databases): what retention bounds.
     pub async fn sample_counts(&self) -> StoreResult<(i64, i64)> {
         let rounds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_rounds")

@@ -18,7 +18,7 @@ use crate::api::{Database, DatabaseProblem, QueryStat, QueryStatPoint};
 use crate::text::visible;
 use crate::ttl::{Ttl, parse_window};
 use crate::tui::action::{Effect, Reply};
-use crate::tui::keymap::{Command, Context};
+use crate::tui::keymap::{Command, Context, Keymap};
 use crate::tui::overlay::Look;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::messages::Note;
@@ -110,6 +110,57 @@ pub fn window_label(window: Option<Ttl>) -> String {
     }
 }
 
+/// The PostgreSQL database `keydeck demo` brings along, as the demo reports it while it
+/// starts, for the tab to say what it waits for (or why there is none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuiltIn {
+    /// `--no-postgres`.
+    Skipped,
+    /// No server binaries were found (where the demo looked).
+    Missing(String),
+    /// The cluster is being created; it is monitored under this name.
+    Starting(String),
+    /// The cluster is up, with its workload, monitored under this name.
+    Up(String),
+    /// The cluster did not start: why, in one line.
+    Failed { name: String, why: String },
+}
+
+impl BuiltIn {
+    /// The name it is (or was to be) monitored under.
+    fn name(&self) -> Option<&str> {
+        match self {
+            BuiltIn::Starting(name) | BuiltIn::Up(name) | BuiltIn::Failed { name, .. } => {
+                Some(name)
+            }
+            BuiltIn::Skipped | BuiltIn::Missing(_) => None,
+        }
+    }
+
+    /// What the tab says in place of database `name`'s statements while this is how the
+    /// demo's own database stands; None when it is up (or `name` is another database).
+    fn standing(&self, name: &str, warming: bool) -> Option<String> {
+        match self {
+            BuiltIn::Up(own) if own == name && warming => Some(format!(
+                "PostgreSQL is up and its workload runs; the first statements of `{own}` show \
+                 after the service's next two sampling rounds (5 s apart)."
+            )),
+            BuiltIn::Starting(own) if own == name => Some(format!(
+                "Starting PostgreSQL… the demo’s own database `{own}`, with a workload: its \
+                 statements show here a few seconds after it is up."
+            )),
+            BuiltIn::Failed { name: own, why } if own == name => {
+                Some(format!("The demo’s PostgreSQL did not start: {why}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Ticks between two refreshes while the open database has no statements yet: 2 s, so that
+/// a database that just came up shows its first statements at once.
+const EARLY_REFRESH_TICKS: u64 = 8;
+
 #[derive(Debug, Default)]
 pub struct StatsTab {
     pub databases: Vec<Database>,
@@ -136,6 +187,8 @@ pub struct StatsTab {
     /// When the rows on screen arrived.
     refreshed_at: Option<OffsetDateTime>,
     refreshed_tick: u64,
+    /// When the statements were last asked for.
+    asked_tick: u64,
     tick: u64,
     /// The open statement's calls and time per interval, once the service sent them.
     series: Option<Series>,
@@ -144,6 +197,12 @@ pub struct StatsTab {
     /// The width the tab was last drawn at: a series is asked for with one interval per
     /// column of its charts.
     drawn_width: std::cell::Cell<u16>,
+    /// The demo's own database, when this TUI is `keydeck demo`'s.
+    pub built_in: Option<BuiltIn>,
+    /// A database to open once the list holds it (the demo's own, by name).
+    open_when_listed: Option<String>,
+    /// The demo's own database has shown statements.
+    built_in_shown: bool,
 }
 
 impl StatsTab {
@@ -167,9 +226,19 @@ impl StatsTab {
     }
 
     /// A refresh arrived at `now`: the rows replace the old ones, the same statement stays
-    /// selected.
-    pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) {
+    /// selected. The first statements of the demo's own database have the list asked for
+    /// again: its state there was probed while it started.
+    pub fn set_stats(&mut self, stats: Vec<QueryStat>, now: OffsetDateTime) -> Vec<Effect> {
         let selected = self.selected().map(|s| s.id.clone());
+        let mut effects = Vec::new();
+        if !stats.is_empty()
+            && !self.built_in_shown
+            && self.database_name().is_some()
+            && self.database_name() == self.built_in.as_ref().and_then(BuiltIn::name)
+        {
+            self.built_in_shown = true;
+            effects.push(self.reload_rows());
+        }
         self.rows = stats;
         self.stats_load = Load::Loaded;
         self.refreshed_at = Some(now);
@@ -180,12 +249,130 @@ impl StatsTab {
         {
             self.cursor.index = pos;
         }
+        effects
     }
 
-    pub fn set_databases(&mut self, databases: Vec<Database>) {
+    /// The list arrived; the demo's own database is opened as soon as it is in it.
+    pub fn set_databases(&mut self, databases: Vec<Database>) -> Vec<Effect> {
         self.databases = databases;
         self.databases_load = Load::Loaded;
         self.db_cursor.clamp(self.databases.len());
+        let listed = self
+            .open_when_listed
+            .as_deref()
+            .and_then(|name| self.databases.iter().position(|d| d.name == name));
+        match listed {
+            Some(position) if self.open_database.is_none() => {
+                self.open_when_listed = None;
+                self.db_cursor.index = position;
+                let id = self.databases[position].id.clone();
+                self.open(id)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The demo reported on its own database: it is opened once listed, and when it comes up
+    /// the list (its state) and its statements are asked for again at once.
+    pub fn set_built_in(&mut self, built_in: BuiltIn) -> Vec<Effect> {
+        let came_up =
+            matches!(built_in, BuiltIn::Up(_)) && !matches!(self.built_in, Some(BuiltIn::Up(_)));
+        if self.open_database.is_none() {
+            self.open_when_listed = built_in.name().map(str::to_owned);
+        }
+        self.built_in = Some(built_in);
+        if !came_up || self.databases_load == Load::Idle {
+            return Vec::new();
+        }
+        let mut effects = vec![self.reload_rows()];
+        effects.extend(self.load_stats());
+        effects
+    }
+
+    /// What the tab says in place of database `name`'s statements while it is the demo's
+    /// own and not up, or up without statements shown yet.
+    fn standing(&self, name: &str) -> Option<String> {
+        self.built_in.as_ref()?.standing(name, !self.built_in_shown)
+    }
+
+    /// Whether a failed answer for `database_id` is expected: the demo's own database while
+    /// it starts, or until its first statements arrive (the service needs two sampling
+    /// rounds, and its state probe may still remember it down). It is asked again on the
+    /// early schedule, without an error message.
+    pub fn expects_failure(&self, database_id: &str) -> bool {
+        let Some(built_in) = &self.built_in else {
+            return false;
+        };
+        let own = self
+            .databases
+            .iter()
+            .any(|d| d.id == database_id && Some(d.name.as_str()) == built_in.name());
+        own && !self.built_in_shown && matches!(built_in, BuiltIn::Starting(_) | BuiltIn::Up(_))
+    }
+
+    /// The service monitors no database: the tab explains what would fill it.
+    pub fn nothing_monitored(&self) -> bool {
+        self.databases_load == Load::Loaded && self.databases.is_empty()
+    }
+
+    /// Why `command` has nothing to act on now, if it has not.
+    fn idle_reason(&self, command: Command, keymap: &Keymap) -> Option<String> {
+        let verb = match command {
+            Command::Open => "open",
+            Command::CopyQuery | Command::CopyUrl => "copy",
+            Command::Sort | Command::ReverseSort => "sort",
+            Command::Window | Command::CustomWindow => "set a window for",
+            Command::PauseRefresh => "refresh",
+            Command::Narrow => "filter",
+            Command::Back => "close",
+            Command::Down
+            | Command::Up
+            | Command::PageDown
+            | Command::PageUp
+            | Command::First
+            | Command::Last => "move through",
+            _ => return None,
+        };
+        if self.nothing_monitored() {
+            return Some(format!(
+                "Nothing to {verb}: this service monitors no database (the tab says how to \
+                 add one)."
+            ));
+        }
+        let open_key = keymap.key_for(Context::Stats, Command::Open);
+        let statement_command = matches!(
+            command,
+            Command::CopyQuery | Command::CopyUrl | Command::Narrow
+        );
+        match self.pane {
+            Pane::Databases if self.databases.is_empty() => {
+                Some(format!("Nothing to {verb} yet: no database is listed."))
+            }
+            Pane::Databases if statement_command => Some(format!(
+                "Nothing to {verb} here: open a database first ({open_key}), then pick a \
+                 statement."
+            )),
+            Pane::Databases if command == Command::Back => {
+                Some("Nothing to close: this is the list of databases.".into())
+            }
+            Pane::Statements
+                if self.view.is_empty()
+                    && matches!(
+                        command,
+                        Command::Open | Command::CopyQuery | Command::CopyUrl
+                    ) =>
+            {
+                let why = self
+                    .database_name()
+                    .and_then(|name| self.standing(name))
+                    .map_or_else(
+                        || "no statement is shown in this window yet".to_owned(),
+                        |standing| standing.trim_end_matches('.').to_owned(),
+                    );
+                Some(format!("No statement to {verb}: {why}."))
+            }
+            _ => None,
+        }
     }
 
     /// The open database's name, or its id while the list does not hold it.
@@ -226,6 +413,13 @@ impl StatsTab {
         let Some(database_id) = self.open_database.clone() else {
             return Vec::new();
         };
+        if let (Some(BuiltIn::Starting(own)), Some(name)) = (&self.built_in, self.database_name())
+            && own == name
+        {
+            // Nothing to read yet: it is asked for when the demo reports it up.
+            return Vec::new();
+        }
+        self.asked_tick = self.tick;
         self.stats_load = Load::Loading;
         let mut effects = vec![Effect::LoadStats {
             database_id,
@@ -363,7 +557,10 @@ impl TabView for StatsTab {
         Context::Stats
     }
 
-    fn on_command(&mut self, command: Command, _shared: &Shared) -> Reply {
+    fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
+        if let Some(why) = self.idle_reason(command, shared.keymap) {
+            return Reply::note(Note::info(why, Some(Tab::Stats)));
+        }
         let moved = match self.pane {
             Pane::Databases => move_cursor(&mut self.db_cursor, command, self.databases.len()),
             Pane::Statements | Pane::Detail => {
@@ -477,8 +674,19 @@ impl TabView for StatsTab {
     /// or another window asks again).
     fn on_tick(&mut self, tick: u64) -> Vec<Effect> {
         self.tick = tick;
-        let due = tick.saturating_sub(self.refreshed_tick) >= REFRESH_TICKS;
-        if due && !self.paused && self.stats_load == Load::Loaded {
+        let every = if self.rows.is_empty() {
+            EARLY_REFRESH_TICKS
+        } else {
+            REFRESH_TICKS
+        };
+        let last = self.refreshed_tick.max(self.asked_tick);
+        let due = tick.saturating_sub(last) >= every;
+        let retry = self.stats_load == Load::Idle
+            && self
+                .open_database
+                .as_deref()
+                .is_some_and(|id| self.expects_failure(id));
+        if due && !self.paused && (self.stats_load == Load::Loaded || retry) {
             self.load_stats()
         } else {
             Vec::new()
@@ -506,6 +714,9 @@ impl TabView for StatsTab {
             && let Some(stat) = self.selected()
         {
             return self.render_detail(stat, area, buf, look);
+        }
+        if self.nothing_monitored() {
+            return self.render_explanation(area, buf, look.theme);
         }
         let [left, right] =
             Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
@@ -542,8 +753,16 @@ impl StatsTab {
             .db_cursor
             .window(&self.databases, inner.height.saturating_sub(1) as usize);
         // Names are whatever the service's operator wrote.
+        // The demo's own database reads as starting until its first statements arrive (its
+        // state was probed while it started).
+        let starting = match &self.built_in {
+            Some(BuiltIn::Starting(name)) => Some(name.as_str()),
+            Some(BuiltIn::Up(name)) if !self.built_in_shown => Some(name.as_str()),
+            _ => None,
+        };
         let rows = window.iter().map(|d| {
             let state = match &d.problem {
+                _ if starting == Some(d.name.as_str()) => Span::styled("starting…", theme.dim),
                 None => Span::raw("ok"),
                 Some(problem) => Span::styled(problem.label, theme.error),
             };
@@ -587,16 +806,27 @@ impl StatsTab {
             buf,
         );
         if self.open_database.is_none() {
-            let text = format!(
-                "Pick a database and press {}.",
-                look.keymap.key_for(Context::Stats, Command::Open)
-            );
+            let standing = (self.built_in.as_ref())
+                .and_then(BuiltIn::name)
+                .and_then(|name| self.standing(name));
+            let text = standing.unwrap_or_else(|| {
+                format!(
+                    "Pick a database and press {}.",
+                    look.keymap.key_for(Context::Stats, Command::Open)
+                )
+            });
             return message(text, theme, inner, buf);
         }
         let [info, rest] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
         Paragraph::new(fit::truncate_line(&self.info_line(look), info.width.into()))
             .render(info, buf);
+        let standing = self.database_name().and_then(|name| self.standing(name));
+        if self.view.is_empty()
+            && let Some(standing) = standing
+        {
+            return message(standing, theme, rest, buf);
+        }
         if self.view.is_empty() {
             let text = match &self.stats_load {
                 Load::Failed(e) => match self.open_problem() {
@@ -612,7 +842,11 @@ impl StatsTab {
                     self.search.input.as_str().trim(),
                     look.keymap.key_for(Context::Stats, Command::Back)
                 ),
-                Load::Loaded => "No statements recorded yet (pg_stat_statements is empty).".into(),
+                Load::Loaded => format!(
+                    "No statements recorded yet: the service needs two sampling rounds of \
+                     pg_stat_statements to see what ran between them (asked again every {} s).",
+                    EARLY_REFRESH_TICKS / 4
+                ),
                 _ => "Loading…".into(),
             };
             return message(text, theme, rest, buf);
@@ -623,6 +857,60 @@ impl StatsTab {
         let rows = window.iter().map(|&i| statement_cells(&self.rows[i]));
         let selected = (self.pane == Pane::Statements).then_some(self.cursor.index - offset);
         table(&self.columns(), rows, selected, theme, rest, buf);
+    }
+
+    /// What would fill the tab, when the service monitors no database: the demo's own
+    /// database and what it needs, or a database of one's own with pg_stat_statements.
+    fn render_explanation(&self, area: Rect, buf: &mut Buffer, theme: &Theme) {
+        let inner = framed(" Query Stats ".into(), theme.accent, theme, area, buf);
+        let why = match &self.built_in {
+            Some(BuiltIn::Skipped) => {
+                "keydeck demo --no-postgres: the demo started no PostgreSQL of its own, and \
+                 monitors no database."
+                    .to_owned()
+            }
+            Some(BuiltIn::Missing(looked)) => format!(
+                "No database is monitored: the demo found no PostgreSQL server to start one \
+                 of its own (it looked in {looked})."
+            ),
+            _ => "This service monitors no database.".to_owned(),
+        };
+        let code = |text: &str| Line::from(Span::styled(format!("  {text}"), theme.accent));
+        let plain = |text: &str| Line::from(text.to_owned());
+        let lines = vec![
+            Line::from(Span::styled(why, theme.header)),
+            Line::default(),
+            plain(
+                "Query Stats shows what a PostgreSQL database spends its time on, statement \
+                 by statement, from its pg_stat_statements.",
+            ),
+            Line::default(),
+            plain(match self.built_in {
+                Some(BuiltIn::Skipped) => {
+                    "For the demo’s own database (a small shop with a workload), run keydeck \
+                     demo without --no-postgres, with PostgreSQL’s server installed:"
+                }
+                Some(_) => {
+                    "For the demo’s own database (a small shop with a workload), install \
+                     PostgreSQL’s server and run keydeck demo again:"
+                }
+                None => {
+                    "For a demo database (a small shop with a workload), install PostgreSQL’s \
+                     server and run keydeck demo:"
+                }
+            }),
+            code("apt-get install postgresql     (Debian, Ubuntu)"),
+            code("brew install postgresql        (macOS)"),
+            Line::default(),
+            plain("Or monitor a database of yours (keydeck serve takes the same flag):"),
+            code("keydeck demo --monitor NAME=postgres://USER@HOST/DB"),
+            plain("with pg_stat_statements there: in postgresql.conf, then restart,"),
+            code("shared_preload_libraries = 'pg_stat_statements'"),
+            plain("and in that database"),
+            code("CREATE EXTENSION pg_stat_statements;"),
+        ];
+        let lines = fit::wrap_all(&lines, inner.width.into());
+        Paragraph::new(fit::clip(lines, inner.height.into(), theme.dim)).render(inner, buf);
     }
 
     /// The window, the refresh and, when the last request failed while rows stay on
