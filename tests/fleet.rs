@@ -714,6 +714,39 @@ async fn by_name_cursor(server: &TestServer, query: &str) -> Value {
         .clone()
 }
 
+/// Identities stored before `identities.name_order` existed hold `''` there: opening the store
+/// computes it (once, as it does keys' name forms), and the order by name is right again.
+#[tokio::test(flavor = "multi_thread")]
+async fn identities_stored_before_their_name_order_are_ordered_after_a_reopen() {
+    let server = TestServer::start().await;
+    for name in ["Zeta", "alpha", "Mu"] {
+        server.global_key(name, &[]).await;
+    }
+    let mut conn = server.store_connection().await;
+    for statement in [
+        "UPDATE identities SET name_order = ''",
+        "DELETE FROM store_meta WHERE name = 'identity_name_version'",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    let reopened = keydeck::server::store::Store::open(server.database_url())
+        .await
+        .unwrap();
+    drop(reopened);
+    let by_name = walk(
+        &server,
+        "query($o: IdentityOrder, $first: Int, $after: String) { identities(orderBy: $o, \
+         first: $first, after: $after) { pageInfo { hasNextPage endCursor } \
+         nodes { id description } } }",
+        "identities",
+        &json!({ "o": { "field": "NAME", "direction": "DESC" } }),
+        Way::Forward(2),
+    )
+    .await;
+    let names: Vec<String> = by_name.iter().map(|n| string(&n["description"])).collect();
+    assert_eq!(names, ["Zeta", "Mu", "bootstrap admin", "alpha"]);
+}
+
 /// Issue 19.4: enabling an expired key is refused with its own code, by the service and the
 /// CLI (it said "enabled" and exited 0, and the key stayed unusable).
 #[tokio::test(flavor = "multi_thread")]
