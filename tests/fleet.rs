@@ -747,6 +747,51 @@ async fn identities_stored_before_their_name_order_are_ordered_after_a_reopen() 
     assert_eq!(names, ["Zeta", "Mu", "bootstrap admin", "alpha"]);
 }
 
+/// Issue 18.8: on a terminal a table fits its width, the widest columns cut with `…`; piped,
+/// every value is whole (and `--json` as it was).
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_fit_the_terminal_and_keep_whole_values_when_piped() {
+    let server = TestServer::start().await;
+    let long = format!("long-{}", "n".repeat(195));
+    assert_eq!(long.chars().count(), 200);
+    let key = server.global_key(&long, &["monitor"]).await;
+    server.global_key("short", &[]).await;
+    let endpoint = server.graphql_url();
+    for cols in [80, 100] {
+        let admin = server.admin.clone();
+        let endpoint = endpoint.clone();
+        let (code, raw) = tokio::task::spawn_blocking(move || {
+            common::pty::Tui::spawn(&endpoint, &admin, &["keys", "list"], cols).finish("short")
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, 0, "{raw}");
+        let lines: Vec<&str> = raw.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let row = lines
+            .iter()
+            .find(|l| l.contains("long-n"))
+            .unwrap_or_else(|| panic!("no row of the long key: {raw}"));
+        assert!(row.contains('…'), "{row}");
+        assert!(row.contains(&key.id[..5]), "the id starts the row: {row}");
+        for line in &lines {
+            let width: usize = line
+                .chars()
+                .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+                .sum();
+            assert!(
+                width <= usize::from(cols),
+                "{width} cells at {cols}: {line}"
+            );
+        }
+    }
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "list"], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&long) && !stdout.contains('…'), "{stdout}");
+    let (code, stdout, _) = keydeck(&server, &["keys", "list", "--json"], "");
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&format!("\"{long}\"")), "{stdout}");
+}
+
 /// Issue 19.4: enabling an expired key is refused with its own code, by the service and the
 /// CLI (it said "enabled" and exited 0, and the key stayed unusable).
 #[tokio::test(flavor = "multi_thread")]

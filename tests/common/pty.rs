@@ -68,16 +68,22 @@ pub struct Tui {
 
 impl Tui {
     pub fn start(endpoint: &str, token: &str) -> Tui {
+        Tui::spawn(endpoint, token, &[], 120)
+    }
+
+    /// The binary with `args` (none: the TUI) in a terminal `cols` cells wide and 35 high.
+    pub fn spawn(endpoint: &str, token: &str, args: &[&str], cols: u16) -> Tui {
         let home = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 35,
-                cols: 120,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(args);
         cmd.env_clear();
         isolate(home.path(), |k, v| cmd.env(k, v));
         cmd.env("KEYDECK_ENDPOINT", endpoint);
@@ -104,6 +110,21 @@ impl Tui {
             _home: home,
             _master: pty.master,
         }
+    }
+
+    /// Waits for the child to exit (30 s at most) and for `last` to arrive: its exit code and
+    /// everything it printed, as raw text.
+    pub fn finish(mut self, last: &str) -> (u32, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the command never exited");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.screen.wait_for_raw(last, last);
+        (status.exit_code(), self.screen.raw_text())
     }
 
     pub fn send(&mut self, text: &str) {
