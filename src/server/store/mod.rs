@@ -330,13 +330,16 @@ async fn rekey_names(store: &Store) -> StoreResult<()> {
     .await
 }
 
+/// A stored form of a name, computed from the name.
+type NameForm = fn(&str) -> String;
+
 /// [`rekey_names`] of one table: its `columns`, each computed from `description` by its
 /// function, when the version `store_meta` holds under `version_name` is older.
 async fn rekey_table(
     store: &Store,
     table: &str,
     version_name: &str,
-    columns: &[(&str, fn(&str) -> String)],
+    columns: &[(&str, NameForm)],
 ) -> StoreResult<()> {
     use sqlx::Row as _;
     let mut tx = store.begin().await?;
