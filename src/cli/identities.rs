@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::output::{self, membership_label};
+use super::output::{self, ListShape, membership_label};
 use crate::api::{ApiClient, IdentityQuery, IdentitySort, IdentitySortField};
 
 #[derive(Serialize)]
@@ -43,15 +43,8 @@ pub struct ListArgs {
     /// The order, kept by the service across every page.
     #[arg(long, value_enum, default_value = "created")]
     pub sort: SortArg,
-    /// The other way round.
-    #[arg(long)]
-    pub desc: bool,
-    /// At most this many identities.
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Print JSON (a stable shape for scripts) instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub shape: ListShape,
 }
 
 /// What `identities list --sort` takes.
@@ -73,7 +66,7 @@ impl From<SortArg> for IdentitySortField {
 }
 
 pub async fn list(client: &ApiClient, args: ListArgs) -> anyhow::Result<()> {
-    let limit = args.limit.unwrap_or(usize::MAX);
+    let limit = args.shape.limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();
     let mut after = None;
     while out.len() < limit {
@@ -83,7 +76,7 @@ pub async fn list(client: &ApiClient, args: ListArgs) -> anyhow::Result<()> {
                 role: args.role.clone(),
                 sort: IdentitySort {
                     field: args.sort.into(),
-                    descending: args.desc,
+                    descending: args.shape.desc,
                 },
                 first: i64::try_from(limit.saturating_sub(out.len()).min(PAGE as usize))
                     .unwrap_or(PAGE),
@@ -124,7 +117,7 @@ pub async fn list(client: &ApiClient, args: ListArgs) -> anyhow::Result<()> {
         after = page.end_cursor;
     }
     out.truncate(limit);
-    if args.json {
+    if args.shape.json {
         return output::json(&out);
     }
     let rows: Vec<Vec<String>> = out

@@ -46,6 +46,20 @@ pub fn note(text: impl std::fmt::Display) {
     let _ = writeln!(io::stderr().lock(), "{text}");
 }
 
+/// How a listing command orders, bounds and prints what it lists.
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct ListShape {
+    /// The other way round (of `--sort`).
+    #[arg(long)]
+    pub desc: bool,
+    /// At most this many.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Print JSON (a stable shape for scripts) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Cells between two columns.
 const GAP: usize = 2;
 /// The fewest cells a column is cut to, unless its header is wider or its values narrower.
