@@ -512,14 +512,29 @@ async fn keys_show_answers_everything_about_one_key() {
         stdout.contains("my-blog:admin, my-blog:editor(language=cs,en)"),
         "{stdout}"
     );
+    assert!(stdout.contains("Created keys 1\n"), "{stdout}");
     assert!(
-        stdout.contains(&format!("Created keys 1: {}", child.id)),
+        stdout.contains(&child.id) && stdout.contains("owner's child"),
+        "{stdout}"
+    );
+    // The chain of creators: the child's owner, then who created the owner's key.
+    assert!(
+        stdout.contains("Owner chain  bootstrap admin\n"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "show", &child.id], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Owner chain  blog owner ← bootstrap admin\n"),
         "{stdout}"
     );
     let (code, stdout, stderr) = keydeck(&server, &["keys", "show", &child.id, "--json"], "");
     assert_eq!(code, 0, "{stderr}");
     let shown: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(shown["ownerId"], json!(owner.identity_id));
+    assert_eq!(shown["ownerChain"][0]["id"], json!(owner.identity_id));
+    assert_eq!(shown["ownerChain"][0]["description"], json!("blog owner"));
+    assert_eq!(shown["ownerChain"].as_array().map(Vec::len), Some(2));
     assert_eq!(shown["disabledBy"], json!(server.me(&server.admin).await));
     assert_eq!(shown["disabledAs"], json!("super_admin"));
     assert_eq!(shown["memberships"][0]["project"], json!("my-blog"));
@@ -814,4 +829,113 @@ async fn an_expired_key_is_not_enabled() {
         stderr.contains("KEY_EXPIRED") && !stdout.contains("enabled"),
         "{stderr}"
     );
+}
+
+/// The TUI at fleet size (issue 18): 3,000 keys and 300 projects, the real binary in a
+/// pseudo-terminal. Sorting, the end and a token prefix act on the whole store, an identity's
+/// details list the keys it created, and a membership in the 251st project is granted by
+/// typing its slug.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tui_works_at_3000_keys_and_300_projects() {
+    const KEYS: usize = 3000;
+    const PROJECTS: usize = 300;
+    let server = TestServer::start().await;
+    for chunk in (0..PROJECTS).collect::<Vec<_>>().chunks(50) {
+        futures::future::join_all(chunk.iter().map(|i| {
+            let (server, slug) = (&server, format!("p-{i:03}"));
+            async move { server.project(&slug, blog_roles()).await }
+        }))
+        .await;
+    }
+    // Names in another order than creation: sorting by name must read the whole store.
+    let name = |i: usize| format!("fleet {:04}", (i * 1_237 + 17) % KEYS);
+    let mut keys = Vec::new();
+    for chunk in (0..KEYS).collect::<Vec<_>>().chunks(100) {
+        keys.extend(
+            futures::future::join_all(chunk.iter().map(|&i| {
+                let (server, name) = (&server, name(i));
+                async move { server.global_key(&name, &[]).await }
+            }))
+            .await,
+        );
+    }
+    let hire = server.global_key("new hire", &[]).await;
+    let total = KEYS + 2;
+
+    let mut tui = common::pty::Tui::start(&server.graphql_url(), &server.admin);
+    tui.screen.wait_for("● online");
+    // The exact count at once.
+    tui.screen
+        .wait_for(&format!("Keys: 200 of {} ", thousands(total)));
+    // Sorted by name over the whole store: `fleet 0000` was created far beyond the first
+    // page, and comes first.
+    tui.send("s");
+    let screen = tui.screen.wait_for("sort: name ▲");
+    let screen = if screen.contains("fleet 0000") {
+        screen
+    } else {
+        tui.screen.wait_for("fleet 0000")
+    };
+    assert!(screen.contains("Name ▲"), "{screen}");
+    // The end in one request: the last name, and the title counts from where the rows are.
+    tui.send("G");
+    let screen = tui.screen.wait_for("new hire");
+    assert!(
+        screen.contains(&format!("of {} ", thousands(total))),
+        "{screen}"
+    );
+    // A leaked token's printed prefix finds its key on the service.
+    let leaked = &keys[1_234];
+    let prefix: String = leaked.token.chars().take(9).collect();
+    tui.send("g");
+    tui.send("g");
+    tui.send("/");
+    tui.send(&prefix);
+    tui.send("\r");
+    let screen = tui.screen.wait_for(&name(1_234));
+    assert!(screen.contains("Keys: 1 of 1 "), "{screen}");
+    tui.send("\x1b");
+
+    // Identities: the new hire's details, then a membership in p-250.
+    tui.send("2");
+    tui.screen.wait_for("Identities:");
+    tui.send("/");
+    tui.send("new hire");
+    tui.send("\r");
+    tui.screen.wait_for("Identities: 1 of 1");
+    tui.send("\r");
+    tui.screen.wait_for("Keys it created (0)");
+    tui.send("\x1b");
+    tui.send("m");
+    tui.screen.wait_for("Project membership of new hire");
+    tui.send("p-250");
+    tui.screen.wait_for("1 of 300 projects");
+    tui.send("\r");
+    tui.screen.wait_for("p-250 · ");
+    // No role is chosen for the user; the listed form names one with its values.
+    tui.send("\t");
+    tui.send("\t");
+    tui.send("editor(language=cs)");
+    tui.send("\r");
+    tui.screen
+        .wait_for("saved the identity’s roles and memberships");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &["members", "list", "--project", "p-250", "--json"],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&hire.identity_id) && stdout.contains("\"cs\""),
+        "{stdout}"
+    );
+}
+
+/// `3129` as `3,129`.
+fn thousands(n: usize) -> String {
+    keydeck::tui::tabs::paged::thousands(n)
 }

@@ -413,6 +413,57 @@ fn snapshot_identities_tab() {
 }
 
 #[test]
+fn an_identitys_details_list_the_keys_it_created() {
+    let mut app = loaded(1);
+    press(&mut app, KeyCode::Char('2'));
+    let identities: Vec<Identity> = serde_json::from_value(json!([
+        {"id": "11111111-aaaa", "description": "leaving admin", "createdAt": NOW, "roles": ["project_admin"], "projects": [{"project": {"slug": "my-blog"}, "memberships": [{"role": "editor", "variables": [{"name": "language", "values": ["cs", "en"]}]}]}], "apiKey": {"id": "k1", "state": "ENABLED"}},
+        {"id": "22222222-bbbb", "description": "someone else", "createdAt": NOW, "roles": [], "projects": [], "apiKey": null}
+    ])).unwrap();
+    app.update(Action::IdentitiesLoaded {
+        append: false,
+        result: Ok(page(identities, false)),
+    });
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::LoadCreatedKeys {
+            identity_id: "11111111-aaaa".into()
+        }]
+    );
+    assert!(screen(&app, 140, 20).contains("Keys it created: loading…"));
+    let created = keys(2);
+    // An answer for an identity no longer selected is dropped.
+    app.update(Action::CreatedKeysLoaded {
+        identity_id: "22222222-bbbb".into(),
+        result: Ok(page(created.clone(), false)),
+    });
+    assert!(screen(&app, 140, 20).contains("loading…"));
+    app.update(Action::CreatedKeysLoaded {
+        identity_id: "11111111-aaaa".into(),
+        result: Ok(Page {
+            total: 75,
+            ..page(created.clone(), true)
+        }),
+    });
+    let shown = screen(&app, 140, 20);
+    assert!(shown.contains("Keys it created (75)"), "{shown}");
+    assert!(shown.contains(&created[1].description), "{shown}");
+    assert!(shown.contains("my-blog:editor(language=cs,en)"), "{shown}");
+    assert!(
+        shown.contains("… and 73 more (keydeck keys list --created-by"),
+        "{shown}"
+    );
+    // Moving to the next identity asks for its keys; esc closes the details.
+    let effects = press(&mut app, KeyCode::Down);
+    assert!(effects.contains(&Effect::LoadCreatedKeys {
+        identity_id: "22222222-bbbb".into()
+    }));
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app, 140, 20).contains("Keys it created"));
+}
+
+#[test]
 fn stats_databases_show_their_state_and_a_failure_says_why() {
     let mut app = loaded(1);
     press(&mut app, KeyCode::Char('3'));
@@ -612,7 +663,10 @@ fn footers_and_help_offer_only_what_works_where_the_user_is() {
     press(&mut app, KeyCode::Char('x'));
     press(&mut app, KeyCode::Char('2'));
     let identities = footer(&app);
-    assert!(identities.contains("enter roles"), "{identities}");
+    assert!(
+        identities.contains("enter open") && identities.contains("R roles"),
+        "{identities}"
+    );
     // The create form's hints are the form's keys.
     press(&mut app, KeyCode::Char('1'));
     press(&mut app, KeyCode::Char('n'));
@@ -797,7 +851,7 @@ fn sorting_asks_the_service_both_ways_with_the_header_marked() {
     });
     // The key selected before stays selected, wherever the order put it.
     assert_eq!(app.keys.selected().unwrap().description, "key number 0");
-    assert_eq!(app.keys.cursor.index, 2);
+    assert_eq!(app.keys.list.cursor.index, 2);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use keydeck::api::Page;
 use keydeck::server::model::Timestamp;
 use keydeck::server::store::Store;
-use keydeck::tui::action::Action;
+use keydeck::tui::action::{Action, Effect};
 use keydeck::tui::app::{App, Session};
 use keydeck::tui::keymap::Keymap;
 use keydeck::tui::theme::Theme;
@@ -273,26 +273,47 @@ pub fn empty_app() -> App {
     )
 }
 
-/// Gives `app` `n` sample keys in pages of 500, as the TUI receives them.
+/// Scrolls `app`'s Keys tab through a listing of `n` sample keys as a user does (page down
+/// to the end), answering every page the tab asks for as the service would, by cursor.
 pub fn load_keys(app: &mut App, n: usize) -> anyhow::Result<()> {
-    for start in (0..n).step_by(500) {
-        let end = (start + 500).min(n);
-        let items = (start..end)
-            .map(keydeck::tui::fixtures::sample_key)
-            .collect::<Result<Vec<_>, _>>()?;
-        app.update(Action::KeysLoaded {
-            append: start > 0,
-            result: Ok(Page {
-                items,
-                has_next: end < n,
-                end_cursor: None,
-                has_previous: false,
-                start_cursor: None,
-                total: n as i64,
-            }),
-        });
+    let page = |from: usize, len: usize| -> anyhow::Result<Page<_>> {
+        let end = (from + len).min(n);
+        Ok(Page {
+            items: (from..end)
+                .map(keydeck::tui::fixtures::sample_key)
+                .collect::<Result<Vec<_>, _>>()?,
+            has_next: end < n,
+            end_cursor: Some(end.to_string()),
+            has_previous: from > 0,
+            start_cursor: Some(from.to_string()),
+            total: n as i64,
+        })
+    };
+    let size = usize::try_from(keydeck::tui::tabs::keys::PAGE_SIZE)?;
+    let mut effects = app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(0, size)?),
+    });
+    let down = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::PageDown);
+    loop {
+        for effect in std::mem::take(&mut effects) {
+            if let Effect::LoadKeys { query, append } = effect {
+                let from = query.after.as_deref().map_or(Ok(0), str::parse)?;
+                effects.extend(app.update(Action::KeysLoaded {
+                    append,
+                    result: Ok(page(from, size)?),
+                }));
+            }
+        }
+        if !effects.is_empty() {
+            continue;
+        }
+        let at_end = app.keys.selected().map(|k| k.id.clone());
+        effects = app.update(Action::Key(down));
+        if effects.is_empty() && app.keys.selected().map(|k| k.id.clone()) == at_end {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// Starts the real service (`keydeck::server::start`, as `keydeck serve` does) on a loopback

@@ -89,6 +89,16 @@ pub struct IdentityQuery {
     pub before: Option<String>,
 }
 
+/// One identity in a key's chain of creators; no description when the caller may not see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainLink {
+    pub id: String,
+    pub description: Option<String>,
+}
+
+/// Steps up a chain of creators read at most.
+pub const MAX_OWNER_CHAIN: usize = 32;
+
 /// One project membership: a role and its variables' values.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MembershipSpec {
@@ -528,6 +538,39 @@ impl ApiClient {
             start_cursor: list.page_info.start_cursor,
             total: list.total_count,
         })
+    }
+
+    /// The chain of creators above a key, from its owner `owner_id` up: each identity, then
+    /// the one that created its key, to the bootstrap admin. It stops at an identity the
+    /// caller may not see (listed without a description), at a loop, or after
+    /// [`MAX_OWNER_CHAIN`] steps.
+    pub async fn owner_chain(&self, owner_id: &str) -> Result<Vec<ChainLink>, ApiError> {
+        let mut chain: Vec<ChainLink> = Vec::new();
+        let mut next = Some(owner_id.to_owned());
+        while let Some(id) = next.take() {
+            if chain.len() >= MAX_OWNER_CHAIN || chain.iter().any(|l| l.id == id) {
+                break;
+            }
+            let identity = self
+                .execute::<ops::KeyOwner>(ops::key_owner::Variables {
+                    identity_id: id.clone(),
+                })
+                .await?
+                .identity;
+            let Some(identity) = identity else {
+                chain.push(ChainLink {
+                    id,
+                    description: None,
+                });
+                break;
+            };
+            next = identity.api_key.and_then(|k| k.owner).map(|o| o.id);
+            chain.push(ChainLink {
+                id: identity.id,
+                description: Some(identity.description),
+            });
+        }
+        Ok(chain)
     }
 
     /// Keys (disabled and expired ones too) matching `lookup`, every page of them: a name is

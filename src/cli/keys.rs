@@ -11,7 +11,7 @@ use super::resolve::{self, Prefer};
 use super::{exit, output};
 use crate::api::ops::Key;
 use crate::api::{
-    ApiClient, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec, NewKey,
+    ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec, NewKey,
 };
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;
@@ -541,6 +541,10 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
         None => Vec::new(),
     };
     let created_ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
+    let chain = match &k.owner {
+        Some(owner) => client.owner_chain(&owner.id).await?,
+        None => Vec::new(),
+    };
     if as_json {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -549,12 +553,15 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
             key: KeyJson<'a>,
             owner: Option<&'a str>,
             owner_id: Option<&'a str>,
+            /// The owner, who created the owner's key, … up to the bootstrap admin.
+            owner_chain: &'a [ChainLink],
             created_keys: &'a [&'a str],
         }
         return output::json(&Shown {
             key: key_json(&k),
             owner: k.owner.as_ref().map(|o| o.description.as_str()),
             owner_id: k.owner.as_ref().map(|o| o.id.as_str()),
+            owner_chain: &chain,
             created_keys: &created_ids,
         });
     }
@@ -595,12 +602,13 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
                 |o| format!("{} ({})", o.description, o.id),
             ),
         ),
+        ("Owner chain", chain_label(&chain)),
         (
             "Created keys",
-            if created_ids.is_empty() {
+            if created.is_empty() {
                 "none".to_owned()
             } else {
-                format!("{}: {}", created_ids.len(), created_ids.join(", "))
+                format!("{}", created.len())
             },
         ),
     ];
@@ -608,5 +616,32 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
     for (name, value) in fields {
         text.push_str(&format!("{name:<13}{}\n", visible(&value)));
     }
+    // The keys it created, one a line: what an offboarding reads before `keys disable`.
+    for c in &created {
+        let line = format!(
+            "  {} {:<9} {:<8} {}",
+            c.id,
+            c.token_prefix.as_deref().unwrap_or("(hash)"),
+            state_label(&c.state),
+            c.description
+        );
+        text.push_str(&format!("{}\n", visible(&line)));
+    }
     output::write(&text)
+}
+
+/// `ops lead ← bootstrap admin`: each identity up the chain; one the caller may not see by
+/// its id.
+fn chain_label(chain: &[ChainLink]) -> String {
+    if chain.is_empty() {
+        return "— (bootstrap)".into();
+    }
+    chain
+        .iter()
+        .map(|l| match &l.description {
+            Some(d) => d.clone(),
+            None => format!("{} (not visible to you)", l.id),
+        })
+        .collect::<Vec<_>>()
+        .join(" ← ")
 }

@@ -31,6 +31,11 @@ pub enum Action {
         append: bool,
         result: Result<Page<Identity>, ApiError>,
     },
+    /// The keys an identity created, for its details.
+    CreatedKeysLoaded {
+        identity_id: String,
+        result: Result<Page<Key>, ApiError>,
+    },
     ProjectsLoaded(Result<Vec<Project>, ApiError>),
     RolesLoaded(Result<Vec<Role>, ApiError>),
     DatabasesLoaded(Result<Vec<Database>, ApiError>),
@@ -84,6 +89,10 @@ pub enum Effect {
     LoadIdentities {
         query: IdentityQuery,
         append: bool,
+    },
+    /// The keys an identity created (at any depth), for its details.
+    LoadCreatedKeys {
+        identity_id: String,
     },
     LoadProjects,
     LoadRoles,

@@ -170,22 +170,10 @@ impl App {
             Action::KeysLoaded { append, result } => match result {
                 Ok(page) => {
                     self.online();
-                    self.keys.apply_page(
-                        page.items,
-                        append,
-                        (page.has_next, page.end_cursor),
-                        (page.has_previous, page.start_cursor),
-                        page.total,
-                    );
-                    self.keys.more()
+                    self.keys.on_page(page, append)
                 }
                 Err(e) => {
-                    self.keys.paging.load = Load::Failed(e.to_string());
-                    let after = append.then(|| self.keys.paging.next_cursor.clone());
-                    let retry = Effect::LoadKeys {
-                        query: self.keys.query(after.flatten()),
-                        append,
-                    };
+                    let retry = self.keys.on_failure(e.to_string());
                     self.failed(&e, retry)
                 }
             },
@@ -211,6 +199,16 @@ impl App {
                     self.failed(&e, retry)
                 }
             },
+            Action::CreatedKeysLoaded {
+                identity_id,
+                result,
+            } => {
+                if result.is_ok() {
+                    self.online();
+                }
+                self.identities.created_loaded(&identity_id, result);
+                Vec::new()
+            }
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
                     self.online();
@@ -320,7 +318,7 @@ impl App {
                     self.online();
                     self.overlay = None;
                     let text = format!(
-                        "saved the identity’s roles.{}",
+                        "saved the identity’s roles and memberships.{}",
                         crate::cli::roles::narrowed_note(narrowed.len())
                     );
                     self.say(Note::done(text, Tab::Identities));
@@ -370,7 +368,7 @@ impl App {
             Ok(created) => {
                 let name = form.name.as_str().trim().to_owned();
                 let local = local_token.is_some();
-                self.keys.select_id = Some(created.id.clone());
+                self.keys.list.select_id = Some(created.id.clone());
                 let Some(token) = created.token.or(local_token) else {
                     self.overlay = None;
                     self.say(Note::error(

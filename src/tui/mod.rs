@@ -214,6 +214,13 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             append,
             result: client.identities(&query).await,
         },
+        Effect::LoadCreatedKeys { identity_id } => {
+            let query = crate::tui::tabs::identities::created_keys_query(&identity_id);
+            Action::CreatedKeysLoaded {
+                result: client.list_keys(&query).await,
+                identity_id,
+            }
+        }
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
         Effect::LoadDatabases => Action::DatabasesLoaded(client.databases().await),

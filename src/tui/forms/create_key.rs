@@ -7,23 +7,22 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
-use super::{choices, text_value, variables_hint};
+use super::grantor::Grantor;
+use super::picker::{Pick, ProjectPicker};
+use super::{choices, labelled, text_value, variables_hint};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, KeyScope, Me, MembershipSpec, NewKey, Project, parse_variables};
-use crate::server::domain::authz::{PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
 use crate::text::visible;
 use crate::token;
 use crate::ttl::Ttl;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
 use crate::tui::overlay::{Look, Modal, Outcome};
-use crate::tui::tabs::Cursor;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::fit::{truncate, wrap, wrap_atoms};
+use crate::tui::widgets::fit::wrap;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::absolute;
 use crate::tui::widgets::{centered, popup};
@@ -85,71 +84,6 @@ pub struct Submission {
     /// Generated here; only its hash is sent.
     pub local_token: Option<String>,
 }
-
-/// What the caller may grant, from its own roles (`me`). The service refuses anything else,
-/// so the form offers only this: super admins grant every global role, a project's admins
-/// (super admins, `project_admin`, members in its `admin` role) every role of that project,
-/// and everyone else only what they hold themselves.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Grantor {
-    pub global_roles: Vec<String>,
-    /// Per project slug, the roles held there.
-    pub project_roles: Vec<(String, Vec<String>)>,
-}
-
-impl Grantor {
-    pub fn of(me: &Me) -> Grantor {
-        Grantor {
-            global_roles: me.roles.clone(),
-            project_roles: me
-                .projects
-                .iter()
-                .map(|p| {
-                    let roles = p.memberships.iter().map(|m| m.role.clone()).collect();
-                    (p.project.slug.clone(), roles)
-                })
-                .collect(),
-        }
-    }
-
-    fn holds(&self, role: &str) -> bool {
-        self.global_roles.iter().any(|r| r == role)
-    }
-
-    fn may_grant_global(&self, role: &str) -> bool {
-        self.holds(SUPER_ADMIN) || self.holds(role)
-    }
-
-    fn held_in(&self, slug: &str) -> impl Iterator<Item = &str> {
-        self.project_roles
-            .iter()
-            .filter(move |(s, _)| s == slug)
-            .flat_map(|(_, roles)| roles.iter().map(String::as_str))
-    }
-
-    fn may_grant_in(&self, slug: &str, role: &str) -> bool {
-        let admin = self.holds(SUPER_ADMIN)
-            || self.holds(PROJECT_ADMIN)
-            || self.held_in(slug).any(|r| r == PROJECT_ROLE_ADMIN);
-        admin || self.held_in(slug).any(|r| r == role)
-    }
-}
-
-/// Choosing the scope among a thousand projects: a search over slug and name, and a cursor
-/// over what matches. Only the rows around the cursor are drawn.
-#[derive(Debug, Clone, Default)]
-pub struct ProjectPicker {
-    pub query: TextInput,
-    /// Scopes that match: 0 is global, `i` is `projects[i - 1]`.
-    pub matches: Vec<usize>,
-    pub cursor: Cursor,
-}
-
-/// Rows of the project picker shown at once.
-const PICKER_ROWS: usize = 8;
-
-/// Cells before a field's value: the focus marker and the label.
-const LABEL_WIDTH: usize = 14;
 
 #[derive(Debug, Clone)]
 pub struct CreateKeyForm {
@@ -310,11 +244,7 @@ impl CreateKeyForm {
     }
 
     fn open_picker(&mut self) {
-        self.picker = Some(ProjectPicker {
-            query: TextInput::default(),
-            matches: (0..=self.projects.len()).collect(),
-            cursor: Cursor { index: self.scope },
-        });
+        self.picker = Some(ProjectPicker::open(&self.projects, true, self.scope));
     }
 
     /// In the picker, text searches, the field keys move, submit picks and cancel goes back.
@@ -322,37 +252,13 @@ impl CreateKeyForm {
         let Some(picker) = &mut self.picker else {
             return;
         };
-        let printable = matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace);
-        if printable && picker.query.on_key(event) {
-            let needle = picker.query.as_str().trim().to_lowercase();
-            picker.matches = std::iter::once(0)
-                .filter(|_| "global".contains(&needle))
-                .chain(
-                    self.projects
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, p)| {
-                            p.slug.to_lowercase().contains(&needle)
-                                || p.name.to_lowercase().contains(&needle)
-                        })
-                        .map(|(i, _)| i + 1),
-                )
-                .collect();
-            picker.cursor.index = 0;
-            return;
-        }
-        let len = picker.matches.len();
-        match command {
-            Some(Command::NextField | Command::ChooseRight) => picker.cursor.down(len, 1),
-            Some(Command::PrevField | Command::ChooseLeft) => picker.cursor.up(1),
-            Some(Command::Submit) => {
-                if let Some(&scope) = picker.matches.get(picker.cursor.index) {
-                    self.set_scope(scope);
-                }
+        match picker.on_key(event, command, &self.projects) {
+            Pick::Choosing => {}
+            Pick::Picked(scope) => {
+                self.set_scope(scope);
                 self.picker = None;
             }
-            Some(Command::Cancel) => self.picker = None,
-            _ => {}
+            Pick::Closed => self.picker = None,
         }
     }
 
@@ -560,7 +466,14 @@ impl CreateKeyForm {
         ));
         match &self.picker {
             Some(picker) => {
-                let lines = self.picker_lines(picker, width, theme);
+                let lines = picker.lines(
+                    "Scope",
+                    Some(self.scope),
+                    |scope| self.scope_name(scope),
+                    self.projects.len(),
+                    (self.error(Field::Scope), width),
+                    theme,
+                );
                 out.extend(lines.into_iter().map(|l| (Field::Scope, l)));
             }
             None => out.extend(field(
@@ -685,53 +598,6 @@ impl CreateKeyForm {
         value
     }
 
-    /// The open picker: the search line, then the matches around the cursor, cut to fit.
-    fn picker_lines(
-        &self,
-        picker: &ProjectPicker,
-        width: usize,
-        theme: &Theme,
-    ) -> Vec<Line<'static>> {
-        let value = vec![
-            Span::raw(format!("search: {}▏", visible(picker.query.as_str()))),
-            Span::raw("  "),
-            Span::styled(
-                format!(
-                    "{} of {} projects",
-                    picker.matches.iter().filter(|&&m| m > 0).count(),
-                    self.projects.len()
-                ),
-                theme.dim,
-            ),
-        ];
-        let mut lines = labelled("Scope", value, true, self.error(Field::Scope), width, theme);
-        let indent = " ".repeat(LABEL_WIDTH);
-        let room = width.saturating_sub(LABEL_WIDTH);
-        // The cursor row is marked as well as highlighted, so it shows without colour too.
-        let row_indent = " ".repeat(LABEL_WIDTH - 2);
-        if picker.matches.is_empty() {
-            lines.push(Line::from(vec![
-                Span::raw(indent.clone()),
-                Span::styled("no project matches", theme.dim),
-            ]));
-        }
-        let (offset, shown) = picker.cursor.window(&picker.matches, PICKER_ROWS);
-        for (i, &scope) in shown.iter().enumerate() {
-            let mark = if scope == self.scope { "[x] " } else { "[ ] " };
-            let text = truncate(&format!("{mark}{}", visible(&self.scope_name(scope))), room);
-            let (marker, style) = if offset + i == picker.cursor.index {
-                ("▸ ", theme.selected)
-            } else {
-                ("  ", Style::new())
-            };
-            lines.push(Line::from(vec![
-                Span::raw(format!("{row_indent}{marker}")),
-                Span::styled(text, style),
-            ]));
-        }
-        lines
-    }
-
     /// Draws the form centred in `area`, as tall as its fields when they fit; otherwise the
     /// fields scroll so that the focused one is in view, and the footer stays put.
     pub fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
@@ -790,42 +656,6 @@ fn scroll_offset(fields: &[(Field, Line<'_>)], focus: Field, room: usize) -> usi
         .rposition(|(f, _)| *f == focus)
         .unwrap_or(first);
     (last + 1).saturating_sub(room).min(first)
-}
-
-/// `▸ Label       value…` wrapped to `width`: continuation lines are indented under the
-/// value, and an error follows the value on its own line(s).
-fn labelled(
-    label: &str,
-    value: Vec<Span<'static>>,
-    focused: bool,
-    error: Option<&str>,
-    width: usize,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let marker = if focused { "▸ " } else { "  " };
-    let label_style = if focused { theme.accent } else { theme.dim };
-    let room = width.saturating_sub(LABEL_WIDTH).max(8);
-    let mut rows = wrap_atoms(value, room);
-    if let Some(e) = error {
-        rows.extend(wrap(
-            &Line::from(Span::styled(format!("✗ {}", visible(e)), theme.error)),
-            room,
-        ));
-    }
-    let indent = " ".repeat(LABEL_WIDTH);
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let head = if i == 0 {
-                Span::styled(format!("{marker}{label:<12}"), label_style)
-            } else {
-                Span::raw(indent.clone())
-            };
-            let mut spans = vec![head];
-            spans.extend(row.spans);
-            Line::from(spans)
-        })
-        .collect()
 }
 
 impl Modal for CreateKeyForm {

@@ -1,7 +1,9 @@
 //! Forms: each has a `Focus`/field enum with next/prev and keeps every field on failure.
 
 pub mod create_key;
+pub mod grantor;
 pub mod membership;
+pub mod picker;
 pub mod roles;
 
 use ratatui::style::Style;
@@ -9,6 +11,7 @@ use ratatui::text::{Line, Span};
 
 use crate::text::visible;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit::{wrap, wrap_atoms};
 
 // Every piece of a form goes through `visible` here: project slugs, role and variable names
 // come from the service, errors quote what the service or the user sent.
@@ -109,4 +112,43 @@ pub fn variables_hint(role: Option<&crate::api::ops::projects::ProjectsProjectsR
     })
     .filter(|h| !h.is_empty())
     .unwrap_or_else(|| "(this role has no variables)".into())
+}
+
+/// Cells before a field's value: the focus marker and the label.
+pub const LABEL_WIDTH: usize = 14;
+
+/// `▸ Label       value…` wrapped to `width`: continuation lines are indented under the
+/// value, and an error follows the value on its own line(s).
+pub fn labelled(
+    label: &str,
+    value: Vec<Span<'static>>,
+    focused: bool,
+    error: Option<&str>,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let marker = if focused { "▸ " } else { "  " };
+    let label_style = if focused { theme.accent } else { theme.dim };
+    let room = width.saturating_sub(LABEL_WIDTH).max(8);
+    let mut rows = wrap_atoms(value, room);
+    if let Some(e) = error {
+        rows.extend(wrap(
+            &Line::from(Span::styled(format!("✗ {}", visible(e)), theme.error)),
+            room,
+        ));
+    }
+    let indent = " ".repeat(LABEL_WIDTH);
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let head = if i == 0 {
+                Span::styled(format!("{marker}{label:<12}"), label_style)
+            } else {
+                Span::raw(indent.clone())
+            };
+            let mut spans = vec![head];
+            spans.extend(row.spans);
+            Line::from(spans)
+        })
+        .collect()
 }

@@ -7,12 +7,13 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use time::OffsetDateTime;
 
 use super::columns::{Column, Width, min_width, table};
+use super::paged::{PagedList, Row, Want};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
-use super::{Cursor, Paging, Tab, framed, message};
+use super::{Tab, framed, message};
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permission, Visibility};
-use crate::api::{KeyQuery, KeySort, KeySortField};
+use crate::api::{KeyQuery, KeySort, KeySortField, Page};
 use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
@@ -83,173 +84,82 @@ impl SortBy {
     }
 }
 
-/// Where the page asked for last goes when it arrives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Placement {
-    /// The first page (replacing) or the next one (appended).
-    #[default]
-    Forward,
-    /// The end of the listing, replacing what is loaded; the cursor goes to the last row.
-    Tail,
-    /// The page before the loaded rows, put in front of them.
-    Before,
-}
-
 #[derive(Debug, Default)]
 pub struct KeysTab {
-    rows: Vec<Key>,
-    /// Indices into `rows` after filter and sort: what the table shows.
-    view: Vec<usize>,
-    pub cursor: Cursor,
+    /// The keys around the cursor, in the service's order.
+    pub list: PagedList<Key>,
     pub search: Search,
     pub sort: SortBy,
     /// Sort the other way round.
     pub descending: bool,
     /// Show disabled and expired keys too.
     pub show_inactive: bool,
-    pub paging: Paging,
     pub detail_open: bool,
-    /// A key to select once it is loaded (the one just created).
-    pub select_id: Option<String>,
-    /// Where the page under way goes.
-    placement: Placement,
-    /// `G` was pressed while a page was under way: the end is asked for when it arrives.
-    end_wanted: bool,
     /// Keys marked (`space`) for `d`/`e` on them all, by id, in marking order.
     marked: Vec<String>,
-    /// Whether keys lie before the loaded rows (after a jump to the end), and the cursor
-    /// that reads them.
-    has_previous: bool,
-    previous_cursor: Option<String>,
+}
+
+impl Row for Key {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 impl KeysTab {
-    /// Replaces (or extends, when `append`) the loaded rows.
-    pub fn apply_page(
-        &mut self,
-        rows: Vec<Key>,
-        append: bool,
-        (has_next, next): (bool, Option<String>),
-        previous: (bool, Option<String>),
-        total: i64,
-    ) {
-        let selected_id = self
-            .select_id
-            .take()
-            .or_else(|| self.selected().map(|k| k.id.clone()));
-        let placement = std::mem::take(&mut self.placement);
-        let (has_previous, previous_cursor) = previous;
-        match placement {
-            Placement::Before => {
-                // Put in front: the row under the cursor stays under it.
-                self.cursor.index += rows.len();
-                let after = std::mem::replace(&mut self.rows, rows);
-                self.rows.extend(after);
-                self.has_previous = has_previous;
-                self.previous_cursor = previous_cursor;
-                self.paging.total = total;
-                self.paging.load = Load::Loaded;
-                self.recompute();
-                return;
-            }
-            Placement::Tail => {
-                self.rows = rows;
-                self.has_previous = has_previous;
-                self.previous_cursor = previous_cursor;
-                self.paging.loaded(false, None, total);
-                self.recompute();
-                self.cursor.index = self.view.len().saturating_sub(1);
-                return;
-            }
-            Placement::Forward if append => self.rows.extend(rows),
-            Placement::Forward => {
-                self.rows = rows;
-                self.has_previous = false;
-                self.previous_cursor = None;
-            }
-        }
-        self.paging.loaded(has_next, next, total);
-        self.recompute();
-        if let Some(id) = selected_id
-            && let Some(pos) = self.view.iter().position(|&i| self.rows[i].id == id)
-        {
-            self.cursor.index = pos;
-        }
-        self.cursor.clamp(self.view.len());
+    /// Takes a page the service sent, and asks for the next one when the cursor is already
+    /// near its end (or the end, when `G` was pressed while it was under way).
+    pub fn on_page(&mut self, page: Page<Key>, append: bool) -> Vec<Effect> {
+        let filter = self.filter();
+        self.list.apply(page, append, filter);
+        self.more()
     }
 
-    /// The end of the listing in one request (`G`, End): the last page, in the sort order.
-    /// While a page is under way, asked for as soon as it arrives.
-    fn jump_to_end(&mut self) -> Vec<Effect> {
-        self.cursor.index = self.view.len().saturating_sub(1);
-        if self.paging.load.is_loading() {
-            self.end_wanted = true;
-            return Vec::new();
-        }
-        if !self.paging.has_next {
-            return Vec::new();
-        }
-        self.placement = Placement::Tail;
-        self.paging.load = Load::Loading;
-        vec![Effect::LoadKeys {
-            query: KeyQuery {
+    /// A page failed: said in the title; the effect that asks for it again.
+    pub fn on_failure(&mut self, why: String) -> Effect {
+        let want = self.list.failed(why);
+        self.effect(want)
+    }
+
+    /// The effect that reads `want` in the tab's filter and order.
+    fn effect(&self, want: Want) -> Effect {
+        let append = want.appends();
+        let base = self.query(None);
+        let query = match want {
+            Want::First => base,
+            Want::Next(after) => KeyQuery { after, ..base },
+            Want::Previous(before) => KeyQuery {
                 last: Some(PAGE_SIZE),
-                ..self.query(None)
+                before,
+                ..base
             },
-            append: false,
-        }]
-    }
-
-    /// The start of the listing (`gg`, Home): the first page again when it is not loaded.
-    fn jump_to_start(&mut self) -> Vec<Effect> {
-        self.cursor.index = 0;
-        if self.has_previous {
-            vec![self.reload()]
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// The page before the loaded rows, when the cursor is near their top and one exists.
-    fn earlier(&mut self) -> Vec<Effect> {
-        if !self.has_previous
-            || self.paging.load.is_loading()
-            || self.cursor.index > super::PREFETCH_MARGIN
-        {
-            return Vec::new();
-        }
-        self.placement = Placement::Before;
-        self.paging.load = Load::Loading;
-        vec![Effect::LoadKeys {
-            query: KeyQuery {
+            Want::Tail => KeyQuery {
                 last: Some(PAGE_SIZE),
-                before: self.previous_cursor.clone(),
-                ..self.query(None)
+                ..base
             },
-            append: false,
-        }]
+        };
+        Effect::LoadKeys { query, append }
     }
 
-    /// Re-applies the filter to the loaded rows, which came in the service's order; O(n),
-    /// run only when it or the rows change.
-    pub fn recompute(&mut self) {
-        // The same test the service applies to `search`, so what narrows here at once is
-        // what the service answers after the pause.
+    fn effects(&self, wants: impl IntoIterator<Item = Want>) -> Vec<Effect> {
+        wants.into_iter().map(|w| self.effect(w)).collect()
+    }
+
+    /// The rows the filter keeps: the test the service applies to `search`, so what
+    /// narrows here at once is what the service answers after the pause.
+    fn filter(&self) -> impl Fn(&Key) -> bool + use<> {
         let needle = self.search.needle();
-        let typed = self.search.typed();
-        let view: Vec<usize> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| {
-                needle.is_empty()
-                    || k.description.to_lowercase().contains(&needle)
-                    || matches_token(k, typed)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        self.view = view;
-        self.cursor.clamp(self.view.len());
+        let typed = self.search.typed().to_owned();
+        move |k: &Key| {
+            needle.is_empty()
+                || k.description.to_lowercase().contains(&needle)
+                || matches_token(k, &typed)
+        }
+    }
+
+    /// Re-applies the filter to the loaded rows.
+    pub fn recompute(&mut self) {
+        let filter = self.filter();
+        self.list.refilter(filter);
     }
 
     /// What to ask the service for: the page after `after`, with the filter as sent.
@@ -269,34 +179,20 @@ impl KeysTab {
 
     /// The first page again.
     pub fn reload(&mut self) -> Effect {
-        self.paging.load = Load::Loading;
-        Effect::LoadKeys {
-            query: self.query(None),
-            append: false,
-        }
+        let want = self.list.first();
+        self.effect(want)
     }
 
-    /// The next page, when the cursor is near the end of what is loaded (or the end of the
-    /// listing, when `G` was pressed while a page was under way).
+    /// The next page, when the cursor is near the end of what is loaded.
     pub fn more(&mut self) -> Vec<Effect> {
-        if std::mem::take(&mut self.end_wanted) {
-            return self.jump_to_end();
-        }
-        if self.wants_more() {
-            self.paging.load = Load::Loading;
-            vec![Effect::LoadKeys {
-                query: self.query(self.paging.next_cursor.clone()),
-                append: true,
-            }]
-        } else {
-            Vec::new()
-        }
+        let want = self.list.following();
+        self.effects(want)
     }
 
     /// Shows the change of a key the service confirmed, before the reload arrives (which
     /// may never come when the key was the session's own).
     pub fn set_enabled(&mut self, id: &str, enabled: bool) {
-        if let Some(key) = self.rows.iter_mut().find(|k| k.id == id) {
+        if let Some(key) = self.list.rows_mut().find(|k| k.id == id) {
             key.enabled = enabled;
             key.state = if enabled {
                 ApiKeyState::ENABLED
@@ -317,7 +213,8 @@ impl KeysTab {
         } else {
             self.marked.push(id);
         }
-        self.cursor.down(self.view.len(), 1);
+        let len = self.list.len();
+        self.list.cursor.down(len, 1);
     }
 
     /// Forgets every mark (after `d`/`e` acted on them).
@@ -375,16 +272,17 @@ impl KeysTab {
     }
 
     pub fn len(&self) -> usize {
-        self.view.len()
+        self.list.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.view.is_empty()
+        self.list.is_empty()
     }
 
     /// How many enabled personal keys among those loaded `identity_id` created.
     pub fn created_personal(&self, identity_id: &str) -> usize {
-        self.rows
+        self.list
+            .rows()
             .iter()
             .filter(|k| {
                 k.enabled
@@ -395,16 +293,11 @@ impl KeysTab {
     }
 
     pub fn selected(&self) -> Option<&Key> {
-        self.view.get(self.cursor.index).map(|&i| &self.rows[i])
-    }
-
-    /// Whether the cursor is near the end of what is loaded and more pages exist.
-    pub fn wants_more(&self) -> bool {
-        self.paging.wants_more(&self.cursor, self.view.len())
+        self.list.selected()
     }
 
     pub fn loaded(&self) -> usize {
-        self.rows.len()
+        self.list.loaded()
     }
 
     fn render_table(&self, area: Rect, buf: &mut Buffer, look: &Look) {
@@ -415,9 +308,8 @@ impl KeysTab {
             "enabled keys"
         };
         let mut title = format!(
-            " Keys: {} of {} {shown} · sort: {} {} ",
-            thousands(self.view.len()),
-            thousands(usize::try_from(self.paging.total).unwrap_or(0)),
+            " Keys: {} {shown} · sort: {} {} ",
+            self.list.extent(),
             self.sort.label(),
             self.arrow()
         );
@@ -428,13 +320,13 @@ impl KeysTab {
             title.push_str(
                 &self
                     .search
-                    .describe("key names", self.paging.load.is_loading()),
+                    .describe("key names", self.list.load.is_loading()),
             );
         }
-        title.push_str(&self.paging.load.badge(look.tick));
+        title.push_str(&self.list.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);
-        if self.view.is_empty() {
-            let text = match &self.paging.load {
+        if self.list.is_empty() {
+            let text = match &self.list.load {
                 Load::Failed(e) => format!("Could not load keys: {e}"),
                 Load::Loading | Load::Idle => "Loading keys…".to_owned(),
                 Load::Loaded if self.search.active() => format!(
@@ -455,11 +347,8 @@ impl KeysTab {
             return message(text, theme, inner, buf);
         }
         // Only the visible rows are built: drawing costs O(height), not O(keys).
-        let (offset, visible) = self
-            .cursor
-            .window(&self.view, inner.height.saturating_sub(1) as usize);
-        let rows = visible.iter().map(|&i| {
-            let key = &self.rows[i];
+        let (visible, at) = self.list.visible(inner.height.saturating_sub(1) as usize);
+        let rows = visible.map(|key| {
             let mut cells = key_cells(key, theme, now);
             if self.marked.contains(&key.id) {
                 // A mark before the name: `d`/`e` act on every marked key.
@@ -467,14 +356,7 @@ impl KeysTab {
             }
             cells
         });
-        table(
-            &self.columns(),
-            rows,
-            Some(self.cursor.index - offset),
-            theme,
-            inner,
-            buf,
-        );
+        table(&self.columns(), rows, Some(at), theme, inner, buf);
     }
 
     /// The table's columns, the sorted one marked. Name, Prefix, State and Expires say
@@ -528,14 +410,19 @@ impl TabView for KeysTab {
     fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
         let len = self.len();
         match command {
-            Command::Last => return Reply::effects(self.jump_to_end()),
-            Command::First => return Reply::effects(self.jump_to_start()),
+            Command::Last => {
+                let want = self.list.tail();
+                return Reply::effects(self.effects(want));
+            }
+            Command::First => {
+                let want = self.list.head();
+                return Reply::effects(self.effects(want));
+            }
             _ => {}
         }
-        if move_cursor(&mut self.cursor, command, len) {
-            let mut effects = self.more();
-            effects.extend(self.earlier());
-            return Reply::effects(effects);
+        if move_cursor(&mut self.list.cursor, command, len) {
+            let wants = self.list.around();
+            return Reply::effects(self.effects(wants));
         }
         match command {
             Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(
@@ -555,12 +442,12 @@ impl TabView for KeysTab {
             }
             Command::Sort => {
                 self.sort = self.sort.next();
-                self.cursor.index = 0;
+                self.list.cursor.index = 0;
                 Reply::effects(vec![self.reload()])
             }
             Command::ReverseSort => {
                 self.descending = !self.descending;
-                self.cursor.index = 0;
+                self.list.cursor.index = 0;
                 Reply::effects(vec![self.reload()])
             }
             Command::Open => {
@@ -602,7 +489,7 @@ impl TabView for KeysTab {
     }
 
     fn load(&self) -> &Load {
-        &self.paging.load
+        &self.list.load
     }
 
     fn refresh(&mut self) -> Vec<Effect> {
@@ -863,17 +750,4 @@ fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> 
                 .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
         ),
     ]
-}
-
-/// `3129` as `3,129`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -9,10 +9,12 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use super::theme::Theme;
 use super::widgets::{Load, fit};
 use crate::text::visible;
+use paged::PREFETCH_MARGIN;
 
 pub mod columns;
 pub mod identities;
 pub mod keys;
+pub mod paged;
 pub mod search;
 pub mod stats;
 pub mod view;
@@ -105,9 +107,6 @@ impl Paging {
         self.has_next && !self.load.is_loading() && cursor.index + PREFETCH_MARGIN >= len
     }
 }
-
-/// Fetch the next page when the cursor gets this close to the last loaded row.
-pub(super) const PREFETCH_MARGIN: usize = 20;
 
 /// Draws a bordered frame titled `title` and returns the area inside it. The title may name
 /// a database or hold the user's filter, so it is shown through [`visible`], and cut with
