@@ -904,9 +904,21 @@ async fn the_tui_works_at_3000_keys_and_300_projects() {
     assert!(screen.contains("Keys: 1 of 1 "), "{screen}");
     tui.send("\x1b");
 
-    // Identities: the new hire's details, then a membership in p-250.
+    // Identities in the service's order too: by description, the end in one request.
     tui.send("2");
-    tui.screen.wait_for("Identities:");
+    tui.screen
+        .wait_for(&format!("Identities: 200 of {} ", thousands(total)));
+    tui.send("s");
+    tui.screen.wait_for("sort: description ▲");
+    tui.send("G");
+    let screen = tui.screen.wait_for(&format!(
+        "Identities: {}–{} of {}",
+        thousands(total - 199),
+        thousands(total),
+        thousands(total)
+    ));
+    assert!(screen.contains("new hire"), "{screen}");
+    // The new hire's details, then a membership in p-250.
     tui.send("/");
     tui.send("new hire");
     tui.send("\r");

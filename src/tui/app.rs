@@ -181,22 +181,10 @@ impl App {
             Action::IdentitiesLoaded { append, result } => match result {
                 Ok(page) => {
                     self.online();
-                    self.identities.apply_page(
-                        page.items,
-                        append,
-                        page.has_next,
-                        page.end_cursor,
-                        page.total,
-                    );
-                    Vec::new()
+                    self.identities.on_page(page, append)
                 }
                 Err(e) => {
-                    self.identities.paging.load = Load::Failed(e.to_string());
-                    let after = append.then(|| self.identities.paging.next_cursor.clone());
-                    let retry = Effect::LoadIdentities {
-                        query: self.identities.query(after.flatten()),
-                        append,
-                    };
+                    let retry = self.identities.on_failure(e.to_string());
                     self.failed(&e, retry)
                 }
             },
