@@ -283,8 +283,12 @@ async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses()
     tui.screen.wait_for("1 of 44 projects");
     tui.send("\r");
     tui.screen.wait_for("project proj-37");
-    // Role, Variables, Permissions, Visibility, then TTL.
-    for _ in 0..5 {
+    // No role is chosen for the user: → on Role picks the first.
+    tui.send("\t");
+    tui.send("\x1b[C");
+    tui.screen.wait_for("[x] admin");
+    // Variables, Permissions, Visibility, then TTL.
+    for _ in 0..4 {
         tui.send("\t");
     }
     let screen = tui.screen.wait_for("▸ TTL");

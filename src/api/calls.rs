@@ -653,6 +653,15 @@ impl ApiClient {
             .identity)
     }
 
+    /// The longest key lifetime the service grants; `None` when it sets no maximum.
+    pub async fn max_key_ttl(&self) -> Result<Option<Ttl>, ApiError> {
+        let settings = self
+            .execute::<ops::Settings>(ops::settings::Variables)
+            .await?
+            .settings;
+        Ok(settings.max_key_ttl_seconds.and_then(Ttl::from_seconds))
+    }
+
     pub async fn role_catalog(&self) -> Result<Vec<Role>, ApiError> {
         Ok(self
             .execute::<ops::RoleCatalog>(ops::role_catalog::Variables)

@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
 use super::loaders::{prime_identities, prime_keys};
+use super::objects::ServiceSettings;
 use super::paging::{
     Listing, PAGES, PageRequest, bounded, decode_cursor, list_cost, listing, listing_with,
     page_size,
@@ -196,6 +197,15 @@ impl QueryRoot {
     /// The global role catalog.
     async fn roles(&self) -> Vec<Role> {
         authz::role_catalog()
+    }
+
+    /// What this service allows: the longest key lifetime it grants.
+    async fn settings(&self, ctx: &Context<'_>) -> async_graphql::Result<ServiceSettings> {
+        let max = ctx.services()?.settings.max_key_ttl;
+        Ok(ServiceSettings {
+            max_key_ttl: max.map(|t| t.to_string()),
+            max_key_ttl_seconds: max.map(crate::ttl::Ttl::seconds),
+        })
     }
 
     /// Every mutation, newest first (super admins only).

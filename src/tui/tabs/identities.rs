@@ -141,7 +141,8 @@ impl IdentitiesTab {
                 before,
                 ..base
             },
-            Want::Tail => IdentityQuery {
+            // Identities are not located by id (nothing creates one from this tab).
+            Want::Tail | Want::Around(_) => IdentityQuery {
                 last: Some(PAGE_SIZE),
                 ..base
             },
@@ -327,6 +328,10 @@ impl TabView for IdentitiesTab {
         }
     }
 
+    fn offers(&self, command: Command) -> bool {
+        command != Command::Back || self.detail_open || self.search.active()
+    }
+
     fn search(&self) -> Option<&Search> {
         Some(&self.search)
     }
@@ -423,7 +428,8 @@ impl IdentitiesTab {
             lines.push(Line::from(Span::styled("none", theme.dim)));
         }
         for key in &created.keys {
-            let state = super::keys::state_label(&key.state);
+            let live = super::keys::live_state(key, look.now);
+            let state = super::keys::state_label(&live);
             lines.push(Line::from(vec![
                 Span::raw(format!(
                     "{} ",
@@ -431,7 +437,7 @@ impl IdentitiesTab {
                 )),
                 Span::styled(
                     format!("{state:<8} "),
-                    if key.state == ApiKeyState::ENABLED {
+                    if live == ApiKeyState::ENABLED {
                         theme.ok
                     } else {
                         theme.dim
