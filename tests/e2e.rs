@@ -300,3 +300,31 @@ async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses()
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");
 }
+
+/// Ctrl-Z gives the terminal back and stops keydeck (SIGTSTP), as a shell expects; when it
+/// runs again the screen is set up anew and drawn whole. Here no job-control shell owns the
+/// terminal, so the kernel discards the stop (an orphaned process group) and keydeck resumes
+/// at once: what is checked is the terminal handed back and the full redraw. Under a shell,
+/// `fg` resumes it (seen by hand in tmux).
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_z_hands_the_terminal_back_and_redraws_the_whole_screen() {
+    let service = TestServer::start().await;
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    let drawn = tui.screen.raw_text().matches("Identities").count();
+    tui.send("\x1a");
+    tui.screen.wait_for_raw(
+        "\x1b[?1049l",
+        "leaving the alternate screen before stopping",
+    );
+    // Drawn again whole: the tab bar comes again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tui.screen.raw_text().matches("Identities").count() <= drawn {
+        assert!(std::time::Instant::now() < deadline, "not redrawn");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tui.screen.wait_for("● online");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}

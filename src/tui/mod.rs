@@ -69,7 +69,15 @@ fn suspend(terminal: &mut Terminal<CrosstermBackend<Stdout>>, mouse: bool) -> st
     if mouse {
         execute!(stdout(), EnableMouseCapture)?;
     }
-    terminal.clear()
+    execute!(
+        stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // The frame drawn before the stop is forgotten, so the next one is drawn whole.
+    // (`Terminal::clear` would ask the terminal where its cursor is, and the answer goes to
+    // the event reader, so it times out.)
+    terminal.swap_buffers();
+    Ok(())
 }
 
 /// Runs the app until the user quits or a SIGTERM/SIGHUP/SIGINT arrives; the terminal is restored
