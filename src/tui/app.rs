@@ -6,20 +6,22 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::action::{Action, Effect, Reply};
+use super::action::{Action, Effect};
 use super::keymap::{Command, Context, Keymap};
-use super::overlay::Outcome;
-pub use super::overlay::Overlay;
+use super::modal::Outcome;
+pub use super::overlays::Overlay;
+use super::overlays::dialog::TokenDialog;
+use super::overlays::log::LogView;
 use super::tabs::Tab;
 use super::tabs::identities::IdentitiesTab;
 use super::tabs::keys::KeysTab;
 use super::tabs::stats::StatsTab;
+use super::tabs::view::Reply;
 use super::tabs::view::{Shared, TabView};
 use super::theme::Theme;
 use super::widgets::Load;
-use super::widgets::dialog::TokenDialog;
 use super::widgets::help::Help;
-use super::widgets::messages::{LogView, MessageLog, Note};
+use super::widgets::messages::{MessageLog, Note};
 use super::widgets::status_bar::Connection;
 use crate::api::{ApiError, CreatedKey, Me, Project};
 

@@ -16,12 +16,14 @@ use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permissi
 use crate::api::{KeyQuery, KeySort, KeySortField, Page};
 use crate::cli::output::membership_label;
 use crate::text::visible;
-use crate::tui::action::{Effect, Reply};
-use crate::tui::forms::create_key::CreateKeyForm;
+use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Overlay};
+use crate::tui::modal::Look;
+use crate::tui::overlays::Overlay;
+use crate::tui::overlays::create_key::CreateKeyForm;
+use crate::tui::overlays::dialog::Confirm;
+use crate::tui::tabs::view::Reply;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::dialog::Confirm;
 use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::time::{SOON_SECS, relative, seconds_until};
 use crate::tui::widgets::{Load, fit};
