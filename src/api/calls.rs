@@ -795,8 +795,9 @@ impl ApiClient {
             .get_query_stats)
     }
 
-    /// What statement `query_id` of `database_id` did in `points` equal intervals of the
-    /// window `since` (as [`ApiClient::query_stats`] takes it), oldest first.
+    /// What statement `query_id` of `database_id` did in at most `points` equal intervals of
+    /// the window `since` (as [`ApiClient::query_stats`] takes it), oldest first: fewer, wider
+    /// ones when `points` would be finer than the service samples.
     pub async fn query_stat_series(
         &self,
         database_id: &str,
