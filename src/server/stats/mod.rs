@@ -773,7 +773,11 @@ mod tests {
         assert_eq!(points[0].avg_time, 0.0);
         // An hour in 118 intervals: 31 s each, within the hour.
         let points = intervals((0, 3_600_000), 118, 1, &[(3_560_500, calls(3))]);
-        assert!(points.len() <= 118 && points.len() >= 115, "{}", points.len());
+        assert!(
+            points.len() <= 118 && points.len() >= 115,
+            "{}",
+            points.len()
+        );
         assert!(points.iter().all(|p| p.end_ts - p.start_ts == 31));
         assert!(points[0].start_ts >= 0 && points.last().unwrap().end_ts <= 3_600);
         assert_eq!(points.iter().map(|p| p.calls).sum::<i64>(), 3);

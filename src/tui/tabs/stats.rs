@@ -116,7 +116,11 @@ fn charted_label(window: Option<Ttl>, covered_s: i64) -> String {
     // The service's default window is the last 24 hours.
     let window_s = window.map_or(86_400, Ttl::seconds);
     if covered_s * 10 < window_s * 9 {
-        format!("last {} sampled of {}", span_label(covered_s), window_label(window))
+        format!(
+            "last {} sampled of {}",
+            span_label(covered_s),
+            window_label(window)
+        )
     } else {
         window_label(window)
     }
