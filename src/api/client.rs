@@ -42,13 +42,27 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", visible(&self.code), visible(&self.message))?;
         for (code, role, variable) in &self.memberships {
+            let what = membership_problem(code);
             let (code, role) = (visible(code), visible(role));
             match variable {
-                Some(v) => write!(f, "; {role}.{}: {code}", visible(v))?,
-                None => write!(f, "; {role}: {code}")?,
+                Some(v) => write!(f, "; role {role}, variable {}: {what} ({code})", visible(v))?,
+                None => write!(f, "; role {role}: {what} ({code})")?,
             }
         }
         Ok(())
+    }
+}
+
+/// A membership problem's code (`MembershipValidationErrorCode`) in words.
+fn membership_problem(code: &str) -> &'static str {
+    match code {
+        "ROLE_NOT_FOUND" => "the project defines no such role",
+        "VARIABLE_NOT_FOUND" => "the role has no such variable",
+        "VARIABLE_EMPTY" => "no value given",
+        "VARIABLE_INVALID" => {
+            "a value is blank, too long, given twice or holds an invisible or control character"
+        }
+        _ => "refused",
     }
 }
 

@@ -263,6 +263,9 @@ impl QueryStat {
 
 /// The default window of `getQueryStats`, as pganalyze's: the last 24 hours.
 const DEFAULT_WINDOW_S: i64 = 24 * 3600;
+/// How much older than the samples kept a window's start may be and still be answered (from
+/// the oldest kept): clocks and requests take a moment.
+const WINDOW_SLACK_S: i64 = 60;
 
 impl Monitor {
     /// Monitors `([ID:]NAME, url)` pairs with the ids the store keeps for them (assigned on
@@ -442,6 +445,14 @@ impl Monitor {
                 start_ms / 1000
             )));
         }
+        // A client asking for everything kept (`--since 1M` of the default 30 days) computes
+        // its start a moment before this service's clock reads: within a minute, that is
+        // the oldest kept, not a refusal.
+        let start_ms = if (oldest_s - WINDOW_SLACK_S..oldest_s).contains(&(start_ms / 1000)) {
+            oldest_s * 1000
+        } else {
+            start_ms
+        };
         if start_ms / 1000 < oldest_s {
             return Err(StatsError::BadWindow(format!(
                 "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
