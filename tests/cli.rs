@@ -173,7 +173,7 @@ async fn network_errors_say_whether_resolution_connection_tls_or_http_failed() {
         .login(&dead, &service.admin)
         .exits(1, "login to a dead port");
     assert!(
-        !login.stderr.contains("did not accept"),
+        !login.stderr.contains("refused this token"),
         "a dead port is not a refused token: {}",
         login.stderr
     );
@@ -186,7 +186,7 @@ async fn network_errors_say_whether_resolution_connection_tls_or_http_failed() {
         .login(&service.graphql_url(), "kd_wrong")
         .exits(1, "login with a wrong token");
     assert!(
-        wrong_token.stderr.contains("did not accept this token"),
+        wrong_token.stderr.contains("refused this token"),
         "{}",
         wrong_token.stderr
     );
@@ -734,6 +734,26 @@ async fn the_small_ones_say_what_is_wrong_once_and_in_words() {
         !empty.stderr.contains("editor.language"),
         "{}",
         empty.stderr
+    );
+    // Making someone a member says the same.
+    let someone = service.global_key("someone", &["monitor"]).await;
+    let member = cli
+        .run(&[
+            "members",
+            "add",
+            &someone.identity_id,
+            "--project",
+            "my-blog",
+            "--membership",
+            "editor",
+        ])
+        .exits(1, "a member whose variable has no value");
+    assert!(
+        member
+            .stderr
+            .contains("role editor, variable language: no value given (VARIABLE_EMPTY)"),
+        "{}",
+        member.stderr
     );
 }
 
