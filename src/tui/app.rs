@@ -21,7 +21,7 @@ use super::tabs::view::{Shared, TabView};
 use super::theme::Theme;
 use super::widgets::Load;
 use super::widgets::help::Help;
-use super::widgets::messages::{MessageLog, Note};
+use super::widgets::messages::{MessageLog, Note, Tone};
 use super::widgets::status_bar::Connection;
 use crate::api::{ApiError, CreatedKey, Me, Project};
 
@@ -410,7 +410,7 @@ impl App {
             Err(e) => {
                 form.fail(&e);
                 if e.is_transient() {
-                    self.connection_down();
+                    self.connection_down(&e);
                 }
                 self.session_ended(&e);
                 Vec::new()
@@ -455,17 +455,33 @@ impl App {
         }
     }
 
+    /// A load succeeded: after an outage, says once that the service is back.
     fn online(&mut self) {
-        if matches!(self.connection, Connection::Down { .. })
-            && self.note.as_ref().is_some_and(|n| n.about.is_none())
-        {
-            self.note = None;
+        if matches!(self.connection, Connection::Down { .. }) {
+            self.say(Note {
+                text: "service reachable again".into(),
+                tone: Tone::Done,
+                about: None,
+            });
         }
         self.connection = Connection::Online;
         self.failures = 0;
     }
 
-    fn connection_down(&mut self) -> Duration {
+    /// The service could not be reached: how long until the next try. One retry schedule for
+    /// everything that failed: a load failing while a retry is pending joins it (the status
+    /// bar counts down to when it actually runs); a retry failing waits longer. Said once per
+    /// outage, not once per failed load.
+    fn connection_down(&mut self, error: &ApiError) -> Duration {
+        if let Connection::Down { retry_at, .. } = self.connection {
+            let left = retry_at - self.now;
+            // A retry that just ran (the clock here moves with the ticks) fails anew.
+            if left >= time::Duration::milliseconds(500) {
+                return left.try_into().unwrap_or(Duration::ZERO);
+            }
+        } else {
+            self.say(Note::error(format!("{error}; retrying"), None));
+        }
         self.failures += 1;
         let secs = (1u64 << self.failures.min(5)).min(MAX_BACKOFF_SECS);
         self.connection = Connection::Down {
@@ -484,9 +500,19 @@ impl App {
         self.connection = Connection::SignedOut;
         let profile = &self.session.profile;
         let endpoint = &self.session.endpoint;
+        let source = &self.session.credential_store;
+        let next = if source == "KEYDECK_TOKEN" {
+            "Set KEYDECK_TOKEN to a token the service accepts and start keydeck again".to_owned()
+        } else if source.starts_with("token file ") {
+            format!("Put a token the service accepts in the {source} and start keydeck again")
+        } else {
+            format!(
+                "Log in again with another token: keydeck --profile {profile} login --endpoint {endpoint}"
+            )
+        };
         self.say(Note::error(
             format!(
-                "The session ended: the service no longer accepts this token (disabled, expired or removed). Log in again with another token: keydeck --profile {profile} login --endpoint {endpoint}"
+                "The session ended: the service no longer accepts this token (disabled, expired or removed). {next}"
             ),
             None,
         ));
@@ -498,14 +524,14 @@ impl App {
         if self.session_ended(error) {
             return Vec::new();
         }
-        self.say(Note::error(error.to_string(), None));
         if error.is_transient() {
-            let delay = self.connection_down();
+            let delay = self.connection_down(error);
             vec![Effect::Later {
                 delay,
                 effect: Box::new(retry),
             }]
         } else {
+            self.say(Note::error(error.to_string(), None));
             self.connection = Connection::Online;
             Vec::new()
         }

@@ -477,19 +477,7 @@ impl CreateKeyForm {
             _ => None,
         };
         let message = match error {
-            ApiError::Refused(r) => {
-                let mut m = r.message.clone();
-                for (code, role, variable) in &r.memberships {
-                    m.push_str(&format!(
-                        "; {role}{}: {code}",
-                        variable
-                            .as_deref()
-                            .map(|v| format!(".{v}"))
-                            .unwrap_or_default()
-                    ));
-                }
-                m
-            }
+            ApiError::Refused(r) => format!("{}{}", r.message, r.problems()),
             other => other.to_string(),
         };
         match field {

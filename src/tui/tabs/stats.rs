@@ -112,6 +112,22 @@ pub fn window_label(window: Option<Ttl>) -> String {
     }
 }
 
+/// What the charts cover: the window, or the part of it sampled when that is shorter (a
+/// database monitored for a minute charts that minute, not a day).
+fn charted_label(window: Option<Ttl>, covered_s: i64) -> String {
+    // The service's default window is the last 24 hours.
+    let window_s = window.map_or(86_400, Ttl::seconds);
+    if covered_s * 10 < window_s * 9 {
+        format!(
+            "last {} sampled of {}",
+            span_label(covered_s),
+            window_label(window)
+        )
+    } else {
+        window_label(window)
+    }
+}
+
 /// Ticks between two refreshes while the open database has no statements yet: 2 s, so that
 /// a database that just came up shows its first statements at once.
 const EARLY_REFRESH_TICKS: u64 = 8;
@@ -1001,6 +1017,11 @@ impl StatsTab {
             };
             return message(text, theme, area, buf);
         };
+        if series.points.is_empty() {
+            let text = "No whole sampling interval in this window yet: \
+                        the charts start once the service has sampled it twice.";
+            return message(text.to_owned(), theme, area, buf);
+        }
         let (bars, span) = series.bars(area.width.into());
         let calls: Vec<Option<u64>> = bars.iter().map(|b| b.calls).collect();
         // The sparkline takes whole numbers: microseconds keep sub-millisecond intervals.
@@ -1011,7 +1032,7 @@ impl StatsTab {
         let most_calls = calls.iter().flatten().max().copied().unwrap_or(0);
         let most_ms = bars.iter().filter_map(|b| b.ms).fold(0.0, f64::max);
         let per = span_label(span);
-        let over = window_label(self.window);
+        let over = charted_label(self.window, series.covered());
         Paragraph::new(Span::styled(
             format!("Calls per {per} interval ({over}, most {most_calls}; · no samples)"),
             theme.dim,
