@@ -216,7 +216,7 @@ async fn mint_super_admin(
     };
     let token = token::generate().context("the OS random source failed")?;
     let prefix = token::display_prefix(&token);
-    let roles = [authz::SUPER_ADMIN.to_owned()];
+    let roles = [crate::roles::SUPER_ADMIN.to_owned()];
     let new = NewKey {
         description: name,
         project_id: None,
