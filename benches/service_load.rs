@@ -265,7 +265,7 @@ async fn list_keys(State(Plain { store, auth }): State<Plain>, headers: HeaderMa
     if !caller.key.allows(Permission::Read) {
         return plain_error(StatusCode::FORBIDDEN, "the key lacks READ");
     }
-    let scope = caller.key_scope();
+    let scope = caller.visible_keys();
     let filter = ApiKeyFilter::default();
     let page = match store.list_keys(&scope, &filter, None, PAGE as i64).await {
         Ok(page) => page,

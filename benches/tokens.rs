@@ -106,7 +106,7 @@ fn authenticate(c: &mut Criterion) {
     let caller = rt
         .block_on(auth::authenticate(&store, &token))
         .expect("the bootstrap token authenticates");
-    let scope = caller.key_scope();
+    let scope = caller.visible_keys();
     let filter = ApiKeyFilter::default();
     let mut group = c.benchmark_group("store");
     group.bench_function("list_keys_first_50_of_10k", |b| {

@@ -10,7 +10,7 @@ use crate::server::auth::Caller;
 use crate::server::model::{
     ApiKey, KeyAuthority, Membership, Permission, Role, VariableEntry, Visibility,
 };
-use crate::server::store::KeyScope;
+use crate::server::store::VisibleKeys;
 
 use crate::roles::{self, MONITOR, PROJECT_ADMIN, SUPER_ADMIN};
 
@@ -83,11 +83,11 @@ impl Caller {
     // ---- keys -------------------------------------------------------------------------
 
     /// Which keys listings show this caller.
-    pub fn key_scope(&self) -> KeyScope {
+    pub fn visible_keys(&self) -> VisibleKeys {
         if self.is_super_admin() {
-            KeyScope::All
+            VisibleKeys::All
         } else {
-            KeyScope::VisibleTo(self.identity_id().to_owned())
+            VisibleKeys::VisibleTo(self.identity_id().to_owned())
         }
     }
 

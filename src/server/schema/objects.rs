@@ -227,7 +227,7 @@ impl Project {
         let keys = ctx
             .services()?
             .store
-            .project_keys(&caller.key_scope(), &self.id, limit)
+            .project_keys(&caller.visible_keys(), &self.id, limit)
             .await?;
         prime_keys(ctx.loaders().await?, &keys, ctx.look_ahead()).await?;
         Ok(keys)

@@ -91,7 +91,7 @@ impl QueryRoot {
         let filter = filter.unwrap_or_default();
         let order = order_by.map_or_else(Order::default, |o| Order::new(o.field, o.direction));
         let request = PageRequest::new(order, (first, after), (last, before))?;
-        let scope = caller.key_scope();
+        let scope = caller.visible_keys();
         // A project the caller cannot see answers as one that does not exist: no keys.
         if let Some(slug) = &filter.project_slug
             && store
@@ -130,7 +130,7 @@ impl QueryRoot {
             .services()?
             .store
             .list_keys(
-                &caller.key_scope(),
+                &caller.visible_keys(),
                 &filter,
                 None,
                 i64::from(super::MAX_PAGE_SIZE),

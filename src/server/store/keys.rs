@@ -14,7 +14,7 @@ use super::audit::insert_audit;
 use super::order::{KeyOrder, KeyPosition};
 use super::projects::insert_memberships;
 use super::sql::{Backend, Records, Sql};
-use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled};
+use super::{Audit, NewKey, Page, Store, StoreError, StoreResult, Toggled, VisibleKeys};
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
     k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
@@ -198,7 +198,7 @@ impl Store {
     /// A page of keys in creation order, after the key with sequence number `after`.
     pub async fn list_keys(
         &self,
-        scope: &KeyScope,
+        scope: &VisibleKeys,
         filter: &ApiKeyFilter,
         after: Option<i64>,
         limit: i64,
@@ -220,7 +220,7 @@ impl Store {
     /// more lie beyond the page in the direction it was read.
     pub async fn list_keys_in(
         &self,
-        scope: &KeyScope,
+        scope: &VisibleKeys,
         filter: &ApiKeyFilter,
         order: KeyOrder,
         from: Option<&KeyPosition>,
@@ -240,8 +240,8 @@ impl Store {
     /// but the disabled and expired switches, from the counters the triggers keep
     /// (`api_key_counts`) less the keys that expired, so it stays cheap at a million keys;
     /// otherwise by counting the matches.
-    pub async fn count_keys(&self, scope: &KeyScope, filter: &ApiKeyFilter) -> StoreResult<i64> {
-        let unnarrowed = matches!(scope, KeyScope::All)
+    pub async fn count_keys(&self, scope: &VisibleKeys, filter: &ApiKeyFilter) -> StoreResult<i64> {
+        let unnarrowed = matches!(scope, VisibleKeys::All)
             && filter.search.as_deref().is_none_or(str::is_empty)
             && filter.id_prefix.is_none()
             && filter.project_slug.is_none()
@@ -324,7 +324,7 @@ impl Store {
     /// The first `limit` keys of a project in `scope`, oldest first.
     pub async fn project_keys(
         &self,
-        scope: &KeyScope,
+        scope: &VisibleKeys,
         project_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<ApiKey>> {
@@ -573,15 +573,15 @@ pub(super) async fn lasting_super_admins(conn: &mut AnyConnection) -> StoreResul
     .await?)
 }
 
-fn push_scope(q: &mut Sql, scope: &KeyScope) {
-    if let KeyScope::VisibleTo(identity_id) = scope {
+fn push_scope(q: &mut Sql, scope: &VisibleKeys) {
+    if let VisibleKeys::VisibleTo(identity_id) = scope {
         q.push(" AND (k.visibility = 'ORG_WIDE' OR k.owner_id = ")
             .bind(identity_id.clone())
             .push(")");
     }
 }
 
-fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &KeyScope, filter: &ApiKeyFilter) {
+fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &VisibleKeys, filter: &ApiKeyFilter) {
     push_scope(q, scope);
     if !filter.include_disabled {
         q.push(" AND k.enabled = 1");

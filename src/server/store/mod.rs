@@ -66,9 +66,10 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Which keys a listing may return; decided by `authz`, applied here.
+/// Which keys a listing may return; decided by `authz`, applied here. (Not to be confused
+/// with `api::KeyScope`, where a new key belongs.)
 #[derive(Debug, Clone)]
-pub enum KeyScope {
+pub enum VisibleKeys {
     All,
     /// Org-wide keys plus the personal keys this identity owns.
     VisibleTo(String),
