@@ -6,7 +6,7 @@ mod client;
 pub mod ops;
 
 pub use calls::{
-    Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery, IdentityRoles,
+    AuditQuery, Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery, IdentityRoles,
     IdentitySort, IdentitySortField, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, Me,
     MembershipSpec, NewKey, Page, Project, ProjectMember, QueryStat, QueryStatPoint, Role,
     parse_variables,
