@@ -190,7 +190,10 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
     drop(store);
     let hot_key = seed_audit(url, size).await?;
     let seeding = started.elapsed();
-    eprintln!("seeded {size} audit entries in {:.1} s", seeding.as_secs_f64());
+    eprintln!(
+        "seeded {size} audit entries in {:.1} s",
+        seeding.as_secs_f64()
+    );
     let seeded = Seeded { size, hot_key };
     let running = common::start_service(url).await?;
     let client = reqwest::Client::builder()

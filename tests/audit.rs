@@ -57,9 +57,15 @@ async fn world() -> World {
             json!([{ "role": "admin", "variables": [] }]),
         )
         .await;
-    let ed = server.project_key("my-blog", "ed-cs", editor(&["cs"])).await;
+    let ed = server
+        .project_key("my-blog", "ed-cs", editor(&["cs"]))
+        .await;
     let shop_bot = server
-        .project_key("shop", "shop-bot", json!([{ "role": "admin", "variables": [] }]))
+        .project_key(
+            "shop",
+            "shop-bot",
+            json!([{ "role": "admin", "variables": [] }]),
+        )
         .await;
     let pat = server.global_key("plain-pat", &[]).await;
     let child = server
@@ -135,7 +141,11 @@ impl World {
             }
             after = log["pageInfo"]["endCursor"].clone();
         }
-        assert_eq!(total, Some(out.len() as i64), "totalCount and the pages agree");
+        assert_eq!(
+            total,
+            Some(out.len() as i64),
+            "totalCount and the pages agree"
+        );
         out
     }
 
@@ -144,7 +154,12 @@ impl World {
         self.read(token, filter, 50)
             .await
             .iter()
-            .map(|e| (string(&e["action"]), e["target"].as_str().unwrap_or("-").into()))
+            .map(|e| {
+                (
+                    string(&e["action"]),
+                    e["target"].as_str().unwrap_or("-").into(),
+                )
+            })
             .collect()
     }
 }
@@ -187,7 +202,11 @@ async fn each_filter_alone_and_combined() {
     assert_eq!(member["projectId"], json!(w.blog_id));
     let created = &history[3];
     assert_eq!(created["targetKind"], json!("KEY"));
-    assert_eq!(created["actorName"], json!("bootstrap admin"), "{created:#}");
+    assert_eq!(
+        created["actorName"],
+        json!("bootstrap admin"),
+        "{created:#}"
+    );
     assert_eq!(created["projectId"], json!(w.blog_id));
 
     // By actor.
@@ -201,9 +220,7 @@ async fn each_filter_alone_and_combined() {
     assert!(by_pat.iter().all(|e| e["actorName"] == json!("plain-pat")));
 
     // By action, by outcome.
-    let disables = w
-        .seen(&admin, json!({ "action": "disableApiKey" }))
-        .await;
+    let disables = w.seen(&admin, json!({ "action": "disableApiKey" })).await;
     assert_eq!(
         disables,
         BTreeSet::from([
@@ -255,9 +272,16 @@ async fn pages_read_newest_first_and_since_until_bound_the_time() {
     assert_eq!(w.read(&admin, json!({}), 2).await, all);
     let old = w
         .server
-        .data(&admin, "{ auditLog(first: 500) { nodes { action target } } }", json!({}))
+        .data(
+            &admin,
+            "{ auditLog(first: 500) { nodes { action target } } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(old["auditLog"]["nodes"].as_array().unwrap().len(), all.len());
+    assert_eq!(
+        old["auditLog"]["nodes"].as_array().unwrap().len(),
+        all.len()
+    );
     // Newest first: the bootstrap key's creation is the oldest entry.
     assert_eq!(all.last().unwrap()["action"], json!("bootstrap"));
     assert_eq!(all.last().unwrap()["actorId"], Value::Null);
@@ -400,7 +424,10 @@ fn keydeck(home: &Path, server: &TestServer, token: &str, args: &[&str]) -> (i32
 }
 
 fn json_of(args: &[&str], (code, stdout, stderr): (i32, String, String)) -> Vec<Value> {
-    assert_eq!(code, 0, "keydeck {args:?}\nstdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        code, 0,
+        "keydeck {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+    );
     serde_json::from_str::<Value>(&stdout)
         .unwrap_or_else(|e| panic!("{e}: {stdout}"))
         .as_array()

@@ -128,7 +128,9 @@ pub async fn audit(client: &ApiClient, args: AuditArgs) -> anyhow::Result<()> {
     }
     let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
     output::table(
-        &["AT", "ACTOR", "ACTION", "TARGET", "OUTCOME", "COUNT", "DETAIL"],
+        &[
+            "AT", "ACTOR", "ACTION", "TARGET", "OUTCOME", "COUNT", "DETAIL",
+        ],
         &rows,
     )
 }

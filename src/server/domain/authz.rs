@@ -392,7 +392,10 @@ mod tests {
             AuditScope::All => panic!("only super admins read everything"),
         };
         let global = testing::caller(None, &[PROJECT_ADMIN], Vec::new());
-        assert_eq!(slices(global)[..], [&[AuditSlice::AnyProject][..], &own].concat()[..]);
+        assert_eq!(
+            slices(global)[..],
+            [&[AuditSlice::AnyProject][..], &own].concat()[..]
+        );
         let admin = membership(PROJECT_ROLE_ADMIN, "language", &["cs"]);
         let p1_admin = testing::caller(None, &[], vec![("p1".into(), vec![admin])]);
         let p1 = AuditSlice::Project("p1".into());

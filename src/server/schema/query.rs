@@ -13,8 +13,8 @@ use super::paging::{
 use super::{ContextExt, forbidden, when};
 use crate::server::domain::{audit_log, authz};
 use crate::server::model::{
-    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyType, AuditEntry, AuditFilter, Identity, IdentityFilter,
-    IdentityOrder, Project, Role,
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyType, AuditEntry, AuditFilter, Identity,
+    IdentityFilter, IdentityOrder, Project, Role,
 };
 use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
 use crate::server::store::Order;

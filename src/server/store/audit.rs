@@ -93,7 +93,7 @@ impl Store {
                 q.push("seq < ").bind(before);
                 push_filter(&mut q, filter);
             }
-            Some(slices) if slices.is_empty() => {
+            Some([]) => {
                 q.push("1 = 0");
             }
             Some(slices) => {
@@ -130,7 +130,7 @@ impl Store {
         push_filter(&mut q, filter);
         match scope.slices() {
             None => {}
-            Some(slices) if slices.is_empty() => {
+            Some([]) => {
                 q.push(" AND 1 = 0");
             }
             Some(slices) => {
@@ -213,7 +213,11 @@ pub(super) async fn insert_audit_in(
     .bind(about.key_id)
     .bind(about.owner_id)
     .bind(about.kind.map(AuditTargetKind::as_str))
-    .bind(about.name.map(|n| cut(&n, MAX_AUDIT_TARGET_BYTES).into_owned()))
+    .bind(
+        about
+            .name
+            .map(|n| cut(&n, MAX_AUDIT_TARGET_BYTES).into_owned()),
+    )
     .bind(actor_name.map(|n| cut(&n, MAX_AUDIT_TARGET_BYTES).into_owned()))
     .execute(conn)
     .await?;
