@@ -68,7 +68,7 @@ const CASES: [Case; 6] = [
         name: "by target and action",
         arguments: |s| {
             format!(
-                "first: 50, filter: {{target: \"{}\", action: \"disableApiKey\"}}",
+                "first: 50, filter: {{target: \"{}\", action: \"createApiKey\"}}",
                 s.hot_key
             )
         },
