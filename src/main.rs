@@ -12,7 +12,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use keydeck::api::AuthScheme;
 use keydeck::cli::session::{CredentialOptions, connect};
 use keydeck::cli::{
-    self, demo, exit, identities, keys, login, members, output, projects, roles, stats,
+    self, audit, demo, exit, identities, keys, login, members, output, projects, roles, stats,
 };
 use keydeck::platform::{DEFAULT_PROFILE, Profile};
 use keydeck::server::stats::{Sampling, Target};
@@ -99,6 +99,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log, newest first: who did what to which key, identity or project, and how
+    /// it ended (what the service lets you read: super admins everything, project admins
+    /// their projects', everyone its own keys').
+    Audit(audit::AuditArgs),
     /// The monitored databases whose statistics `stats` reads.
     #[command(subcommand)]
     Databases(DatabasesCommand),
@@ -456,6 +460,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             })
+        }
+        Some(Command::Audit(args)) => {
+            let c = connect(&credentials)?;
+            runtime.block_on(audit::audit(&c.client, args))
         }
         Some(Command::Databases(DatabasesCommand::List { json })) => {
             let c = connect(&credentials)?;

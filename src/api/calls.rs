@@ -1,7 +1,7 @@
 //! The operations the CLI and the TUI use, as plain async methods over [`ApiClient`].
 //! Each turns a mutation's `ok: false` into [`ApiError::Refused`].
 
-use super::ops::{self, Identity, Key};
+use super::ops::{self, AuditEntry, Identity, Key};
 use super::{ApiClient, ApiError, Refusal};
 use crate::ttl::Ttl;
 
@@ -55,6 +55,27 @@ pub struct KeyQuery {
     /// Read backward instead: the `last` keys before `before` (or at the end).
     pub last: Option<i64>,
     pub before: Option<String>,
+}
+
+/// What `keydeck audit` and the TUI's Audit tab ask for: a page of the audit log, newest
+/// first, narrowed by every filter given (the service shows each caller what it may read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// A key's id or its identity's id (the entries about that key), or a target as recorded
+    /// (a project's id or slug).
+    pub target: Option<String>,
+    /// The acting identity's id.
+    pub actor_id: Option<String>,
+    /// The mutation's name, e.g. `disableApiKey`.
+    pub action: Option<String>,
+    /// `OK` or an error code, e.g. `FORBIDDEN`.
+    pub outcome: Option<String>,
+    /// Unix seconds: entries at or after.
+    pub since: Option<i64>,
+    /// Unix seconds: entries before.
+    pub until: Option<i64>,
+    pub first: i64,
+    pub after: Option<String>,
 }
 
 /// What an identity listing is ordered by, on the service: every page comes in this order.
@@ -390,6 +411,39 @@ impl ApiClient {
             has_previous: keys.page_info.has_previous_page,
             start_cursor: keys.page_info.start_cursor,
             total: keys.total_count,
+        })
+    }
+
+    /// A page of the audit log, newest first: each entry with its cursor (`after` reads on
+    /// from it); `end_cursor` reads the next page.
+    pub async fn audit_log(
+        &self,
+        query: &AuditQuery,
+    ) -> Result<Page<(String, AuditEntry)>, ApiError> {
+        use ops::audit_log::{AuditFilter, Variables};
+        let filter = AuditFilter {
+            target: query.target.clone(),
+            actor_id: query.actor_id.clone(),
+            action: query.action.clone(),
+            outcome: query.outcome.clone(),
+            since: query.since,
+            until: query.until,
+        };
+        let data = self
+            .execute::<ops::AuditLog>(Variables {
+                filter: Some(filter),
+                first: Some(query.first),
+                after: query.after.clone(),
+            })
+            .await?;
+        let log = data.audit_log;
+        Ok(Page {
+            items: log.edges.into_iter().map(|e| (e.cursor, e.node)).collect(),
+            has_next: log.page_info.has_next_page,
+            end_cursor: log.page_info.end_cursor,
+            has_previous: false,
+            start_cursor: None,
+            total: log.total_count,
         })
     }
 

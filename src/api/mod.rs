@@ -6,9 +6,9 @@ mod client;
 pub mod ops;
 
 pub use calls::{
-    Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery, IdentityRoles,
-    IdentitySort, IdentitySortField, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, Me,
-    MembershipSpec, NewKey, Page, Project, ProjectMember, QueryStat, QueryStatPoint, Role,
-    parse_variables,
+    AuditQuery, Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery,
+    IdentityRoles, IdentitySort, IdentitySortField, KeyQuery, KeyScope, KeySort, KeySortField,
+    Lookup, Me, MembershipSpec, NewKey, Page, Project, ProjectMember, QueryStat, QueryStatPoint,
+    Role, parse_variables,
 };
 pub use client::{ApiClient, ApiError, AuthScheme, Refusal};

@@ -5,8 +5,9 @@ use graphql_client::GraphQLQuery;
 
 // The derives read these files, but cargo does not know it: including them makes a change to
 // the schema or an operation rebuild this module.
-const _: [&str; 4] = [
+const _: [&str; 5] = [
     include_str!("../../graphql/schema.graphql"),
+    include_str!("../../graphql/audit.graphql"),
     include_str!("../../graphql/keys.graphql"),
     include_str!("../../graphql/identities.graphql"),
     include_str!("../../graphql/stats.graphql"),
@@ -53,8 +54,13 @@ operation!(ProjectMembers, "graphql/identities.graphql");
 operation!(Databases, "graphql/stats.graphql");
 operation!(QueryStats, "graphql/stats.graphql");
 operation!(QueryStatSeries, "graphql/stats.graphql");
+operation!(AuditLog, "graphql/audit.graphql");
 
 /// A key as listings show it.
 pub type Key = list_keys::KeyFields;
+/// An audit entry as `keydeck audit` and the TUI show it.
+pub type AuditEntry = audit_log::AuditFields;
+/// What an audit entry's target names.
+pub type AuditTargetKind = audit_log::AuditTargetKind;
 /// An identity as listings show it.
 pub type Identity = list_identities::IdentityFields;

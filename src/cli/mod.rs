@@ -1,5 +1,6 @@
 //! The scriptable commands, the login flow and `keydeck demo`. Parsing lives in main.rs.
 
+pub mod audit;
 pub mod demo;
 pub mod exit;
 pub mod identities;

@@ -270,6 +270,69 @@ pub struct AuditEntry {
     /// How many times this happened: refusals of one action to one actor with one outcome
     /// within a minute share one entry (its target and detail are the first one's).
     pub count: i64,
+    /// The project the entry is about: a project key's, a membership's, a project's own id.
+    pub project_id: Option<String>,
+    /// The key the entry is about: the key `target` names, or the key of the identity it
+    /// names (its roles and memberships). A key's history is `auditLog(filter: { target: ID })`.
+    pub key_id: Option<String>,
+    /// What `target` names: a key, an identity or a project (none for `global` and the like).
+    pub target_kind: Option<AuditTargetKind>,
+    /// The target's name when the entry was written: the key's (or the identity's key's)
+    /// name, the identity's description or the project's name.
+    pub target_name: Option<String>,
+    /// The acting identity's description when the entry was written.
+    pub actor_name: Option<String>,
+}
+
+/// What an audit entry's `target` names.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditTargetKind {
+    /// An API key, by its id.
+    Key,
+    /// An identity, by its id (its key is `keyId`).
+    Identity,
+    /// A project, by its id or (a refused creation) its slug.
+    Project,
+}
+
+impl AuditTargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditTargetKind::Key => "KEY",
+            AuditTargetKind::Identity => "IDENTITY",
+            AuditTargetKind::Project => "PROJECT",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "KEY" => Some(AuditTargetKind::Key),
+            "IDENTITY" => Some(AuditTargetKind::Identity),
+            "PROJECT" => Some(AuditTargetKind::Project),
+            _ => None,
+        }
+    }
+}
+
+/// What `auditLog` lists: every condition given must hold. A reader sees only the entries
+/// it may (super admins all; project admins their projects'; everyone its own key's, its
+/// keys', and what it did).
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// A key's id or its identity's id: the entries about that key, its identity's roles and
+    /// memberships included. Any other value matches the target as recorded (a project's id
+    /// or slug, `global`).
+    pub target: Option<String>,
+    /// The acting identity's id.
+    pub actor_id: Option<String>,
+    /// The mutation's name, e.g. `disableApiKey`.
+    pub action: Option<String>,
+    /// `OK` or an error code, e.g. `FORBIDDEN`.
+    pub outcome: Option<String>,
+    /// Unix seconds: entries written at or after.
+    pub since: Option<i64>,
+    /// Unix seconds: entries written before.
+    pub until: Option<i64>,
 }
 
 /// Options from Grafana and Aggregations.io that Contember's API does not have.

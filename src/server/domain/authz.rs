@@ -10,9 +10,9 @@ use crate::server::auth::Caller;
 use crate::server::model::{
     ApiKey, KeyAuthority, Membership, Permission, Role, VariableEntry, Visibility,
 };
-use crate::server::store::VisibleKeys;
+use crate::server::store::{AuditScope, AuditSlice, VisibleKeys};
 
-use crate::roles::{self, MONITOR, PROJECT_ADMIN, SUPER_ADMIN};
+use crate::roles::{self, MONITOR, PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
 
 /// The global role catalog, as the API answers it.
 pub fn role_catalog() -> Vec<Role> {
@@ -276,12 +276,30 @@ impl Caller {
             || (key_created_by_caller && self.can_see_project(project_id))
     }
 
-    pub fn may_read_audit_log(&self) -> Decision {
+    /// Which audit entries this caller reads: super admins all of them; project admins
+    /// those about their projects (their keys, members and the project itself: every project
+    /// for the global `project_admin`, the projects where it holds `admin` otherwise); and
+    /// everyone those about its own key, about the keys it created, and what it did itself.
+    pub fn audit_scope(&self) -> AuditScope {
         if self.is_super_admin() {
-            Ok(())
-        } else {
-            deny("the audit log needs the super_admin role")
+            return AuditScope::All;
         }
+        let mut slices = Vec::new();
+        if self.has_role(PROJECT_ADMIN) {
+            slices.push(AuditSlice::AnyProject);
+        } else {
+            for (project, memberships) in &self.memberships {
+                let admin = memberships.iter().any(|m| m.role == PROJECT_ROLE_ADMIN);
+                let slice = AuditSlice::Project(project.clone());
+                if admin && !slices.contains(&slice) {
+                    slices.push(slice);
+                }
+            }
+        }
+        slices.push(AuditSlice::Key(self.key.id.clone()));
+        slices.push(AuditSlice::OwnedBy(self.identity_id().to_owned()));
+        slices.push(AuditSlice::Actor(self.identity_id().to_owned()));
+        AuditScope::Slices(slices)
     }
 
     pub fn may_read_query_stats(&self) -> Decision {
@@ -346,6 +364,31 @@ mod tests {
             admin.may_create_project_key("p1", &any, Visibility::OrgWide, &rw),
             Ok(())
         );
+    }
+
+    #[test]
+    fn each_caller_reads_its_slices_of_the_audit_log() {
+        let root = testing::caller(None, &[SUPER_ADMIN], Vec::new());
+        assert!(matches!(root.audit_scope(), AuditScope::All));
+        let own = [
+            AuditSlice::Key("k1".into()),
+            AuditSlice::OwnedBy("i1".into()),
+            AuditSlice::Actor("i1".into()),
+        ];
+        let slices = |caller: crate::server::auth::Caller| match caller.audit_scope() {
+            AuditScope::Slices(slices) => slices,
+            AuditScope::All => panic!("only super admins read everything"),
+        };
+        let global = testing::caller(None, &[PROJECT_ADMIN], Vec::new());
+        assert_eq!(
+            slices(global)[..],
+            [&[AuditSlice::AnyProject][..], &own].concat()[..]
+        );
+        let admin = membership(PROJECT_ROLE_ADMIN, "language", &["cs"]);
+        let p1_admin = testing::caller(None, &[], vec![("p1".into(), vec![admin])]);
+        let p1 = AuditSlice::Project("p1".into());
+        assert_eq!(slices(p1_admin)[..], [&[p1][..], &own].concat()[..]);
+        assert_eq!(slices(czech_editor())[..], own[..]);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | memberships against a project's role definitions; their stored form | [`memberships`] |
 //! | adding, changing and removing project members | [`members`] |
 //! | creating projects: slug, name, role definitions; which projects a caller sees | [`projects`] |
+//! | reading the audit log: filters, and which entries a caller reads (rule in [`authz`]) | [`audit_log`] |
 //!
 //! What must hold across concurrent writes is enforced by the store, inside the write's
 //! transaction, and reported back as a `StoreError` these operations name: unique key names
@@ -23,6 +24,7 @@
 //! below an identity that lost access, unique project slugs.
 
 pub mod access;
+pub mod audit_log;
 pub mod authz;
 pub mod keys;
 pub mod members;

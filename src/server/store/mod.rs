@@ -35,7 +35,9 @@ use sqlx::{Any, AnyPool, ConnectOptions, Executor as _, Transaction};
 
 use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility};
 
-pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
+pub use audit::{
+    AuditCriteria, AuditScope, AuditSlice, MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES,
+};
 use changes::Changes;
 pub use order::{KeyOrder, KeyPosition, Order, OrderField, Position, SortValue};
 use samples::SamplingLocks;

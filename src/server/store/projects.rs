@@ -6,7 +6,7 @@ use crate::server::model::{
     Membership, Project, RoleDefinition, RoleDefinitionInput, RoleVariable, Timestamp,
 };
 
-use super::audit::insert_audit;
+use super::audit::{insert_audit, insert_audit_in};
 use super::grants::narrow_personal_keys;
 use super::sql::{Backend, Records};
 use super::{Audit, Store, StoreError, StoreResult, parse_json, to_json};
@@ -183,7 +183,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         insert_memberships(&mut tx, project_id, identity_id, memberships).await?;
-        insert_audit(&mut tx, audit, Some(identity_id), "OK", None).await?;
+        let project = Some(project_id);
+        insert_audit_in(&mut tx, audit, Some(identity_id), project, "OK", None).await?;
         let narrowed = narrow_personal_keys(&mut tx, identity_id, audit).await?;
         self.commit_change(tx).await?;
         Ok(narrowed)
