@@ -214,6 +214,9 @@ pub struct ProjectById(pub String);
 /// The key of an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyOfIdentity(pub String);
+/// A key, by id (a rotated key's successor or predecessor).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyById(pub String);
 /// The global roles of an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RolesOf(pub String);
@@ -287,6 +290,16 @@ impl Loader<KeyOfIdentity> for StoreLoader {
             .into_iter()
             .map(|k| (KeyOfIdentity(k.identity_id.clone()), k))
             .collect())
+    }
+}
+
+impl Loader<KeyById> for StoreLoader {
+    type Value = ApiKey;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[KeyById]) -> Result<HashMap<KeyById, ApiKey>, LoadError> {
+        let found = self.store.keys_by_ids(&ids(keys, |k| &k.0)).await?;
+        Ok(found.into_iter().map(|k| (KeyById(k.id.clone()), k)).collect())
     }
 }
 

@@ -14,7 +14,7 @@
 //!   committed change is announced to the other replicas ([`changes`]).
 //!
 //! The entities live one per file: [`keys`], [`identities`], [`projects`] (with roles and
-//! memberships), [`audit`].
+//! memberships), [`audit`]; [`rotation`] replaces a key by a new one.
 
 mod audit;
 mod changes;
@@ -23,6 +23,7 @@ mod identities;
 mod key_order;
 mod keys;
 mod projects;
+mod rotation;
 mod samples;
 mod sql;
 
@@ -37,6 +38,7 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
+pub use rotation::{RotateOutcome, Rotated, Rotation};
 pub use key_order::{KeyOrder, KeyPosition, SortValue};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
