@@ -685,11 +685,17 @@ async fn keys_rotate_shows_the_new_token_once_and_a_name_means_the_key_in_use() 
         .run(&["keys", "rotate", "CI deploy", "--grace", "0s"])
         .exits(0, "rotate by name after a rotation");
     assert!(
-        second.stdout.contains(&format!("The previous key {first_id} stops working")),
+        second
+            .stdout
+            .contains(&format!("The previous key {first_id} stops working")),
         "{}",
         second.stdout
     );
-    assert!(second.stdout.contains("Token (shown once"), "{}", second.stdout);
+    assert!(
+        second.stdout.contains("Token (shown once"),
+        "{}",
+        second.stdout
+    );
     assert_eq!(
         service.status_of(&first_token).await,
         reqwest::StatusCode::UNAUTHORIZED

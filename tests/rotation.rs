@@ -118,7 +118,13 @@ async fn the_successor_holds_everything_the_old_key_held() {
     for (old, lifetime) in [(&old, 7 * 86_400), (&personal, 3 * 86_400)] {
         let held = access(&server, &old.token).await;
         assert!(held.as_ref().is_some_and(|h| !h.is_empty()), "{held:?}");
-        let reply = rotate(&server, &server.admin, &old.id, json!({ "gracePeriod": "1h" })).await;
+        let reply = rotate(
+            &server,
+            &server.admin,
+            &old.id,
+            json!({ "gracePeriod": "1h" }),
+        )
+        .await;
         let result = ok(&reply);
         let new = &result["apiKey"]["key"];
         let token = new_token(&reply);
@@ -136,7 +142,11 @@ async fn the_successor_holds_everything_the_old_key_held() {
         }
         assert_eq!(new["identity"]["roles"], old.record["identity"]["roles"]);
         assert_ne!(new["identity"]["id"], json!(old.identity_id));
-        assert_eq!(access(&server, &token).await, held, "the successor's grants");
+        assert_eq!(
+            access(&server, &token).await,
+            held,
+            "the successor's grants"
+        );
         assert_eq!(new["state"], json!("ENABLED"));
         assert!(
             near(seconds_until(&new["expiresAt"]), lifetime, 10),
@@ -148,7 +158,10 @@ async fn the_successor_holds_everything_the_old_key_held() {
         let previous = &result["previous"];
         assert_eq!(previous["id"], json!(old.id));
         assert_eq!(previous["rotatedTo"]["id"], result["apiKey"]["id"]);
-        assert_eq!(previous["rotatedTo"]["description"], old.record["description"]);
+        assert_eq!(
+            previous["rotatedTo"]["description"],
+            old.record["description"]
+        );
         assert!(near(seconds_until(&previous["expiresAt"]), 3600, 10));
         let read = read_key(&server, &json!(old.id)).await;
         assert_eq!(read["rotatedTo"]["id"], result["apiKey"]["id"]);
@@ -168,7 +181,13 @@ async fn the_successor_holds_everything_the_old_key_held() {
 async fn the_old_key_stops_after_the_grace_period() {
     let server = TestServer::start().await;
     let at_once = server.global_key("at once", &["monitor"]).await;
-    let reply = rotate(&server, &server.admin, &at_once.id, json!({ "gracePeriod": "0s" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &at_once.id,
+        json!({ "gracePeriod": "0s" }),
+    )
+    .await;
     let successor = new_token(&reply);
     assert_eq!(ok(&reply)["previous"]["state"], json!("EXPIRED"));
     assert_eq!(
@@ -178,7 +197,13 @@ async fn the_old_key_stops_after_the_grace_period() {
     assert_eq!(server.status_of(&successor).await, StatusCode::OK);
 
     let shortly = server.global_key("shortly", &["monitor"]).await;
-    let reply = rotate(&server, &server.admin, &shortly.id, json!({ "gracePeriod": "2s" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &shortly.id,
+        json!({ "gracePeriod": "2s" }),
+    )
+    .await;
     let successor = new_token(&reply);
     assert_eq!(server.status_of(&shortly.token).await, StatusCode::OK);
     eventually_within(
@@ -202,12 +227,27 @@ async fn the_grace_period_defaults_to_a_day_within_the_old_keys_life() {
     );
     // Never later than it would have expired anyway; its successor lives an hour too.
     let hour = server
-        .global_key_with(&server.admin, "hour", &["monitor"], json!({ "expiresIn": "1h" }))
+        .global_key_with(
+            &server.admin,
+            "hour",
+            &["monitor"],
+            json!({ "expiresIn": "1h" }),
+        )
         .await;
-    let reply = rotate(&server, &server.admin, &hour.id, json!({ "gracePeriod": "7d" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &hour.id,
+        json!({ "gracePeriod": "7d" }),
+    )
+    .await;
     let result = ok(&reply);
     assert_eq!(result["previous"]["expiresAt"], hour.record["expiresAt"]);
-    assert!(near(seconds_until(&result["apiKey"]["key"]["expiresAt"]), 3600, 10));
+    assert!(near(
+        seconds_until(&result["apiKey"]["key"]["expiresAt"]),
+        3600,
+        10
+    ));
 }
 
 #[tokio::test]
@@ -215,14 +255,26 @@ async fn a_grace_period_beyond_the_maximum_or_unreadable_is_refused() {
     let server = TestServer::start().await;
     let key = server.global_key("ci deploy", &["monitor"]).await;
     for grace in ["31d", "2M", "soon", "0", "-1h", ""] {
-        let reply = rotate(&server, &server.admin, &key.id, json!({ "gracePeriod": grace })).await;
+        let reply = rotate(
+            &server,
+            &server.admin,
+            &key.id,
+            json!({ "gracePeriod": grace }),
+        )
+        .await;
         refused_for(&reply, "INVALID_GRACE_PERIOD", grace);
     }
     let read = read_key(&server, &json!(key.id)).await;
     assert_eq!(read["rotatedTo"], Value::Null);
     assert_eq!(read["expiresAt"], key.record["expiresAt"]);
     // The maximum itself is allowed.
-    let reply = rotate(&server, &server.admin, &key.id, json!({ "gracePeriod": "30d" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &key.id,
+        json!({ "gracePeriod": "30d" }),
+    )
+    .await;
     ok(&reply);
 }
 
@@ -237,7 +289,12 @@ async fn disabled_expired_rotated_and_unknown_keys_are_refused() {
     refused(&reply, "KEY_DISABLED");
 
     let expired = server
-        .global_key_with(&server.admin, "expired", &["monitor"], json!({ "expiresIn": "1s" }))
+        .global_key_with(
+            &server.admin,
+            "expired",
+            &["monitor"],
+            json!({ "expiresIn": "1s" }),
+        )
         .await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let reply = rotate(&server, &server.admin, &expired.id, json!({})).await;
@@ -264,7 +321,11 @@ async fn who_may_not_disable_a_key_may_not_rotate_it() {
     let global = server.global_key("global", &["monitor"]).await;
     // A project's admin may disable neither a global key nor rotate it…
     let disable = server
-        .mutate(&blog_admin.token, DISABLE_API_KEY, json!({ "id": global.id }))
+        .mutate(
+            &blog_admin.token,
+            DISABLE_API_KEY,
+            json!({ "id": global.id }),
+        )
         .await;
     refused(&disable, "FORBIDDEN");
     let reply = rotate(&server, &blog_admin.token, &global.id, json!({})).await;
@@ -308,7 +369,13 @@ async fn who_may_not_disable_a_key_may_not_rotate_it() {
 async fn a_client_generated_token_works_for_the_successor() {
     let server = TestServer::start().await;
     let key = server.global_key("hashed", &["monitor"]).await;
-    let reply = rotate(&server, &server.admin, &key.id, json!({ "tokenHash": "nope" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &key.id,
+        json!({ "tokenHash": "nope" }),
+    )
+    .await;
     refused(&reply, "INVALID_TOKEN_HASH");
     let taken = json!({ "tokenHash": sha256(&server.admin) });
     let reply = rotate(&server, &server.admin, &key.id, taken).await;
@@ -335,7 +402,13 @@ async fn a_client_generated_token_works_for_the_successor() {
 async fn one_audit_row_names_both_keys() {
     let server = TestServer::start().await;
     let key = server.global_key("audited", &["monitor"]).await;
-    let reply = rotate(&server, &server.admin, &key.id, json!({ "gracePeriod": "1h" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &key.id,
+        json!({ "gracePeriod": "1h" }),
+    )
+    .await;
     let new_id = string(&ok(&reply)["apiKey"]["id"]);
     let log = server.data(&server.admin, AUDIT, json!({})).await;
     let rows: Vec<&Value> = log["auditLog"]["nodes"]
@@ -378,9 +451,18 @@ async fn the_successor_takes_the_name_and_the_keys_the_old_one_created() {
             json!({ "visibility": "PERSONAL", "expiresIn": "1d" }),
         )
         .await;
-    let reply = rotate(&server, &server.admin, &parent.id, json!({ "gracePeriod": "0s" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &parent.id,
+        json!({ "gracePeriod": "0s" }),
+    )
+    .await;
     let new_identity = string(&ok(&reply)["apiKey"]["identity"]["id"]);
-    assert_eq!(server.status_of(&parent.token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.status_of(&parent.token).await,
+        StatusCode::UNAUTHORIZED
+    );
     // The personal key it created lives on, now the successor's.
     assert_eq!(server.status_of(&child.token).await, StatusCode::OK);
     let read = read_key(&server, &json!(child.id)).await;
@@ -400,14 +482,27 @@ async fn a_super_admin_key_that_never_expires_is_replaced_by_one_that_never_expi
     let server = TestServer::start().await;
     let admin_key = server.visible_key_ids(&server.admin, json!({})).await;
     let admin_id = admin_key.first().cloned().expect("the bootstrap key");
-    let reply = rotate(&server, &server.admin, &admin_id, json!({ "gracePeriod": "0s" })).await;
+    let reply = rotate(
+        &server,
+        &server.admin,
+        &admin_id,
+        json!({ "gracePeriod": "0s" }),
+    )
+    .await;
     let result = ok(&reply);
-    assert_eq!(result["apiKey"]["key"]["expiresAt"], Value::Null, "{reply:#}");
+    assert_eq!(
+        result["apiKey"]["key"]["expiresAt"],
+        Value::Null,
+        "{reply:#}"
+    );
     assert_eq!(
         result["apiKey"]["key"]["identity"]["roles"],
         json!(["super_admin"])
     );
     let token = new_token(&reply);
-    assert_eq!(server.status_of(&server.admin).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.status_of(&server.admin).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(server.status_of(&token).await, StatusCode::OK);
 }

@@ -506,9 +506,7 @@ impl ApiClient {
             })
             .await?;
         let reply = data.rotate_api_key;
-        let result = reply
-            .as_ref()
-            .and_then(|r| r.result.clone());
+        let result = reply.as_ref().and_then(|r| r.result.clone());
         refusal!(reply)?;
         let result = result.ok_or_else(|| ApiError::Garbage("ok without a result".into()))?;
         Ok(RotatedKey {

@@ -403,8 +403,7 @@ pub async fn rotate(
     args: RotateArgs,
 ) -> anyhow::Result<()> {
     if let Some(grace) = &args.grace {
-        crate::ttl::parse_grace(grace)
-            .map_err(|e| exit::usage(format!("--grace {grace}: {e}")))?;
+        crate::ttl::parse_grace(grace).map_err(|e| exit::usage(format!("--grace {grace}: {e}")))?;
     }
     // By name, the key in use: enabled, and not itself replaced already.
     let id = resolve::key(client, &args.key, Prefer::State("enabled")).await?;

@@ -277,7 +277,13 @@ mod tests {
             candidate("new", "ci deploy", "enabled"),
         ];
         assert_eq!(
-            choose(Kind::Key, "ci deploy", &[], &by_name, Prefer::State("enabled")),
+            choose(
+                Kind::Key,
+                "ci deploy",
+                &[],
+                &by_name,
+                Prefer::State("enabled")
+            ),
             Ok("new".into())
         );
     }

@@ -20,7 +20,8 @@ use super::widgets::Load;
 use super::widgets::dialog::TokenDialog;
 use super::widgets::messages::{LogView, MessageLog, Note};
 use super::widgets::status_bar::Connection;
-use crate::api::{ApiError, CreatedKey, Me, Project};
+use super::widgets::time::{relative, seconds_until};
+use crate::api::{ApiError, CreatedKey, Me, Project, RotatedKey};
 
 /// Smallest terminal the app draws in; below it shows a message instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -282,6 +283,7 @@ impl App {
                 local_token,
                 result,
             } => self.key_created(local_token, result),
+            Action::KeyRotated(result) => self.key_rotated(result),
             Action::KeyToggled {
                 id,
                 name,
@@ -392,6 +394,51 @@ impl App {
             }
             Err(e) => {
                 form.fail(&e);
+                if e.is_transient() {
+                    self.connection_down();
+                }
+                self.session_ended(&e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// A rotation answered: the new token's dialog, the keys reloaded with the successor
+    /// selected and when the old key stops said; or the refusal in the rotation dialog.
+    fn key_rotated(&mut self, result: Result<RotatedKey, ApiError>) -> Vec<Effect> {
+        let Some(Overlay::Rotate(form)) = &mut self.overlay else {
+            return Vec::new();
+        };
+        match result {
+            Ok(rotated) => {
+                self.online();
+                let name = crate::text::visible(&rotated.name).into_owned();
+                let until = match rotated.previous_expires_at.as_deref() {
+                    None => "never".to_owned(),
+                    Some(at) if seconds_until(at, self.now).is_none_or(|s| s <= 0) => {
+                        "at once".to_owned()
+                    }
+                    Some(at) => relative(at, self.now),
+                };
+                self.keys.list.select_id = Some(rotated.created.id.clone());
+                self.say(Note::done(
+                    format!("rotated “{name}”: the previous key stops working {until}"),
+                    Tab::Keys,
+                ));
+                let Some(token) = rotated.created.token else {
+                    self.overlay = None;
+                    return vec![self.keys.reload()];
+                };
+                self.overlay = Some(Overlay::Token(TokenDialog {
+                    token: token.clone(),
+                    key_name: rotated.name,
+                    local: false,
+                    copied: None,
+                }));
+                vec![Effect::Copy(token), self.keys.reload()]
+            }
+            Err(e) => {
+                super::overlay::Modal::fail(form, &e);
                 if e.is_transient() {
                     self.connection_down();
                 }

@@ -11,6 +11,7 @@ use super::action::Effect;
 use super::forms::create_key::CreateKeyForm;
 use super::forms::membership::MembershipEditor;
 use super::forms::roles::RolesEditor;
+use super::forms::rotate::RotateKeyForm;
 use super::keymap::{Command, Context, Keymap};
 use super::theme::Theme;
 use super::widgets::dialog::{Confirm, TokenDialog};
@@ -61,6 +62,7 @@ pub enum Overlay {
     Confirm(Confirm),
     Token(TokenDialog),
     Roles(RolesEditor),
+    Rotate(RotateKeyForm),
     Membership(Box<MembershipEditor>),
     Log(LogView),
 }
@@ -72,6 +74,7 @@ impl Overlay {
             Overlay::Confirm(m) => m,
             Overlay::Token(m) => m,
             Overlay::Roles(m) => m,
+            Overlay::Rotate(m) => m,
             Overlay::Membership(m) => m.as_ref(),
             Overlay::Log(m) => m,
         }
@@ -83,6 +86,7 @@ impl Overlay {
             Overlay::Confirm(m) => m,
             Overlay::Token(m) => m,
             Overlay::Roles(m) => m,
+            Overlay::Rotate(m) => m,
             Overlay::Membership(m) => m.as_mut(),
             Overlay::Log(m) => m,
         }

@@ -163,7 +163,8 @@ fn rotatable(key: &ApiKey, now: Timestamp) -> Result<(), RotateKeyError> {
 /// shorter), at most the service's maximum.
 fn grace_seconds(max_ttl: Option<Ttl>, text: Option<&str>) -> Result<i64, RotateKeyError> {
     let Some(text) = text else {
-        let default = ttl::parse_grace(DEFAULT_GRACE).map_err(RotateKeyError::InvalidGracePeriod)?;
+        let default =
+            ttl::parse_grace(DEFAULT_GRACE).map_err(RotateKeyError::InvalidGracePeriod)?;
         return Ok(max_ttl.map_or(default, |max| default.min(max.seconds())));
     };
     let seconds = ttl::parse_grace(text).map_err(RotateKeyError::InvalidGracePeriod)?;

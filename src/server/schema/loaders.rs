@@ -299,7 +299,10 @@ impl Loader<KeyById> for StoreLoader {
 
     async fn load(&self, keys: &[KeyById]) -> Result<HashMap<KeyById, ApiKey>, LoadError> {
         let found = self.store.keys_by_ids(&ids(keys, |k| &k.0)).await?;
-        Ok(found.into_iter().map(|k| (KeyById(k.id.clone()), k)).collect())
+        Ok(found
+            .into_iter()
+            .map(|k| (KeyById(k.id.clone()), k))
+            .collect())
     }
 }
 

@@ -38,8 +38,8 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
-pub use rotation::{RotateOutcome, Rotated, Rotation};
 pub use key_order::{KeyOrder, KeyPosition, SortValue};
+pub use rotation::{RotateOutcome, Rotated, Rotation};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
 pub use sql::{Backend, redacted};

@@ -5,6 +5,7 @@ pub mod grantor;
 pub mod membership;
 pub mod picker;
 pub mod roles;
+pub mod rotate;
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};

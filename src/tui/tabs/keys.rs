@@ -18,6 +18,7 @@ use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
 use crate::tui::forms::create_key::CreateKeyForm;
+use crate::tui::forms::rotate::RotateKeyForm;
 use crate::tui::keymap::{Command, Context};
 use crate::tui::overlay::{Look, Overlay};
 use crate::tui::theme::Theme;
@@ -220,6 +221,26 @@ impl KeysTab {
     /// Forgets every mark (after `d`/`e` acted on them).
     pub fn clear_marks(&mut self) {
         self.marked.clear();
+    }
+
+    /// `o`: the rotation dialog for the selected key, if it is one that can be rotated.
+    fn rotate(&self) -> Reply {
+        let Some(key) = self.selected() else {
+            return Reply::default();
+        };
+        if key.state != ApiKeyState::ENABLED {
+            let name = visible(&key.description);
+            let state = if key.state == ApiKeyState::EXPIRED {
+                "expired"
+            } else {
+                "disabled"
+            };
+            return Reply::note(Note::error(
+                format!("“{name}” is {state}: only a key in use is rotated"),
+                Some(Tab::Keys),
+            ));
+        }
+        Reply::open(Overlay::Rotate(RotateKeyForm::new(key)))
     }
 
     fn toggle(&self, enable: bool, shared: &Shared) -> Reply {
@@ -446,6 +467,7 @@ impl TabView for KeysTab {
                 CreateKeyForm::new(shared.projects.to_vec(), shared.catalog.to_vec())
                     .granted_by(shared.me),
             ))),
+            Command::RotateKey => self.rotate(),
             Command::DisableKey | Command::EnableKey => {
                 self.toggle(command == Command::EnableKey, shared)
             }
