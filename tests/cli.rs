@@ -701,6 +701,21 @@ async fn keys_rotate_shows_the_new_token_once_and_a_name_means_the_key_in_use() 
         reqwest::StatusCode::UNAUTHORIZED
     );
     assert_eq!(key_state(&service, &key.id).await, "ENABLED");
+    // Each key's details name its successor and the key it replaced.
+    let shown = cli
+        .run(&["keys", "show", &first_id, "--json"])
+        .exits(0, "show the first successor")
+        .json();
+    assert_eq!(shown["rotatedFrom"], json!(key.id), "{shown:#}");
+    assert!(shown["rotatedTo"].is_string(), "{shown:#}");
+    let text = cli
+        .run(&["keys", "show", &key.id])
+        .exits(0, "show the first key");
+    assert!(
+        text.stdout.contains(&format!("Rotated to   {first_id}")),
+        "{}",
+        text.stdout
+    );
 
     // A token made here: only its hash is sent, and it is printed once.
     let local = cli

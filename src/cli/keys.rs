@@ -43,6 +43,9 @@ struct KeyJson<'a> {
     disabled_by: Option<&'a str>,
     disabled_as: Option<&'static str>,
     identity_id: Option<&'a str>,
+    /// The key that replaced this one (`keys rotate`), and the key this one replaced.
+    rotated_to: Option<&'a str>,
+    rotated_from: Option<&'a str>,
 }
 
 /// One membership of a key, in `keys list --json`.
@@ -108,6 +111,8 @@ fn key_json(k: &Key) -> KeyJson<'_> {
         disabled_by: k.disabled_by.as_deref(),
         disabled_as: k.disabled_as.as_ref().map(authority_label),
         identity_id: k.identity.as_ref().map(|i| i.id.as_str()),
+        rotated_to: k.rotated_to.as_ref().map(|r| r.id.as_str()),
+        rotated_from: k.rotated_from.as_ref().map(|r| r.id.as_str()),
     }
 }
 
@@ -714,6 +719,8 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
             ),
         ),
         ("Owner chain", chain_label(&chain)),
+        ("Rotated to", j.rotated_to.unwrap_or("—").to_owned()),
+        ("Replaces", j.rotated_from.unwrap_or("—").to_owned()),
         (
             "Created keys",
             if created.is_empty() {

@@ -78,7 +78,8 @@ async fn prime_caller(loaders: &Loaders, caller: &Caller) {
 }
 
 /// Loads, one query per relation, what `selection` (the selection of one key) will ask of
-/// these keys: their identities and owners with roles and memberships, and their projects.
+/// these keys: their identities and owners with roles and memberships, their projects, and
+/// the keys they were rotated to or from.
 pub async fn prime_keys(
     loaders: &Loaders,
     keys: &[ApiKey],
@@ -104,6 +105,17 @@ pub async fn prime_keys(
     } else {
         Vec::new()
     };
+    // Rotated keys' successors and predecessors: nothing to load on a page without any.
+    let (to, from) = (
+        selection.field("rotatedTo").exists(),
+        selection.field("rotatedFrom").exists(),
+    );
+    let linked = keys.iter().flat_map(|k| {
+        let to = k.rotated_to.clone().filter(|_| to);
+        let from = k.rotated_from.clone().filter(|_| from);
+        to.into_iter().chain(from)
+    });
+    load_now(loaders, linked.map(KeyById)).await?;
     load_identities(loaders, Known::No(identities), identity, projects).await
 }
 

@@ -789,4 +789,17 @@ fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> 
                 .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
         ),
     ]
+    .into_iter()
+    // A rotated key names its successor, and the successor the key it replaced.
+    .chain(
+        key.rotated_to
+            .as_ref()
+            .map(|to| field("Rotated to", format!("{} (works until it expires)", to.id))),
+    )
+    .chain(
+        key.rotated_from
+            .as_ref()
+            .map(|from| field("Replaces", from.id.clone())),
+    )
+    .collect()
 }
