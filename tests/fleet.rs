@@ -632,9 +632,9 @@ async fn the_tui_works_at_3000_keys_and_300_projects() {
     tui.send("/");
     tui.send(&prefix);
     tui.send("\r");
-    let screen = tui.screen.wait_for(&format!(
-        "service searched for tokens starting with “{prefix}”"
-    ));
+    let screen = tui
+        .screen
+        .wait_for(&format!("service searched for tokens starting with “{prefix}”"));
     assert!(screen.contains(&name(1_234)), "{screen}");
     assert!(screen.contains("Keys: 1 of 1 "), "{screen}");
     tui.send("\x1b");
