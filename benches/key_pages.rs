@@ -1,5 +1,6 @@
-//! `apiKeys` page latency at 1,000 and at 1,000,000 keys, over real HTTP against the
-//! real service (`keydeck::server::start` on a loopback port), one request at a time.
+//! `apiKeys` and `identities` page latency at 1,000 and at 1,000,000 keys (an identity each),
+//! over real HTTP against the real service (`keydeck::server::start` on a loopback port), one
+//! request at a time.
 //!
 //! For each size: a fresh store (a temporary SQLite file, or a new database on the PostgreSQL
 //! server `BENCH_DB` names) seeded with that many
@@ -12,7 +13,9 @@
 //! - pages in the other orders (`orderBy`): by name from the start and deep into it, the end
 //!   by expiry (`last`), by last use going down;
 //! - the Keys tab's page: the `ListKeys` operation of `graphql/keys.graphql` exactly as the
-//!   TUI sends it, 200 keys with `totalCount` and every field and relation the tab shows.
+//!   TUI sends it, 200 keys with `totalCount` and every field and relation the tab shows;
+//! - `identities` pages (the store holds an identity per key): by name from the start, deep
+//!   into it and its end going down (`last`), and deep into creation order and its end.
 //!
 //! Prints median and p99 per case and size, and the ratio largest size / smallest size of
 //! each (the goal is at most 1.5). Every response is checked (HTTP 200, no errors, the
@@ -48,7 +51,7 @@ struct Case {
     expected: fn(size: usize) -> usize,
 }
 
-const CASES: [Case; 9] = [
+const CASES: [Case; 14] = [
     Case {
         name: "first page, no count",
         body: |_| page_body("first: 50", false),
@@ -134,7 +137,56 @@ const CASES: [Case; 9] = [
         with_total: true,
         expected: |size| size.min(keydeck::tui::tabs::keys::PAGE_SIZE as usize),
     },
+    Case {
+        name: "identities: first page by name",
+        body: |_| identities_body("first: 50, orderBy: {field: NAME}"),
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "identities: deep by name",
+        body: |_| {
+            let cursor = URL_SAFE_NO_PAD.encode("kd:NAME:0:sbench key 9");
+            identities_body(&format!(
+                "first: 50, orderBy: {{field: NAME}}, after: \"{cursor}\""
+            ))
+        },
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "identities: end by name, desc",
+        body: |_| identities_body("last: 50, orderBy: {field: NAME, direction: DESC}"),
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "identities: deep by creation",
+        body: |size| {
+            identities_body(&format!(
+                "first: 50, orderBy: {{field: CREATED_AT}}, after: \"{}\"",
+                deep_cursor(size)
+            ))
+        },
+        with_total: false,
+        expected: |_| PAGE,
+    },
+    Case {
+        name: "identities: end by creation",
+        body: |_| identities_body("last: 50, orderBy: {field: CREATED_AT}"),
+        with_total: false,
+        expected: |_| PAGE,
+    },
 ];
+
+/// An `identities` page (each identity's id, description and creation) with these arguments.
+fn identities_body(arguments: &str) -> String {
+    let query = format!(
+        "{{ identities({arguments}) {{ pageInfo {{ hasNextPage endCursor }} \
+         edges {{ cursor node {{ id description createdAt }} }} }} }}"
+    );
+    json!({ "query": query }).to_string()
+}
 
 /// An `apiKeys` page of [`NODE`]s with these arguments.
 fn page_body(arguments: &str, with_total: bool) -> String {
@@ -260,7 +312,7 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
     })
 }
 
-/// The reply is a page of `expected` keys (and, when asked, the right total).
+/// The reply is a page of `expected` keys or identities (and, when asked, the right total).
 fn check(
     case: &Case,
     status: reqwest::StatusCode,
@@ -277,7 +329,12 @@ fn check(
     if let Some(errors) = value.get("errors") {
         bail!("GraphQL errors: {errors}");
     }
-    let list = &value["data"]["apiKeys"];
+    let data = &value["data"];
+    let list = if data["identities"].is_object() {
+        &data["identities"]
+    } else {
+        &data["apiKeys"]
+    };
     // The pages of `NODE`s list edges, `ListKeys` lists nodes.
     let items = list["edges"].as_array().or(list["nodes"].as_array());
     let n = items.map_or(0, Vec::len);
@@ -298,7 +355,7 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
     };
     println!();
     println!(
-        "apiKeys pages, one request at a time, {runs} runs per case; {backend}; {} cores",
+        "apiKeys and identities pages, one request at a time, {runs} runs per case; {backend}; {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for m in measured {

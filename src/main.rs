@@ -169,16 +169,7 @@ enum MembersCommand {
 
 #[derive(Subcommand)]
 enum IdentitiesCommand {
-    List {
-        /// Identities whose description or id contains this text (any case).
-        #[arg(long)]
-        search: Option<String>,
-        /// Only identities holding this global role.
-        #[arg(long)]
-        role: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
+    List(identities::ListArgs),
 }
 
 #[derive(Subcommand)]
@@ -411,9 +402,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
         }
-        Some(Command::Identities(IdentitiesCommand::List { search, role, json })) => {
+        Some(Command::Identities(IdentitiesCommand::List(args))) => {
             let c = connect(&credentials)?;
-            runtime.block_on(identities::list(&c.client, search, role, json))
+            runtime.block_on(identities::list(&c.client, args))
         }
         Some(Command::Roles(command)) => {
             let c = connect(&credentials)?;

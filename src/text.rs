@@ -147,6 +147,43 @@ fn control_picture(c: char) -> char {
     char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}')
 }
 
+/// The mark a value cut to fit a width ends with.
+pub const ELLIPSIS: char = '…';
+
+/// Cells `c` takes on a terminal (a CJK character two, a combining mark none).
+pub fn char_width(c: char) -> usize {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+}
+
+/// Cells `text` takes on a terminal.
+pub fn width(text: &str) -> usize {
+    text.chars().map(char_width).sum()
+}
+
+/// `text` in at most `max` cells: whole, or its start and `…`. Never cut silently: a reader
+/// must be able to tell a short value from a cut one (the TUI's cells and the CLI's tables).
+pub fn truncate(text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    format!("{}{ELLIPSIS}", width_prefix(text, max - 1))
+}
+
+/// The longest start of `text` in at most `max` cells.
+pub fn width_prefix(text: &str, max: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += char_width(c);
+        if used > max {
+            return &text[..i];
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -283,8 +283,12 @@ async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses()
     tui.screen.wait_for("1 of 44 projects");
     tui.send("\r");
     tui.screen.wait_for("project proj-37");
-    // Role, Variables, Permissions, Visibility, then TTL.
-    for _ in 0..5 {
+    // No role is chosen for the user: → on Role picks the first.
+    tui.send("\t");
+    tui.send("\x1b[C");
+    tui.screen.wait_for("[x] admin");
+    // Variables, Permissions, Visibility, then TTL.
+    for _ in 0..4 {
         tui.send("\t");
     }
     let screen = tui.screen.wait_for("▸ TTL");
@@ -292,6 +296,34 @@ async fn tui_creates_a_key_among_44_projects_and_sees_the_ttl_field_it_focuses()
     tui.send("\r");
     tui.screen.wait_for("will not be shown again");
     tui.send("\x1b");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}
+
+/// Ctrl-Z gives the terminal back and stops keydeck (SIGTSTP), as a shell expects; when it
+/// runs again the screen is set up anew and drawn whole. Here no job-control shell owns the
+/// terminal, so the kernel discards the stop (an orphaned process group) and keydeck resumes
+/// at once: what is checked is the terminal handed back and the full redraw. Under a shell,
+/// `fg` resumes it (seen by hand in tmux).
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_z_hands_the_terminal_back_and_redraws_the_whole_screen() {
+    let service = TestServer::start().await;
+    let mut tui = Tui::start(&service.graphql_url(), &service.admin);
+    tui.screen.wait_for("● online");
+    let drawn = tui.screen.raw_text().matches("Identities").count();
+    tui.send("\x1a");
+    tui.screen.wait_for_raw(
+        "\x1b[?1049l",
+        "leaving the alternate screen before stopping",
+    );
+    // Drawn again whole: the tab bar comes again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tui.screen.raw_text().matches("Identities").count() <= drawn {
+        assert!(std::time::Instant::now() < deadline, "not redrawn");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tui.screen.wait_for("● online");
     tui.send("q");
     let status = tui.child.wait().unwrap();
     assert!(status.success(), "keydeck exited with {status:?}");

@@ -221,6 +221,56 @@ async fn what_a_person_created_is_listed_and_offboarded_at_once() {
 
 /// `apiKeys(orderBy:)` pages through the whole store in every order, forward and backward,
 /// each page by keyset: the pages joined are the store sorted (issue 18.1, 18.2).
+/// How [`walk`] reads a listing: forward `first` at a time, or backward from the end `last`
+/// at a time.
+#[derive(Clone, Copy)]
+enum Way {
+    Forward(i64),
+    Backward(i64),
+}
+
+/// Every node of the connection `listing` that `query` reads with `vars` (its filter and
+/// order), page after page by cursor, in the listing's order whichever `way` it is read.
+async fn walk(
+    server: &TestServer,
+    query: &str,
+    listing: &str,
+    vars: &Value,
+    way: Way,
+) -> Vec<Value> {
+    let mut nodes: Vec<Value> = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let mut vars = vars.clone();
+        let (more, next) = match way {
+            Way::Forward(n) => {
+                vars["first"] = json!(n);
+                vars["after"] = cursor;
+                ("hasNextPage", "endCursor")
+            }
+            Way::Backward(n) => {
+                vars["last"] = json!(n);
+                vars["before"] = cursor;
+                ("hasPreviousPage", "startCursor")
+            }
+        };
+        let page = server.data(&server.admin, query, vars).await[listing].clone();
+        let got = page["nodes"].as_array().unwrap().clone();
+        match way {
+            Way::Forward(_) => nodes.extend(got),
+            Way::Backward(_) => nodes.splice(0..0, got).for_each(drop),
+        }
+        if page["pageInfo"][more] != json!(true) {
+            return nodes;
+        }
+        cursor = page["pageInfo"][next].clone();
+    }
+}
+
+fn ids_of(nodes: &[Value]) -> Vec<String> {
+    nodes.iter().map(|n| string(&n["id"])).collect()
+}
+
 #[tokio::test]
 async fn every_order_pages_the_whole_store_forward_and_backward() {
     let server = TestServer::start().await;
@@ -272,18 +322,8 @@ async fn every_order_pages_the_whole_store_forward_and_backward() {
     for field in ["NAME", "CREATED_AT", "EXPIRES_AT", "LAST_USED_AT", "STATE"] {
         for direction in ["ASC", "DESC"] {
             let order = json!({ "field": field, "direction": direction });
-            // Forward, 4 at a time.
-            let mut forward: Vec<Value> = Vec::new();
-            let mut after = Value::Null;
-            loop {
-                let vars = json!({ "f": filter, "o": order, "first": 4, "after": after });
-                let page = server.data(&server.admin, PAGE, vars).await["apiKeys"].clone();
-                forward.extend(page["nodes"].as_array().unwrap().iter().cloned());
-                if page["pageInfo"]["hasNextPage"] != json!(true) {
-                    break;
-                }
-                after = page["pageInfo"]["endCursor"].clone();
-            }
+            let vars = json!({ "f": filter, "o": order });
+            let forward = walk(&server, PAGE, "apiKeys", &vars, Way::Forward(4)).await;
             assert_eq!(forward.len(), all.len(), "{field} {direction}");
             let mut expected = forward.clone();
             expected.sort_by(|a, b| {
@@ -310,25 +350,12 @@ async fn every_order_pages_the_whole_store_forward_and_backward() {
                     ordering
                 }
             });
-            let ids = |keys: &[Value]| keys.iter().map(|k| string(&k["id"])).collect::<Vec<_>>();
-            assert_eq!(ids(&forward), ids(&expected), "{field} {direction}");
+            assert_eq!(ids_of(&forward), ids_of(&expected), "{field} {direction}");
             // Backward from the end, 5 at a time: the same keys, the same order.
-            let mut backward: Vec<Value> = Vec::new();
-            let mut before = Value::Null;
-            loop {
-                let vars = json!({ "f": filter, "o": order, "last": 5, "before": before });
-                let page = server.data(&server.admin, PAGE, vars).await["apiKeys"].clone();
-                let mut nodes = page["nodes"].as_array().unwrap().clone();
-                nodes.extend(backward);
-                backward = nodes;
-                if page["pageInfo"]["hasPreviousPage"] != json!(true) {
-                    break;
-                }
-                before = page["pageInfo"]["startCursor"].clone();
-            }
+            let backward = walk(&server, PAGE, "apiKeys", &vars, Way::Backward(5)).await;
             assert_eq!(
-                ids(&backward),
-                ids(&expected),
+                ids_of(&backward),
+                ids_of(&expected),
                 "{field} {direction} backward"
             );
         }
@@ -547,6 +574,244 @@ async fn identities_are_listed_by_search_and_role() {
     );
 }
 
+/// `identities(orderBy:)` (issue 18.1–2): by name (any case, ties by creation) and by creation,
+/// both ways, forward and backward across pages; old cursors still work; and the CLI's
+/// `identities list --sort name --desc --limit`.
+#[tokio::test(flavor = "multi_thread")]
+async fn identities_page_in_either_order_both_ways() {
+    let server = TestServer::start().await;
+    let names = [
+        "mike", "Alpha", "zulu", "échelle", "bravo", "Delta", "charlie", "twin", "kilo",
+    ];
+    for name in names {
+        server.global_key(name, &[]).await;
+    }
+    // Ties: the same name in another case, three times (each disabled before the next, as an
+    // enabled key's name is its own).
+    for name in ["TWIN", "Twin "] {
+        let twin = server
+            .data(
+                &server.admin,
+                "query($f: ApiKeyFilter) { apiKeys(filter: $f) { nodes { id } } }",
+                json!({ "f": { "search": "twin" } }),
+            )
+            .await["apiKeys"]["nodes"][0]["id"]
+            .clone();
+        ok(&server
+            .mutate(&server.admin, DISABLE_API_KEY, json!({ "id": twin }))
+            .await);
+        server.global_key(name, &[]).await;
+    }
+    const PAGE: &str = "query($o: IdentityOrder, $first: Int, $after: String, $last: Int,         $before: String) { identities(orderBy: $o, first: $first, after: $after, last: $last,         before: $before) { totalCount         pageInfo { hasNextPage hasPreviousPage startCursor endCursor }         nodes { id description createdAt } } }";
+    let all = server
+        .data(&server.admin, PAGE, json!({ "first": 500 }))
+        .await["identities"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), names.len() + 3, "the bootstrap identity too");
+    // The old arguments and cursors page in creation order as they always did.
+    let old = walk(&server, PAGE, "identities", &json!({}), Way::Forward(4)).await;
+    assert_eq!(ids_of(&old), ids_of(&all));
+    for field in ["NAME", "CREATED_AT"] {
+        for direction in ["ASC", "DESC"] {
+            let mut expected = all.clone();
+            // `all` is in creation order: a stable sort by name keeps ties by creation.
+            if field == "NAME" {
+                expected.sort_by_key(|i| string(&i["description"]).trim().to_lowercase());
+            }
+            if direction == "DESC" {
+                expected.reverse();
+            }
+            let vars = json!({ "o": { "field": field, "direction": direction } });
+            for way in [Way::Forward(3), Way::Backward(4)] {
+                let got = walk(&server, PAGE, "identities", &vars, way).await;
+                assert_eq!(ids_of(&got), ids_of(&expected), "{field} {direction}");
+            }
+        }
+    }
+    let descriptions = |nodes: &[Value]| -> Vec<String> {
+        nodes.iter().map(|n| string(&n["description"])).collect()
+    };
+    let by_name = walk(
+        &server,
+        PAGE,
+        "identities",
+        &json!({ "o": { "field": "NAME" } }),
+        Way::Forward(2),
+    )
+    .await;
+    let twins: Vec<String> = descriptions(&by_name)
+        .into_iter()
+        .filter(|d| d.trim().eq_ignore_ascii_case("twin"))
+        .map(|d| d.trim().to_owned())
+        .collect();
+    assert_eq!(twins, ["twin", "TWIN", "Twin"], "ties go by creation");
+    // Names compare lowercased, code point by code point: `é` after `z`.
+    assert_eq!(
+        descriptions(&by_name).last().map(String::as_str),
+        Some("échelle")
+    );
+    // `last: 1` alone is the end, with the total.
+    let end = server
+        .data(
+            &server.admin,
+            PAGE,
+            json!({ "o": { "field": "NAME" }, "last": 1 }),
+        )
+        .await["identities"]
+        .clone();
+    assert_eq!(end["nodes"][0]["description"], json!("échelle"));
+    assert_eq!(end["totalCount"], json!(all.len()));
+    // A cursor belongs to its order.
+    let name_cursor = by_name_cursor(&server, PAGE).await;
+    let code = server
+        .error_code(
+            &server.admin,
+            PAGE,
+            json!({ "o": { "field": "CREATED_AT" }, "first": 1, "after": name_cursor }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+
+    // The CLI: the last three names, going down.
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &[
+            "identities",
+            "list",
+            "--sort",
+            "name",
+            "--desc",
+            "--limit",
+            "3",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    let listed: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| string(&i["description"]))
+        .collect();
+    let mut going_down = descriptions(&by_name);
+    going_down.reverse();
+    assert_eq!(listed, going_down[..3]);
+    assert_eq!(listed[..2], ["échelle", "zulu"]);
+    let (code, stdout, stderr) = keydeck(
+        &server,
+        &["identities", "list", "--sort", "name", "--limit", "2"],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and two rows: {stdout}");
+    let first_two = descriptions(&by_name);
+    assert!(
+        lines[1].contains(&first_two[0]) && lines[2].contains(&first_two[1]),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("Alpha"), "{stdout}");
+}
+
+/// The end cursor of the first page of identities by name.
+async fn by_name_cursor(server: &TestServer, query: &str) -> Value {
+    server
+        .data(
+            &server.admin,
+            query,
+            json!({ "o": { "field": "NAME" }, "first": 1 }),
+        )
+        .await["identities"]["pageInfo"]["endCursor"]
+        .clone()
+}
+
+/// Identities stored before `identities.name_order` existed hold `''` there: opening the store
+/// computes it (once, as it does keys' name forms), and the order by name is right again.
+#[tokio::test(flavor = "multi_thread")]
+async fn identities_stored_before_their_name_order_are_ordered_after_a_reopen() {
+    let server = TestServer::start().await;
+    for name in ["Zeta", "alpha", "Mu"] {
+        server.global_key(name, &[]).await;
+    }
+    let mut conn = server.store_connection().await;
+    for statement in [
+        "UPDATE identities SET name_order = ''",
+        "DELETE FROM store_meta WHERE name = 'identity_name_version'",
+    ] {
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    }
+    let reopened = keydeck::server::store::Store::open(server.database_url())
+        .await
+        .unwrap();
+    drop(reopened);
+    let by_name = walk(
+        &server,
+        "query($o: IdentityOrder, $first: Int, $after: String) { identities(orderBy: $o, \
+         first: $first, after: $after) { pageInfo { hasNextPage endCursor } \
+         nodes { id description } } }",
+        "identities",
+        &json!({ "o": { "field": "NAME", "direction": "DESC" } }),
+        Way::Forward(2),
+    )
+    .await;
+    let names: Vec<String> = by_name.iter().map(|n| string(&n["description"])).collect();
+    assert_eq!(names, ["Zeta", "Mu", "bootstrap admin", "alpha"]);
+}
+
+/// Issue 18.8: on a terminal a table fits its width, the widest columns cut with `…`; piped,
+/// every value is whole (and `--json` as it was).
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_fit_the_terminal_and_keep_whole_values_when_piped() {
+    let server = TestServer::start().await;
+    let long = format!("long-{}", "n".repeat(195));
+    assert_eq!(long.chars().count(), 200);
+    let key = server.global_key(&long, &["monitor"]).await;
+    server.global_key("short", &[]).await;
+    let endpoint = server.graphql_url();
+    for cols in [80, 100] {
+        let admin = server.admin.clone();
+        let endpoint = endpoint.clone();
+        let (code, raw) = tokio::task::spawn_blocking(move || {
+            common::pty::Tui::spawn(
+                &["keys", "list"],
+                &[("KEYDECK_ENDPOINT", &endpoint), ("KEYDECK_TOKEN", &admin)],
+                (35, cols),
+            )
+            .finish("short")
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, 0, "{raw}");
+        let lines: Vec<&str> = raw.lines().map(|l| l.trim_end_matches('\r')).collect();
+        let row = lines
+            .iter()
+            .find(|l| l.contains("long-n"))
+            .unwrap_or_else(|| panic!("no row of the long key: {raw}"));
+        assert!(row.contains('…'), "{row}");
+        assert!(row.contains(&key.id[..5]), "the id starts the row: {row}");
+        for line in &lines {
+            let width: usize = line
+                .chars()
+                .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+                .sum();
+            assert!(
+                width <= usize::from(cols),
+                "{width} cells at {cols}: {line}"
+            );
+        }
+    }
+    let (code, stdout, stderr) = keydeck(&server, &["keys", "list"], "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&long) && !stdout.contains('…'), "{stdout}");
+    let (code, stdout, _) = keydeck(&server, &["keys", "list", "--json"], "");
+    assert_eq!(code, 0);
+    assert!(stdout.contains(&format!("\"{long}\"")), "{stdout}");
+}
+
 /// Issue 19.4: enabling an expired key is refused with its own code, by the service and the
 /// CLI (it said "enabled" and exited 0, and the key stayed unusable).
 #[tokio::test(flavor = "multi_thread")]
@@ -632,16 +897,28 @@ async fn the_tui_works_at_3000_keys_and_300_projects() {
     tui.send("/");
     tui.send(&prefix);
     tui.send("\r");
-    let screen = tui
-        .screen
-        .wait_for(&format!("service searched for tokens starting with “{prefix}”"));
+    let screen = tui.screen.wait_for(&format!(
+        "service searched for tokens starting with “{prefix}”"
+    ));
     assert!(screen.contains(&name(1_234)), "{screen}");
     assert!(screen.contains("Keys: 1 of 1 "), "{screen}");
     tui.send("\x1b");
 
-    // Identities: the new hire's details, then a membership in p-250.
+    // Identities in the service's order too: by description, the end in one request.
     tui.send("2");
-    tui.screen.wait_for("Identities:");
+    tui.screen
+        .wait_for(&format!("Identities: 200 of {} ", thousands(total)));
+    tui.send("s");
+    tui.screen.wait_for("sort: description ▲");
+    tui.send("G");
+    let screen = tui.screen.wait_for(&format!(
+        "Identities: {}–{} of {}",
+        thousands(total - 199),
+        thousands(total),
+        thousands(total)
+    ));
+    assert!(screen.contains("new hire"), "{screen}");
+    // The new hire's details, then a membership in p-250.
     tui.send("/");
     tui.send("new hire");
     tui.send("\r");

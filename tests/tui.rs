@@ -194,6 +194,89 @@ fn creating_a_key_shows_the_token_once_and_copies_it() {
 }
 
 #[test]
+fn a_new_key_is_selected_wherever_it_falls_in_the_order() {
+    let mut app = loaded(3);
+    press(&mut app, KeyCode::Char('n'));
+    type_text(&mut app, "zz last by name");
+    press(&mut app, KeyCode::Enter);
+    let effects = app.update(Action::KeyCreated {
+        local_token: None,
+        result: Ok(CreatedKey {
+            id: "new-key".into(),
+            token: Some("kd_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000".into()),
+            expires_at: None,
+        }),
+    });
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocateKey { id, .. } if id == "new-key")),
+        "{effects:?}"
+    );
+    assert_eq!(app.message(), Some("created key “zz last by name”"));
+    // The service answers the keys just before it, far down the order; the page that
+    // starts with it is asked for next, and it is selected when it comes.
+    let mut before = keys(5);
+    for (i, k) in before.iter_mut().enumerate() {
+        k.id = format!("before-{i}");
+    }
+    let effects = app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(Page {
+            has_previous: true,
+            ..page(before, false)
+        }),
+    });
+    assert!(
+        matches!(&effects[..], [Effect::LoadKeys { append: true, query }] if query.after.as_deref() == Some("cursor")),
+        "{effects:?}"
+    );
+    let mut new = keys(1);
+    new[0].id = "new-key".into();
+    new[0].description = "zz last by name".into();
+    app.update(Action::KeysLoaded {
+        append: true,
+        result: Ok(page(new, false)),
+    });
+    assert_eq!(app.keys.selected().map(|k| k.id.as_str()), Some("new-key"));
+}
+
+#[test]
+fn a_key_reads_expired_the_moment_it_expires() {
+    let mut app = loaded(0);
+    let mut key = keydeck::tui::fixtures::sample_key(0).unwrap();
+    key.state = keydeck::api::ops::list_keys::ApiKeyState::ENABLED;
+    key.expires_at = Some("2026-11-23T12:00:58Z".into());
+    key.description = "short lived".into();
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(vec![key], false)),
+    });
+    let before = screen(&app, 120, 14);
+    assert!(
+        before.contains("enabled") && before.contains("in 58s"),
+        "{before}"
+    );
+    app.now = datetime!(2026-11-23 12:01 UTC);
+    let after = screen(&app, 120, 14);
+    let row = after
+        .lines()
+        .find(|l| l.contains("short lived"))
+        .unwrap_or("");
+    assert!(
+        row.contains("expired") && !row.contains("enabled"),
+        "{after}"
+    );
+    // And enabling it says why not, without asking the service.
+    press(&mut app, KeyCode::Char('e'));
+    assert!(
+        app.message().is_some_and(|m| m.contains("has expired")),
+        "{:?}",
+        app.message()
+    );
+}
+
+#[test]
 fn a_refused_create_keeps_everything_typed() {
     let mut app = loaded(3);
     press(&mut app, KeyCode::Char('n'));
@@ -268,12 +351,38 @@ fn filter_narrows_rows_and_escape_keeps_it_until_cleared() {
 }
 
 #[test]
-fn help_opens_and_any_key_closes_it_and_q_quits() {
+fn help_scrolls_at_80x24_is_searched_and_only_its_keys_close_it() {
     let mut app = loaded(1);
     press(&mut app, KeyCode::Char('?'));
-    assert!(app.show_help);
+    assert!(app.help.is_some());
+    // A stray key keeps it open.
     press(&mut app, KeyCode::Char('x'));
-    assert!(!app.show_help);
+    assert!(app.help.is_some());
+    let first = screen(&app, 80, 24);
+    assert!(first.contains("more below"), "{first}");
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let last = screen(&app, 80, 24);
+    assert!(last.contains("· end"), "{last}");
+    assert_ne!(first, last);
+    // Searching keeps the lines that match, under their heading.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "suspend");
+    let found = screen(&app, 80, 24);
+    assert!(
+        found.contains("ctrl-z") && found.contains("Everywhere"),
+        "{found}"
+    );
+    assert!(!found.contains("create a key"), "{found}");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.help.is_some(), "the first esc clears the search");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.help.is_none());
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.help.is_none() && !app.should_quit);
     assert_eq!(press(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
     assert!(app.should_quit);
 }
@@ -646,7 +755,7 @@ fn footers_and_help_offer_only_what_works_where_the_user_is() {
     );
     // `q` and `?` are text while typing a filter.
     type_text(&mut app, "q?");
-    assert!(!app.should_quit && !app.show_help);
+    assert!(!app.should_quit && app.help.is_none());
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('3'));
     let stats = footer(&app);
@@ -659,8 +768,8 @@ fn footers_and_help_offer_only_what_works_where_the_user_is() {
     let help = screen(&app, 100, 50);
     assert!(!help.contains("search the service"), "{help}");
     assert!(help.contains("table:NAME"), "{help}");
-    assert!(help.contains("calls and time per refresh"), "{help}");
-    press(&mut app, KeyCode::Char('x'));
+    assert!(help.contains("calls and time per interval"), "{help}");
+    press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('2'));
     let identities = footer(&app);
     assert!(

@@ -73,8 +73,9 @@ pub fn backend_name(url: &str) -> &'static str {
 ///
 /// The keys go in through SQL, not [`Store::insert_key`]: one transaction per key makes a
 /// million keys take hours. The rows are the ones `insert_key` writes (an identity per key,
-/// random uuid ids, unique token hashes, `name_key`, the search index filled by its
-/// triggers), without the per-key audit entries, which no listing reads.
+/// random uuid ids, unique token hashes, `name_key` and `name_order` (of keys and of
+/// identities), the search index filled by its triggers), without the per-key audit entries,
+/// which no listing reads.
 pub async fn seeded_store(url: &str, keys: usize) -> anyhow::Result<(Store, String)> {
     let store = Store::open(url).await.context("opening the bench store")?;
     let admin = keydeck::server::bootstrap(&store, None)
@@ -123,11 +124,13 @@ async fn bulk_insert_keys(url: &str, n: usize) -> anyhow::Result<()> {
         .fetch_one(&mut *tx)
         .await?;
     sqlx::query(&format!(
-        "INSERT INTO identities (id, description, created_at) \
+        "INSERT INTO identities (id, description, created_at, name_order) \
+         SELECT id, description, created_at, lower(description) FROM ( \
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
-         SELECT {UUID_OF_H}, \
-                'bench key ' || i || CASE WHEN i % ?2 = ?2 / 2 THEN ' ' || ?3 ELSE '' END, ?4 \
-         FROM (SELECT i, lower(hex(randomblob(16))) AS h FROM n)"
+         SELECT {UUID_OF_H} AS id, \
+                'bench key ' || i || CASE WHEN i % ?2 = ?2 / 2 THEN ' ' || ?3 ELSE '' END \
+                AS description, ?4 AS created_at \
+         FROM (SELECT i, lower(hex(randomblob(16))) AS h FROM n))"
     ))
     .bind(n)
     .bind(stride)
@@ -195,10 +198,11 @@ async fn bulk_insert_keys_pg(url: &str, n: i64, stride: i64, now: i64) -> anyhow
         .fetch_one(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO identities (id, description, created_at) \
-         SELECT gen_random_uuid()::text, \
-                'bench key ' || i || CASE WHEN i % $2 = $2 / 2 THEN ' ' || $3 ELSE '' END, $4 \
-         FROM generate_series(1::bigint, $1) AS i ORDER BY i",
+        "INSERT INTO identities (id, description, created_at, name_order) \
+         SELECT gen_random_uuid()::text, d, $4, lower(d) FROM ( \
+         SELECT i, 'bench key ' || i || CASE WHEN i % $2 = $2 / 2 THEN ' ' || $3 ELSE '' END \
+                AS d \
+         FROM generate_series(1::bigint, $1) AS i) n ORDER BY i",
     )
     .bind(n)
     .bind(stride)

@@ -57,15 +57,36 @@ pub struct KeyQuery {
     pub before: Option<String>,
 }
 
-/// What the Identities tab asks for: a page, optionally narrowed by `search`.
+/// What an identity listing is ordered by, on the service: every page comes in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdentitySortField {
+    /// The description, any case.
+    Name,
+    #[default]
+    Created,
+}
+
+/// An identity listing's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IdentitySort {
+    pub field: IdentitySortField,
+    pub descending: bool,
+}
+
+/// What `identities list` and the Identities tab ask for: a page, optionally narrowed by
+/// `search`, in creation order unless `sort` says otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdentityQuery {
     /// Case-insensitive substring of the description or id.
     pub search: Option<String>,
     /// Only identities holding this global role.
     pub role: Option<String>,
+    pub sort: IdentitySort,
     pub first: i64,
     pub after: Option<String>,
+    /// Read backward instead: the `last` identities before `before` (or at the end).
+    pub last: Option<i64>,
+    pub before: Option<String>,
 }
 
 /// One identity in a key's chain of creators; no description when the caller may not see it.
@@ -529,11 +550,27 @@ impl ApiClient {
                 id_prefix: None,
             }
         });
+        use ops::list_identities::{IdentityOrder, IdentityOrderField, OrderDirection};
+        let field = match query.sort.field {
+            IdentitySortField::Name => IdentityOrderField::NAME,
+            IdentitySortField::Created => IdentityOrderField::CREATED_AT,
+        };
+        let direction = if query.sort.descending {
+            OrderDirection::DESC
+        } else {
+            OrderDirection::ASC
+        };
+        let backward = query.last.is_some();
         let data = self
             .execute::<ops::ListIdentities>(ops::list_identities::Variables {
                 filter,
-                first: Some(query.first),
-                after: query.after.clone(),
+                // Creation order, oldest first, is the service's own default: left unsaid.
+                order_by: (query.sort != IdentitySort::default())
+                    .then_some(IdentityOrder { field, direction }),
+                first: (!backward).then_some(query.first),
+                after: if backward { None } else { query.after.clone() },
+                last: query.last,
+                before: query.before.clone(),
             })
             .await?;
         let list = data.identities;
@@ -541,8 +578,8 @@ impl ApiClient {
             items: list.nodes,
             has_next: list.page_info.has_next_page,
             end_cursor: list.page_info.end_cursor,
-            has_previous: false,
-            start_cursor: None,
+            has_previous: list.page_info.has_previous_page,
+            start_cursor: list.page_info.start_cursor,
             total: list.total_count,
         })
     }
@@ -668,6 +705,15 @@ impl ApiClient {
             .execute::<ops::IdentityRoles>(ops::identity_roles::Variables { id: id.to_owned() })
             .await?
             .identity)
+    }
+
+    /// The longest key lifetime the service grants; `None` when it sets no maximum.
+    pub async fn max_key_ttl(&self) -> Result<Option<Ttl>, ApiError> {
+        let settings = self
+            .execute::<ops::Settings>(ops::settings::Variables)
+            .await?
+            .settings;
+        Ok(settings.max_key_ttl_seconds.and_then(Ttl::from_seconds))
     }
 
     pub async fn role_catalog(&self) -> Result<Vec<Role>, ApiError> {

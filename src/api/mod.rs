@@ -7,7 +7,8 @@ pub mod ops;
 
 pub use calls::{
     Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery, IdentityRoles,
-    KeyQuery, KeyScope, KeySort, KeySortField, Lookup, Me, MembershipSpec, NewKey, Page, Project,
-    ProjectMember, QueryStat, QueryStatPoint, Role, RotatedKey, parse_variables,
+    IdentitySort, IdentitySortField, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, Me,
+    MembershipSpec, NewKey, Page, Project, ProjectMember, QueryStat, QueryStatPoint, Role,
+    RotatedKey, parse_variables,
 };
 pub use client::{ApiClient, ApiError, AuthScheme, Refusal};

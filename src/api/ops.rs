@@ -40,6 +40,7 @@ operation!(KeyOwner, "graphql/keys.graphql");
 operation!(Me, "graphql/identities.graphql");
 operation!(ListIdentities, "graphql/identities.graphql");
 operation!(RoleCatalog, "graphql/identities.graphql");
+operation!(Settings, "graphql/identities.graphql");
 operation!(Projects, "graphql/identities.graphql");
 operation!(AddGlobalRoles, "graphql/identities.graphql");
 operation!(RemoveGlobalRoles, "graphql/identities.graphql");

@@ -1,11 +1,12 @@
-//! `keydeck identities list [--search S] [--role R]`.
+//! `keydeck identities list [--search S] [--role R] [--sort name|created] [--desc]
+//! [--limit N] [--json]`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::output::{self, membership_label};
-use crate::api::{ApiClient, IdentityQuery};
+use super::output::{self, ListShape, membership_label};
+use crate::api::{ApiClient, IdentityQuery, IdentitySort, IdentitySortField};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,21 +31,57 @@ struct MembershipJson {
 /// identity's memberships make a page of 500 cost more than it allows.
 const PAGE: i64 = 200;
 
-pub async fn list(
-    client: &ApiClient,
-    search: Option<String>,
-    role: Option<String>,
-    as_json: bool,
-) -> anyhow::Result<()> {
+/// `identities list`: which identities, and how.
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// Identities whose description or id contains this text (any case).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only identities holding this global role.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The order, kept by the service across every page.
+    #[arg(long, value_enum, default_value = "created")]
+    pub sort: SortArg,
+    #[command(flatten)]
+    pub shape: ListShape,
+}
+
+/// What `identities list --sort` takes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum SortArg {
+    /// By description, any case.
+    Name,
+    #[default]
+    Created,
+}
+
+impl From<SortArg> for IdentitySortField {
+    fn from(arg: SortArg) -> Self {
+        match arg {
+            SortArg::Name => IdentitySortField::Name,
+            SortArg::Created => IdentitySortField::Created,
+        }
+    }
+}
+
+pub async fn list(client: &ApiClient, args: ListArgs) -> anyhow::Result<()> {
+    let limit = args.shape.limit.unwrap_or(usize::MAX);
     let mut out = Vec::new();
     let mut after = None;
-    loop {
+    while out.len() < limit {
         let page = client
             .identities(&IdentityQuery {
-                search: search.clone(),
-                role: role.clone(),
-                first: PAGE,
+                search: args.search.clone(),
+                role: args.role.clone(),
+                sort: IdentitySort {
+                    field: args.sort.into(),
+                    descending: args.shape.desc,
+                },
+                first: i64::try_from(limit.saturating_sub(out.len()).min(PAGE as usize))
+                    .unwrap_or(PAGE),
                 after,
+                ..IdentityQuery::default()
             })
             .await?;
         for i in page.items {
@@ -79,7 +116,8 @@ pub async fn list(
         }
         after = page.end_cursor;
     }
-    if as_json {
+    out.truncate(limit);
+    if args.shape.json {
         return output::json(&out);
     }
     let rows: Vec<Vec<String>> = out

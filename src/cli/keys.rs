@@ -6,6 +6,7 @@ use anyhow::Context as _;
 
 use serde::Serialize;
 
+use super::output::ListShape;
 use super::resolve::{self, Prefer};
 use super::{exit, output};
 use crate::api::ops::Key;
@@ -135,15 +136,8 @@ pub struct ListArgs {
     /// The order, kept by the service across every page.
     #[arg(long, value_enum, default_value = "created")]
     pub sort: SortArg,
-    /// The other way round.
-    #[arg(long)]
-    pub desc: bool,
-    /// At most this many keys.
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Print JSON (a stable shape for scripts) instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub shape: ListShape,
 }
 
 /// What `keys list --sort` takes.
@@ -175,7 +169,7 @@ async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>>
         Some(who) => Some(resolve::identity(client, who).await?),
         None => None,
     };
-    let limit = args.limit.unwrap_or(usize::MAX);
+    let limit = args.shape.limit.unwrap_or(usize::MAX);
     let mut keys = Vec::new();
     let mut after = None;
     while keys.len() < limit {
@@ -188,7 +182,7 @@ async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>>
                 created_by: created_by.clone(),
                 sort: KeySort {
                     field: args.sort.into(),
-                    descending: args.desc,
+                    descending: args.shape.desc,
                 },
                 first: i64::try_from(limit.saturating_sub(keys.len()).min(500)).unwrap_or(500),
                 after,
@@ -207,7 +201,7 @@ async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>>
 
 pub async fn list(client: &ApiClient, args: ListArgs) -> anyhow::Result<()> {
     let keys = listed(client, &args).await?;
-    if args.json {
+    if args.shape.json {
         return output::json(&keys.iter().map(key_json).collect::<Vec<_>>());
     }
     let rows: Vec<Vec<String>> = keys
@@ -534,9 +528,7 @@ pub async fn set_enabled(
                 project: None,
                 created_by: Some(who.clone()),
                 sort: SortArg::Created,
-                desc: false,
-                limit: None,
-                json: false,
+                shape: ListShape::default(),
             },
         )
         .await?;
@@ -647,9 +639,10 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
                     project: None,
                     created_by: Some(identity.id.clone()),
                     sort: SortArg::Created,
-                    desc: false,
-                    limit: Some(500),
-                    json: false,
+                    shape: ListShape {
+                        limit: Some(500),
+                        ..ListShape::default()
+                    },
                 },
             )
             .await?

@@ -318,6 +318,22 @@ pub struct ApiKeyOrder {
     pub direction: OrderDirection,
 }
 
+/// What `identities` can be ordered by; ties go by creation, the same way.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityOrderField {
+    /// The description, compared case-insensitively (as key names are).
+    Name,
+    CreatedAt,
+}
+
+/// The order of `identities`: cursors are per order (a cursor of another order is refused).
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct IdentityOrder {
+    pub field: IdentityOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
 /// Narrows `apiKeys`. Disabled and expired keys are left out unless asked for.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ApiKeyFilter {

@@ -39,6 +39,8 @@ pub enum Action {
     },
     ProjectsLoaded(Result<Vec<Project>, ApiError>),
     RolesLoaded(Result<Vec<Role>, ApiError>),
+    /// The longest key lifetime the service grants (`None`: no maximum).
+    SettingsLoaded(Result<Option<Ttl>, ApiError>),
     DatabasesLoaded(Result<Vec<Database>, ApiError>),
     StatsLoaded {
         database_id: String,
@@ -86,10 +88,19 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Ctrl-Z: stop until `fg`, the terminal given back meanwhile.
+    Suspend,
     LoadMe,
     LoadKeys {
         query: KeyQuery,
         append: bool,
+    },
+    /// The keys of `query` that come just before the key `id` in its order (answered as
+    /// `KeysLoaded`), so that the page holding it follows; the first page when the key is
+    /// not in the listing.
+    LocateKey {
+        id: String,
+        query: KeyQuery,
     },
     LoadIdentities {
         query: IdentityQuery,
@@ -101,6 +112,8 @@ pub enum Effect {
     },
     LoadProjects,
     LoadRoles,
+    /// What the service allows (the longest key lifetime).
+    LoadSettings,
     LoadDatabases,
     LoadStats {
         database_id: String,

@@ -18,6 +18,7 @@ use super::tabs::view::{Shared, TabView};
 use super::theme::Theme;
 use super::widgets::Load;
 use super::widgets::dialog::TokenDialog;
+use super::widgets::help::Help;
 use super::widgets::messages::{LogView, MessageLog, Note};
 use super::widgets::status_bar::Connection;
 use super::widgets::time::{relative, seconds_until};
@@ -50,7 +51,8 @@ pub struct App {
     pub projects: Vec<Project>,
     pub catalog: Vec<String>,
     pub overlay: Option<Overlay>,
-    pub show_help: bool,
+    /// The `?` overlay while it is open.
+    pub help: Option<Help>,
     pub connection: Connection,
     /// The message on screen.
     pub note: Option<Note>,
@@ -59,6 +61,8 @@ pub struct App {
     pub tick: u64,
     pub now: OffsetDateTime,
     pub should_quit: bool,
+    /// The longest key lifetime the service grants, once it said.
+    pub max_key_ttl: Option<crate::ttl::Ttl>,
     /// What the copy under way holds, for its confirmation.
     copying: Option<String>,
     failures: u32,
@@ -78,13 +82,14 @@ impl App {
             projects: Vec::new(),
             catalog: Vec::new(),
             overlay: None,
-            show_help: false,
+            help: None,
             connection: Connection::Connecting,
             note: None,
             log: MessageLog::default(),
             tick: 0,
             now,
             should_quit: false,
+            max_key_ttl: None,
             copying: None,
             failures: 0,
         }
@@ -92,7 +97,12 @@ impl App {
 
     /// What to load when the app opens.
     pub fn start(&mut self) -> Vec<Effect> {
-        let mut effects = vec![Effect::LoadMe, Effect::LoadProjects, Effect::LoadRoles];
+        let mut effects = vec![
+            Effect::LoadMe,
+            Effect::LoadProjects,
+            Effect::LoadRoles,
+            Effect::LoadSettings,
+        ];
         effects.push(self.keys.reload());
         effects
     }
@@ -143,6 +153,7 @@ impl App {
             return self.keymap.hints(&contexts, overlay.modal().hints());
         }
         let mut commands = self.keymap.footer_commands(contexts[0]);
+        commands.retain(|c| self.active().offers(*c));
         if contexts.contains(&Context::Global) {
             commands.extend([Command::Help, Command::Messages, Command::Quit]);
         }
@@ -182,22 +193,10 @@ impl App {
             Action::IdentitiesLoaded { append, result } => match result {
                 Ok(page) => {
                     self.online();
-                    self.identities.apply_page(
-                        page.items,
-                        append,
-                        page.has_next,
-                        page.end_cursor,
-                        page.total,
-                    );
-                    Vec::new()
+                    self.identities.on_page(page, append)
                 }
                 Err(e) => {
-                    self.identities.paging.load = Load::Failed(e.to_string());
-                    let after = append.then(|| self.identities.paging.next_cursor.clone());
-                    let retry = Effect::LoadIdentities {
-                        query: self.identities.query(after.flatten()),
-                        append,
-                    };
+                    let retry = self.identities.on_failure(e.to_string());
                     self.failed(&e, retry)
                 }
             },
@@ -221,6 +220,17 @@ impl App {
                     Vec::new()
                 }
                 Err(e) => self.failed(&e, Effect::LoadProjects),
+            },
+            Action::SettingsLoaded(result) => match result {
+                Ok(max) => {
+                    self.online();
+                    self.max_key_ttl = max;
+                    Vec::new()
+                }
+                // A service older than the field answers an error: the form then checks
+                // no maximum, and the service still refuses what is too long.
+                Err(e) if e.is_transient() => self.failed(&e, Effect::LoadSettings),
+                Err(_) => Vec::new(),
             },
             Action::RolesLoaded(result) => match result {
                 Ok(roles) => {
@@ -375,22 +385,27 @@ impl App {
             Ok(created) => {
                 let name = form.name.as_str().trim().to_owned();
                 let local = local_token.is_some();
-                self.keys.list.select_id = Some(created.id.clone());
+                // Shown and selected wherever it falls in the order.
+                let show = self.keys.show_key(created.id.clone());
                 let Some(token) = created.token.or(local_token) else {
                     self.overlay = None;
                     self.say(Note::error(
                         "the key was created but no token came back",
                         Some(Tab::Keys),
                     ));
-                    return vec![self.keys.reload()];
+                    return vec![show];
                 };
+                self.say(Note::done(
+                    format!("created key “{}”", crate::text::visible(&name)),
+                    Tab::Keys,
+                ));
                 self.overlay = Some(Overlay::Token(TokenDialog {
                     token: token.clone(),
                     key_name: name,
                     local,
                     copied: None,
                 }));
-                vec![Effect::Copy(token), self.keys.reload()]
+                vec![Effect::Copy(token), show]
             }
             Err(e) => {
                 form.fail(&e);
@@ -545,8 +560,10 @@ impl App {
         if Keymap::is_interrupt(event) {
             return self.quit();
         }
-        if self.show_help {
-            self.show_help = false;
+        if let Some(help) = &mut self.help {
+            if !help.on_key(event) {
+                self.help = None;
+            }
             return Vec::new();
         }
         let contexts = self.contexts();
@@ -580,7 +597,7 @@ impl App {
         match command {
             Command::Quit => self.quit(),
             Command::Help => {
-                self.show_help = true;
+                self.help = Some(Help::new(self.contexts()));
                 Vec::new()
             }
             Command::Messages => {
@@ -596,6 +613,7 @@ impl App {
             Command::TabIdentities => self.switch(Tab::Identities),
             Command::TabStats => self.switch(Tab::Stats),
             Command::Refresh => self.active_mut().refresh(),
+            Command::Suspend => vec![Effect::Suspend],
             command => {
                 // A message about this tab described it before this command.
                 if self
@@ -610,6 +628,8 @@ impl App {
                     projects: &self.projects,
                     catalog: &self.catalog,
                     keymap: &self.keymap,
+                    now: self.now,
+                    max_key_ttl: self.max_key_ttl,
                 };
                 let tab: &mut dyn TabView = match self.tab {
                     Tab::Keys => &mut self.keys,

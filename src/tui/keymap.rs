@@ -19,6 +19,8 @@ pub enum Context {
     /// Typing in a tab's filter: printable keys are text, so only these keys are commands.
     Filter,
     Form,
+    /// Choosing a project in a form's searchable list: printable keys search.
+    Picker,
     Confirm,
     Token,
     /// The message log.
@@ -36,6 +38,7 @@ impl Context {
             "filter" => Context::Filter,
             "log" => Context::Log,
             "form" => Context::Form,
+            "picker" => Context::Picker,
             "confirm" => Context::Confirm,
             "token" => Context::Token,
             _ => return None,
@@ -52,6 +55,7 @@ impl Context {
             Context::Filter => "Typing a filter",
             Context::Log => "Messages",
             Context::Form => "Forms",
+            Context::Picker => "Choosing a project",
             Context::Confirm => "Confirmation",
             Context::Token => "New token",
         }
@@ -61,9 +65,9 @@ impl Context {
     pub fn note(self) -> Option<&'static str> {
         match self {
             Context::Stats => Some(
-                "A statement's details chart its calls and time per refresh interval: the \
-                 differences between the refreshes seen since the database or window was \
-                 chosen (the service keeps no series of its own).",
+                "A statement's details chart its calls and time per interval of the window, \
+                 from the samples the service keeps (· where it has none, before monitoring \
+                 began or while the database was unreadable).",
             ),
             _ => None,
         }
@@ -199,6 +203,7 @@ pub enum Command {
     TabIdentities,
     TabStats,
     Refresh,
+    Suspend,
     Down,
     Up,
     PageDown,
@@ -227,6 +232,7 @@ pub enum Command {
     ChooseLeft,
     ChooseRight,
     Submit,
+    Pick,
     Cancel,
     Confirm,
     CopyAgain,
@@ -240,6 +246,7 @@ pub enum Command {
     Window,
     CustomWindow,
     PauseRefresh,
+    ToggleDatabases,
 }
 
 /// Every command: its keymap name, its help line, and its footer label ("" keeps it out of
@@ -263,7 +270,18 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         "",
     ),
     ("tab_stats", Command::TabStats, "Query Stats tab", ""),
-    ("refresh", Command::Refresh, "reload from the service", ""),
+    (
+        "refresh",
+        Command::Refresh,
+        "reload from the service",
+        "refresh",
+    ),
+    (
+        "suspend",
+        Command::Suspend,
+        "suspend to the shell (fg comes back)",
+        "",
+    ),
     ("down", Command::Down, "move down", ""),
     ("up", Command::Up, "move up", ""),
     ("page_down", Command::PageDown, "page down", ""),
@@ -278,7 +296,7 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         "filter the loaded rows: words, table:NAME, type:KIND",
         "filter",
     ),
-    ("back", Command::Back, "close details, clear filter", ""),
+    ("back", Command::Back, "close details, clear filter", "back"),
     ("new_key", Command::NewKey, "create a key", "new"),
     (
         "disable_key",
@@ -357,6 +375,12 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         "choose",
     ),
     ("submit", Command::Submit, "submit the form", "save"),
+    (
+        "pick",
+        Command::Pick,
+        "pick the project under the cursor",
+        "pick",
+    ),
     ("cancel", Command::Cancel, "cancel", "cancel"),
     ("confirm", Command::Confirm, "confirm", "confirm"),
     (
@@ -389,6 +413,12 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         Command::CustomWindow,
         "type a time window, e.g. 90m or 3d",
         "",
+    ),
+    (
+        "toggle_databases",
+        Command::ToggleDatabases,
+        "hide or show the databases pane",
+        "databases",
     ),
     (
         "pause_refresh",

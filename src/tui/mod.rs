@@ -58,6 +58,28 @@ pub fn restore_terminal() {
     );
 }
 
+/// Ctrl-Z as a shell expects it: the terminal restored, the process stopped (SIGTSTP); on
+/// `fg`, the screen set up again and drawn whole.
+fn suspend(terminal: &mut Terminal<CrosstermBackend<Stdout>>, mouse: bool) -> std::io::Result<()> {
+    restore_terminal();
+    signal_hook::low_level::raise(signal_hook::consts::SIGTSTP)?;
+    // Here again after SIGCONT.
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen)?;
+    if mouse {
+        execute!(stdout(), EnableMouseCapture)?;
+    }
+    execute!(
+        stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // The frame drawn before the stop is forgotten, so the next one is drawn whole.
+    // (`Terminal::clear` would ask the terminal where its cursor is, and the answer goes to
+    // the event reader, so it times out.)
+    terminal.swap_buffers();
+    Ok(())
+}
+
 /// Runs the app until the user quits or a SIGTERM/SIGHUP/SIGINT arrives; the terminal is restored
 /// on every way out, panics included.
 pub async fn run(launch: Launch) -> anyhow::Result<()> {
@@ -132,7 +154,7 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
         client,
         mut clipboard,
         built_in,
-        ..
+        mouse,
     } = launch;
     let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     let (tx, mut rx) = unbounded_channel::<Action>();
@@ -140,7 +162,7 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
     let mut ticker = tokio::time::interval(TICK);
     let mut signals = Signals::new()?;
     for effect in app.start() {
-        perform(effect, &client, &tx, &mut clipboard, &mut terminal);
+        perform(effect, &client, &tx, &mut clipboard, (&mut terminal, mouse));
     }
     if let Some(built_in) = built_in {
         forward_built_in(built_in, tx.clone());
@@ -167,7 +189,7 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
         }
         for action in pending {
             for effect in app.update(action) {
-                perform(effect, &client, &tx, &mut clipboard, &mut terminal);
+                perform(effect, &client, &tx, &mut clipboard, (&mut terminal, mouse));
             }
         }
         if app.should_quit {
@@ -217,10 +239,15 @@ fn perform(
     client: &ApiClient,
     tx: &UnboundedSender<Action>,
     clipboard: &mut Clipboard,
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    (terminal, mouse): (&mut Terminal<CrosstermBackend<Stdout>>, bool),
 ) {
     match effect {
         Effect::Quit => {}
+        Effect::Suspend => {
+            if let Err(e) = suspend(terminal, mouse) {
+                tracing::warn!(error = %e, "could not suspend or resume the terminal");
+            }
+        }
         Effect::Copy(text) => {
             let backend = terminal.backend_mut();
             let result = clipboard.copy(&text, backend).map_err(|e| e.to_string());
@@ -247,6 +274,35 @@ fn perform(
     }
 }
 
+/// The keys of `query` just before the key `id`: its place in the order is its cursor in a
+/// one-key listing narrowed to it; the first page when it is not in the listing.
+async fn locate_key(
+    client: &ApiClient,
+    id: String,
+    query: crate::api::KeyQuery,
+) -> Result<crate::api::Page<crate::api::ops::Key>, crate::api::ApiError> {
+    let one = crate::api::KeyQuery {
+        id_prefix: Some(id.clone()),
+        first: 1,
+        ..query.clone()
+    };
+    let found = client.list_keys(&one).await?;
+    match found
+        .start_cursor
+        .filter(|_| found.items.iter().any(|k| k.id == id))
+    {
+        Some(cursor) => {
+            let before = crate::api::KeyQuery {
+                last: Some(query.first),
+                before: Some(cursor),
+                ..query
+            };
+            client.list_keys(&before).await
+        }
+        None => client.list_keys(&query).await,
+    }
+}
+
 /// Runs one network effect and turns its outcome into an action.
 pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
     Some(match effect {
@@ -254,6 +310,10 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
         Effect::LoadKeys { query, append } => Action::KeysLoaded {
             append,
             result: client.list_keys(&query).await,
+        },
+        Effect::LocateKey { id, query } => Action::KeysLoaded {
+            append: false,
+            result: locate_key(client, id, query).await,
         },
         Effect::LoadIdentities { query, append } => Action::IdentitiesLoaded {
             append,
@@ -268,6 +328,7 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
         }
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
+        Effect::LoadSettings => Action::SettingsLoaded(client.max_key_ttl().await),
         Effect::LoadDatabases => Action::DatabasesLoaded(client.databases().await),
         Effect::LoadStats { database_id, since } => {
             let result = client.query_stats(&database_id, since).await;
@@ -356,7 +417,7 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
                 .set_membership(&project_slug, &identity_id, &memberships, already_member)
                 .await,
         ),
-        Effect::Copy(_) | Effect::Later { .. } | Effect::Quit => return None,
+        Effect::Copy(_) | Effect::Later { .. } | Effect::Quit | Effect::Suspend => return None,
     })
 }
 

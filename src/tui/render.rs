@@ -11,8 +11,8 @@ use super::app::{App, MIN_HEIGHT, MIN_WIDTH};
 use super::keymap::{Command, Context};
 use super::overlay::Look;
 use super::tabs::Tab;
+use super::widgets::fit;
 use super::widgets::status_bar::StatusBar;
-use super::widgets::{fit, help};
 
 /// Most lines a message takes above the footer; the message log has the rest.
 const NOTE_LINES: usize = 3;
@@ -84,8 +84,8 @@ impl App {
             };
             modal.render(main, buf, &look);
         }
-        if self.show_help {
-            help::render(&self.keymap, &self.contexts(), area, buf, &self.theme);
+        if let Some(help) = &self.help {
+            help.render(&self.keymap, area, buf, &self.theme);
         }
     }
 

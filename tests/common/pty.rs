@@ -119,6 +119,21 @@ impl Tui {
         }
     }
 
+    /// Waits for the child to exit (30 s at most) and for `last` to arrive: its exit code and
+    /// everything it printed, as raw text.
+    pub fn finish(mut self, last: &str) -> (u32, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the command never exited");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        self.screen.wait_for_raw(last, last);
+        (status.exit_code(), self.screen.raw_text())
+    }
+
     pub fn send(&mut self, text: &str) {
         self.keys.write_all(text.as_bytes()).unwrap();
         self.keys.flush().unwrap();

@@ -262,3 +262,13 @@ impl Project {
         Ok(keys)
     }
 }
+
+/// What this service allows, for clients that check a form before sending it.
+#[derive(SimpleObject)]
+pub struct ServiceSettings {
+    /// The longest lifetime a key may be given (`--max-key-ttl`), as a duration (`30d`);
+    /// null when the service sets no maximum.
+    pub max_key_ttl: Option<String>,
+    /// The same in seconds.
+    pub max_key_ttl_seconds: Option<i64>,
+}

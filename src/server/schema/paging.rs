@@ -1,12 +1,13 @@
-//! Relay-style cursor connections over the store's sequence numbers.
+//! Relay-style cursor connections over the store's sequence numbers, and over a listing's
+//! order ([`PageRequest`]: keyset cursors, forward and backward).
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{OutputType, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::server::model::ApiKeyOrderField;
-use crate::server::store::{KeyPosition, Page, SortValue};
+use crate::server::model::Timestamp;
+use crate::server::store::{Order, OrderField, Page, Position, SortValue};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 50;
 pub const MAX_PAGE_SIZE: i32 = 500;
@@ -108,25 +109,25 @@ pub fn listing_with<T: OutputType>(
     connection
 }
 
-/// The cursor of a key's place in an ordered listing: `kd:{seq}` in creation order (the
+/// The cursor of a row's place in an ordered listing: `kd:{seq}` in creation order (the
 /// cursors listings always gave), `kd:{FIELD}:{seq}:{value}` in the others.
-pub fn encode_position(position: &KeyPosition) -> String {
-    if position.field == ApiKeyOrderField::CreatedAt {
+pub fn encode_position<F: OrderField>(position: &Position<F>) -> String {
+    if position.field == F::CREATED {
         return encode_cursor(position.seq);
     }
     let value = match &position.value {
         SortValue::Int(n) => format!("i{n}"),
         SortValue::Text(t) => format!("s{t}"),
     };
-    let field = order_field_name(position.field);
+    let field = position.field.name();
     URL_SAFE_NO_PAD.encode(format!("kd:{field}:{}:{value}", position.seq))
 }
 
 /// The position a cursor of `field`'s order names; a cursor of another order is refused.
-pub fn decode_position(
+pub fn decode_position<F: OrderField>(
     cursor: Option<&str>,
-    field: ApiKeyOrderField,
-) -> async_graphql::Result<Option<KeyPosition>> {
+    field: F,
+) -> async_graphql::Result<Option<Position<F>>> {
     let Some(cursor) = cursor else {
         return Ok(None);
     };
@@ -145,12 +146,8 @@ pub fn decode_position(
         return Err(refused());
     };
     if let Ok(seq) = rest.parse::<i64>() {
-        return if field == ApiKeyOrderField::CreatedAt {
-            Ok(Some(KeyPosition {
-                field,
-                value: SortValue::Int(seq),
-                seq,
-            }))
+        return if field == F::CREATED {
+            Ok(Some(Position::after_seq(seq)))
         } else {
             Err(refused())
         };
@@ -160,7 +157,7 @@ pub fn decode_position(
         return Err(refused());
     };
     let seq: i64 = seq.parse().map_err(|_| refused())?;
-    if name != order_field_name(field) {
+    if name != field.name() {
         return Err(refused());
     }
     let value = if let Some(n) = value.strip_prefix('i') {
@@ -170,16 +167,59 @@ pub fn decode_position(
     } else {
         return Err(refused());
     };
-    Ok(Some(KeyPosition { field, value, seq }))
+    Ok(Some(Position { field, value, seq }))
 }
 
-fn order_field_name(field: ApiKeyOrderField) -> &'static str {
-    match field {
-        ApiKeyOrderField::Name => "NAME",
-        ApiKeyOrderField::CreatedAt => "CREATED_AT",
-        ApiKeyOrderField::ExpiresAt => "EXPIRES_AT",
-        ApiKeyOrderField::LastUsedAt => "LAST_USED_AT",
-        ApiKeyOrderField::State => "STATE",
+/// What a connection's paging arguments ask for, in an order: `first`/`after` read forward,
+/// `last`/`before` backward (`last` alone: the end of the listing), never both.
+pub struct PageRequest<F> {
+    pub order: Order<F>,
+    pub limit: i64,
+    pub from: Option<Position<F>>,
+    pub backward: bool,
+}
+
+impl<F: OrderField> PageRequest<F> {
+    /// Checks the arguments and decodes the cursor (one of `order`'s).
+    pub fn new(
+        order: Order<F>,
+        (first, after): (Option<i32>, Option<String>),
+        (last, before): (Option<i32>, Option<String>),
+    ) -> async_graphql::Result<Self> {
+        let backward = last.is_some() || before.is_some();
+        if backward && (first.is_some() || after.is_some()) {
+            return Err(super::coded_error(
+                "BAD_USER_INPUT",
+                "page forward (`first`, `after`) or backward (`last`, `before`), not both",
+            ));
+        }
+        let limit = page_size(if backward { last } else { first })?;
+        let cursor = if backward { before } else { after };
+        let from = decode_position(cursor.as_deref(), order.field)?;
+        Ok(PageRequest {
+            order,
+            limit,
+            from,
+            backward,
+        })
+    }
+
+    /// The connection of the page the store read for this request, each row with its cursor.
+    pub fn listing(&self, page: Page<F::Row>, total_count: i64) -> Listing<F::Row>
+    where
+        F::Row: OutputType,
+    {
+        // Forward, a cursor means rows lie before it; backward, after it.
+        let (has_previous, has_next) = if self.backward {
+            (page.has_next, self.from.is_some())
+        } else {
+            (self.from.is_some(), page.has_next)
+        };
+        let now = Timestamp::now();
+        let order = self.order;
+        listing_with(page.items, has_previous, has_next, total_count, |row| {
+            encode_position(&order.position_of(row, now))
+        })
     }
 }
 

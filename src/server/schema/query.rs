@@ -5,18 +5,19 @@ use async_graphql::{Context, ID, Object};
 
 use super::MAX_PAGE_SIZE;
 use super::loaders::{prime_identities, prime_keys};
+use super::objects::ServiceSettings;
 use super::paging::{
-    Listing, PAGES, bounded, decode_cursor, decode_position, encode_position, list_cost, listing,
-    listing_with, page_size,
+    Listing, PAGES, PageRequest, bounded, decode_cursor, list_cost, listing, listing_with,
+    page_size,
 };
 use super::{ContextExt, forbidden, when};
 use crate::server::domain::authz;
 use crate::server::model::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyType, AuditEntry, Identity, IdentityFilter,
-    OrderDirection, Project, Role, Timestamp,
+    IdentityOrder, Project, Role,
 };
 use crate::server::stats::{Database, MAX_STATEMENTS, QueryStat, QueryStatPoint, SERIES_POINTS};
-use crate::server::store::KeyOrder;
+use crate::server::store::Order;
 
 /// Default and largest `first` of `projects`: every project a person picks from.
 const PROJECTS: (i32, i32) = (1_000, 1_000);
@@ -88,20 +89,8 @@ impl QueryRoot {
         let caller = ctx.caller()?;
         let store = &ctx.services()?.store;
         let filter = filter.unwrap_or_default();
-        let order = order_by.map_or_else(KeyOrder::default, |o| KeyOrder {
-            field: o.field,
-            descending: o.direction == OrderDirection::Desc,
-        });
-        let backward = last.is_some() || before.is_some();
-        if backward && (first.is_some() || after.is_some()) {
-            return Err(super::coded_error(
-                "BAD_USER_INPUT",
-                "page forward (`first`, `after`) or backward (`last`, `before`), not both",
-            ));
-        }
-        let limit = page_size(if backward { last } else { first })?;
-        let cursor = if backward { before } else { after };
-        let from = decode_position(cursor.as_deref(), order.field)?;
+        let order = order_by.map_or_else(Order::default, |o| Order::new(o.field, o.direction));
+        let request = PageRequest::new(order, (first, after), (last, before))?;
         let scope = caller.key_scope();
         // A project the caller cannot see answers as one that does not exist: no keys.
         if let Some(slug) = &filter.project_slug
@@ -113,25 +102,19 @@ impl QueryRoot {
             return Ok(listing_with(Vec::new(), false, false, 0, |_| String::new()));
         }
         let (page, total) = futures::try_join!(
-            store.list_keys_in(&scope, &filter, order, from.as_ref(), backward, limit),
+            store.list_keys_in(
+                &scope,
+                &filter,
+                order,
+                request.from.as_ref(),
+                request.backward,
+                request.limit
+            ),
             when(wants_total(ctx), store.count_keys(&scope, &filter)),
         )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_keys(ctx.loaders().await?, &page.items, nodes).await?;
-        // Forward, a cursor means keys lie before it; backward, after it.
-        let (has_previous, has_next) = if backward {
-            (page.has_next, from.is_some())
-        } else {
-            (from.is_some(), page.has_next)
-        };
-        let now = Timestamp::now();
-        Ok(listing_with(
-            page.items,
-            has_previous,
-            has_next,
-            total,
-            |k| encode_position(&order.position_of(k, now)),
-        ))
+        Ok(request.listing(page, total))
     }
 
     /// The enabled, unexpired global keys the caller can see (at most 500; page with
@@ -157,28 +140,40 @@ impl QueryRoot {
         Ok(page.items)
     }
 
-    /// All identities (super admins and project admins only).
-    #[graphql(complexity = "list_cost(first, PAGES, child_complexity)")]
+    /// All identities (super admins and project admins only), oldest first unless `orderBy`
+    /// says otherwise. `first`/`after` page forward, `last`/`before` backward (`last` alone:
+    /// the end of the listing), in either order, each page costing the same wherever it is.
+    #[graphql(complexity = "list_cost(first.or(last), PAGES, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn identities(
         &self,
         ctx: &Context<'_>,
         filter: Option<IdentityFilter>,
+        order_by: Option<IdentityOrder>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> async_graphql::Result<Listing<Identity>> {
         let caller = ctx.caller()?;
         caller.may_list_identities().map_err(forbidden)?;
         let store = &ctx.services()?.store;
         let filter = filter.unwrap_or_default();
-        let limit = page_size(first)?;
-        let after = decode_cursor(after.as_deref())?;
+        let order = order_by.map_or_else(Order::default, |o| Order::new(o.field, o.direction));
+        let request = PageRequest::new(order, (first, after), (last, before))?;
         let (page, total) = futures::try_join!(
-            store.list_identities(&filter, after, limit),
+            store.list_identities_in(
+                &filter,
+                order,
+                request.from.as_ref(),
+                request.backward,
+                request.limit
+            ),
             when(wants_total(ctx), store.count_identities(&filter)),
         )?;
         let nodes = ctx.look_ahead().field("nodes");
         prime_identities(ctx.loaders().await?, &page.items, nodes).await?;
-        Ok(listing(page, total, |i| i.seq))
+        Ok(request.listing(page, total))
     }
 
     /// One identity: the caller's own, or any for super admins and project admins.
@@ -202,6 +197,15 @@ impl QueryRoot {
     /// The global role catalog.
     async fn roles(&self) -> Vec<Role> {
         authz::role_catalog()
+    }
+
+    /// What this service allows: the longest key lifetime it grants.
+    async fn settings(&self, ctx: &Context<'_>) -> async_graphql::Result<ServiceSettings> {
+        let max = ctx.services()?.settings.max_key_ttl;
+        Ok(ServiceSettings {
+            max_key_ttl: max.map(|t| t.to_string()),
+            max_key_ttl_seconds: max.map(crate::ttl::Ttl::seconds),
+        })
     }
 
     /// Every mutation, newest first (super admins only).

@@ -1,12 +1,13 @@
-//! Identities and their global roles.
+//! Identities and their global roles; listings of identities in order.
 
-use crate::server::model::{Identity, IdentityFilter};
+use crate::server::model::{Identity, IdentityFilter, IdentityOrderField, Timestamp};
 
 use super::audit::insert_audit;
 use super::grants::narrow_personal_keys;
 use super::keys::lasting_super_admins;
+use super::order::{Order, Position};
 use super::sql::{Backend, Records, Sql};
-use super::{Audit, Page, Store, StoreError, StoreResult, page};
+use super::{Audit, Page, Store, StoreError, StoreResult};
 
 impl Store {
     pub async fn identity(&self, id: &str) -> StoreResult<Option<Identity>> {
@@ -15,23 +16,35 @@ impl Store {
         q.fetch_one_into::<IdentityRecord, _, _>(&self.read).await
     }
 
+    /// A page of identities in creation order, after the one with sequence number `after`.
     pub async fn list_identities(
         &self,
         filter: &IdentityFilter,
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Page<Identity>> {
+        let from = after.map(Position::after_seq);
+        self.list_identities_in(filter, Order::default(), from.as_ref(), false, limit)
+            .await
+    }
+
+    /// A page of `limit` identities in `order`, just after `from` (or from the start);
+    /// `backward`, the page just before it (or at the end). As [`Store::list_keys_in`].
+    pub async fn list_identities_in(
+        &self,
+        filter: &IdentityFilter,
+        order: Order<IdentityOrderField>,
+        from: Option<&Position<IdentityOrderField>>,
+        backward: bool,
+        limit: i64,
+    ) -> StoreResult<Page<Identity>> {
+        let now = Timestamp::now();
         let mut q = select_identities(self.backend);
         q.push("1 = 1");
         push_identity_conditions(&mut q, self.backend, filter);
-        if let Some(after) = after {
-            q.push(" AND i.seq > ").bind(after);
-        }
-        q.push(" ORDER BY i.seq LIMIT ").bind(limit + 1);
-        page(
-            q.fetch_into::<IdentityRecord, _, _>(&self.read).await?,
-            limit,
-        )
+        order.push_page(&mut q, from, backward, limit, now);
+        let identities = q.fetch_into::<IdentityRecord, _, _>(&self.read).await?;
+        order.page(identities, backward, limit, now)
     }
 
     pub async fn count_identities(&self, filter: &IdentityFilter) -> StoreResult<i64> {

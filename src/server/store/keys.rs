@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, Row};
 
 use crate::server::model::{
-    ApiKey, ApiKeyFilter, ApiKeyOrderField, ApiKeyType, KeyAuthority, Permission, Timestamp,
-    Visibility,
+    ApiKey, ApiKeyFilter, ApiKeyType, KeyAuthority, Permission, Timestamp, Visibility,
 };
 use crate::{text, token};
 
 use super::audit::insert_audit;
-use super::key_order::{KeyOrder, KeyPosition, SortValue};
+use super::order::{KeyOrder, KeyPosition};
 use super::projects::insert_memberships;
 use super::sql::{Backend, Records, Sql};
-use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled, page};
+use super::{Audit, KeyScope, NewKey, Page, Store, StoreError, StoreResult, Toggled};
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
     k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
@@ -158,11 +157,7 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Page<ApiKey>> {
-        let from = after.map(|seq| KeyPosition {
-            field: ApiKeyOrderField::CreatedAt,
-            value: SortValue::Int(seq),
-            seq,
-        });
+        let from = after.map(KeyPosition::after_seq);
         self.list_keys_in(
             scope,
             filter,
@@ -191,20 +186,8 @@ impl Store {
         q.push("1 = 1");
         push_key_conditions(&mut q, self.backend, scope, filter);
         order.push_page(&mut q, from, backward, limit, now);
-        let mut keys = fetch_keys(q, &self.read).await?;
-        if order != KeyOrder::default() || backward {
-            // The outer statement hands keys over by seq; the page is the inner one's.
-            let inner = KeyOrder {
-                descending: order.descending != backward,
-                ..order
-            };
-            inner.sort(&mut keys, now);
-        }
-        let mut page = page(keys, limit)?;
-        if backward {
-            page.items.reverse();
-        }
-        Ok(page)
+        let keys = fetch_keys(q, &self.read).await?;
+        order.page(keys, backward, limit, now)
     }
 
     /// How many keys [`Store::list_keys`] would list over all pages. With no scope or filter
@@ -466,12 +449,16 @@ pub(super) async fn insert_key_in(
 ) -> StoreResult<String> {
     let name_key = text::name_key(new.description);
     let identity_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO identities (id, description, created_at) VALUES ($1, $2, $3)")
-        .bind(&identity_id)
-        .bind(new.description)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO identities (id, description, created_at, name_order) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&identity_id)
+    .bind(new.description)
+    .bind(now.0)
+    .bind(text::name_order(new.description))
+    .execute(&mut *tx)
+    .await?;
     for role in new.global_roles {
         sqlx::query(
             "INSERT INTO identity_roles (identity_id, role) VALUES ($1, $2) \
@@ -702,49 +689,4 @@ fn push_token_prefix(q: &mut Sql, backend: Backend, prefix: &str) {
     } else {
         backend.push_starts_with(q, "k.token_prefix", prefix);
     }
-}
-
-/// Computes every key's `name_key` again when the store holds an older form than
-/// [`text::NAME_KEY_VERSION`]: once, when the store opens, in one transaction (replicas that
-/// open together take turns and the second finds nothing to do).
-pub(super) async fn rekey_names(store: &Store) -> StoreResult<()> {
-    const VERSION: &str = "name_key_version";
-    let mut tx = store.begin().await?;
-    let held: Option<i64> = sqlx::query_scalar("SELECT value FROM store_meta WHERE name = $1")
-        .bind(VERSION)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if held.is_some_and(|v| v >= text::NAME_KEY_VERSION) {
-        return Ok(());
-    }
-    let rows = sqlx::query("SELECT id, description, name_key, name_order FROM api_keys")
-        .fetch_all(&mut *tx)
-        .await?;
-    for row in rows {
-        let (id, description, old_key, old_order): (String, String, String, String) = (
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-        );
-        let (key, order) = (text::name_key(&description), text::name_order(&description));
-        if key != old_key || order != old_order {
-            sqlx::query("UPDATE api_keys SET name_key = $1, name_order = $2 WHERE id = $3")
-                .bind(key)
-                .bind(order)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    sqlx::query(
-        "INSERT INTO store_meta (name, value) VALUES ($1, $2) \
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    )
-    .bind(VERSION)
-    .bind(text::NAME_KEY_VERSION)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

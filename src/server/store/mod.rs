@@ -20,8 +20,8 @@ mod audit;
 mod changes;
 mod grants;
 mod identities;
-mod key_order;
 mod keys;
+mod order;
 mod projects;
 mod rotation;
 mod samples;
@@ -38,7 +38,7 @@ use crate::server::model::{ApiKey, Membership, Permission, Timestamp, Visibility
 
 pub use audit::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
 use changes::Changes;
-pub use key_order::{KeyOrder, KeyPosition, SortValue};
+pub use order::{KeyOrder, KeyPosition, Order, OrderField, Position, SortValue};
 pub use rotation::{RotateOutcome, Rotated, Rotation};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
@@ -224,7 +224,7 @@ impl Store {
             sampling_locks: Arc::default(),
             key_counts: Arc::default(),
         };
-        keys::rekey_names(&store).await?;
+        rekey_names(&store).await?;
         Ok(store)
     }
 
@@ -247,7 +247,7 @@ impl Store {
             sampling_locks: Arc::default(),
             key_counts: Arc::default(),
         };
-        keys::rekey_names(&store).await?;
+        rekey_names(&store).await?;
         Ok(store)
     }
 
@@ -307,6 +307,97 @@ fn page<T>(mut items: Vec<T>, limit: i64) -> StoreResult<Page<T>> {
     let has_next = items.len() > limit;
     items.truncate(limit);
     Ok(Page { items, has_next })
+}
+
+/// Computes the stored forms of every name again ([`crate::text::name_key`] and
+/// [`crate::text::name_order`] of keys, the latter of identities) where the store holds an
+/// older form than [`crate::text::NAME_KEY_VERSION`]: once, when the store opens, one transaction a table (replicas
+/// that open together take turns and the second finds nothing to do).
+async fn rekey_names(store: &Store) -> StoreResult<()> {
+    use crate::text::{name_key, name_order};
+    rekey_table(
+        store,
+        "api_keys",
+        "name_key_version",
+        &[("name_key", name_key), ("name_order", name_order)],
+    )
+    .await?;
+    // Its own version: the column came after the keys' forms were at version 3.
+    rekey_table(
+        store,
+        "identities",
+        "identity_name_version",
+        &[("name_order", name_order)],
+    )
+    .await
+}
+
+/// A stored form of a name, computed from the name.
+type NameForm = fn(&str) -> String;
+
+/// [`rekey_names`] of one table: its `columns`, each computed from `description` by its
+/// function, when the version `store_meta` holds under `version_name` is older.
+async fn rekey_table(
+    store: &Store,
+    table: &str,
+    version_name: &str,
+    columns: &[(&str, NameForm)],
+) -> StoreResult<()> {
+    use sqlx::Row as _;
+    let mut tx = store.begin().await?;
+    let held: Option<i64> = sqlx::query_scalar("SELECT value FROM store_meta WHERE name = $1")
+        .bind(version_name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if held.is_some_and(|v| v >= crate::text::NAME_KEY_VERSION) {
+        return Ok(());
+    }
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT id, description, {} FROM {table}",
+        names.join(", ")
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    let sets: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{name} = ${}", i + 1))
+        .collect();
+    let update = format!(
+        "UPDATE {table} SET {} WHERE id = ${}",
+        sets.join(", "),
+        names.len() + 1
+    );
+    for row in rows {
+        let id: String = row.try_get(0)?;
+        let description: String = row.try_get(1)?;
+        let mut fresh = Vec::with_capacity(columns.len());
+        let mut changed = false;
+        for (i, (_, form)) in columns.iter().enumerate() {
+            let held: String = row.try_get(i + 2)?;
+            let value = form(&description);
+            changed |= value != held;
+            fresh.push(value);
+        }
+        if changed {
+            let mut q = sqlx::query(&update);
+            for value in fresh {
+                q = q.bind(value);
+            }
+            q.bind(id).execute(&mut *tx).await?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO store_meta (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(version_name)
+    .bind(crate::text::NAME_KEY_VERSION)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> StoreResult<T> {

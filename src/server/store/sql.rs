@@ -147,6 +147,12 @@ impl Sql {
         }
     }
 
+    /// The statement's text so far.
+    #[cfg(test)]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self

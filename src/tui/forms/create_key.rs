@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
 use super::grantor::Grantor;
-use super::picker::{Pick, ProjectPicker};
+use super::picker::{self, Pick, ProjectPicker};
 use super::{choices, labelled, text_value, variables_hint};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, KeyScope, Me, MembershipSpec, NewKey, Project, parse_variables};
@@ -97,6 +97,9 @@ pub struct CreateKeyForm {
     pub roles_on: Vec<bool>,
     /// Cursor among global roles, or the chosen project role (an index into `offered_roles`).
     pub grant_cursor: usize,
+    /// The project role chosen, an index into `offered_roles`: none until the user picks
+    /// one, so that a hurried enter grants nothing powerful.
+    pub project_role: Option<usize>,
     pub variables: TextInput,
     pub permissions: Permissions,
     pub personal: bool,
@@ -110,7 +113,15 @@ pub struct CreateKeyForm {
     pub picker: Option<ProjectPicker>,
     /// Who is asking; `None` until `me` has loaded, when everything is offered.
     pub grantor: Option<Grantor>,
+    /// Esc was pressed once on a touched form: a second one discards it.
+    pub discard_asked: bool,
+    /// The longest TTL the service grants, when it says.
+    pub max_ttl: Option<Ttl>,
 }
+
+/// What the form says after a first esc on something typed.
+const DISCARD_QUESTION: &str =
+    "Discard this key? esc again discards it; any other key goes on editing.";
 
 impl CreateKeyForm {
     pub fn new(projects: Vec<Project>, catalog: Vec<String>) -> Self {
@@ -121,6 +132,7 @@ impl CreateKeyForm {
             projects,
             catalog,
             grant_cursor: 0,
+            project_role: None,
             variables: TextInput::default(),
             permissions: Permissions::Read,
             personal: false,
@@ -132,6 +144,8 @@ impl CreateKeyForm {
             submitting: false,
             picker: None,
             grantor: None,
+            discard_asked: false,
+            max_ttl: None,
         }
     }
 
@@ -168,6 +182,42 @@ impl CreateKeyForm {
                     .is_none_or(|g| g.may_grant_in(&project.slug, &r.name))
             })
             .collect()
+    }
+
+    /// The TTL as typed, refused here when it does not parse or is longer than the service
+    /// allows (which it would refuse).
+    fn typed_ttl(&self) -> Result<Ttl, String> {
+        let ttl = self
+            .ttl
+            .as_str()
+            .trim()
+            .parse::<Ttl>()
+            .map_err(|e| e.to_string())?;
+        match self.max_ttl {
+            Some(max) if ttl.seconds() > max.seconds() => {
+                Err(format!("longer than this service allows: at most {max}"))
+            }
+            _ => Ok(ttl),
+        }
+    }
+
+    /// Checks the TTL against the service's maximum (`None`: no maximum, or not known yet).
+    pub fn max_ttl(mut self, max: Option<Ttl>) -> Self {
+        self.max_ttl = max;
+        self
+    }
+
+    /// Whether the user changed anything: then esc asks before discarding it.
+    fn touched(&self) -> bool {
+        let fresh = CreateKeyForm::new(Vec::new(), Vec::new());
+        !self.name.as_str().is_empty()
+            || self.scope != 0
+            || self.roles_on.iter().any(|on| *on)
+            || !self.variables.as_str().is_empty()
+            || self.permissions != fresh.permissions
+            || self.personal
+            || self.ttl.as_str() != fresh.ttl.as_str()
+            || self.local_token
     }
 
     /// Whether the project picker is open: Esc closes it, not the form.
@@ -265,6 +315,7 @@ impl CreateKeyForm {
     fn set_scope(&mut self, scope: usize) {
         self.scope = scope;
         self.grant_cursor = 0;
+        self.project_role = None;
         self.variables = TextInput::default();
         self.clear_error(Field::Scope);
     }
@@ -288,6 +339,13 @@ impl CreateKeyForm {
                     if let Some(on) = self.roles_on.get_mut(self.grant_cursor) {
                         *on = !*on;
                     }
+                } else if n > 0 && self.project().is_some() {
+                    self.project_role = Some(match self.project_role {
+                        None if forward => 0,
+                        None => n - 1,
+                        Some(r) if forward => (r + 1) % n,
+                        Some(r) => (r + n - 1) % n,
+                    });
                 } else if n > 0 {
                     self.grant_cursor = if forward {
                         (self.grant_cursor + 1) % n
@@ -325,8 +383,8 @@ impl CreateKeyForm {
             self.errors.push((Field::Name, "a name is required".into()));
         }
         let ttl = self.ttl.as_str().trim().to_owned();
-        if let Err(e) = ttl.parse::<Ttl>() {
-            self.errors.push((Field::Ttl, e.to_string()));
+        if let Err(e) = self.typed_ttl() {
+            self.errors.push((Field::Ttl, e));
         }
         let scope = match self.project().cloned() {
             None => KeyScope::Global {
@@ -339,17 +397,19 @@ impl CreateKeyForm {
                     .collect(),
             },
             Some(project) => {
+                let offered = self.offered_roles().len();
                 let role = self
-                    .offered_roles()
-                    .get(self.grant_cursor)
-                    .map(|r| r.name.clone());
+                    .project_role
+                    .and_then(|r| self.offered_roles().get(r).map(|r| r.name.clone()));
                 let variables = parse_variables(self.variables.as_str());
                 match (role, variables) {
                     (None, _) => {
                         let why = if project.roles.is_empty() {
                             "the project defines no roles"
-                        } else {
+                        } else if offered == 0 {
                             "you hold no role in this project that you could grant"
+                        } else {
+                            "choose a role (→ on Role)"
                         };
                         self.errors.push((Field::Grants, why.into()));
                         KeyScope::Global { roles: vec![] }
@@ -496,18 +556,20 @@ impl CreateKeyForm {
             Some(_) => {
                 let offered = self.offered_roles();
                 let names: Vec<String> = offered.iter().map(|r| r.name.clone()).collect();
-                let on: Vec<bool> = (0..names.len()).map(|i| i == self.grant_cursor).collect();
+                let on: Vec<bool> = (0..names.len())
+                    .map(|i| Some(i) == self.project_role)
+                    .collect();
                 let value = if names.is_empty() {
                     vec![Span::styled("(no role you may grant here)", theme.dim)]
                 } else {
                     choices(
                         &names,
                         &on,
-                        f(Field::Grants).then_some(self.grant_cursor),
+                        self.project_role.filter(|_| f(Field::Grants)),
                         theme,
                     )
                 };
-                let hint = variables_hint(offered.get(self.grant_cursor).copied());
+                let hint = variables_hint(self.project_role.and_then(|r| offered.get(r).copied()));
                 out.extend(field(Field::Grants, "Role", value));
                 out.extend(field(
                     Field::Variables,
@@ -542,7 +604,7 @@ impl CreateKeyForm {
             ),
         ));
         let mut ttl_spans = text_value(self.ttl.as_str(), f(Field::Ttl), "30d", theme);
-        match self.ttl.as_str().trim().parse::<Ttl>() {
+        match self.typed_ttl() {
             Ok(ttl) => ttl_spans.push(Span::styled(
                 format!(
                     "   → expires {}",
@@ -550,10 +612,9 @@ impl CreateKeyForm {
                 ),
                 theme.dim,
             )),
-            Err(e) if self.error(Field::Ttl).is_none() => ttl_spans.push(Span::styled(
-                format!("   {}", visible(&e.to_string())),
-                theme.warn,
-            )),
+            Err(e) if self.error(Field::Ttl).is_none() => {
+                ttl_spans.push(Span::styled(format!("   {}", visible(&e)), theme.warn))
+            }
             Err(_) => {}
         }
         out.extend(field(Field::Ttl, "TTL", ttl_spans));
@@ -660,12 +721,16 @@ fn scroll_offset(fields: &[(Field, Line<'_>)], focus: Field, room: usize) -> usi
 
 impl Modal for CreateKeyForm {
     fn contexts(&self) -> &'static [Context] {
-        &[Context::Form]
+        if self.picking() {
+            picker::CONTEXTS
+        } else {
+            &[Context::Form]
+        }
     }
 
     fn hints(&self) -> &'static [Command] {
         if self.picking() {
-            &[Command::NextField, Command::Submit, Command::Cancel]
+            picker::HINTS
         } else {
             &[
                 Command::NextField,
@@ -678,9 +743,18 @@ impl Modal for CreateKeyForm {
     }
 
     fn on_key(&mut self, event: &KeyEvent, command: Option<Command>) -> Outcome {
-        // Esc in the project picker goes back to the form.
+        // Esc in the project picker goes back to the form; on a form with something typed in
+        // it, esc asks first and a second esc discards.
         if command == Some(Command::Cancel) && !self.submitting && !self.picking() {
-            return Outcome::Close;
+            if self.discard_asked || !self.touched() {
+                return Outcome::Close;
+            }
+            self.discard_asked = true;
+            self.form_error = Some(DISCARD_QUESTION.into());
+            return Outcome::Stay;
+        }
+        if std::mem::take(&mut self.discard_asked) {
+            self.form_error = None;
         }
         match CreateKeyForm::on_key(self, event, command) {
             Some(sub) => Outcome::Send(Effect::CreateKey {
@@ -735,6 +809,71 @@ mod tests {
         assert!(form.on_key(&enter, Some(Command::Submit)).is_none());
         assert!(form.error(Field::Ttl).is_some());
         assert_eq!(form.name.as_str(), "x");
+    }
+
+    #[test]
+    fn a_ttl_beyond_the_services_maximum_is_refused_as_it_is_typed() {
+        let mut form = CreateKeyForm::new(vec![], vec![]).max_ttl(Some("30d".parse().unwrap()));
+        type_text(&mut form, "x");
+        form.ttl = TextInput::new("31d");
+        assert_eq!(
+            form.typed_ttl(),
+            Err("longer than this service allows: at most 30d".into())
+        );
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert!(form.on_key(&enter, Some(Command::Submit)).is_none());
+        assert!(form.error(Field::Ttl).is_some());
+        form.ttl = TextInput::new("30d");
+        assert!(form.on_key(&enter, Some(Command::Submit)).is_some());
+    }
+
+    #[test]
+    fn no_project_role_is_chosen_for_the_user() {
+        let mut form = CreateKeyForm::new(projects(2), vec![]);
+        type_text(&mut form, "x");
+        form.set_scope(1);
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert!(form.on_key(&enter, Some(Command::Submit)).is_none());
+        assert_eq!(form.error(Field::Grants), Some("choose a role (→ on Role)"));
+        form.focus = Field::Grants;
+        form.on_key(
+            &KeyEvent::new(KeyCode::Right, KeyModifiers::NONE),
+            Some(Command::ChooseRight),
+        );
+        let sub = form.on_key(&enter, Some(Command::Submit)).unwrap();
+        assert!(
+            matches!(&sub.key.scope, KeyScope::Project { memberships, .. } if memberships[0].role == "admin")
+        );
+    }
+
+    #[test]
+    fn esc_on_a_touched_form_asks_before_discarding() {
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        let mut untouched = CreateKeyForm::new(vec![], vec![]);
+        assert_eq!(
+            Modal::on_key(&mut untouched, &esc, Some(Command::Cancel)),
+            Outcome::Close
+        );
+        let mut form = CreateKeyForm::new(vec![], vec![]);
+        type_text(&mut form, "half");
+        assert_eq!(
+            Modal::on_key(&mut form, &esc, Some(Command::Cancel)),
+            Outcome::Stay
+        );
+        assert_eq!(form.form_error.as_deref(), Some(DISCARD_QUESTION));
+        // Any other key goes on editing, and the question goes.
+        Modal::on_key(
+            &mut form,
+            &KeyEvent::new(KeyCode::Char('!'), KeyModifiers::NONE),
+            None,
+        );
+        assert_eq!(form.name.as_str(), "half!");
+        assert!(form.form_error.is_none());
+        Modal::on_key(&mut form, &esc, Some(Command::Cancel));
+        assert_eq!(
+            Modal::on_key(&mut form, &esc, Some(Command::Cancel)),
+            Outcome::Close
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::grantor::Grantor;
-use super::picker::{Pick, ProjectPicker};
+use super::picker::{self, Pick, ProjectPicker};
 use super::{choices, labelled, render_form, text_value, variables_hint};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, Me, MembershipSpec, Project, parse_variables};
@@ -421,12 +421,16 @@ impl MembershipEditor {
 
 impl Modal for MembershipEditor {
     fn contexts(&self) -> &'static [Context] {
-        &[Context::Form]
+        if self.picker.is_some() {
+            picker::CONTEXTS
+        } else {
+            &[Context::Form]
+        }
     }
 
     fn hints(&self) -> &'static [Command] {
         if self.picker.is_some() {
-            return &[Command::NextField, Command::Submit, Command::Cancel];
+            return picker::HINTS;
         }
         &[
             Command::NextField,

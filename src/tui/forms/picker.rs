@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use super::{LABEL_WIDTH, labelled};
 use crate::api::Project;
 use crate::text::visible;
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{Command, Context};
 use crate::tui::tabs::Cursor;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::truncate;
@@ -41,6 +41,10 @@ pub enum Pick {
     Closed,
 }
 
+/// The keymap contexts of a form while its picker is open, and the hints that go with them.
+pub const CONTEXTS: &[Context] = &[Context::Picker, Context::Form];
+pub const HINTS: &[Command] = &[Command::NextField, Command::Pick, Command::Cancel];
+
 impl ProjectPicker {
     /// Opens on every entry, the cursor on `at`.
     pub fn open(projects: &[Project], global: bool, at: usize) -> Self {
@@ -59,8 +63,8 @@ impl ProjectPicker {
         projects.get(at)
     }
 
-    /// Text searches (slug and name, any case), the field keys move, submit picks and cancel
-    /// goes back.
+    /// Text searches (slug and name, any case), the field keys move, enter picks and esc
+    /// goes back (the form's contexts put [`Context::Picker`] first while it is open).
     pub fn on_key(
         &mut self,
         event: &KeyEvent,
@@ -68,7 +72,7 @@ impl ProjectPicker {
         projects: &[Project],
     ) -> Pick {
         let printable = matches!(event.code, KeyCode::Char(_) | KeyCode::Backspace);
-        if printable && command != Some(Command::Submit) && self.query.on_key(event) {
+        if printable && self.query.on_key(event) {
             self.search(projects);
             return Pick::Choosing;
         }
@@ -76,7 +80,7 @@ impl ProjectPicker {
         match command {
             Some(Command::NextField | Command::ChooseRight) => self.cursor.down(len, 1),
             Some(Command::PrevField | Command::ChooseLeft) => self.cursor.up(1),
-            Some(Command::Submit) => {
+            Some(Command::Pick | Command::Submit) => {
                 return self
                     .matches
                     .get(self.cursor.index)

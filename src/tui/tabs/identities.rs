@@ -6,12 +6,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::columns::{Column, Width, table};
+use super::paged::{PagedList, Row, Want};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
-use super::{Cursor, Paging, Tab, framed, message};
+use super::{Tab, framed, message};
 use crate::api::ops::list_keys::ApiKeyState;
 use crate::api::ops::{Identity, Key};
-use crate::api::{ApiError, IdentityQuery, KeyQuery, KeySort, KeySortField, MembershipSpec, Page};
+use crate::api::{
+    ApiError, IdentityQuery, IdentitySort, IdentitySortField, KeyQuery, KeySort, KeySortField,
+    MembershipSpec, Page,
+};
 use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{Effect, Reply};
@@ -20,6 +24,7 @@ use crate::tui::forms::roles::RolesEditor;
 use crate::tui::keymap::{Command, Context};
 use crate::tui::overlay::{Look, Overlay};
 use crate::tui::widgets::messages::Note;
+use crate::tui::widgets::time::relative;
 use crate::tui::widgets::{Load, fit};
 
 /// Rows fetched per request.
@@ -27,12 +32,12 @@ pub const PAGE_SIZE: i64 = 200;
 
 #[derive(Debug, Default)]
 pub struct IdentitiesTab {
-    rows: Vec<Identity>,
-    /// Indices into `rows` after the filter: what the table shows.
-    view: Vec<usize>,
-    pub cursor: Cursor,
+    /// The identities around the cursor, in the service's order.
+    pub list: PagedList<Identity>,
     pub search: Search,
-    pub paging: Paging,
+    /// The order the service reads them in (`s`), and which way (`S`).
+    pub sort: IdentitySortField,
+    pub descending: bool,
     pub detail_open: bool,
     /// The keys the selected identity created, for its details.
     created: Created,
@@ -63,6 +68,12 @@ pub fn created_keys_query(identity_id: &str) -> KeyQuery {
         },
         first: CREATED_SHOWN,
         ..KeyQuery::default()
+    }
+}
+
+impl Row for Identity {
+    fn id(&self) -> &str {
+        &self.id
     }
 }
 
@@ -104,62 +115,82 @@ impl IdentitiesTab {
         }
     }
 
-    /// Replaces (or extends, when `append`) the loaded rows.
-    pub fn apply_page(
-        &mut self,
-        rows: Vec<Identity>,
-        append: bool,
-        has_next: bool,
-        next: Option<String>,
-        total: i64,
-    ) {
-        if append {
-            self.rows.extend(rows);
-        } else {
-            self.rows = rows;
-        }
-        self.paging.loaded(has_next, next, total);
-        self.recompute();
+    /// Takes a page the service sent, and asks for the next one when the cursor is already
+    /// near its end.
+    pub fn on_page(&mut self, page: Page<Identity>, append: bool) -> Vec<Effect> {
+        let filter = self.filter();
+        self.list.apply(page, append, filter);
+        self.more()
     }
 
-    /// Re-applies the filter: the test the service applies to `search` (description or id).
-    pub fn recompute(&mut self) {
+    /// A page failed: said in the title; the effect that asks for it again.
+    pub fn on_failure(&mut self, why: String) -> Effect {
+        let want = self.list.failed(why);
+        self.effect(want)
+    }
+
+    /// The effect that reads `want` in the tab's filter and order.
+    fn effect(&self, want: Want) -> Effect {
+        let append = want.appends();
+        let base = self.query(None);
+        let query = match want {
+            Want::First => base,
+            Want::Next(after) => IdentityQuery { after, ..base },
+            Want::Previous(before) => IdentityQuery {
+                last: Some(PAGE_SIZE),
+                before,
+                ..base
+            },
+            // Identities are not located by id (nothing creates one from this tab).
+            Want::Tail | Want::Around(_) => IdentityQuery {
+                last: Some(PAGE_SIZE),
+                ..base
+            },
+        };
+        Effect::LoadIdentities { query, append }
+    }
+
+    fn effects(&self, wants: impl IntoIterator<Item = Want>) -> Vec<Effect> {
+        wants.into_iter().map(|w| self.effect(w)).collect()
+    }
+
+    /// The rows the filter keeps: the test the service applies to `search` (description or
+    /// id), so what narrows here at once is what the service answers after the pause.
+    fn filter(&self) -> impl Fn(&Identity) -> bool + use<> {
         let needle = self.search.needle();
-        self.view = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, i)| {
-                needle.is_empty()
-                    || i.description.to_lowercase().contains(&needle)
-                    || i.id.to_lowercase().contains(&needle)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        self.cursor.clamp(self.view.len());
+        move |i: &Identity| {
+            needle.is_empty()
+                || i.description.to_lowercase().contains(&needle)
+                || i.id.to_lowercase().contains(&needle)
+        }
+    }
+
+    /// Re-applies the filter to the loaded rows.
+    pub fn recompute(&mut self) {
+        let filter = self.filter();
+        self.list.refilter(filter);
     }
 
     pub fn len(&self) -> usize {
-        self.view.len()
+        self.list.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.view.is_empty()
+        self.list.is_empty()
     }
 
     pub fn selected(&self) -> Option<&Identity> {
-        self.view.get(self.cursor.index).map(|&i| &self.rows[i])
+        self.list.selected()
     }
 
-    /// Whether the cursor is near the end of what is loaded and more pages exist.
-    pub fn wants_more(&self) -> bool {
-        self.paging.wants_more(&self.cursor, self.view.len())
-    }
-
-    /// What to ask the service for: the page after `after`, with the filter as sent.
+    /// What to ask the service for: the page after `after`, in the tab's filter and order.
     pub fn query(&self, after: Option<String>) -> IdentityQuery {
         IdentityQuery {
             search: self.search.sent.clone(),
+            sort: IdentitySort {
+                field: self.sort,
+                descending: self.descending,
+            },
             first: PAGE_SIZE,
             after,
             ..IdentityQuery::default()
@@ -168,23 +199,26 @@ impl IdentitiesTab {
 
     /// The first page again.
     pub fn reload(&mut self) -> Effect {
-        self.paging.load = Load::Loading;
-        Effect::LoadIdentities {
-            query: self.query(None),
-            append: false,
-        }
+        let want = self.list.first();
+        self.effect(want)
     }
 
     /// The next page, when the cursor is near the end of what is loaded.
     pub fn more(&mut self) -> Vec<Effect> {
-        if self.wants_more() {
-            self.paging.load = Load::Loading;
-            vec![Effect::LoadIdentities {
-                query: self.query(self.paging.next_cursor.clone()),
-                append: true,
-            }]
-        } else {
-            Vec::new()
+        let want = self.list.following();
+        self.effects(want)
+    }
+
+    /// `▲` or `▼`, the way the order goes.
+    fn arrow(&self) -> &'static str {
+        if self.descending { "▼" } else { "▲" }
+    }
+
+    /// The order in words, for the title.
+    fn sort_label(&self) -> &'static str {
+        match self.sort {
+            IdentitySortField::Created => "created",
+            IdentitySortField::Name => "description",
         }
     }
 
@@ -238,13 +272,31 @@ impl TabView for IdentitiesTab {
 
     fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
         let len = self.len();
-        if move_cursor(&mut self.cursor, command, len) {
-            let mut effects = self.more();
+        let wants = match command {
+            Command::Last => Some(self.list.tail().into_iter().collect()),
+            Command::First => Some(self.list.head().into_iter().collect()),
+            _ if move_cursor(&mut self.list.cursor, command, len) => Some(self.list.around()),
+            _ => None,
+        };
+        if let Some(wants) = wants {
+            let mut effects = self.effects(wants);
             effects.extend(self.load_created());
             return Reply::effects(effects);
         }
         match command {
             Command::Filter => return self.start_filter(),
+            Command::Sort | Command::ReverseSort => {
+                if command == Command::Sort {
+                    self.sort = match self.sort {
+                        IdentitySortField::Created => IdentitySortField::Name,
+                        IdentitySortField::Name => IdentitySortField::Created,
+                    };
+                } else {
+                    self.descending = !self.descending;
+                }
+                self.list.cursor.index = 0;
+                return Reply::effects(vec![self.reload()]);
+            }
             Command::Open => {
                 self.detail_open = !self.detail_open;
                 return Reply::effects(self.load_created());
@@ -276,6 +328,10 @@ impl TabView for IdentitiesTab {
         }
     }
 
+    fn offers(&self, command: Command) -> bool {
+        command != Command::Back || self.detail_open || self.search.active()
+    }
+
     fn search(&self) -> Option<&Search> {
         Some(&self.search)
     }
@@ -293,7 +349,7 @@ impl TabView for IdentitiesTab {
     }
 
     fn load(&self) -> &Load {
-        &self.paging.load
+        &self.list.load
     }
 
     /// The details give way first: beside the table when the terminal is wide, below it
@@ -372,7 +428,8 @@ impl IdentitiesTab {
             lines.push(Line::from(Span::styled("none", theme.dim)));
         }
         for key in &created.keys {
-            let state = super::keys::state_label(&key.state);
+            let live = super::keys::live_state(key, look.now);
+            let state = super::keys::state_label(&live);
             lines.push(Line::from(vec![
                 Span::raw(format!(
                     "{} ",
@@ -380,7 +437,7 @@ impl IdentitiesTab {
                 )),
                 Span::styled(
                     format!("{state:<8} "),
-                    if key.state == ApiKeyState::ENABLED {
+                    if live == ApiKeyState::ENABLED {
                         theme.ok
                     } else {
                         theme.dim
@@ -404,22 +461,22 @@ impl IdentitiesTab {
 
     fn render_table(&self, area: Rect, buf: &mut Buffer, look: &Look) {
         let theme = look.theme;
-        let more = if self.paging.has_next { "+" } else { "" };
         let mut title = format!(
-            " Identities: {} of {}{more} ",
-            self.view.len(),
-            self.paging.total,
+            " Identities: {} · sort: {} {} ",
+            self.list.extent(),
+            self.sort_label(),
+            self.arrow()
         );
         if self.search.active() {
             title.push_str(&self.search.describe(
                 "descriptions and ids containing",
-                self.paging.load.is_loading(),
+                self.list.load.is_loading(),
             ));
         }
-        title.push_str(&self.paging.load.badge(look.tick));
+        title.push_str(&self.list.load.badge(look.tick));
         let inner = framed(title, theme.border, theme, area, buf);
-        if self.view.is_empty() {
-            let text = match &self.paging.load {
+        if self.list.is_empty() {
+            let text = match &self.list.load {
                 Load::Failed(e) => format!("Could not load identities: {e}"),
                 Load::Loaded if self.search.active() => format!(
                     "No identity’s description or id contains “{}”{} ({} clears the filter).",
@@ -436,28 +493,36 @@ impl IdentitiesTab {
             };
             return message(text, theme, inner, buf);
         }
-        let (offset, visible) = self
-            .cursor
-            .window(&self.view, inner.height.saturating_sub(1) as usize);
-        let rows = visible.iter().map(|&i| identity_cells(&self.rows[i]));
+        let (visible, at) = self.list.visible(inner.height.saturating_sub(1) as usize);
+        let rows = visible.map(|i| identity_cells(i, look.now));
         let fill = |min, weight| Width::Fill { min, weight };
         // Who it is first; the short id and the key's state tell identities apart when
         // descriptions repeat.
+        // The columns the service can order by say so; the one in use, which way.
+        let sortable = |title: &str, field| {
+            if self.sort == field {
+                format!("{title} {}", self.arrow())
+            } else {
+                format!("{title} ·")
+            }
+        };
         let columns = [
-            Column::new("Description", fill(14, 3), 9),
+            Column::new(
+                sortable("Description", IdentitySortField::Name),
+                fill(14, 3),
+                9,
+            ),
             Column::new("Id", Width::Fixed(8), 6),
             Column::new("Global roles", fill(10, 2), 4),
             Column::new("Project memberships", fill(12, 3), 3),
             Column::new("Key", Width::Fixed(8), 5),
+            Column::new(
+                sortable("Created", IdentitySortField::Created),
+                Width::Fixed(9),
+                2,
+            ),
         ];
-        table(
-            &columns,
-            rows,
-            Some(self.cursor.index - offset),
-            theme,
-            inner,
-            buf,
-        );
+        table(&columns, rows, Some(at), theme, inner, buf);
     }
 }
 
@@ -480,7 +545,7 @@ fn memberships(i: &Identity) -> Vec<String> {
 }
 
 /// One table row, a span per column.
-fn identity_cells(i: &Identity) -> Vec<Span<'static>> {
+fn identity_cells(i: &Identity, now: time::OffsetDateTime) -> Vec<Span<'static>> {
     let memberships = memberships(i);
     let key_state = i.api_key.as_ref().map_or("—".to_owned(), |k| {
         format!("{:?}", k.state).to_lowercase()
@@ -499,6 +564,7 @@ fn identity_cells(i: &Identity) -> Vec<Span<'static>> {
         or_dash(i.roles.clone()),
         or_dash(memberships),
         key_state,
+        relative(&i.created_at, now),
     ]
     .map(|cell| Span::raw(visible(&cell).into_owned()))
     .into()

@@ -137,6 +137,7 @@ impl KeysTab {
                 last: Some(PAGE_SIZE),
                 ..base
             },
+            Want::Around(id) => return Effect::LocateKey { id, query: base },
         };
         Effect::LoadKeys { query, append }
     }
@@ -181,6 +182,12 @@ impl KeysTab {
     /// The first page again.
     pub fn reload(&mut self) -> Effect {
         let want = self.list.first();
+        self.effect(want)
+    }
+
+    /// The keys around `id` (just created), wherever it falls in the order, and it selected.
+    pub fn show_key(&mut self, id: String) -> Effect {
+        let want = self.list.around_row(id);
         self.effect(want)
     }
 
@@ -258,7 +265,7 @@ impl KeysTab {
             return Reply::default();
         };
         let name = visible(&key.description).into_owned();
-        if enable && key.state == ApiKeyState::EXPIRED {
+        if enable && live_state(key, shared.now) == ApiKeyState::EXPIRED {
             let new = shared.keymap.key_for(Context::Keys, Command::NewKey);
             return Reply::note(Note::error(
                 format!(
@@ -465,7 +472,8 @@ impl TabView for KeysTab {
         match command {
             Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(
                 CreateKeyForm::new(shared.projects.to_vec(), shared.catalog.to_vec())
-                    .granted_by(shared.me),
+                    .granted_by(shared.me)
+                    .max_ttl(shared.max_key_ttl),
             ))),
             Command::RotateKey => self.rotate(),
             Command::DisableKey | Command::EnableKey => {
@@ -509,6 +517,10 @@ impl TabView for KeysTab {
             },
             _ => Reply::default(),
         }
+    }
+
+    fn offers(&self, command: Command) -> bool {
+        command != Command::Back || self.detail_open || self.search.active()
     }
 
     fn search(&self) -> Option<&Search> {
@@ -573,6 +585,20 @@ const DETAIL_WIDTH: u16 = 56;
 /// Rows the table keeps above the details pane, at least: borders, header and three keys;
 /// and at least half the height.
 const TABLE_MIN_HEIGHT: u16 = 6;
+
+/// The key's state at `now`: an enabled key whose expiry has passed reads as expired at once,
+/// before any reload says so.
+pub fn live_state(key: &Key, now: OffsetDateTime) -> ApiKeyState {
+    let expired = key
+        .expires_at
+        .as_deref()
+        .and_then(|at| seconds_until(at, now))
+        .is_some_and(|s| s <= 0);
+    match &key.state {
+        ApiKeyState::ENABLED if expired => ApiKeyState::EXPIRED,
+        state => state.clone(),
+    }
+}
 
 pub fn state_label(state: &ApiKeyState) -> &'static str {
     match state {
@@ -679,7 +705,8 @@ pub fn expiry(key: &Key, theme: &Theme, now: OffsetDateTime) -> Span<'static> {
 
 /// One table row, a span per column of [`KeysTab::columns`].
 fn key_cells(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Span<'static>> {
-    let state_style = match key.state {
+    let state = live_state(key, now);
+    let state_style = match state {
         ApiKeyState::ENABLED => theme.ok,
         _ => theme.dim,
     };
@@ -692,7 +719,7 @@ fn key_cells(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Span<'static>
         Span::raw(visibility_label(&key.visibility)),
         Span::raw(permissions_label(&key.permissions)),
         text(&grants_label(key)),
-        Span::styled(state_label(&key.state), state_style),
+        Span::styled(state_label(&state), state_style),
         Span::raw(relative(&key.created_at, now)),
         expiry(key, theme, now),
         Span::raw(
@@ -763,7 +790,7 @@ fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> 
         ),
         field("Permissions", permissions_label(&key.permissions)),
         field("Grants", grants_label(key)),
-        field("State", state_label(&key.state).into()),
+        field("State", state_label(&live_state(key, now)).into()),
         field("Created", when(&Some(key.created_at.clone()))),
         Line::from(vec![
             Span::styled(format!("{:<12}", "Expires"), theme.dim),

@@ -7,9 +7,8 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
-use super::widgets::{Load, fit};
+use super::widgets::fit;
 use crate::text::visible;
-use paged::PREFETCH_MARGIN;
 
 pub mod columns;
 pub mod identities;
@@ -82,29 +81,6 @@ impl Cursor {
     pub fn window<'a, T>(&self, items: &'a [T], height: usize) -> (usize, &'a [T]) {
         let offset = self.offset(height).min(items.len());
         (offset, &items[offset..(offset + height).min(items.len())])
-    }
-}
-
-/// Where a cursor listing stands: loading state, the next page's cursor, the total.
-#[derive(Debug, Default)]
-pub struct Paging {
-    pub load: Load,
-    pub next_cursor: Option<String>,
-    pub has_next: bool,
-    pub total: i64,
-}
-
-impl Paging {
-    pub fn loaded(&mut self, has_next: bool, next_cursor: Option<String>, total: i64) {
-        self.has_next = has_next;
-        self.next_cursor = next_cursor;
-        self.total = total;
-        self.load = Load::Loaded;
-    }
-
-    /// Whether the cursor is near the end of `len` loaded rows and another page exists.
-    pub fn wants_more(&self, cursor: &Cursor, len: usize) -> bool {
-        self.has_next && !self.load.is_loading() && cursor.index + PREFETCH_MARGIN >= len
     }
 }
 

@@ -33,6 +33,10 @@ pub enum Want {
     Previous(Option<String>),
     /// The last page, replacing what is loaded.
     Tail,
+    /// The row with this id wherever it falls in the order: the page that ends just before
+    /// it, replacing what is loaded, then (as the cursor sits at its end) the page that
+    /// starts with it.
+    Around(String),
 }
 
 impl Want {
@@ -156,6 +160,13 @@ impl<T: Row> PagedList<T> {
         self.has_next.then(|| self.begin(Want::Tail))
     }
 
+    /// The listing around the row `id` (a key just created), which is then selected.
+    pub fn around_row(&mut self, id: String) -> Want {
+        self.end_wanted = false;
+        self.select_id = Some(id.clone());
+        self.begin(Want::Around(id))
+    }
+
     /// The start of the listing (`gg`, Home): the first page again when it is not loaded.
     pub fn head(&mut self) -> Option<Want> {
         self.cursor.index = 0;
@@ -169,7 +180,7 @@ impl<T: Row> PagedList<T> {
     pub fn apply(&mut self, page: Page<T>, append: bool, keep: impl Fn(&T) -> bool) {
         let selected = self
             .select_id
-            .take()
+            .clone()
             .or_else(|| self.selected().map(|r| r.id().to_owned()));
         let want = self.pending.take().unwrap_or(if append {
             Want::Next(None)
@@ -185,6 +196,15 @@ impl<T: Row> PagedList<T> {
         self.load = Load::Loaded;
         let count = span.len;
         match want {
+            Want::Around(_) => {
+                self.rows = page.items;
+                self.spans.clear();
+                self.spans.push_back(span);
+                // The row itself comes next.
+                self.has_next = true;
+                self.has_previous = page.has_previous;
+                self.offset = (!page.has_previous).then_some(0);
+            }
             Want::First | Want::Tail => {
                 self.rows = page.items;
                 self.spans.clear();
@@ -215,9 +235,15 @@ impl<T: Row> PagedList<T> {
         self.trim(selected.as_deref());
         self.refilter(keep);
         let found = selected.and_then(|id| self.position(&id));
+        if found.is_some() || !matches!(want, Want::Around(_)) {
+            self.select_id = None;
+        }
         match (want, found) {
-            // The end: the cursor on the last row, whatever was selected before.
-            (Want::Tail, _) => self.cursor.index = self.view.len().saturating_sub(1),
+            // The end: the cursor on the last row, whatever was selected before; around a
+            // row not loaded yet, at the end too, so that the page holding it is asked for.
+            (Want::Tail | Want::Around(_), None) | (Want::Tail, _) => {
+                self.cursor.index = self.view.len().saturating_sub(1);
+            }
             (_, Some(at)) => self.cursor.index = at,
             _ => {}
         }

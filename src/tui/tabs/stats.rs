@@ -164,6 +164,8 @@ const EARLY_REFRESH_TICKS: u64 = 8;
 #[derive(Debug, Default)]
 pub struct StatsTab {
     pub databases: Vec<Database>,
+    /// The databases pane hidden (`D`), once a database is open.
+    pub databases_hidden: bool,
     pub databases_load: Load,
     pub db_cursor: Cursor,
     /// The database whose statements are shown.
@@ -589,6 +591,14 @@ impl TabView for StatsTab {
             }
             (Command::Back, Pane::Statements) => {
                 self.pane = Pane::Databases;
+                self.databases_hidden = false;
+                Vec::new()
+            }
+            (Command::ToggleDatabases, _) => {
+                self.databases_hidden = !self.databases_hidden;
+                if self.databases_hidden && self.pane == Pane::Databases {
+                    self.pane = Pane::Statements;
+                }
                 Vec::new()
             }
             (Command::Narrow, Pane::Statements | Pane::Detail) => {
@@ -620,6 +630,10 @@ impl TabView for StatsTab {
             _ => Vec::new(),
         };
         Reply::effects(effects)
+    }
+
+    fn offers(&self, command: Command) -> bool {
+        command != Command::Back || self.pane != Pane::Databases || self.search.active()
     }
 
     fn search(&self) -> Option<&Search> {
@@ -717,6 +731,10 @@ impl TabView for StatsTab {
         }
         if self.nothing_monitored() {
             return self.render_explanation(area, buf, look.theme);
+        }
+        // Hidden, the databases give the statements' text the whole width.
+        if self.databases_hidden && self.open_database.is_some() {
+            return self.render_statements(area, buf, look);
         }
         let [left, right] =
             Layout::horizontal([Constraint::Length(28), Constraint::Min(20)]).areas(area);
@@ -987,7 +1005,14 @@ impl StatsTab {
             self.database_name().unwrap_or_default(),
             self.stats_load.badge(look.tick)
         );
-        let inner = framed(title, theme.accent, theme, area, buf);
+        let mut inner = framed(title, theme.accent, theme, area, buf);
+        // The window being typed (`W`) shows here too, above the statement.
+        if self.window_input.is_some() && inner.height > 1 {
+            let [prompt, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+            Paragraph::new(self.info_line(look)).render(prompt, buf);
+            inner = rest;
+        }
         let chart_height = if inner.height >= 16 { CHARTS_HEIGHT } else { 0 };
         let [text_area, chart_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(chart_height)]).areas(inner);

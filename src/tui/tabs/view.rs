@@ -18,12 +18,16 @@ use crate::tui::widgets::Load;
 const PAGE: usize = 10;
 
 /// What the app knows that tabs read: who is logged in, the projects and roles the service
-/// offers, and the keymap (for messages that name a key).
+/// offers, the keymap (for messages that name a key) and the time.
 pub struct Shared<'a> {
     pub me: Option<&'a Me>,
     pub projects: &'a [Project],
     pub catalog: &'a [String],
     pub keymap: &'a Keymap,
+    /// The clock as of the last tick: states and times are worded against it.
+    pub now: time::OffsetDateTime,
+    /// The longest key lifetime the service grants, once it said.
+    pub max_key_ttl: Option<crate::ttl::Ttl>,
 }
 
 pub trait TabView {
@@ -31,6 +35,11 @@ pub trait TabView {
     fn context(&self) -> Context;
     /// A command from the tab's context or the list context.
     fn on_command(&mut self, command: Command, shared: &Shared) -> Reply;
+    /// Whether `command` does something here now, for the footer: `esc` is offered only
+    /// where there is something to close or clear.
+    fn offers(&self, command: Command) -> bool {
+        command != Command::Back || self.search().is_some_and(Search::active)
+    }
     /// The tab's filter, when it has one.
     fn search(&self) -> Option<&Search> {
         None

@@ -68,7 +68,8 @@ impl Modal for Confirm {
         let verb = if self.enable { "Enable" } else { "Disable" };
         let (effect, cascade) = if self.enable {
             (
-                "It will authenticate again until it expires.",
+                "The service decides: a key an admin disabled stays so for its owner, and a \
+                 personal key works only while the keys above it do.",
                 "Keys disabled with it stay disabled.".to_owned(),
             )
         } else {

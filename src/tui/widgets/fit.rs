@@ -5,30 +5,9 @@
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthChar;
-
-/// The mark a cut value ends with.
-pub const ELLIPSIS: char = '…';
-
-fn char_width(c: char) -> usize {
-    c.width().unwrap_or(0)
-}
-
-/// Cells `text` takes.
-pub fn width(text: &str) -> usize {
-    text.chars().map(char_width).sum()
-}
-
-/// `text` in at most `max` cells: whole, or its start and `…`.
-pub fn truncate(text: &str, max: usize) -> String {
-    if width(text) <= max {
-        return text.to_owned();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    format!("{}{ELLIPSIS}", prefix(text, max - 1))
-}
+// The pure measures live with the other text rules, shared with the CLI's tables.
+pub use crate::text::{ELLIPSIS, truncate, width};
+use crate::text::{char_width, width_prefix as prefix};
 
 /// A styled span cut to `max` cells with [`truncate`].
 pub fn truncate_span(span: Span<'_>, max: usize) -> Span<'static> {
@@ -56,18 +35,6 @@ pub fn truncate_line(line: &Line<'_>, max: usize) -> Line<'static> {
     let mut out = Line::from(spans).style(line.style);
     out.alignment = line.alignment;
     out
-}
-
-/// The longest start of `text` in at most `max` cells.
-fn prefix(text: &str, max: usize) -> &str {
-    let mut used = 0;
-    for (i, c) in text.char_indices() {
-        used += char_width(c);
-        if used > max {
-            return &text[..i];
-        }
-    }
-    text
 }
 
 /// Breaks `line` at spaces into lines of at most `max` cells, keeping each piece's style.
