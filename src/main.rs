@@ -57,6 +57,7 @@ enum Command {
     Schema,
     /// Verify a token and keep it in the OS keyring for a profile.
     Login {
+        /// The service's GraphQL URL, e.g. https://keys.example.com/graphql.
         #[arg(long)]
         endpoint: String,
         /// Read the token from standard input instead of prompting.
@@ -88,10 +89,12 @@ enum Command {
         /// The database's id or name.
         #[arg(long)]
         database: String,
-        /// Only the last stretch of time: a whole number and a unit, e.g. 90m, 1h, 24h, 7d
-        /// (sent as `startTs`); without it, the service's default window.
+        /// Only the last stretch of time: a whole number and a unit (s, m, h, d, w, M = 30
+        /// days), e.g. 90m, 1h, 24h, 7d, 1M (sent as `startTs`); without it, the service's
+        /// default window.
         #[arg(long)]
         since: Option<String>,
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -99,13 +102,17 @@ enum Command {
     #[command(subcommand)]
     Databases(DatabasesCommand),
     /// Print shell completions.
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
 enum DatabasesCommand {
     /// Every monitored database: id, name and state.
     List {
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -120,6 +127,7 @@ enum KeysCommand {
     Show {
         /// The key's id, a unique prefix of it, a token prefix (`kd_…`) or its name.
         key: String,
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -138,6 +146,7 @@ enum KeysCommand {
         /// Read the whole token from stdin.
         #[arg(long, required = true)]
         token_stdin: bool,
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -150,6 +159,7 @@ enum MembersCommand {
         /// The project's slug.
         #[arg(long)]
         project: String,
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -176,6 +186,7 @@ enum IdentitiesCommand {
 enum RolesCommand {
     /// The global role catalog.
     List {
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -183,6 +194,7 @@ enum RolesCommand {
     Add {
         /// The identity's id, a unique prefix of it (6 characters or more), or its description.
         identity: String,
+        /// The global roles, e.g. monitor (one or more).
         #[arg(required = true)]
         roles: Vec<String>,
     },
@@ -190,6 +202,7 @@ enum RolesCommand {
     Remove {
         /// The identity's id, a unique prefix of it (6 characters or more), or its description.
         identity: String,
+        /// The global roles, e.g. monitor (one or more).
         #[arg(required = true)]
         roles: Vec<String>,
     },
@@ -199,13 +212,16 @@ enum RolesCommand {
 enum ProjectsCommand {
     /// The projects you are a member or an admin of.
     List {
+        /// Print JSON for scripts instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Create a project with the roles its members can hold.
     Create {
+        /// The project's short name in URLs and commands, e.g. my-blog.
         #[arg(long)]
         slug: String,
+        /// The project's display name.
         #[arg(long)]
         name: String,
         /// A role and the variables a membership in it fills: NAME[:VAR,…] (repeatable).
@@ -563,7 +579,44 @@ fn init_logging(file: Option<&Path>) -> anyhow::Result<()> {
                 .with_writer(std::sync::Mutex::new(f))
                 .init();
         }
-        None => builder.with_writer(std::io::stderr).init(),
+        // `keydeck serve 2>serve.log`: colours only for a terminal, not escape codes in a file.
+        None => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every flag and argument of every command, with the path of commands to it.
+    fn every_arg(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            out.push((path.to_owned(), arg.clone()));
+        }
+        for sub in command.get_subcommands() {
+            every_arg(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_help_line() {
+        let mut command = Cli::command();
+        command.build();
+        let mut args = Vec::new();
+        every_arg(&command, "keydeck", &mut args);
+        let missing: Vec<String> = args
+            .iter()
+            .filter(|(_, arg)| !matches!(arg.get_id().as_str(), "help" | "version"))
+            .filter(|(_, arg)| arg.get_help().is_none() && arg.get_long_help().is_none())
+            .map(|(path, arg)| format!("{path} --{}", arg.get_id()))
+            .collect();
+        assert!(missing.is_empty(), "flags without help: {missing:#?}");
+        for sub in command.get_subcommands() {
+            assert!(sub.get_about().is_some(), "{} has no about", sub.get_name());
+        }
+    }
 }

@@ -84,7 +84,7 @@ impl FromStr for Ttl {
 pub fn parse_window(text: &str) -> Result<Ttl, String> {
     text.parse::<Ttl>().map_err(|_| {
         format!(
-            "“{}” is not a time window: write a whole number and a unit (s, m, h, d, w), e.g. 90m, 1h, 24h or 7d",
+            "“{}” is not a time window: write a whole number and a unit (s, m, h, d, w or M for 30 days), e.g. 90m, 1h, 24h, 7d or 1M",
             text.trim()
         )
     })

@@ -173,7 +173,7 @@ async fn network_errors_say_whether_resolution_connection_tls_or_http_failed() {
         .login(&dead, &service.admin)
         .exits(1, "login to a dead port");
     assert!(
-        !login.stderr.contains("did not accept"),
+        !login.stderr.contains("refused this token"),
         "a dead port is not a refused token: {}",
         login.stderr
     );
@@ -186,7 +186,7 @@ async fn network_errors_say_whether_resolution_connection_tls_or_http_failed() {
         .login(&service.graphql_url(), "kd_wrong")
         .exits(1, "login with a wrong token");
     assert!(
-        wrong_token.stderr.contains("did not accept this token"),
+        wrong_token.stderr.contains("refused this token"),
         "{}",
         wrong_token.stderr
     );
@@ -653,6 +653,141 @@ async fn endpoints_with_credentials_or_no_scheme_say_why_and_revocations_count_k
         "{}",
         removed.stdout
     );
+}
+
+/// Issue 19.8, the small ones, through the binary: a refused token at login is said once;
+/// `logout --profile nope` names the profile and fails; `--since` takes `M` as `--ttl` does;
+/// a membership refused for a variable says which role and variable, in words; an endpoint
+/// without a scheme at login says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_small_ones_say_what_is_wrong_once_and_in_words() {
+    let service = TestServer::monitoring(vec![(
+        "app".into(),
+        format!("postgres://monitor@127.0.0.1:{}/app", dead_port()),
+    )])
+    .await;
+    let cli = Cli::new(&service);
+
+    let refused = cli
+        .login(&service.graphql_url(), "kd_not_a_token_the_service_knows")
+        .exits(1, "login with a token the service refuses");
+    let said = refused.stderr.to_lowercase();
+    assert_eq!(said.matches("refused").count(), 1, "{}", refused.stderr);
+    assert!(!said.contains("did not accept"), "{}", refused.stderr);
+    assert!(said.contains("nothing was saved"), "{}", refused.stderr);
+
+    let bare = service.graphql_url().replace("http://", "");
+    let login = cli
+        .login(&bare, &service.admin)
+        .exits(1, "login at an endpoint without a scheme");
+    assert!(login.stderr.contains("has no scheme"), "{}", login.stderr);
+
+    cli.login(&service.graphql_url(), &service.admin)
+        .exits(0, "login");
+    let logout = cli
+        .run(&["--insecure-storage", "logout", "--profile", "nope"])
+        .exits(1, "logout of a profile nobody created");
+    assert!(
+        logout.stderr.contains("\"nope\"") && logout.stderr.contains("known profiles: default"),
+        "{}",
+        logout.stderr
+    );
+    cli.run(&["--insecure-storage", "logout", "--profile", "default"])
+        .exits(0, "logout of the profile logged in to");
+
+    // A month, as a TTL takes it: the whole 30 days kept, answered (the database was never
+    // read, so the service says that), not refused as a usage error or a window too old.
+    let month = cli
+        .run(&["stats", "--database", "app", "--since", "1M"])
+        .exits(1, "a month of a database never read");
+    assert!(
+        month.stderr.contains("DATABASE_UNAVAILABLE") && !month.stderr.contains("older than"),
+        "{}",
+        month.stderr
+    );
+    let usage = cli
+        .run(&["stats", "--database", "app", "--since", "3y"])
+        .exits(2, "a bad --since");
+    assert!(usage.stderr.contains("M for 30 days"), "{}", usage.stderr);
+
+    service.blog().await;
+    let empty = cli
+        .run(&[
+            "keys",
+            "create",
+            "--name",
+            "no language",
+            "--project",
+            "my-blog",
+            "--membership",
+            "editor",
+        ])
+        .exits(1, "a membership whose variable has no value");
+    assert!(
+        empty
+            .stderr
+            .contains("role editor, variable language: no value given (VARIABLE_EMPTY)"),
+        "{}",
+        empty.stderr
+    );
+    assert!(
+        !empty.stderr.contains("editor.language"),
+        "{}",
+        empty.stderr
+    );
+    // Making someone a member says the same.
+    let someone = service.global_key("someone", &["monitor"]).await;
+    let member = cli
+        .run(&[
+            "members",
+            "add",
+            &someone.identity_id,
+            "--project",
+            "my-blog",
+            "--membership",
+            "editor",
+        ])
+        .exits(1, "a member whose variable has no value");
+    assert!(
+        member
+            .stderr
+            .contains("role editor, variable language: no value given (VARIABLE_EMPTY)"),
+        "{}",
+        member.stderr
+    );
+}
+
+/// Issue 19.8: the service's log written to a file holds no colour codes.
+#[test]
+fn the_serve_log_in_a_file_has_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(format!("sqlite:{}", dir.path().join("k.db").display()))
+        .arg("--bootstrap-token-file")
+        .arg(dir.path().join("admin.token"))
+        .env_remove("KEYDECK_LOG")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.contains("serving GraphQL") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("serving GraphQL"), "{text}");
+    assert!(text.contains("INFO"), "the log has tracing lines: {text}");
+    assert!(!text.contains('\x1b'), "colour codes in the file: {text:?}");
 }
 
 // Issue 20: `keys rotate`.

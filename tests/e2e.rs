@@ -79,6 +79,50 @@ async fn a_service_going_down_keeps_what_was_typed_and_sigterm_restores_the_term
         .wait_for_raw("\x1b[?1049l", "leaving the alternate screen");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_is_said_once_and_the_return_of_the_service_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = ServeProcess::start(dir.path(), &[]);
+    let addr = service.addr;
+    let token = ServeProcess::admin_token_in(dir.path());
+    let mut tui = Tui::start(&service.graphql_url(), &token);
+    tui.screen.wait_for("● online");
+    service.kill();
+    // Several loads fail at once (a reload of the keys, the identities tab's): one outage.
+    tui.send("r");
+    tui.send("2");
+    tui.screen.wait_for("● down (retry 1 in");
+    // The first retry fails too: the countdown starts again, longer, and nothing more is said.
+    tui.screen.wait_for("● down (retry 2 in");
+    let screen = tui.screen.contents();
+    assert!(screen.contains("cannot reach"), "{screen}");
+    let service = ServeProcess::restart_at(dir.path(), addr, &[]);
+    let screen = tui.screen.wait_for("service reachable again");
+    assert!(screen.contains("● online"), "{screen}");
+    tui.send("L");
+    let screen = tui.screen.wait_for("Messages");
+    // The log's lines (framed), not the message line under the tabs.
+    let log: String = screen.lines().filter(|l| l.contains('│')).collect();
+    assert_eq!(log.matches("cannot reach").count(), 1, "{log}");
+    assert_eq!(log.matches("service reachable again").count(), 1, "{log}");
+    tui.send("\x1b");
+    tui.send("q");
+    assert!(tui.child.wait().unwrap().success());
+    drop(service);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_keydeck_token_says_to_fix_the_variable() {
+    let service = TestServer::start().await;
+    let mut tui = Tui::start(&service.graphql_url(), "kd_not_a_token_the_service_knows");
+    let screen = tui.screen.wait_for("● signed out");
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("Set KEYDECK_TOKEN"), "{screen}");
+    assert!(!flat.contains("login"), "{screen}");
+    tui.send("q");
+    assert!(tui.child.wait().unwrap().success());
+}
+
 fn keydeck(home: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()

@@ -143,14 +143,16 @@ fn a_service_that_is_down_is_retried_with_backoff_and_recovers() {
         append: false,
         result: Err(down()),
     });
-    let second = app.update(Action::KeysLoaded {
-        append: false,
-        result: Err(down()),
-    });
     let delay = |effects: &[Effect]| match effects {
         [Effect::Later { delay, effect }] if matches!(**effect, Effect::LoadKeys { .. }) => *delay,
         other => panic!("expected a retry, got {other:?}"),
     };
+    // The retry runs when it was due, and fails again.
+    app.now += delay(&first);
+    let second = app.update(Action::KeysLoaded {
+        append: false,
+        result: Err(down()),
+    });
     assert!(delay(&second) > delay(&first));
     assert!(matches!(
         app.connection,
@@ -161,7 +163,77 @@ fn a_service_that_is_down_is_retried_with_backoff_and_recovers() {
         result: Ok(page(keys(3), false)),
     });
     assert_eq!(app.connection, Connection::Online);
-    assert_eq!(app.message(), None);
+    assert_eq!(app.message(), Some("service reachable again"));
+}
+
+#[test]
+fn an_outage_is_said_once_and_everything_is_retried_when_the_bar_says() {
+    let mut app = app();
+    let now = app.now;
+    let mut retries = Vec::new();
+    // Everything the app loads at start fails, and fails again at each retry.
+    for round in 0..3 {
+        let failed = [
+            Action::Me(Err(down())),
+            Action::ProjectsLoaded(Err(down())),
+            Action::RolesLoaded(Err(down())),
+            Action::KeysLoaded {
+                append: false,
+                result: Err(down()),
+            },
+        ];
+        let mut delays = Vec::new();
+        for action in failed {
+            for effect in app.update(action) {
+                match effect {
+                    Effect::Later { delay, .. } => delays.push(delay),
+                    other => panic!("expected a retry, got {other:?}"),
+                }
+            }
+        }
+        let Connection::Down { attempt, retry_at } = app.connection else {
+            panic!("down: {:?}", app.connection);
+        };
+        assert_eq!(attempt, round + 1);
+        // All four retry together, when the status bar's countdown ends.
+        assert_eq!(delays.len(), 4);
+        assert!(
+            delays.iter().all(|d| app.now + *d == retry_at),
+            "{delays:?} vs {retry_at}"
+        );
+        retries.push(retry_at - now);
+        app.now = retry_at;
+    }
+    assert!(retries.windows(2).all(|w| w[1] > w[0]), "{retries:?}");
+    let said: Vec<&str> = app.log.entries().map(|(_, n)| n.text.as_str()).collect();
+    assert_eq!(said.len(), 1, "one message for the outage: {said:?}");
+    assert!(said[0].contains("cannot reach"), "{said:?}");
+    // Back: said once, whatever loads succeed.
+    app.update(Action::ProjectsLoaded(Ok(Vec::new())));
+    app.update(Action::RolesLoaded(Ok(Vec::new())));
+    let said: Vec<&str> = app.log.entries().map(|(_, n)| n.text.as_str()).collect();
+    assert_eq!(said[1..], ["service reachable again"], "{said:?}");
+}
+
+#[test]
+fn a_refused_keydeck_token_says_to_fix_the_variable() {
+    let mut app = App::new(
+        Session {
+            profile: "env".into(),
+            endpoint: "http://127.0.0.1:1/graphql".into(),
+            credential_store: "KEYDECK_TOKEN".into(),
+        },
+        Keymap::defaults(),
+        Theme::mono(),
+        datetime!(2026-11-23 12:00 UTC),
+    );
+    app.update(Action::Me(Err(ApiError::Unauthorized(
+        "invalid token".into(),
+    ))));
+    let text = app.message().unwrap_or_default();
+    assert!(text.contains("Set KEYDECK_TOKEN"), "{text}");
+    assert!(!text.contains("login"), "{text}");
+    assert_eq!(app.connection, Connection::SignedOut);
 }
 
 #[test]

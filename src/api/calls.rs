@@ -314,6 +314,34 @@ macro_rules! narrowed {
     }};
 }
 
+/// [`narrowed!`] of a mutation that checks memberships: a refusal carries the membership
+/// problems the service listed (`membershipValidation`).
+macro_rules! narrowed_checked {
+    ($reply:expr) => {{
+        let reply = $reply;
+        let problems: Vec<(String, String, Option<String>)> = reply
+            .as_ref()
+            .and_then(|r| r.error.as_ref())
+            .and_then(|e| e.membership_validation.as_ref())
+            .map(|list| {
+                list.iter()
+                    .map(|m| {
+                        let code = code_text(format!("{:?}", m.code));
+                        (code, m.role.clone(), m.variable.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        narrowed!(reply).map_err(|e| match e {
+            ApiError::Refused(mut refusal) => {
+                refusal.memberships = problems;
+                ApiError::Refused(refusal)
+            }
+            other => other,
+        })
+    }};
+}
+
 /// Turns graphql_client's generated enum debug name (`NAME_TAKEN` or `Other("X")`) into text.
 fn code_text(debug: String) -> String {
     debug
@@ -802,7 +830,7 @@ impl ApiClient {
                     memberships: inputs!(update_member),
                 })
                 .await?;
-            narrowed!(data.update_project_member)
+            narrowed_checked!(data.update_project_member)
         } else {
             let data = self
                 .execute::<ops::AddMember>(ops::add_member::Variables {
@@ -811,7 +839,7 @@ impl ApiClient {
                     memberships: inputs!(add_member),
                 })
                 .await?;
-            narrowed!(data.add_project_member)
+            narrowed_checked!(data.add_project_member)
         }
     }
 
@@ -895,8 +923,9 @@ impl ApiClient {
             .get_query_stats)
     }
 
-    /// What statement `query_id` of `database_id` did in `points` equal intervals of the
-    /// window `since` (as [`ApiClient::query_stats`] takes it), oldest first.
+    /// What statement `query_id` of `database_id` did in at most `points` equal intervals of
+    /// the window `since` (as [`ApiClient::query_stats`] takes it), oldest first: fewer, wider
+    /// ones when `points` would be finer than the service samples.
     pub async fn query_stat_series(
         &self,
         database_id: &str,

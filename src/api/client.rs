@@ -40,15 +40,43 @@ pub struct Refusal {
 /// [`visible`], since a message may quote a name or value someone else stored.
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", visible(&self.code), visible(&self.message))?;
+        write!(
+            f,
+            "{}: {}{}",
+            visible(&self.code),
+            visible(&self.message),
+            self.problems()
+        )
+    }
+}
+
+impl Refusal {
+    /// The membership problems in words, each after `; `: `; role editor, variable
+    /// language: no value given (VARIABLE_EMPTY)`; empty without any.
+    pub fn problems(&self) -> String {
+        let mut out = String::new();
         for (code, role, variable) in &self.memberships {
+            let what = membership_problem(code);
             let (code, role) = (visible(code), visible(role));
-            match variable {
-                Some(v) => write!(f, "; {role}.{}: {code}", visible(v))?,
-                None => write!(f, "; {role}: {code}")?,
-            }
+            out.push_str(&match variable {
+                Some(v) => format!("; role {role}, variable {}: {what} ({code})", visible(v)),
+                None => format!("; role {role}: {what} ({code})"),
+            });
         }
-        Ok(())
+        out
+    }
+}
+
+/// A membership problem's code (`MembershipValidationErrorCode`) in words.
+fn membership_problem(code: &str) -> &'static str {
+    match code {
+        "ROLE_NOT_FOUND" => "the project defines no such role",
+        "VARIABLE_NOT_FOUND" => "the role has no such variable",
+        "VARIABLE_EMPTY" => "no value given",
+        "VARIABLE_INVALID" => {
+            "a value is blank, too long, given twice or holds an invisible or control character"
+        }
+        _ => "refused",
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::api::{ApiClient, AuthScheme, KeyScope, MembershipSpec, NewKey};
 use crate::server::stats::{Sampling, Target};
 use crate::server::{self, ServeConfig};
-use crate::tui::tabs::stats::BuiltIn;
+use crate::tui::built_in::BuiltIn;
 
 /// The name the demo's own database is monitored under.
 pub const BUILT_IN_NAME: &str = "shop";

@@ -35,10 +35,12 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
     }
     let client = ApiClient::new(&args.endpoint, args.auth_scheme, &token)?;
     // Only a 401 is about the token; an unreachable service or a wrong URL says so itself.
+    // Said once: the refusal is the whole message, not a context around the same words.
     let me = client.me().await.map_err(|e| match e {
-        ApiError::Unauthorized(_) => {
-            anyhow::Error::new(e).context("the service did not accept this token")
-        }
+        ApiError::Unauthorized(message) => anyhow::anyhow!(
+            "the service at {} refused this token ({message}); nothing was saved",
+            args.endpoint
+        ),
         other => anyhow::Error::new(other).context("cannot verify the token"),
     })?;
     store.set(&args.profile, &token)?;
@@ -67,8 +69,9 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
 
 pub fn logout(profile: Option<String>, insecure_storage: bool) -> anyhow::Result<()> {
     let config = Config::load(&Config::path()?)?;
+    let named = profile.is_some();
     let name = profile
-        .or(config.default_profile)
+        .or_else(|| config.default_profile.clone())
         .unwrap_or_else(|| crate::platform::DEFAULT_PROFILE.to_owned());
     let store = credential_store(insecure_storage)?;
     if store.delete(&name)? {
@@ -76,6 +79,10 @@ pub fn logout(profile: Option<String>, insecure_storage: bool) -> anyhow::Result
             "Removed the token of profile {name} from the {}.",
             store.kind()
         ))
+    } else if named && !config.profiles.contains_key(&name) {
+        // `--profile` names one nobody created: a typo, most likely. Said, with the ones
+        // there are.
+        config.profile(Some(&name)).map(|_| ())
     } else {
         super::output::line(format_args!(
             "Profile {name} had no token in the {}.",

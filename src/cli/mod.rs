@@ -25,7 +25,7 @@ pub async fn open_tui(
     profile_name: &str,
     profile: &Profile,
     credential_source: &str,
-    built_in: Option<tokio::sync::watch::Receiver<crate::tui::tabs::stats::BuiltIn>>,
+    built_in: Option<tokio::sync::watch::Receiver<crate::tui::built_in::BuiltIn>>,
 ) -> anyhow::Result<()> {
     let keymap = Keymap::with_overrides(&profile.keys)?;
     let theme = Theme::detect(&profile.theme, &|name| std::env::var(name).ok());

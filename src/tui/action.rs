@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 
-use super::overlay::Overlay;
-use super::tabs::stats::BuiltIn;
-use super::widgets::messages::Note;
+use super::built_in::BuiltIn;
 use crate::api::ops::{Identity, Key};
 use crate::api::{
     ApiError, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec, NewKey, Page,
@@ -165,37 +163,4 @@ pub enum Effect {
         effect: Box<Effect>,
     },
     Quit,
-}
-
-/// What a tab asks of the app after a command: effects to run, an overlay to open, a message
-/// to show, and what a copy it asked for holds (named in the confirmation).
-#[derive(Debug, Default)]
-pub struct Reply {
-    pub effects: Vec<Effect>,
-    pub open: Option<Overlay>,
-    pub note: Option<Note>,
-    pub copying: Option<String>,
-}
-
-impl Reply {
-    pub fn effects(effects: Vec<Effect>) -> Reply {
-        Reply {
-            effects,
-            ..Reply::default()
-        }
-    }
-
-    pub fn open(overlay: Overlay) -> Reply {
-        Reply {
-            open: Some(overlay),
-            ..Reply::default()
-        }
-    }
-
-    pub fn note(note: Note) -> Reply {
-        Reply {
-            note: Some(note),
-            ..Reply::default()
-        }
-    }
 }

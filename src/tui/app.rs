@@ -6,20 +6,22 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::action::{Action, Effect, Reply};
+use super::action::{Action, Effect};
 use super::keymap::{Command, Context, Keymap};
-use super::overlay::Outcome;
-pub use super::overlay::Overlay;
+use super::modal::Outcome;
+pub use super::overlays::Overlay;
+use super::overlays::dialog::TokenDialog;
+use super::overlays::log::LogView;
 use super::tabs::Tab;
 use super::tabs::identities::IdentitiesTab;
 use super::tabs::keys::KeysTab;
 use super::tabs::stats::StatsTab;
+use super::tabs::view::Reply;
 use super::tabs::view::{Shared, TabView};
 use super::theme::Theme;
 use super::widgets::Load;
-use super::widgets::dialog::TokenDialog;
 use super::widgets::help::Help;
-use super::widgets::messages::{LogView, MessageLog, Note};
+use super::widgets::messages::{MessageLog, Note, Tone};
 use super::widgets::status_bar::Connection;
 use super::widgets::time::{relative, seconds_until};
 use crate::api::{ApiError, CreatedKey, Me, Project, RotatedKey};
@@ -410,7 +412,7 @@ impl App {
             Err(e) => {
                 form.fail(&e);
                 if e.is_transient() {
-                    self.connection_down();
+                    self.connection_down(&e);
                 }
                 self.session_ended(&e);
                 Vec::new()
@@ -453,9 +455,9 @@ impl App {
                 vec![Effect::Copy(token), self.keys.reload()]
             }
             Err(e) => {
-                super::overlay::Modal::fail(form, &e);
+                super::modal::Modal::fail(form, &e);
                 if e.is_transient() {
-                    self.connection_down();
+                    self.connection_down(&e);
                 }
                 self.session_ended(&e);
                 Vec::new()
@@ -500,17 +502,33 @@ impl App {
         }
     }
 
+    /// A load succeeded: after an outage, says once that the service is back.
     fn online(&mut self) {
-        if matches!(self.connection, Connection::Down { .. })
-            && self.note.as_ref().is_some_and(|n| n.about.is_none())
-        {
-            self.note = None;
+        if matches!(self.connection, Connection::Down { .. }) {
+            self.say(Note {
+                text: "service reachable again".into(),
+                tone: Tone::Done,
+                about: None,
+            });
         }
         self.connection = Connection::Online;
         self.failures = 0;
     }
 
-    fn connection_down(&mut self) -> Duration {
+    /// The service could not be reached: how long until the next try. One retry schedule for
+    /// everything that failed: a load failing while a retry is pending joins it (the status
+    /// bar counts down to when it actually runs); a retry failing waits longer. Said once per
+    /// outage, not once per failed load.
+    fn connection_down(&mut self, error: &ApiError) -> Duration {
+        if let Connection::Down { retry_at, .. } = self.connection {
+            let left = retry_at - self.now;
+            // A retry that just ran (the clock here moves with the ticks) fails anew.
+            if left >= time::Duration::milliseconds(500) {
+                return left.try_into().unwrap_or(Duration::ZERO);
+            }
+        } else {
+            self.say(Note::error(format!("{error}; retrying"), None));
+        }
         self.failures += 1;
         let secs = (1u64 << self.failures.min(5)).min(MAX_BACKOFF_SECS);
         self.connection = Connection::Down {
@@ -529,9 +547,19 @@ impl App {
         self.connection = Connection::SignedOut;
         let profile = &self.session.profile;
         let endpoint = &self.session.endpoint;
+        let source = &self.session.credential_store;
+        let next = if source == "KEYDECK_TOKEN" {
+            "Set KEYDECK_TOKEN to a token the service accepts and start keydeck again".to_owned()
+        } else if source.starts_with("token file ") {
+            format!("Put a token the service accepts in the {source} and start keydeck again")
+        } else {
+            format!(
+                "Log in again with another token: keydeck --profile {profile} login --endpoint {endpoint}"
+            )
+        };
         self.say(Note::error(
             format!(
-                "The session ended: the service no longer accepts this token (disabled, expired or removed). Log in again with another token: keydeck --profile {profile} login --endpoint {endpoint}"
+                "The session ended: the service no longer accepts this token (disabled, expired or removed). {next}"
             ),
             None,
         ));
@@ -543,14 +571,14 @@ impl App {
         if self.session_ended(error) {
             return Vec::new();
         }
-        self.say(Note::error(error.to_string(), None));
         if error.is_transient() {
-            let delay = self.connection_down();
+            let delay = self.connection_down(error);
             vec![Effect::Later {
                 delay,
                 effect: Box::new(retry),
             }]
         } else {
+            self.say(Note::error(error.to_string(), None));
             self.connection = Connection::Online;
             Vec::new()
         }

@@ -3,10 +3,11 @@
 
 pub mod action;
 pub mod app;
+pub mod built_in;
 pub mod fixtures;
-pub mod forms;
 pub mod keymap;
-pub mod overlay;
+pub mod modal;
+pub mod overlays;
 mod render;
 pub mod tabs;
 pub mod theme;
@@ -44,7 +45,7 @@ pub struct Launch {
     pub clipboard: Clipboard,
     pub mouse: bool,
     /// `keydeck demo`'s own PostgreSQL as it starts, for the Query Stats tab.
-    pub built_in: Option<tokio::sync::watch::Receiver<tabs::stats::BuiltIn>>,
+    pub built_in: Option<tokio::sync::watch::Receiver<built_in::BuiltIn>>,
 }
 
 /// Restores the terminal: leave the alternate screen, raw mode off, cursor back.
@@ -200,7 +201,7 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
 
 /// Hands every change of the demo's own PostgreSQL to the app, the current state first.
 fn forward_built_in(
-    mut built_in: tokio::sync::watch::Receiver<tabs::stats::BuiltIn>,
+    mut built_in: tokio::sync::watch::Receiver<built_in::BuiltIn>,
     tx: UnboundedSender<Action>,
 ) {
     tokio::spawn(async move {

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Tabs, Widget, Wrap};
 
 use super::app::{App, MIN_HEIGHT, MIN_WIDTH};
 use super::keymap::{Command, Context};
-use super::overlay::Look;
+use super::modal::Look;
 use super::tabs::Tab;
 use super::widgets::fit;
 use super::widgets::status_bar::StatusBar;

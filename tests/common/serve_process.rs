@@ -35,11 +35,22 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`], over the store at `db` (e.g. `postgres://…`); `dir`
     /// holds only the bootstrap token file.
+    pub fn start_on(db: &str, dir: &Path, extra: &[&str]) -> ServeProcess {
+        Self::start_listening(db, "127.0.0.1:0", dir, extra)
+    }
+
+    /// Starts the service of the store in `dir` again where it listened before (`addr`):
+    /// clients that knew it find it back.
+    pub fn restart_at(dir: &Path, addr: SocketAddr, extra: &[&str]) -> ServeProcess {
+        let db = format!("sqlite:{}", Self::db_path_in(dir).display());
+        Self::start_listening(&db, &addr.to_string(), dir, extra)
+    }
+
     // The child goes into the returned value, whose Drop kills and waits for it.
     #[allow(clippy::zombie_processes)]
-    pub fn start_on(db: &str, dir: &Path, extra: &[&str]) -> ServeProcess {
+    fn start_listening(db: &str, listen: &str, dir: &Path, extra: &[&str]) -> ServeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_keydeck"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .args(["serve", "--listen", listen, "--db", db])
             .arg("--bootstrap-token-file")
             .arg(Self::token_path_in(dir))
             .args(extra)

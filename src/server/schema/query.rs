@@ -257,11 +257,20 @@ impl QueryRoot {
     }
 
     /// What one statement (`queryId`: its `QueryStat.id`) did over a window (as
-    /// `getQueryStats`' window, by default the last 24 hours) in `points` equal intervals
-    /// (60 by default, at most 240), oldest first: calls and time per interval, from the
-    /// stored samples. The intervals start no earlier than the database's oldest sample
-    /// kept: a database monitored for two minutes has its window's intervals over those two
-    /// minutes. Needs what `getQueryStats` needs.
+    /// `getQueryStats`' window, by default the last 24 hours) in equal intervals, oldest
+    /// first: calls and time per interval, from the stored samples. `points` (60 by default,
+    /// at most 240) is how many intervals are asked for; the answer may hold fewer, wider
+    /// ones, never more:
+    /// - no interval is shorter than the service's sampling interval (`--stats-interval`),
+    ///   so that each holds a sampling round: asked for finer intervals than it samples,
+    ///   the service answers fewer points, each as long as the sampling interval;
+    /// - the intervals start no earlier than the database's oldest sample kept: a database
+    ///   monitored for two minutes has its window's intervals over those two minutes;
+    /// - only whole intervals are answered: the newest ends less than one interval
+    ///   before the window does, and a window shorter than one interval has none.
+    ///
+    /// Each point says its bounds (`startTs`, `endTs`) and how many rounds it holds.
+    /// Needs what `getQueryStats` needs.
     #[graphql(complexity = "list_cost(points, SERIES_POINTS, child_complexity)")]
     async fn get_query_stat_series(
         &self,

@@ -263,6 +263,9 @@ impl QueryStat {
 
 /// The default window of `getQueryStats`, as pganalyze's: the last 24 hours.
 const DEFAULT_WINDOW_S: i64 = 24 * 3600;
+/// How much older than the samples kept a window's start may be and still be answered (from
+/// the oldest kept): clocks and requests take a moment.
+const WINDOW_SLACK_S: i64 = 60;
 
 impl Monitor {
     /// Monitors `([ID:]NAME, url)` pairs with the ids the store keeps for them (assigned on
@@ -442,6 +445,14 @@ impl Monitor {
                 start_ms / 1000
             )));
         }
+        // A client asking for everything kept (`--since 1M` of the default 30 days) computes
+        // its start a moment before this service's clock reads: within a minute, that is
+        // the oldest kept, not a refusal.
+        let start_ms = if (oldest_s - WINDOW_SLACK_S..oldest_s).contains(&(start_ms / 1000)) {
+            oldest_s * 1000
+        } else {
+            start_ms
+        };
         if start_ms / 1000 < oldest_s {
             return Err(StatsError::BadWindow(format!(
                 "startTs ({}) is older than the samples kept (--stats-rollup-retention: {kept_s} s, so from {oldest_s} on)",
@@ -451,9 +462,12 @@ impl Monitor {
         Ok((start_ms, end_ms))
     }
 
-    /// What statement `query_id` of a database did in `points` equal intervals of a window
-    /// (bounded as [`Monitor::query_stats`]' windows are), oldest first: each sampling round's
-    /// activity since the round before it falls in the interval the round was taken in.
+    /// What statement `query_id` of a database did in at most `points` equal intervals of a
+    /// window (bounded as [`Monitor::query_stats`]' windows are), oldest first: each sampling
+    /// round's activity since the round before it falls in the interval the round was taken
+    /// in. The intervals start no earlier than the database's oldest round kept, and none is
+    /// shorter than the sampling interval: asked for finer ones, the answer has fewer, wider
+    /// intervals (see [`intervals`]).
     pub async fn query_stat_series(
         &self,
         store: &Store,
@@ -482,7 +496,14 @@ impl Monitor {
             }
             Err(_) => Vec::new(),
         };
-        Ok(intervals(start_ms, end_ms, points, &series))
+        let sampled_every_s =
+            i64::try_from(self.sampling.interval.as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
+        Ok(intervals(
+            (start_ms, end_ms),
+            points,
+            sampled_every_s,
+            &series,
+        ))
     }
 
     /// The statements of a window's activity with pganalyze's fields, busiest first, their
@@ -559,23 +580,41 @@ fn clamp_start(start_ms: i64, end_ms: i64, first_ms: i64) -> i64 {
     start_ms.max(first_ms.min(end_ms))
 }
 
-/// `points` equal intervals of whole seconds covering `start_ms..=end_ms` and ending with it,
-/// each with the rounds of `series` taken in it and their activity.
+/// At most `points` equal intervals of whole seconds inside `window` (milliseconds), each
+/// with the rounds of `series` taken in it and their activity, oldest first.
+///
+/// An interval is at least `sampled_every_s` long, so that each holds a round: asked for
+/// finer intervals than the rounds are taken, there are fewer, wider ones. The intervals'
+/// bounds fall a second or two after the rounds (the latest round sets the phase), so that a
+/// round a few milliseconds late never leaves one interval without a round and puts two in
+/// the next. Only whole intervals are answered: the newest ends at the last bound before the
+/// window's end (a round taken since waits for its interval to end), the oldest starts at the
+/// first bound after the window's start; rounds outside them are left out. A window shorter
+/// than one interval has none.
 fn intervals(
-    start_ms: i64,
-    end_ms: i64,
+    (start_ms, end_ms): (i64, i64),
     points: i32,
+    sampled_every_s: i64,
     series: &[(i64, Counters)],
 ) -> Vec<QueryStatPoint> {
     let n = i64::from(points.max(1));
-    // Whole seconds per interval, at least one: points name their bounds in seconds. The
-    // intervals end with the window (the newest is always the latest stretch of time); when
-    // the span does not divide, the oldest begins a little before the window.
     let span_s = (end_ms - start_ms).max(0) / 1000;
-    let width_s = ((span_s + n - 1) / n).max(1);
-    let end_s = end_ms.div_euclid(1000) + i64::from(end_ms.rem_euclid(1000) > 0);
-    let first_s = end_s - n * width_s;
-    let mut out: Vec<QueryStatPoint> = (0..n)
+    let width_s = ((span_s + n - 1) / n).max(sampled_every_s).max(1);
+    let ceil_s = |ms: i64| ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) > 0);
+    // A bound a second or more after the latest round (whose phase the others share).
+    let anchor_s = series
+        .last()
+        .map_or_else(|| ceil_s(start_ms), |(taken_ms, _)| ceil_s(*taken_ms) + 1);
+    let first_s = anchor_s + (ceil_s(start_ms) - anchor_s).div_euclid(width_s) * width_s;
+    let first_s = if first_s < ceil_s(start_ms) {
+        first_s + width_s
+    } else {
+        first_s
+    };
+    let last_s = anchor_s + (end_ms.div_euclid(1000) - anchor_s).div_euclid(width_s) * width_s;
+    let count = ((last_s - first_s) / width_s).clamp(0, n);
+    let first_s = last_s - count * width_s;
+    let mut out: Vec<QueryStatPoint> = (0..count)
         .map(|i| QueryStatPoint {
             start_ts: first_s + i * width_s,
             end_ts: first_s + (i + 1) * width_s,
@@ -586,9 +625,7 @@ fn intervals(
         })
         .collect();
     for (taken_ms, c) in series {
-        let i = (taken_ms.div_euclid(1000) - first_s)
-            .div_euclid(width_s)
-            .clamp(0, n - 1);
+        let i = (taken_ms - first_s * 1000).div_euclid(width_s * 1000);
         let Some(point) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) else {
             continue;
         };
@@ -717,52 +754,77 @@ fn truncate(query: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn series_rounds_fall_in_the_interval_they_were_taken_in() {
-        let c = |calls| Counters {
+    fn calls(calls: i64) -> Counters {
+        Counters {
             calls,
             total_time_ms: 2.0 * calls as f64,
             ..Counters::default()
-        };
-        // 60 s in 6 intervals of 10 s; a round at 0 s, two at 25–29 s, one at the very end.
-        let series = [(0, c(1)), (25_000, c(2)), (29_999, c(4)), (60_000, c(8))];
-        let points = intervals(0, 60_000, 6, &series);
-        assert_eq!(points.len(), 6);
-        assert_eq!((points[0].start_ts, points[5].end_ts), (0, 60));
-        let calls: Vec<i64> = points.iter().map(|p| p.calls).collect();
-        assert_eq!(calls, [1, 0, 6, 0, 0, 8]);
-        let rounds: Vec<i32> = points.iter().map(|p| p.rounds).collect();
-        assert_eq!(rounds, [1, 0, 2, 0, 0, 1]);
-        assert_eq!(points[2].avg_time, 2.0);
-        assert_eq!(points[1].avg_time, 0.0);
-        // An hour in 118 intervals: 31 s each, the newest ending with the window.
-        let points = intervals(0, 3_600_000, 118, &[(3_599_500, c(3))]);
-        assert_eq!(points[117].end_ts - points[117].start_ts, 31);
-        assert_eq!((points[117].end_ts, points[117].calls), (3_600, 3));
-        assert!(points[0].start_ts < 0);
+        }
     }
 
     #[test]
-    fn a_series_starts_when_monitoring_did() {
-        let c = |calls| Counters {
-            calls,
-            ..Counters::default()
-        };
+    fn series_rounds_fall_in_the_interval_they_were_taken_in() {
+        // 60 s in 6 intervals of 10 s, sampled every second; bounds a second or two after
+        // the latest round (at 57.5 s): 9, 19, …, 59.
+        let series = [
+            (8_000, calls(1)),
+            (25_000, calls(2)),
+            (27_999, calls(4)),
+            (57_500, calls(8)),
+        ];
+        let points = intervals((0, 60_000), 6, 1, &series);
+        let bounds: Vec<(i64, i64)> = points.iter().map(|p| (p.start_ts, p.end_ts)).collect();
+        assert_eq!(bounds, [(9, 19), (19, 29), (29, 39), (39, 49), (49, 59)]);
+        let calls_per: Vec<i64> = points.iter().map(|p| p.calls).collect();
+        // The round at 8 s is before the first whole interval: left out.
+        assert_eq!(calls_per, [0, 6, 0, 0, 8]);
+        let rounds: Vec<i32> = points.iter().map(|p| p.rounds).collect();
+        assert_eq!(rounds, [0, 2, 0, 0, 1]);
+        assert_eq!(points[1].avg_time, 2.0);
+        assert_eq!(points[0].avg_time, 0.0);
+        // An hour in 118 intervals: 31 s each, within the hour.
+        let points = intervals((0, 3_600_000), 118, 1, &[(3_560_500, calls(3))]);
+        assert!(
+            points.len() <= 118 && points.len() >= 115,
+            "{}",
+            points.len()
+        );
+        assert!(points.iter().all(|p| p.end_ts - p.start_ts == 31));
+        assert!(points[0].start_ts >= 0 && points.last().unwrap().end_ts <= 3_600);
+        assert_eq!(points.iter().map(|p| p.calls).sum::<i64>(), 3);
+    }
+
+    #[test]
+    fn a_series_starts_when_monitoring_did_in_intervals_no_shorter_than_the_sampling() {
         let (day, now) = (86_400_000, 1_000_000_000_000);
-        // Monitored for two minutes: the 24 h window shrinks to those two minutes.
-        let first = now - 120_000;
+        // Monitored for twenty seconds, sampled every 5 s (a few milliseconds late at times),
+        // charted on 118 columns of the 24 h window: 1 s intervals would leave 4 in 5 empty.
+        let first = now - 20_300;
         let start = clamp_start(now - day, now, first);
         assert_eq!(start, first);
-        // Rounds every 5 s after the first: every interval of 120 has data.
-        let series: Vec<(i64, Counters)> = (1..=24).map(|i| (first + i * 5_000, c(1))).collect();
-        let points = intervals(start, now, 120, &series);
-        assert_eq!(points[0].start_ts, first / 1000);
-        let empty = points.iter().filter(|p| p.rounds == 0).count();
-        // 1 s intervals, a round every 5th: 4 in 5 are empty, none before monitoring began.
-        assert_eq!(empty, 96, "{points:?}");
-        // Unclamped, 119 of 120 intervals would have been before monitoring began.
-        let unclamped = intervals(now - day, now, 120, &series);
-        assert_eq!(unclamped.iter().filter(|p| p.rounds == 0).count(), 119);
+        let series: Vec<(i64, Counters)> = (1..=4)
+            .map(|i| (first + i * 5_000 + [0, 7, 2, 13][i as usize - 1], calls(i)))
+            .collect();
+        let points = intervals((start, now), 118, 5, &series);
+        assert!(
+            points.iter().all(|p| p.end_ts - p.start_ts == 5),
+            "{points:?}"
+        );
+        assert!(points[0].start_ts * 1000 >= first, "{points:?}");
+        assert!(points.last().unwrap().end_ts * 1000 <= now);
+        // Every interval holds exactly one round: none empty, none doubled.
+        assert_eq!(points.len(), 3, "{points:?}");
+        assert!(points.iter().all(|p| p.rounds == 1), "{points:?}");
+        // A day sampled every minute on 120 columns: 12 minutes an interval, 12 rounds each.
+        let series: Vec<(i64, Counters)> = (1..=1_440)
+            .map(|i| (now - day + i * 60_000 - 400, calls(1)))
+            .collect();
+        let points = intervals((now - day, now), 120, 60, &series);
+        assert!(points.len() >= 119, "{}", points.len());
+        assert!(points.iter().all(|p| p.end_ts - p.start_ts == 720));
+        assert!(points.iter().all(|p| p.rounds == 12), "{points:?}");
+        // Shorter than one interval: none yet.
+        assert!(intervals((now - 3_000, now), 60, 5, &series[..0]).is_empty());
         // Data older than the window, or a first round after the window's end: as asked.
         assert_eq!(
             clamp_start(now - 3_600_000, now, now - day),

@@ -18,11 +18,13 @@ use crate::api::{
 };
 use crate::cli::output::membership_label;
 use crate::text::visible;
-use crate::tui::action::{Effect, Reply};
-use crate::tui::forms::membership::MembershipEditor;
-use crate::tui::forms::roles::RolesEditor;
+use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Overlay};
+use crate::tui::modal::Look;
+use crate::tui::overlays::Overlay;
+use crate::tui::overlays::membership::MembershipEditor;
+use crate::tui::overlays::roles::RolesEditor;
+use crate::tui::tabs::view::Reply;
 use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::time::relative;
 use crate::tui::widgets::{Load, fit};

@@ -17,9 +17,11 @@ use super::{Cursor, Tab, framed, message};
 use crate::api::{Database, DatabaseProblem, QueryStat, QueryStatPoint};
 use crate::text::visible;
 use crate::ttl::{Ttl, parse_window};
-use crate::tui::action::{Effect, Reply};
+use crate::tui::action::Effect;
+use crate::tui::built_in::BuiltIn;
 use crate::tui::keymap::{Command, Context, Keymap};
-use crate::tui::overlay::Look;
+use crate::tui::modal::Look;
+use crate::tui::tabs::view::Reply;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::messages::Note;
 use crate::tui::widgets::text_input::TextInput;
@@ -110,50 +112,19 @@ pub fn window_label(window: Option<Ttl>) -> String {
     }
 }
 
-/// The PostgreSQL database `keydeck demo` brings along, as the demo reports it while it
-/// starts, for the tab to say what it waits for (or why there is none).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuiltIn {
-    /// `--no-postgres`.
-    Skipped,
-    /// No server binaries were found (where the demo looked).
-    Missing(String),
-    /// The cluster is being created; it is monitored under this name.
-    Starting(String),
-    /// The cluster is up, with its workload, monitored under this name.
-    Up(String),
-    /// The cluster did not start: why, in one line.
-    Failed { name: String, why: String },
-}
-
-impl BuiltIn {
-    /// The name it is (or was to be) monitored under.
-    fn name(&self) -> Option<&str> {
-        match self {
-            BuiltIn::Starting(name) | BuiltIn::Up(name) | BuiltIn::Failed { name, .. } => {
-                Some(name)
-            }
-            BuiltIn::Skipped | BuiltIn::Missing(_) => None,
-        }
-    }
-
-    /// What the tab says in place of database `name`'s statements while this is how the
-    /// demo's own database stands; None when it is up (or `name` is another database).
-    fn standing(&self, name: &str, warming: bool) -> Option<String> {
-        match self {
-            BuiltIn::Up(own) if own == name && warming => Some(format!(
-                "PostgreSQL is up and its workload runs; the first statements of `{own}` show \
-                 after the service's next two sampling rounds (5 s apart)."
-            )),
-            BuiltIn::Starting(own) if own == name => Some(format!(
-                "Starting PostgreSQL… the demo’s own database `{own}`, with a workload: its \
-                 statements show here a few seconds after it is up."
-            )),
-            BuiltIn::Failed { name: own, why } if own == name => {
-                Some(format!("The demo’s PostgreSQL did not start: {why}"))
-            }
-            _ => None,
-        }
+/// What the charts cover: the window, or the part of it sampled when that is shorter (a
+/// database monitored for a minute charts that minute, not a day).
+fn charted_label(window: Option<Ttl>, covered_s: i64) -> String {
+    // The service's default window is the last 24 hours.
+    let window_s = window.map_or(86_400, Ttl::seconds);
+    if covered_s * 10 < window_s * 9 {
+        format!(
+            "last {} sampled of {}",
+            span_label(covered_s),
+            window_label(window)
+        )
+    } else {
+        window_label(window)
     }
 }
 
@@ -1046,6 +1017,11 @@ impl StatsTab {
             };
             return message(text, theme, area, buf);
         };
+        if series.points.is_empty() {
+            let text = "No whole sampling interval in this window yet: \
+                        the charts start once the service has sampled it twice.";
+            return message(text.to_owned(), theme, area, buf);
+        }
         let (bars, span) = series.bars(area.width.into());
         let calls: Vec<Option<u64>> = bars.iter().map(|b| b.calls).collect();
         // The sparkline takes whole numbers: microseconds keep sub-millisecond intervals.
@@ -1056,7 +1032,7 @@ impl StatsTab {
         let most_calls = calls.iter().flatten().max().copied().unwrap_or(0);
         let most_ms = bars.iter().filter_map(|b| b.ms).fold(0.0, f64::max);
         let per = span_label(span);
-        let over = window_label(self.window);
+        let over = charted_label(self.window, series.covered());
         Paragraph::new(Span::styled(
             format!("Calls per {per} interval ({over}, most {most_calls}; · no samples)"),
             theme.dim,

@@ -9,10 +9,12 @@ use ratatui::layout::Rect;
 use super::Cursor;
 use super::search::Search;
 use crate::api::{Me, Project};
-use crate::tui::action::{Effect, Reply};
+use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context, Keymap};
-use crate::tui::overlay::Look;
+use crate::tui::modal::Look;
+use crate::tui::overlays::Overlay;
 use crate::tui::widgets::Load;
+use crate::tui::widgets::messages::Note;
 
 /// Rows moved by page up/down.
 const PAGE: usize = 10;
@@ -130,4 +132,37 @@ pub fn move_cursor(cursor: &mut Cursor, command: Command, len: usize) -> bool {
         _ => return false,
     }
     true
+}
+
+/// What a tab asks of the app after a command: effects to run, an overlay to open, a message
+/// to show, and what a copy it asked for holds (named in the confirmation).
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub effects: Vec<Effect>,
+    pub open: Option<Overlay>,
+    pub note: Option<Note>,
+    pub copying: Option<String>,
+}
+
+impl Reply {
+    pub fn effects(effects: Vec<Effect>) -> Reply {
+        Reply {
+            effects,
+            ..Reply::default()
+        }
+    }
+
+    pub fn open(overlay: Overlay) -> Reply {
+        Reply {
+            open: Some(overlay),
+            ..Reply::default()
+        }
+    }
+
+    pub fn note(note: Note) -> Reply {
+        Reply {
+            note: Some(note),
+            ..Reply::default()
+        }
+    }
 }

@@ -1,6 +1,5 @@
 //! Small reusable pieces of the screen.
 
-pub mod dialog;
 pub mod fit;
 pub mod help;
 pub mod messages;

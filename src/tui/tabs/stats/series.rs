@@ -27,6 +27,14 @@ pub struct Bar {
 }
 
 impl Series {
+    /// The seconds from the oldest interval's start to the newest's end.
+    pub fn covered(&self) -> i64 {
+        match (self.points.first(), self.points.last()) {
+            (Some(first), Some(last)) => last.end_ts - first.start_ts,
+            _ => 0,
+        }
+    }
+
     /// The series in `width` columns, and how many seconds one interval spans. A column shows
     /// its intervals' mean (a chart narrower than the series puts two or more intervals in a
     /// column, a wider one repeats them), so that every column reads "per interval".

@@ -9,14 +9,14 @@ use ratatui::text::{Line, Span};
 
 use crossterm::event::KeyEvent;
 
-use super::fit::{width, wrap_all};
-use super::{centered, popup};
 use crate::api::ApiError;
 use crate::platform::CopyPath;
 use crate::text::visible;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Modal, Outcome};
+use crate::tui::modal::{Look, Modal, Outcome};
+use crate::tui::widgets::fit::{width, wrap_all};
+use crate::tui::widgets::{centered, popup};
 
 /// "Disable key `ci deploy`?"
 #[derive(Debug, Clone, PartialEq, Eq)]

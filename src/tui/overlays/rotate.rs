@@ -9,13 +9,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
-use super::{labelled, render_form, text_value};
+use super::form::{labelled, render_form, text_value};
 use crate::api::ApiError;
 use crate::api::ops::Key;
 use crate::text::visible;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Modal, Outcome};
+use crate::tui::modal::{Look, Modal, Outcome};
 use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 use crate::tui::widgets::time::{absolute, parse};

@@ -6,11 +6,11 @@ use ratatui::text::{Line, Span};
 
 use crossterm::event::KeyEvent;
 
-use super::render_form;
+use super::form::render_form;
 use crate::api::ApiError;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Modal, Outcome};
+use crate::tui::modal::{Look, Modal, Outcome};
 use crate::tui::widgets::centered;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,15 +10,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::form::{choices, labelled, render_form, text_value, variables_hint};
 use super::grantor::Grantor;
 use super::picker::{self, Pick, ProjectPicker};
-use super::{choices, labelled, render_form, text_value, variables_hint};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, Me, MembershipSpec, Project, parse_variables};
 use crate::cli::output::membership_label;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Modal, Outcome};
+use crate::tui::modal::{Look, Modal, Outcome};
 use crate::tui::widgets::centered;
 use crate::tui::widgets::text_input::TextInput;
 

@@ -1,11 +1,5 @@
-//! Forms: each has a `Focus`/field enum with next/prev and keeps every field on failure.
-
-pub mod create_key;
-pub mod grantor;
-pub mod membership;
-pub mod picker;
-pub mod roles;
-pub mod rotate;
+//! What the forms share: labelled lines, choices, text values and the frame they are drawn
+//! in. Each form has a field enum with next/prev and keeps every field on failure.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};

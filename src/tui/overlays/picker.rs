@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{LABEL_WIDTH, labelled};
+use super::form::{LABEL_WIDTH, labelled};
 use crate::api::Project;
 use crate::text::visible;
 use crate::tui::keymap::{Command, Context};

@@ -10,9 +10,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use time::OffsetDateTime;
 
+use super::form::{choices, labelled, text_value, variables_hint};
 use super::grantor::Grantor;
 use super::picker::{self, Pick, ProjectPicker};
-use super::{choices, labelled, text_value, variables_hint};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, KeyScope, Me, MembershipSpec, NewKey, Project, parse_variables};
 use crate::text::visible;
@@ -20,7 +20,7 @@ use crate::token;
 use crate::ttl::Ttl;
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
-use crate::tui::overlay::{Look, Modal, Outcome};
+use crate::tui::modal::{Look, Modal, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit::wrap;
 use crate::tui::widgets::text_input::TextInput;
@@ -477,19 +477,7 @@ impl CreateKeyForm {
             _ => None,
         };
         let message = match error {
-            ApiError::Refused(r) => {
-                let mut m = r.message.clone();
-                for (code, role, variable) in &r.memberships {
-                    m.push_str(&format!(
-                        "; {role}{}: {code}",
-                        variable
-                            .as_deref()
-                            .map(|v| format!(".{v}"))
-                            .unwrap_or_default()
-                    ));
-                }
-                m
-            }
+            ApiError::Refused(r) => format!("{}{}", r.message, r.problems()),
             other => other.to_string(),
         };
         match field {

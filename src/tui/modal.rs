@@ -1,6 +1,6 @@
-//! Everything drawn over the tabs — forms and dialogs — behind one interface: keys in, an
-//! [`Outcome`] out, `fail` when the service refuses what it sent, `render`, and the commands
-//! its footer offers (`hints`). `App` keeps one `Option<Overlay>` and routes to it.
+//! The protocol every form and dialog speaks with the app: keys in, an [`Outcome`] out,
+//! `fail` when the service refuses what it sent, `render` with a [`Look`], and the commands its
+//! footer offers. The overlays themselves live in `overlays/`; the app keeps one of them.
 
 use crossterm::event::KeyEvent;
 use ratatui::buffer::Buffer;
@@ -8,14 +8,8 @@ use ratatui::layout::Rect;
 use time::OffsetDateTime;
 
 use super::action::Effect;
-use super::forms::create_key::CreateKeyForm;
-use super::forms::membership::MembershipEditor;
-use super::forms::roles::RolesEditor;
-use super::forms::rotate::RotateKeyForm;
 use super::keymap::{Command, Context, Keymap};
 use super::theme::Theme;
-use super::widgets::dialog::{Confirm, TokenDialog};
-use super::widgets::messages::LogView;
 use crate::api::ApiError;
 
 /// What an overlay asks of the app after a key.
@@ -53,42 +47,4 @@ pub trait Modal {
     /// keep everything typed.
     fn fail(&mut self, error: &ApiError);
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look);
-}
-
-/// A modal layer over the tabs.
-#[derive(Debug)]
-pub enum Overlay {
-    CreateKey(Box<CreateKeyForm>),
-    Confirm(Confirm),
-    Token(TokenDialog),
-    Roles(RolesEditor),
-    Rotate(RotateKeyForm),
-    Membership(Box<MembershipEditor>),
-    Log(LogView),
-}
-
-impl Overlay {
-    pub fn modal(&self) -> &dyn Modal {
-        match self {
-            Overlay::CreateKey(m) => m.as_ref(),
-            Overlay::Confirm(m) => m,
-            Overlay::Token(m) => m,
-            Overlay::Roles(m) => m,
-            Overlay::Rotate(m) => m,
-            Overlay::Membership(m) => m.as_ref(),
-            Overlay::Log(m) => m,
-        }
-    }
-
-    pub fn modal_mut(&mut self) -> &mut dyn Modal {
-        match self {
-            Overlay::CreateKey(m) => m.as_mut(),
-            Overlay::Confirm(m) => m,
-            Overlay::Token(m) => m,
-            Overlay::Roles(m) => m,
-            Overlay::Rotate(m) => m,
-            Overlay::Membership(m) => m.as_mut(),
-            Overlay::Log(m) => m,
-        }
-    }
 }
