@@ -171,7 +171,10 @@ async fn serve_graphql(store: Store) -> anyhow::Result<SocketAddr> {
         settings: Settings { max_key_ttl: None },
         monitor: Monitor::default(),
     };
-    let app = keydeck::server::router(keydeck::server::schema(services.clone()), services);
+    let app = keydeck::server::transport::http::router(
+        keydeck::server::schema(services.clone()),
+        services,
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(addr)
 }

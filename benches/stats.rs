@@ -15,7 +15,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use keydeck::server::stats::sampler::{self, Memory};
 use keydeck::server::stats::{MARKER, Sampling};
 use keydeck::server::store::{Store, Wanted};
-use keydeck::server::{self, Limits, ServeConfig};
+use keydeck::server::transport::limits::Limits;
+use keydeck::server::{self, ServeConfig};
 
 mod common;
 use common::monitored::{env_usize, fresh_database, run_all, statements};

@@ -14,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod api;
 pub mod cli;
 pub mod platform;
+pub mod roles;
 pub mod server;
 pub mod text;
 pub mod token;

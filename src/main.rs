@@ -16,7 +16,8 @@ use keydeck::cli::{
 };
 use keydeck::platform::{DEFAULT_PROFILE, Profile};
 use keydeck::server::stats::{Sampling, Target};
-use keydeck::server::{self, Limits, ServeConfig};
+use keydeck::server::transport::limits::Limits;
+use keydeck::server::{self, ServeConfig};
 use keydeck::ttl::Ttl;
 
 #[derive(Parser)]

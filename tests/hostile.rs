@@ -26,8 +26,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use common::INVISIBLE;
 use common::serve_process::{ServeProcess, integrity_check, open_db};
-use keydeck::server::http::MAX_BODY_BYTES;
 use keydeck::server::store::{MAX_AUDIT_DETAIL_BYTES, MAX_AUDIT_TARGET_BYTES};
+use keydeck::server::transport::http::MAX_BODY_BYTES;
 
 const SEED: u64 = 0x0068_6f73_7469_6c65;
 const CONCURRENCY: usize = 16;

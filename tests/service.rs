@@ -1753,7 +1753,7 @@ async fn malformed_and_batched_json_bodies_get_400() {
 #[tokio::test]
 async fn bodies_over_one_mebibyte_get_413() {
     let server = TestServer::start().await;
-    let limit = keydeck::server::http::MAX_BODY_BYTES;
+    let limit = keydeck::server::transport::http::MAX_BODY_BYTES;
     // `{ me }` padded with an unused variable to exactly `size` bytes.
     let body_of = |size: usize| {
         let empty = json!({ "query": ME, "variables": { "padding": "" } }).to_string();

@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use common::*;
-use keydeck::server::Limits;
+use keydeck::server::transport::limits::Limits;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keydeck");
 
@@ -182,7 +182,7 @@ fn chunked(bytes: Vec<u8>) -> reqwest::Body {
 #[tokio::test]
 async fn oversized_chunked_bodies_get_413_whatever_their_type() {
     let server = TestServer::start().await;
-    let size = 2 * keydeck::server::http::MAX_BODY_BYTES;
+    let size = 2 * keydeck::server::transport::http::MAX_BODY_BYTES;
     let padding = "x".repeat(size);
     let boundary = "keydeck-test-boundary";
     let multipart = format!(

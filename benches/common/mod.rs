@@ -327,7 +327,7 @@ pub async fn start_service(url: &str) -> anyhow::Result<keydeck::server::Running
         public_url: None,
         monitor: vec![],
         sampling: Default::default(),
-        limits: keydeck::server::Limits::default(),
+        limits: keydeck::server::transport::limits::Limits::default(),
         audit_retention: None,
     })
     .await

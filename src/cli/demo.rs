@@ -125,7 +125,7 @@ pub async fn start(mut monitor: Vec<(String, String)>, own_postgres: bool) -> an
             interval: DEMO_STATS_INTERVAL,
             ..Sampling::default()
         },
-        limits: server::Limits::default(),
+        limits: server::transport::limits::Limits::default(),
         audit_retention: None,
     };
     let running = server::start(&config).await?;

@@ -3,16 +3,8 @@
 //! now**. Plain data and pure functions, below both the domain rules (`domain::authz`) and the
 //! store, which applies [`Grants::within`] in the transaction that takes access away.
 
+use crate::roles::{self, SUPER_ADMIN};
 use crate::server::model::{Membership, VariableEntry};
-
-/// Everything, including granting any role.
-pub const SUPER_ADMIN: &str = "super_admin";
-/// Administers every project and grants the global roles it holds.
-pub const PROJECT_ADMIN: &str = "project_admin";
-/// Reads query statistics.
-pub const MONITOR: &str = "monitor";
-/// The project role whose members administer that project.
-pub const PROJECT_ROLE_ADMIN: &str = "admin";
 
 /// An identity's global roles and, per project id, its memberships there.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,12 +34,10 @@ impl Grants {
     /// Whether these grants administer `project_id`: super admins, project admins, and the
     /// project's own `admin` members. An administrator may grant any of the project's roles.
     pub fn administers(&self, project_id: &str) -> bool {
-        self.is_super_admin()
-            || self.has_role(PROJECT_ADMIN)
-            || self
-                .in_project(project_id)
-                .iter()
-                .any(|m| m.role == PROJECT_ROLE_ADMIN)
+        roles::administers(
+            |r| self.has_role(r),
+            |r| self.in_project(project_id).iter().any(|m| m.role == r),
+        )
     }
 
     /// What of `self` a personal key may keep while its owner holds `owner`: the global roles
@@ -162,6 +152,7 @@ fn lost_part(had: &Membership, kept: Option<&Membership>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roles::{MONITOR, PROJECT_ADMIN, PROJECT_ROLE_ADMIN};
 
     fn member(role: &str, variable: &str, values: &[&str]) -> Membership {
         Membership {

@@ -4,10 +4,11 @@
 use anyhow::Context as _;
 use axum::Router;
 
+use crate::server::bootstrap;
 use crate::server::schema::{Services, Settings, schema};
 use crate::server::stats::Monitor;
 use crate::server::store::{Store, redacted};
-use crate::server::{bootstrap, router};
+use crate::server::transport::http::router;
 
 /// The router over a store at `database_url` (bootstrapped if empty, like `keydeck serve`),
 /// and the bootstrap super_admin token when this call created it.

@@ -5,15 +5,11 @@ pub mod domain;
 pub mod fifo_cache;
 pub mod grants;
 pub mod harness;
-pub mod http;
-pub mod limits;
-pub mod listener;
 pub mod model;
-pub mod nesting;
 pub mod schema;
 pub mod stats;
 pub mod store;
-pub mod throttle;
+pub mod transport;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -30,8 +26,9 @@ use crate::server::store::{Audit, NewKey, Store, redacted};
 use crate::token;
 use crate::ttl::Ttl;
 
-pub use http::{router, router_with};
-pub use limits::Limits;
+use transport::http::router_with;
+use transport::limits::Limits;
+use transport::listener;
 
 /// Everything `keydeck serve` is configured with.
 #[derive(Debug, Clone)]
@@ -216,7 +213,7 @@ async fn mint_super_admin(
     };
     let token = token::generate().context("the OS random source failed")?;
     let prefix = token::display_prefix(&token);
-    let roles = [authz::SUPER_ADMIN.to_owned()];
+    let roles = [crate::roles::SUPER_ADMIN.to_owned()];
     let new = NewKey {
         description: name,
         project_id: None,

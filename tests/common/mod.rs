@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 use keydeck::server::stats::Sampling;
-use keydeck::server::{Limits, Running, ServeConfig};
+use keydeck::server::transport::limits::Limits;
+use keydeck::server::{Running, ServeConfig};
 use keydeck::ttl::Ttl;
 
 /// The service's default maximum key lifetime (`keydeck serve --max-key-ttl 30d`).

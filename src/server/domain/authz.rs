@@ -12,28 +12,17 @@ use crate::server::model::{
 };
 use crate::server::store::KeyScope;
 
-pub use crate::server::grants::{MONITOR, PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
+use crate::roles::{self, MONITOR, PROJECT_ADMIN, SUPER_ADMIN};
 
-/// The global role catalog.
+/// The global role catalog, as the API answers it.
 pub fn role_catalog() -> Vec<Role> {
-    [
-        (SUPER_ADMIN, "Everything, including granting any role."),
-        (
-            PROJECT_ADMIN,
-            "Creates projects; manages every project's members and keys; grants the roles it holds.",
-        ),
-        (MONITOR, "Reads query statistics of the monitored databases."),
-    ]
-    .into_iter()
-    .map(|(name, description)| Role {
-        name: name.to_owned(),
-        description: description.to_owned(),
-    })
-    .collect()
-}
-
-pub fn is_known_role(name: &str) -> bool {
-    [SUPER_ADMIN, PROJECT_ADMIN, MONITOR].contains(&name)
+    roles::CATALOG
+        .into_iter()
+        .map(|(name, description)| Role {
+            name: name.to_owned(),
+            description: description.to_owned(),
+        })
+        .collect()
 }
 
 /// A refusal; the message says what was missing, for the developer reading it.
@@ -81,11 +70,10 @@ impl Caller {
     }
 
     pub fn is_project_admin(&self, project_id: &str) -> bool {
-        self.is_super_admin()
-            || self.has_role(PROJECT_ADMIN)
-            || self
-                .project_roles(project_id)
-                .any(|r| r == PROJECT_ROLE_ADMIN)
+        roles::administers(
+            |r| self.has_role(r),
+            |r| self.project_roles(project_id).any(|held| held == r),
+        )
     }
 
     pub fn is_member_of(&self, project_id: &str) -> bool {

@@ -1,7 +1,7 @@
 //! Keys: creating them (name, TTL and expiry, permissions, visibility, a generated token or a
 //! registered token hash, unique names) and enabling or disabling them.
 
-use super::authz::{self, Denied};
+use super::authz::Denied;
 use super::memberships::{self, Mismatch};
 use super::projects::{self, ProjectNotFound};
 use super::roles::{self, UnknownRole};
@@ -123,7 +123,7 @@ pub async fn create_global_key(
     roles: &[String],
     request: KeyRequest,
 ) -> Result<CreatedKey, CreateKeyError> {
-    let grants_super_admin = roles.iter().any(|r| r == authz::SUPER_ADMIN);
+    let grants_super_admin = roles.iter().any(|r| r == crate::roles::SUPER_ADMIN);
     let key = prepare(max_ttl, caller, request, grants_super_admin)?;
     roles::known(roles)?;
     caller.may_create_global_key(roles, key.visibility, &key.permissions)?;
@@ -353,14 +353,14 @@ mod tests {
 
     #[test]
     fn never_is_only_for_super_admin_keys_made_by_super_admins() {
-        let admin = caller(None, &[authz::SUPER_ADMIN]);
+        let admin = caller(None, &[crate::roles::SUPER_ADMIN]);
         let max = Some(ttl("30d"));
         assert_eq!(expiry(max, &admin, Some(" Never "), true), Ok(None));
         assert_eq!(
             expiry(max, &admin, Some("never"), false),
             Err(ExpiryError::NeverNotAllowed)
         );
-        let project_admin = caller(None, &[authz::PROJECT_ADMIN]);
+        let project_admin = caller(None, &[crate::roles::PROJECT_ADMIN]);
         assert_eq!(
             expiry(max, &project_admin, Some("never"), true),
             Err(ExpiryError::NeverNotAllowed)
@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_ttl_stays_within_the_services_maximum() {
-        let admin = caller(None, &[authz::SUPER_ADMIN]);
+        let admin = caller(None, &[crate::roles::SUPER_ADMIN]);
         let max = Some(ttl("30d"));
         assert_eq!(
             expiry(max, &admin, Some("31d"), false),
@@ -410,7 +410,7 @@ mod tests {
             Err(ExpiryError::OutlivesCreator(limit))
         );
         assert!(expiry(max, &caller(Some(limit), &[]), Some("30m"), false).is_ok());
-        let admin = caller(Some(limit), &[authz::SUPER_ADMIN]);
+        let admin = caller(Some(limit), &[crate::roles::SUPER_ADMIN]);
         assert!(expiry(max, &admin, Some("2h"), false).is_ok_and(|at| at > Some(limit)));
     }
 }

@@ -2,7 +2,7 @@
 //! identity's roles within what the caller may grant.
 
 use super::access;
-use super::authz::{self, Denied};
+use super::authz::Denied;
 use super::{IdentityNotFound, audit};
 use crate::server::auth::Caller;
 use crate::server::model::Identity;
@@ -15,7 +15,7 @@ pub struct UnknownRole(pub String);
 
 /// Every role of `roles` is in the catalog; otherwise the first that is not.
 pub fn known(roles: &[String]) -> Result<(), UnknownRole> {
-    match roles.iter().find(|r| !authz::is_known_role(r)) {
+    match roles.iter().find(|r| !crate::roles::is_known_role(r)) {
         Some(bad) => Err(UnknownRole(bad.clone())),
         None => Ok(()),
     }

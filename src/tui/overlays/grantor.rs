@@ -2,7 +2,7 @@
 //! so a form never offers it.
 
 use crate::api::Me;
-use crate::server::domain::authz::{PROJECT_ADMIN, PROJECT_ROLE_ADMIN, SUPER_ADMIN};
+use crate::roles;
 
 /// What the caller may grant, from its own roles (`me`). The service refuses anything else,
 /// so the form offers only this: super admins grant every global role, a project's admins
@@ -35,7 +35,7 @@ impl Grantor {
     }
 
     pub fn may_grant_global(&self, role: &str) -> bool {
-        self.holds(SUPER_ADMIN) || self.holds(role)
+        roles::may_grant_global(|r| self.holds(r), role)
     }
 
     fn held_in(&self, slug: &str) -> impl Iterator<Item = &str> {
@@ -46,13 +46,15 @@ impl Grantor {
     }
 
     pub fn may_grant_in(&self, slug: &str, role: &str) -> bool {
-        self.administers(slug) || self.held_in(slug).any(|r| r == role)
+        roles::may_grant_in_project(
+            |r| self.holds(r),
+            |r| self.held_in(slug).any(|h| h == r),
+            role,
+        )
     }
 
     /// Whether the caller administers the project: it may then change its members.
     pub fn administers(&self, slug: &str) -> bool {
-        self.holds(SUPER_ADMIN)
-            || self.holds(PROJECT_ADMIN)
-            || self.held_in(slug).any(|r| r == PROJECT_ROLE_ADMIN)
+        roles::administers(|r| self.holds(r), |r| self.held_in(slug).any(|h| h == r))
     }
 }

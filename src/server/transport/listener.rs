@@ -27,8 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tower::ServiceExt as _;
 
-use crate::server::http::error_response;
-use crate::server::limits::Limits;
+use crate::server::transport::http::error_response;
+use crate::server::transport::limits::Limits;
 
 /// File descriptors kept for everything but client connections: the SQLite pools (database,
 /// -wal and -shm per connection), the listener, the log, the runtime.

@@ -25,12 +25,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::server::auth::{self, AuthError, Authenticator, Caller};
 use crate::server::authz::Denied;
-use crate::server::limits::Limits;
 use crate::server::model::Permission;
-use crate::server::nesting::{self, MAX_NESTING, Syntax, TooDeep};
 use crate::server::schema::{KeydeckSchema, Services};
 use crate::server::stats;
-use crate::server::throttle::AuthThrottle;
+use crate::server::transport::limits::Limits;
+use crate::server::transport::nesting::{self, MAX_NESTING, Syntax, TooDeep};
+use crate::server::transport::throttle::AuthThrottle;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
