@@ -209,7 +209,8 @@ fn fresh_expiry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::domain::{authz, testing};
+    use crate::roles;
+    use crate::server::domain::testing;
 
     const HOUR: i64 = 3600;
     const DAY: i64 = 24 * HOUR;
@@ -243,7 +244,7 @@ mod tests {
     #[test]
     fn the_successor_lives_as_long_as_the_old_key_did_within_the_bounds() {
         let now = Timestamp(2_000_000);
-        let admin = testing::caller(None, &[authz::SUPER_ADMIN], Vec::new());
+        let admin = testing::caller(None, &[roles::SUPER_ADMIN], Vec::new());
         let week = key_living(Some(7 * DAY));
         assert_eq!(
             fresh_expiry(Some(ttl("30d")), &admin, &week, false, now),
@@ -256,7 +257,7 @@ mod tests {
         );
         // A caller expiring sooner passes on its own expiry (super admins aside).
         let limit = now.plus_seconds(HOUR);
-        let short = testing::caller(Some(limit), &[authz::PROJECT_ADMIN], Vec::new());
+        let short = testing::caller(Some(limit), &[roles::PROJECT_ADMIN], Vec::new());
         assert_eq!(
             fresh_expiry(Some(ttl("30d")), &short, &week, false, now),
             Some(limit)
@@ -266,7 +267,7 @@ mod tests {
     #[test]
     fn never_stays_never_only_where_creation_allows_it() {
         let now = Timestamp(2_000_000);
-        let admin = testing::caller(None, &[authz::SUPER_ADMIN], Vec::new());
+        let admin = testing::caller(None, &[roles::SUPER_ADMIN], Vec::new());
         let forever = key_living(None);
         assert_eq!(
             fresh_expiry(Some(ttl("30d")), &admin, &forever, true, now),
