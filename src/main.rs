@@ -138,6 +138,9 @@ enum KeysCommand {
     },
     /// Create a key; its token is shown once.
     Create(keys::CreateArgs),
+    /// Replace a key by a new one with the same name and grants (its token shown once); the
+    /// old key keeps working for the grace period, then expires.
+    Rotate(keys::RotateArgs),
     /// Disable keys: they stop authenticating at once (with the personal keys they created).
     Disable(keys::ToggleArgs),
     /// Enable disabled keys.
@@ -410,6 +413,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     KeysCommand::Show { key, json } => keys::show(&c.client, &key, json).await,
                     KeysCommand::Create(args) => {
                         keys::create(&c.client, c.profile.clipboard, args).await
+                    }
+                    KeysCommand::Rotate(args) => {
+                        keys::rotate(&c.client, c.profile.clipboard, args).await
                     }
                     KeysCommand::Disable(args) => keys::set_enabled(&c.client, args, false).await,
                     KeysCommand::Enable(args) => keys::set_enabled(&c.client, args, true).await,

@@ -90,6 +90,22 @@ pub fn parse_window(text: &str) -> Result<Ttl, String> {
     })
 }
 
+/// A grace period (`rotateApiKey(gracePeriod:)`, `keys rotate --grace`): a TTL, or zero in
+/// any unit (`0s`, `0h`) for "at once". Answers its seconds.
+pub fn parse_grace(text: &str) -> Result<i64, TtlError> {
+    let s = text.trim();
+    let mut chars = s.chars();
+    let unit = chars.next_back();
+    let digits = chars.as_str();
+    let zero = !digits.is_empty()
+        && digits.bytes().all(|b| b == b'0')
+        && unit.and_then(unit_seconds).is_some();
+    if zero {
+        return Ok(0);
+    }
+    s.parse::<Ttl>().map(Ttl::seconds)
+}
+
 impl fmt::Display for Ttl {
     /// The largest unit that divides the duration exactly: `2592000` seconds shows as `30d`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -166,6 +182,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_grace_period_may_be_zero() {
+        assert_eq!(parse_grace("0s"), Ok(0));
+        assert_eq!(parse_grace(" 00h "), Ok(0));
+        assert_eq!(parse_grace("2s"), Ok(2));
+        assert_eq!(parse_grace("24h"), Ok(86_400));
+        assert_eq!(parse_grace("0"), Err(TtlError::MissingUnit("0".into())));
+        assert_eq!(parse_grace("0y"), Err(TtlError::UnknownUnit("0y".into())));
+        assert_eq!(parse_grace(""), Err(TtlError::Empty));
+        assert!(parse_grace("0ä").is_err());
     }
 
     #[test]

@@ -789,3 +789,89 @@ fn the_serve_log_in_a_file_has_no_colour_codes() {
     assert!(text.contains("INFO"), "the log has tracing lines: {text}");
     assert!(!text.contains('\x1b'), "colour codes in the file: {text:?}");
 }
+
+// Issue 20: `keys rotate`.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_rotate_shows_the_new_token_once_and_a_name_means_the_key_in_use() {
+    let service = TestServer::start().await;
+    let cli = Cli::new(&service);
+    let key = service.global_key("ci deploy", &["monitor"]).await;
+
+    let first = cli
+        .run(&["keys", "rotate", "ci deploy", "--grace", "1h", "--json"])
+        .exits(0, "rotate by name")
+        .json();
+    assert_eq!(first["previous"]["id"], json!(key.id), "{first:#}");
+    assert_eq!(first["name"], json!("ci deploy"));
+    let first_id = string(&first["id"]);
+    let first_token = string(&first["token"]);
+    assert!(first_token.starts_with("kd_"), "{first:#}");
+    assert_eq!(
+        service.status_of(&first_token).await,
+        reqwest::StatusCode::OK
+    );
+    assert_eq!(service.status_of(&key.token).await, reqwest::StatusCode::OK);
+    let grace = common::seconds_until(&first["previous"]["expiresAt"]);
+    assert!((3590..=3600).contains(&grace), "{first:#}");
+
+    // Both keys are enabled and share the name: the name means the one in use, the successor.
+    let second = cli
+        .run(&["keys", "rotate", "CI deploy", "--grace", "0s"])
+        .exits(0, "rotate by name after a rotation");
+    assert!(
+        second
+            .stdout
+            .contains(&format!("The previous key {first_id} stops working")),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains("Token (shown once"),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(
+        service.status_of(&first_token).await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(key_state(&service, &key.id).await, "ENABLED");
+    // Each key's details name its successor and the key it replaced.
+    let shown = cli
+        .run(&["keys", "show", &first_id, "--json"])
+        .exits(0, "show the first successor")
+        .json();
+    assert_eq!(shown["rotatedFrom"], json!(key.id), "{shown:#}");
+    assert!(shown["rotatedTo"].is_string(), "{shown:#}");
+    let text = cli
+        .run(&["keys", "show", &key.id])
+        .exits(0, "show the first key");
+    assert!(
+        text.stdout.contains(&format!("Rotated to   {first_id}")),
+        "{}",
+        text.stdout
+    );
+
+    // A token made here: only its hash is sent, and it is printed once.
+    let local = cli
+        .run(&["keys", "rotate", "ci deploy", "--local-token", "--json"])
+        .exits(0, "rotate with a local token")
+        .json();
+    let local_token = string(&local["token"]);
+    assert_eq!(
+        service.status_of(&local_token).await,
+        reqwest::StatusCode::OK
+    );
+
+    // A grace period that is no duration is a usage error; the service refuses one too long.
+    cli.run(&["keys", "rotate", "ci deploy", "--grace", "soon"])
+        .exits(2, "an unreadable grace period");
+    let long = cli
+        .run(&["keys", "rotate", "ci deploy", "--grace", "1000d"])
+        .exits(1, "a grace period over the maximum");
+    assert!(
+        long.stderr.contains("INVALID_GRACE_PERIOD"),
+        "{}",
+        long.stderr
+    );
+}

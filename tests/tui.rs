@@ -1858,3 +1858,105 @@ fn marked_keys_are_disabled_after_one_confirmation() {
         "the marks are gone: {shown}"
     );
 }
+
+// ---- rotation (issue 20) -------------------------------------------------------------------
+
+#[test]
+fn rotating_asks_for_a_grace_period_then_shows_the_new_token_once() {
+    use keydeck::api::RotatedKey;
+    let mut app = loaded(3);
+    let key = app.keys.selected().expect("a selected key").clone();
+    press(&mut app, KeyCode::Char('o'));
+    let Some(Overlay::Rotate(form)) = &app.overlay else {
+        panic!("o opens the rotation dialog")
+    };
+    assert_eq!(form.key_name, key.description);
+    assert_eq!(form.grace.as_str(), "24h");
+    // When the old key stops, as typed: a day from now by default…
+    let shown = screen(&app, 120, 24);
+    assert!(shown.contains("Rotate key"), "{shown}");
+    assert!(shown.contains("2026-11-24 12:00 UTC"), "{shown}");
+    // …nothing for what is no duration, and Enter sends nothing…
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "soon");
+    let shown = screen(&app, 120, 24);
+    assert!(shown.contains("✗ TTL `soon`"), "{shown}");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    // …at once for 0s, and an hour from now for 1h.
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "0s");
+    assert!(screen(&app, 120, 24).contains("at once"));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "1h");
+    assert!(screen(&app, 120, 24).contains("2026-11-23 13:00 UTC"));
+    let rotate = Effect::RotateKey {
+        id: key.id.clone(),
+        name: key.description.clone(),
+        grace: "1h".into(),
+    };
+    assert_eq!(press(&mut app, KeyCode::Enter), vec![rotate.clone()]);
+
+    // A refusal stays in the dialog with what was typed.
+    app.update(Action::KeyRotated(Err(ApiError::Refused(Refusal {
+        code: "KEY_ROTATED".into(),
+        message: "this key was already rotated to k2; rotate that key instead".into(),
+        memberships: vec![],
+    }))));
+    let Some(Overlay::Rotate(form)) = &app.overlay else {
+        panic!("the dialog stays open")
+    };
+    assert!(!form.submitting);
+    assert!(
+        form.error
+            .as_deref()
+            .is_some_and(|e| e.contains("already rotated"))
+    );
+    assert_eq!(form.grace.as_str(), "1h");
+    assert_eq!(press(&mut app, KeyCode::Enter), vec![rotate]);
+
+    // The successor's token, shown once and copied; the keys reload with it selected.
+    let token = "kd_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB000000".to_string();
+    let effects = app.update(Action::KeyRotated(Ok(RotatedKey {
+        created: CreatedKey {
+            id: "successor".into(),
+            token: Some(token.clone()),
+            expires_at: Some("2026-12-23T12:00:00Z".into()),
+        },
+        name: key.description.clone(),
+        previous_id: key.id.clone(),
+        previous_expires_at: Some("2026-11-23T13:00:00Z".into()),
+    })));
+    assert!(effects.contains(&Effect::Copy(token.clone())));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeys { append: false, .. }))
+    );
+    assert!(matches!(&app.overlay, Some(Overlay::Token(d)) if d.token == token));
+    assert_eq!(app.keys.list.select_id.as_deref(), Some("successor"));
+    let said = app.message().unwrap_or_default();
+    assert!(said.contains("stops working in 1h"), "{said}");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none(), "closing the dialog drops the token");
+}
+
+#[test]
+fn a_disabled_key_is_not_offered_for_rotation() {
+    let mut app = loaded(3);
+    let mut key = app.keys.selected().expect("a selected key").clone();
+    key.enabled = false;
+    key.state = keydeck::api::ops::list_keys::ApiKeyState::DISABLED;
+    app.update(Action::KeysLoaded {
+        append: false,
+        result: Ok(page(vec![key], false)),
+    });
+    assert!(press(&mut app, KeyCode::Char('o')).is_empty());
+    assert!(app.overlay.is_none());
+    let said = app.message().unwrap_or_default();
+    assert!(said.contains("disabled"), "{said}");
+}

@@ -35,6 +35,7 @@ operation!(CreateProjectKey, "graphql/keys.graphql");
 operation!(CreateGlobalKey, "graphql/keys.graphql");
 operation!(DisableKey, "graphql/keys.graphql");
 operation!(EnableKey, "graphql/keys.graphql");
+operation!(RotateKey, "graphql/keys.graphql");
 operation!(FindKeys, "graphql/keys.graphql");
 operation!(KeyOwner, "graphql/keys.graphql");
 operation!(Me, "graphql/identities.graphql");

@@ -1,4 +1,4 @@
-//! `keydeck keys list|show|create|disable|enable|find`.
+//! `keydeck keys list|show|create|rotate|disable|enable|find`.
 
 use std::io::IsTerminal;
 
@@ -44,6 +44,9 @@ struct KeyJson<'a> {
     disabled_by: Option<&'a str>,
     disabled_as: Option<&'static str>,
     identity_id: Option<&'a str>,
+    /// The key that replaced this one (`keys rotate`), and the key this one replaced.
+    rotated_to: Option<&'a str>,
+    rotated_from: Option<&'a str>,
 }
 
 /// One membership of a key, in `keys list --json`.
@@ -109,6 +112,8 @@ fn key_json(k: &Key) -> KeyJson<'_> {
         disabled_by: k.disabled_by.as_deref(),
         disabled_as: k.disabled_as.as_ref().map(authority_label),
         identity_id: k.identity.as_ref().map(|i| i.id.as_str()),
+        rotated_to: k.rotated_to.as_ref().map(|r| r.id.as_str()),
+        rotated_from: k.rotated_from.as_ref().map(|r| r.id.as_str()),
     }
 }
 
@@ -368,6 +373,110 @@ pub async fn create(
     Ok(())
 }
 
+/// What `keys rotate` was asked for.
+#[derive(clap::Args, Debug)]
+pub struct RotateArgs {
+    /// The key: its id, a unique prefix of it (6 characters or more), a token prefix (`kd_…`)
+    /// or its name (the key in use, when keys it replaced share the name).
+    pub key: String,
+    /// How long the old key keeps working: 1h, 7d… or 0s to stop it at once (default: 24h,
+    /// at most the service's maximum key lifetime).
+    #[arg(long)]
+    pub grace: Option<String>,
+    /// Generate the new token here and send only its SHA-256.
+    #[arg(long)]
+    pub local_token: bool,
+    /// Copy the new token to the clipboard.
+    #[arg(long)]
+    pub copy: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keys rotate`: a new key with everything the old one holds, its token shown once; the old
+/// key works for the grace period, then expires.
+pub async fn rotate(
+    client: &ApiClient,
+    clipboard_mode: ClipboardMode,
+    args: RotateArgs,
+) -> anyhow::Result<()> {
+    if let Some(grace) = &args.grace {
+        crate::ttl::parse_grace(grace).map_err(|e| exit::usage(format!("--grace {grace}: {e}")))?;
+    }
+    // By name, the key in use: enabled, and not itself replaced already.
+    let id = resolve::key(client, &args.key, Prefer::State("enabled")).await?;
+    let local_token = if args.local_token {
+        Some(token::generate()?)
+    } else {
+        None
+    };
+    let rotated = client
+        .rotate_key(
+            &id,
+            args.grace.as_deref(),
+            local_token.as_deref().map(token::hash),
+        )
+        .await?;
+    let created = &rotated.created;
+    let token = created.token.clone().or(local_token);
+    let copied = match (&token, args.copy) {
+        (Some(t), true) => Some(copy_to_terminal(clipboard_mode, t)),
+        _ => None,
+    };
+    if args.json {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Previous<'a> {
+            id: &'a str,
+            expires_at: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Rotated<'a> {
+            id: &'a str,
+            name: &'a str,
+            token: Option<&'a str>,
+            expires_at: Option<&'a str>,
+            copied: Option<String>,
+            previous: Previous<'a>,
+        }
+        return output::json(&Rotated {
+            id: &created.id,
+            name: &rotated.name,
+            token: token.as_deref(),
+            expires_at: created.expires_at.as_deref(),
+            copied: copied.map(|r| r.unwrap_or_else(|e| format!("not copied: {e}"))),
+            previous: Previous {
+                id: &rotated.previous_id,
+                expires_at: rotated.previous_expires_at.as_deref(),
+            },
+        });
+    }
+    let mut text = format!(
+        "Rotated key \"{}\": the new key is {}\nExpires: {}\nThe previous key {} stops working at {}.\n",
+        visible(&rotated.name),
+        visible(&created.id),
+        visible(created.expires_at.as_deref().unwrap_or("never")),
+        visible(&rotated.previous_id),
+        visible(rotated.previous_expires_at.as_deref().unwrap_or("never")),
+    );
+    if let Some(t) = &token {
+        text.push_str(&format!(
+            "Token (shown once, store it now):\n\n    {}\n\n",
+            visible(t)
+        ));
+    }
+    output::write(&text)?;
+    if let Some(result) = copied {
+        match result {
+            Ok(how) => output::note(format!("Token {how}.")),
+            Err(e) => output::note(format!("Token not copied: {}", visible(&e))),
+        }
+    }
+    Ok(())
+}
+
 /// Copies via the profile's clipboard mode; OSC 52 goes to the controlling terminal, never
 /// into a pipe that a script might be reading.
 fn copy_to_terminal(mode: ClipboardMode, text: &str) -> Result<String, String> {
@@ -603,6 +712,8 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
             ),
         ),
         ("Owner chain", chain_label(&chain)),
+        ("Rotated to", j.rotated_to.unwrap_or("—").to_owned()),
+        ("Replaces", j.rotated_from.unwrap_or("—").to_owned()),
         (
             "Created keys",
             if created.is_empty() {

@@ -269,6 +269,26 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_name_names_the_successor() {
+        // During its grace period a rotated key is still enabled: the lookup marks it
+        // `rotated`, so the name means its successor, the key in use.
+        let by_name = [
+            candidate("old", "ci deploy", "rotated"),
+            candidate("new", "ci deploy", "enabled"),
+        ];
+        assert_eq!(
+            choose(
+                Kind::Key,
+                "ci deploy",
+                &[],
+                &by_name,
+                Prefer::State("enabled")
+            ),
+            Ok("new".into())
+        );
+    }
+
+    #[test]
     fn nothing_found_says_what_was_tried() {
         let err = choose(Kind::Identity, "abc", &[], &[], Prefer::Nothing).unwrap_err();
         assert!(err.0.starts_with("IDENTITY_NOT_FOUND"), "{err}");

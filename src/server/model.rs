@@ -165,6 +165,12 @@ pub struct ApiKey {
     pub project_id: Option<String>,
     #[graphql(skip)]
     pub owner_id: Option<String>,
+    /// The key this one replaced (`rotateApiKey`); resolved as `rotatedFrom`.
+    #[graphql(skip)]
+    pub rotated_from: Option<String>,
+    /// The key that replaced this one; resolved as `rotatedTo`.
+    #[graphql(skip)]
+    pub rotated_to: Option<String>,
 }
 
 impl ApiKey {

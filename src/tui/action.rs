@@ -9,7 +9,7 @@ use super::built_in::BuiltIn;
 use crate::api::ops::{Identity, Key};
 use crate::api::{
     ApiError, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec, NewKey, Page,
-    Project, QueryStat, QueryStatPoint, Role,
+    Project, QueryStat, QueryStatPoint, Role, RotatedKey,
 };
 use crate::platform::CopyPath;
 use crate::ttl::Ttl;
@@ -58,6 +58,8 @@ pub enum Action {
         local_token: Option<String>,
         result: Result<CreatedKey, ApiError>,
     },
+    /// A key rotated (or the service's refusal): the successor, its token, the old key's end.
+    KeyRotated(Result<RotatedKey, ApiError>),
     /// Marked keys enabled or disabled: how many were, the personal keys disabled with them,
     /// and the refusals (key id, why).
     KeysToggled {
@@ -126,6 +128,12 @@ pub enum Effect {
     CreateKey {
         key: NewKey,
         local_token: Option<String>,
+    },
+    /// Rotates a key: the old one works for `grace` (TTL syntax, or `0s`).
+    RotateKey {
+        id: String,
+        name: String,
+        grace: String,
     },
     /// Enables or disables several keys, one request (and one audit entry) each.
     SetKeysEnabled {

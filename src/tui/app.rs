@@ -23,7 +23,8 @@ use super::widgets::Load;
 use super::widgets::help::Help;
 use super::widgets::messages::{MessageLog, Note, Tone};
 use super::widgets::status_bar::Connection;
-use crate::api::{ApiError, CreatedKey, Me, Project};
+use super::widgets::time::{relative, seconds_until};
+use crate::api::{ApiError, CreatedKey, Me, Project, RotatedKey};
 
 /// Smallest terminal the app draws in; below it shows a message instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -294,6 +295,7 @@ impl App {
                 local_token,
                 result,
             } => self.key_created(local_token, result),
+            Action::KeyRotated(result) => self.key_rotated(result),
             Action::KeyToggled {
                 id,
                 name,
@@ -409,6 +411,51 @@ impl App {
             }
             Err(e) => {
                 form.fail(&e);
+                if e.is_transient() {
+                    self.connection_down(&e);
+                }
+                self.session_ended(&e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// A rotation answered: the new token's dialog, the keys reloaded with the successor
+    /// selected and when the old key stops said; or the refusal in the rotation dialog.
+    fn key_rotated(&mut self, result: Result<RotatedKey, ApiError>) -> Vec<Effect> {
+        let Some(Overlay::Rotate(form)) = &mut self.overlay else {
+            return Vec::new();
+        };
+        match result {
+            Ok(rotated) => {
+                self.online();
+                let name = crate::text::visible(&rotated.name).into_owned();
+                let until = match rotated.previous_expires_at.as_deref() {
+                    None => "never".to_owned(),
+                    Some(at) if seconds_until(at, self.now).is_none_or(|s| s <= 0) => {
+                        "at once".to_owned()
+                    }
+                    Some(at) => relative(at, self.now),
+                };
+                self.keys.list.select_id = Some(rotated.created.id.clone());
+                self.say(Note::done(
+                    format!("rotated “{name}”: the previous key stops working {until}"),
+                    Tab::Keys,
+                ));
+                let Some(token) = rotated.created.token else {
+                    self.overlay = None;
+                    return vec![self.keys.reload()];
+                };
+                self.overlay = Some(Overlay::Token(TokenDialog {
+                    token: token.clone(),
+                    key_name: rotated.name,
+                    local: false,
+                    copied: None,
+                }));
+                vec![Effect::Copy(token), self.keys.reload()]
+            }
+            Err(e) => {
+                super::modal::Modal::fail(form, &e);
                 if e.is_transient() {
                     self.connection_down(&e);
                 }

@@ -218,6 +218,8 @@ pub enum Command {
     NewKey,
     DisableKey,
     EnableKey,
+    /// Replaces the key by a new one, the old one expiring after a grace period.
+    RotateKey,
     ToggleInactive,
     /// Marks or unmarks the selected key for `d`/`e` on several keys at once.
     Mark,
@@ -307,6 +309,12 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         Command::EnableKey,
         "enable the key, or the marked ones",
         "enable",
+    ),
+    (
+        "rotate_key",
+        Command::RotateKey,
+        "rotate the key; the old one lasts a while",
+        "",
     ),
     (
         "toggle_inactive",

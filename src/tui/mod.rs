@@ -359,6 +359,9 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             local_token,
             result: client.create_key(&key).await,
         },
+        Effect::RotateKey { id, grace, .. } => {
+            Action::KeyRotated(client.rotate_key(&id, Some(&grace), None).await)
+        }
         Effect::SetKeysEnabled { ids, enabled } => {
             let (mut done, mut cascaded, mut failed) = (Vec::new(), Vec::new(), Vec::new());
             for id in ids {

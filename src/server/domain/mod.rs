@@ -12,6 +12,7 @@
 //! | the global role catalog, and changing an identity's global roles | [`roles`] (catalog in [`authz`]) |
 //! | creating keys: name, TTL and expiry, permissions, visibility, token or token hash, unique names | [`keys`] |
 //! | enabling and disabling keys | [`keys::set_enabled`] |
+//! | rotating keys: the successor's grants and lifetime, the grace period | [`rotation`] |
 //! | memberships against a project's role definitions; their stored form | [`memberships`] |
 //! | adding, changing and removing project members | [`members`] |
 //! | creating projects: slug, name, role definitions; which projects a caller sees | [`projects`] |
@@ -31,6 +32,7 @@ pub mod members;
 pub mod memberships;
 pub mod projects;
 pub mod roles;
+pub mod rotation;
 
 use crate::server::auth::Caller;
 use crate::server::store::Audit;
@@ -86,6 +88,8 @@ mod testing {
                 identity_id: "i1".into(),
                 project_id: None,
                 owner_id: None,
+                rotated_from: None,
+                rotated_to: None,
             },
             identity: Identity {
                 id: "i1".into(),

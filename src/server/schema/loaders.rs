@@ -78,7 +78,8 @@ async fn prime_caller(loaders: &Loaders, caller: &Caller) {
 }
 
 /// Loads, one query per relation, what `selection` (the selection of one key) will ask of
-/// these keys: their identities and owners with roles and memberships, and their projects.
+/// these keys: their identities and owners with roles and memberships, their projects, and
+/// the keys they were rotated to or from.
 pub async fn prime_keys(
     loaders: &Loaders,
     keys: &[ApiKey],
@@ -104,6 +105,17 @@ pub async fn prime_keys(
     } else {
         Vec::new()
     };
+    // Rotated keys' successors and predecessors: nothing to load on a page without any.
+    let (to, from) = (
+        selection.field("rotatedTo").exists(),
+        selection.field("rotatedFrom").exists(),
+    );
+    let linked = keys.iter().flat_map(|k| {
+        let to = k.rotated_to.clone().filter(|_| to);
+        let from = k.rotated_from.clone().filter(|_| from);
+        to.into_iter().chain(from)
+    });
+    load_now(loaders, linked.map(KeyById)).await?;
     load_identities(loaders, Known::No(identities), identity, projects).await
 }
 
@@ -214,6 +226,9 @@ pub struct ProjectById(pub String);
 /// The key of an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyOfIdentity(pub String);
+/// A key, by id (a rotated key's successor or predecessor).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyById(pub String);
 /// The global roles of an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RolesOf(pub String);
@@ -286,6 +301,19 @@ impl Loader<KeyOfIdentity> for StoreLoader {
         Ok(found
             .into_iter()
             .map(|k| (KeyOfIdentity(k.identity_id.clone()), k))
+            .collect())
+    }
+}
+
+impl Loader<KeyById> for StoreLoader {
+    type Value = ApiKey;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[KeyById]) -> Result<HashMap<KeyById, ApiKey>, LoadError> {
+        let found = self.store.keys_by_ids(&ids(keys, |k| &k.0)).await?;
+        Ok(found
+            .into_iter()
+            .map(|k| (KeyById(k.id.clone()), k))
             .collect())
     }
 }

@@ -12,10 +12,11 @@ use super::payload::{
     ApiKeyResult, ApiKeyWithToken, CreateApiKeyErrorCode, CreateApiKeyResult,
     CreateProjectErrorCode, CreateProjectResult, DisableApiKeyErrorCode, ErrorCode, Failure,
     GlobalIdentityRolesErrorCode, IdentityResult, ProjectMemberErrorCode, ProjectMemberResult,
-    Reply, code_name,
+    Reply, RotateApiKeyErrorCode, RotateApiKeyResult, code_name,
 };
 use crate::server::domain::keys::{self, CreatedKey, KeyRequest};
 use crate::server::domain::members::{self, Member, MemberChange};
+use crate::server::domain::rotation::{self, RotateRequest, RotatedKey};
 use crate::server::domain::{audit, projects, roles};
 use crate::server::model::{CreateApiKeyOptions, Membership, RoleDefinitionInput};
 use crate::server::store::Toggled;
@@ -100,6 +101,54 @@ impl MutationRoot {
         id: String,
     ) -> async_graphql::Result<Option<Reply<DisableApiKeyErrorCode, ApiKeyResult>>> {
         set_enabled(ctx, &id, true, "enableApiKey").await
+    }
+
+    /// Replaces a key by a new one with the same name, scope, grants, permissions, visibility
+    /// and owner, and a fresh lifetime (the old key's, within the service's maximum and the
+    /// caller's own expiry). The old key keeps working for `gracePeriod` (TTL syntax, `0s` for
+    /// not at all; default 24h, at most the service's maximum, never past its own expiry),
+    /// then expires; the personal keys it created pass to the new key. Who may disable a key
+    /// may rotate it. `tokenHash` registers a token the client chose, as creation does.
+    async fn rotate_api_key(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        grace_period: Option<String>,
+        token_hash: Option<String>,
+    ) -> async_graphql::Result<Option<Reply<RotateApiKeyErrorCode, RotateApiKeyResult>>> {
+        const ACTION: &str = "rotateApiKey";
+        let (caller, services) = (ctx.caller()?, ctx.services()?);
+        let request = RotateRequest {
+            id: id.clone(),
+            grace_period,
+            token_hash,
+        };
+        let rotated = rotation::rotate(
+            &services.store,
+            caller,
+            ACTION,
+            services.settings.max_key_ttl,
+            request,
+        )
+        .await;
+        let rotated = rotated.map(|rotated| {
+            let RotatedKey {
+                key,
+                token,
+                identity,
+                previous,
+            } = rotated;
+            RotateApiKeyResult {
+                api_key: ApiKeyWithToken {
+                    id: key.id.clone(),
+                    token,
+                    identity,
+                    key,
+                },
+                previous,
+            }
+        });
+        respond(ctx, ACTION, &id, rotated).await
     }
 
     async fn add_global_identity_roles(

@@ -1,4 +1,5 @@
-//! Relations between records: a key's identity, owner and project; an identity's roles,
+//! Relations between records: a key's identity, owner, project and rotation (the key it
+//! replaced, the key that replaced it); an identity's roles,
 //! memberships and key; a project's roles, members and keys. Every relation applies the same
 //! `authz` rule as the top-level query for what it leads to, so a relation never shows what a
 //! listing would hide; lists are bounded by `first` and cost that much (see `paging`).
@@ -8,7 +9,7 @@ use async_graphql::{ComplexObject, Context, SimpleObject};
 
 use super::ContextExt;
 use super::loaders::{
-    IdentityById, KeyOfIdentity, MembershipsOf, ProjectById, RolesOf, RolesOfProject,
+    IdentityById, KeyById, KeyOfIdentity, MembershipsOf, ProjectById, RolesOf, RolesOfProject,
     prime_identities, prime_keys,
 };
 use super::paging::{LOOKUP_COST, bounded, list_cost};
@@ -75,6 +76,20 @@ impl ApiKey {
         }
     }
 
+    /// The key that replaced this one (`rotateApiKey`): null if none did, and unless the
+    /// caller may see it. This key works until its `expiresAt`, the end of its grace period.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
+    async fn rotated_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
+        related_key(ctx, self.rotated_to.as_deref()).await
+    }
+
+    /// The key this one replaced (`rotateApiKey`): null if it replaced none, and unless the
+    /// caller may see it.
+    #[graphql(complexity = "LOOKUP_COST + child_complexity")]
+    async fn rotated_from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
+        related_key(ctx, self.rotated_from.as_deref()).await
+    }
+
     /// The project of a project key: null for global keys, and unless the caller is a member
     /// or an admin of it.
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
@@ -88,6 +103,20 @@ impl ApiKey {
             _ => Ok(None),
         }
     }
+}
+
+/// The key `id` names, if any and if the caller may see it.
+async fn related_key(ctx: &Context<'_>, id: Option<&str>) -> async_graphql::Result<Option<ApiKey>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let caller = ctx.caller()?;
+    let key = ctx
+        .loaders()
+        .await?
+        .load_one(KeyById(id.to_owned()))
+        .await?;
+    Ok(key.filter(|k| caller.can_see_key(k)))
 }
 
 #[ComplexObject]

@@ -45,6 +45,27 @@ pub enum DisableApiKeyErrorCode {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateApiKeyErrorCode {
+    /// No such key, or not one the caller may see.
+    KeyNotFound,
+    /// Only who may disable a key may rotate it, and a key cannot rotate a key above it in its
+    /// chain of creators.
+    Forbidden,
+    /// A disabled key is not rotated: enable it first, or create a new key.
+    KeyDisabled,
+    /// An expired key is not rotated: create a new key.
+    KeyExpired,
+    /// The key was rotated already (see `ApiKey.rotatedTo`): rotate its successor.
+    KeyRotated,
+    /// `gracePeriod` is not TTL syntax (or `0s`), or exceeds the service's maximum.
+    InvalidGracePeriod,
+    /// `tokenHash` is not 64 hexadecimal characters (a SHA-256), or is already registered.
+    InvalidTokenHash,
+    /// This would leave no enabled super_admin key that never expires.
+    LastSuperAdmin,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GlobalIdentityRolesErrorCode {
     IdentityNotFound,
     /// A role is not in the global catalog.
@@ -92,6 +113,7 @@ macro_rules! error_family {
 error_family! {
     CreateApiKeyErrorCode => "CreateApiKey",
     DisableApiKeyErrorCode => "DisableApiKey",
+    RotateApiKeyErrorCode => "RotateApiKey",
     GlobalIdentityRolesErrorCode => "GlobalIdentityRoles",
     ProjectMemberErrorCode => "ProjectMember",
     CreateProjectErrorCode => "CreateProject",
@@ -141,6 +163,14 @@ pub struct ApiKeyWithToken {
     pub identity: Identity,
     /// The stored record of the new key.
     pub key: ApiKey,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RotateApiKeyResult {
+    /// The successor, with its token (shown this once; null when made from a tokenHash).
+    pub api_key: ApiKeyWithToken,
+    /// The rotated key, with its new `expiresAt` (the end of the grace period) and `rotatedTo`.
+    pub previous: ApiKey,
 }
 
 #[derive(SimpleObject, Debug, Clone)]

@@ -7,13 +7,14 @@ use std::fmt::Display;
 
 use super::payload::{
     CreateApiKeyErrorCode, CreateProjectErrorCode, DisableApiKeyErrorCode, ErrorCode, Failure,
-    GlobalIdentityRolesErrorCode, MutationError, ProjectMemberErrorCode,
+    GlobalIdentityRolesErrorCode, MutationError, ProjectMemberErrorCode, RotateApiKeyErrorCode,
 };
 use crate::server::domain::keys::{CreateKeyError, SetEnabledError};
 use crate::server::domain::members::MemberError;
 use crate::server::domain::memberships::MembershipValidationError;
 use crate::server::domain::projects::CreateProjectError;
 use crate::server::domain::roles::ChangeRolesError;
+use crate::server::domain::rotation::RotateKeyError;
 
 /// A refusal with `code` and the error's message.
 fn refused<C: ErrorCode>(code: C, error: &dyn Display) -> Failure<C> {
@@ -67,6 +68,25 @@ impl From<SetEnabledError> for Failure<DisableApiKeyErrorCode> {
             E::NameTaken(_) => Code::NameTaken,
             E::LastSuperAdmin => Code::LastSuperAdmin,
             E::Store(_) => return Failure::Internal(e.into()),
+        };
+        refused(code, &e)
+    }
+}
+
+impl From<RotateKeyError> for Failure<RotateApiKeyErrorCode> {
+    fn from(e: RotateKeyError) -> Self {
+        use RotateApiKeyErrorCode as Code;
+        use RotateKeyError as E;
+        let code = match &e {
+            E::KeyNotFound => Code::KeyNotFound,
+            E::Forbidden(_) => Code::Forbidden,
+            E::KeyDisabled => Code::KeyDisabled,
+            E::KeyExpired => Code::KeyExpired,
+            E::KeyRotated(_) => Code::KeyRotated,
+            E::InvalidGracePeriod(_) | E::GraceOverMaximum { .. } => Code::InvalidGracePeriod,
+            E::MalformedTokenHash | E::TokenHashTaken => Code::InvalidTokenHash,
+            E::LastSuperAdmin => Code::LastSuperAdmin,
+            E::NoRandomness(_) | E::Store(_) => return Failure::Internal(e.into()),
         };
         refused(code, &e)
     }

@@ -18,7 +18,8 @@ use super::{Audit, NewKey, Page, Store, StoreError, StoreResult, Toggled, Visibl
 
 const KEY_COLUMNS: &str = "k.seq, k.id, k.identity_id, k.description, k.project_id, \
     k.token_prefix, k.enabled, k.created_at, k.last_used_at, k.expires_at, k.disabled_at, \
-    k.can_read, k.can_write, k.visibility, k.owner_id, k.disabled_by, k.disabled_as";
+    k.can_read, k.can_write, k.visibility, k.owner_id, k.disabled_by, k.disabled_as, \
+    k.rotated_from, k.rotated_to";
 
 impl Store {
     pub async fn key_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
@@ -55,10 +56,9 @@ impl Store {
     /// one transaction.
     pub async fn insert_key(&self, new: NewKey<'_>, audit: Audit<'_>) -> StoreResult<ApiKey> {
         let now = Timestamp::now();
-        let name_key = text::name_key(new.description);
         let mut tx = self.begin().await?;
         let scope = NameScope {
-            name_key: &name_key,
+            name_key: &text::name_key(new.description),
             project_id: new.project_id,
             visibility: new.visibility,
             owner_id: new.owner_id,
@@ -66,53 +66,7 @@ impl Store {
         if name_taken(&mut tx, &scope, None, now).await? {
             return Err(StoreError::NameTaken);
         }
-        let identity_id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(
-            "INSERT INTO identities (id, description, created_at, name_order) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&identity_id)
-        .bind(new.description)
-        .bind(now.0)
-        .bind(text::name_order(new.description))
-        .execute(&mut *tx)
-        .await?;
-        for role in new.global_roles {
-            sqlx::query(
-                "INSERT INTO identity_roles (identity_id, role) VALUES ($1, $2) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&identity_id)
-            .bind(role)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if let Some(project_id) = new.project_id {
-            insert_memberships(&mut tx, project_id, &identity_id, new.memberships).await?;
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(
-            "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
-             token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id, \
-             name_order) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&id)
-        .bind(&identity_id)
-        .bind(new.description)
-        .bind(&name_key)
-        .bind(new.project_id)
-        .bind(new.token_hash)
-        .bind(new.token_prefix)
-        .bind(now.0)
-        .bind(new.expires_at.map(|t| t.0))
-        .bind(i64::from(new.permissions.contains(&Permission::Read)))
-        .bind(i64::from(new.permissions.contains(&Permission::Write)))
-        .bind(new.visibility.as_str())
-        .bind(new.owner_id)
-        .bind(text::name_order(new.description))
-        .execute(&mut *tx)
-        .await?;
+        let id = insert_key_in(&mut tx, &new, now).await?;
         let key = key_in(&mut tx, self.backend, &id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the new key vanished".into()))?;
@@ -342,6 +296,13 @@ impl Store {
         q.push("k.identity_id IN ").list(identity_ids);
         fetch_keys(q, &self.read).await
     }
+
+    /// The keys with these ids (a rotated key's successor and predecessor).
+    pub async fn keys_by_ids(&self, ids: &[String]) -> StoreResult<Vec<ApiKey>> {
+        let mut q = select_keys(self.backend);
+        q.push("k.id IN ").list(ids);
+        fetch_keys(q, &self.read).await
+    }
 }
 
 /// What [`Store::count_all_keys`] keeps, per pair of switches (disabled, expired included).
@@ -417,6 +378,8 @@ struct KeyRecord(
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 impl From<KeyRecord> for ApiKey {
@@ -439,6 +402,8 @@ impl From<KeyRecord> for ApiKey {
             owner_id,
             disabled_by,
             disabled_as,
+            rotated_from,
+            rotated_to,
         ) = record;
         let mut permissions = Vec::new();
         if can_read != 0 {
@@ -469,12 +434,72 @@ impl From<KeyRecord> for ApiKey {
             owner_id,
             disabled_by,
             disabled_as: disabled_as.as_deref().and_then(KeyAuthority::from_db),
+            rotated_from,
+            rotated_to,
         }
     }
 }
 
+/// Inserts a key, its identity and that identity's roles or memberships on `conn` (inside the
+/// caller's transaction, which checked the name); answers the key's id.
+pub(super) async fn insert_key_in(
+    tx: &mut AnyConnection,
+    new: &NewKey<'_>,
+    now: Timestamp,
+) -> StoreResult<String> {
+    let name_key = text::name_key(new.description);
+    let identity_id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO identities (id, description, created_at, name_order) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&identity_id)
+    .bind(new.description)
+    .bind(now.0)
+    .bind(text::name_order(new.description))
+    .execute(&mut *tx)
+    .await?;
+    for role in new.global_roles {
+        sqlx::query(
+            "INSERT INTO identity_roles (identity_id, role) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&identity_id)
+        .bind(role)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if let Some(project_id) = new.project_id {
+        insert_memberships(tx, project_id, &identity_id, new.memberships).await?;
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO api_keys (id, identity_id, description, name_key, project_id, token_hash, \
+         token_prefix, enabled, created_at, expires_at, can_read, can_write, visibility, owner_id, \
+         name_order) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&id)
+    .bind(&identity_id)
+    .bind(new.description)
+    .bind(&name_key)
+    .bind(new.project_id)
+    .bind(new.token_hash)
+    .bind(new.token_prefix)
+    .bind(now.0)
+    .bind(new.expires_at.map(|t| t.0))
+    .bind(i64::from(new.permissions.contains(&Permission::Read)))
+    .bind(i64::from(new.permissions.contains(&Permission::Write)))
+    .bind(new.visibility.as_str())
+    .bind(new.owner_id)
+    .bind(text::name_order(new.description))
+    .execute(&mut *tx)
+    .await?;
+    Ok(id)
+}
+
 /// A key's record, read inside a transaction.
-async fn key_in(
+pub(super) async fn key_in(
     conn: &mut AnyConnection,
     backend: Backend,
     id: &str,
@@ -487,6 +512,8 @@ async fn key_in(
 /// Where a key's name must be unique: org-wide names among the org-wide keys of their scope
 /// (global or one project), personal names among their owner's personal keys of that scope.
 /// So a personal key can neither squat an org-wide name nor be revealed by a NAME_TAKEN.
+/// A rotated key (`rotated_to` set) holds no name: its successor has it, while the rotated one
+/// works out its grace period.
 ///
 /// Not a constraint (it depends on expiry, which passes without a write): checked inside the
 /// write transaction, which on PostgreSQL holds the store's advisory lock.
@@ -512,7 +539,8 @@ async fn name_taken(
         "SELECT seq FROM api_keys WHERE name_key = $1 \
          AND project_id IS NOT DISTINCT FROM $2 AND visibility = $3 \
          AND (visibility = 'ORG_WIDE' OR owner_id IS NOT DISTINCT FROM $4) AND enabled = 1 \
-         AND (expires_at IS NULL OR expires_at > $5) AND id IS DISTINCT FROM $6 LIMIT 1",
+         AND (expires_at IS NULL OR expires_at > $5) AND id IS DISTINCT FROM $6 \
+         AND rotated_to IS NULL LIMIT 1",
     )
     .bind(scope.name_key)
     .bind(scope.project_id)

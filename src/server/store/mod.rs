@@ -14,7 +14,7 @@
 //!   committed change is announced to the other replicas ([`changes`]).
 //!
 //! The entities live one per file: [`keys`], [`identities`], [`projects`] (with roles and
-//! memberships), [`audit`].
+//! memberships), [`audit`]; [`rotation`] replaces a key by a new one.
 
 mod audit;
 mod changes;
@@ -23,6 +23,7 @@ mod identities;
 mod keys;
 mod order;
 mod projects;
+mod rotation;
 mod samples;
 mod sql;
 
@@ -40,6 +41,7 @@ pub use audit::{
 };
 use changes::Changes;
 pub use order::{KeyOrder, KeyPosition, Order, OrderField, Position, SortValue};
+pub use rotation::{RotateOutcome, Rotated, Rotation};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
 pub use sql::{Backend, redacted};

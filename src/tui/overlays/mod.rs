@@ -1,5 +1,5 @@
 //! Everything drawn over the tabs, one file each: the new-key form (and its project picker
-//! and grant rules), the role and membership editors, the confirmation and token dialogs, the
+//! and grant rules), the role and membership editors, the rotation dialog, the confirmation and token dialogs, the
 //! message log. Each implements [`Modal`]; `App` keeps one `Option<Overlay>` and routes to it.
 
 pub mod create_key;
@@ -10,6 +10,7 @@ pub mod log;
 pub mod membership;
 pub mod picker;
 pub mod roles;
+pub mod rotate;
 
 use super::modal::Modal;
 use create_key::CreateKeyForm;
@@ -17,6 +18,7 @@ use dialog::{Confirm, TokenDialog};
 use log::LogView;
 use membership::MembershipEditor;
 use roles::RolesEditor;
+use rotate::RotateKeyForm;
 
 /// A modal layer over the tabs.
 #[derive(Debug)]
@@ -25,6 +27,7 @@ pub enum Overlay {
     Confirm(Confirm),
     Token(TokenDialog),
     Roles(RolesEditor),
+    Rotate(RotateKeyForm),
     Membership(Box<MembershipEditor>),
     Log(LogView),
 }
@@ -36,6 +39,7 @@ impl Overlay {
             Overlay::Confirm(m) => m,
             Overlay::Token(m) => m,
             Overlay::Roles(m) => m,
+            Overlay::Rotate(m) => m,
             Overlay::Membership(m) => m.as_ref(),
             Overlay::Log(m) => m,
         }
@@ -47,6 +51,7 @@ impl Overlay {
             Overlay::Confirm(m) => m,
             Overlay::Token(m) => m,
             Overlay::Roles(m) => m,
+            Overlay::Rotate(m) => m,
             Overlay::Membership(m) => m.as_mut(),
             Overlay::Log(m) => m,
         }

@@ -22,6 +22,7 @@ use crate::tui::modal::Look;
 use crate::tui::overlays::Overlay;
 use crate::tui::overlays::create_key::CreateKeyForm;
 use crate::tui::overlays::dialog::Confirm;
+use crate::tui::overlays::rotate::RotateKeyForm;
 use crate::tui::tabs::view::Reply;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::messages::Note;
@@ -229,6 +230,26 @@ impl KeysTab {
     /// Forgets every mark (after `d`/`e` acted on them).
     pub fn clear_marks(&mut self) {
         self.marked.clear();
+    }
+
+    /// `o`: the rotation dialog for the selected key, if it is one that can be rotated.
+    fn rotate(&self) -> Reply {
+        let Some(key) = self.selected() else {
+            return Reply::default();
+        };
+        if key.state != ApiKeyState::ENABLED {
+            let name = visible(&key.description);
+            let state = if key.state == ApiKeyState::EXPIRED {
+                "expired"
+            } else {
+                "disabled"
+            };
+            return Reply::note(Note::error(
+                format!("“{name}” is {state}: only a key in use is rotated"),
+                Some(Tab::Keys),
+            ));
+        }
+        Reply::open(Overlay::Rotate(RotateKeyForm::new(key)))
     }
 
     fn toggle(&self, enable: bool, shared: &Shared) -> Reply {
@@ -456,6 +477,7 @@ impl TabView for KeysTab {
                     .granted_by(shared.me)
                     .max_ttl(shared.max_key_ttl),
             ))),
+            Command::RotateKey => self.rotate(),
             Command::DisableKey | Command::EnableKey => {
                 self.toggle(command == Command::EnableKey, shared)
             }
@@ -796,4 +818,17 @@ fn details(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Line<'static>> 
                 .map_or_else(|| "— (bootstrap)".into(), |o| o.description.clone()),
         ),
     ]
+    .into_iter()
+    // A rotated key names its successor, and the successor the key it replaced.
+    .chain(
+        key.rotated_to
+            .as_ref()
+            .map(|to| field("Rotated to", format!("{} (works until it expires)", to.id))),
+    )
+    .chain(
+        key.rotated_from
+            .as_ref()
+            .map(|from| field("Replaces", from.id.clone())),
+    )
+    .collect()
 }
