@@ -6,10 +6,10 @@
 mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keydeck::api::ops::{Identity, Key};
+use keydeck::api::ops::{AuditEntry, Identity, Key};
 use keydeck::api::{ApiError, CreatedKey, Database, DatabaseProblem, Page, Refusal};
 use keydeck::platform::CopyPath;
-use keydeck::tui::action::{Action, Effect};
+use keydeck::tui::action::{About, Action, Effect};
 use keydeck::tui::app::{App, Overlay, Session};
 use keydeck::tui::keymap::Keymap;
 use keydeck::tui::tabs::Tab;
@@ -405,10 +405,68 @@ fn tabs_load_their_data_on_first_visit() {
         press(&mut app, KeyCode::Char('3')),
         vec![Effect::LoadDatabases]
     );
+    assert!(matches!(
+        &press(&mut app, KeyCode::Tab)[..],
+        [Effect::LoadAudit { .. }]
+    ));
+    assert_eq!(app.tab, Tab::Audit);
     assert!(press(&mut app, KeyCode::Tab).is_empty());
     assert_eq!(app.tab, Tab::Keys);
     press(&mut app, KeyCode::BackTab);
-    assert_eq!(app.tab, Tab::Stats);
+    assert_eq!(app.tab, Tab::Audit);
+}
+
+fn audit_entry(action: &str, key_id: Option<&str>, outcome: &str) -> (String, AuditEntry) {
+    let entry = serde_json::from_value(json!({
+        "at": NOW, "actorId": "11111111-aaaa", "actorName": "bootstrap admin", "action": action,
+        "target": key_id.unwrap_or("p-1"), "targetKind": if key_id.is_some() { "KEY" } else { "PROJECT" },
+        "targetName": "deploy bot", "keyId": key_id, "projectId": null, "outcome": outcome,
+        "detail": null, "count": 1
+    }))
+    .unwrap();
+    ("c".into(), entry)
+}
+
+#[test]
+fn the_audit_tab_filters_on_the_service_and_enter_jumps_to_the_key() {
+    let mut app = loaded(1);
+    press(&mut app, KeyCode::Char('4'));
+    app.update(Action::AuditLoaded(Ok(page(
+        vec![
+            audit_entry("disableApiKey", Some("k-9"), "OK"),
+            audit_entry("createProject", None, "FORBIDDEN"),
+        ],
+        false,
+    ))));
+    let shown = screen(&app, 120, 14);
+    assert!(shown.contains("Audit: 2 of 2, newest first"), "{shown}");
+    assert!(
+        shown.contains("disableApiKey") && shown.contains("FORBIDDEN"),
+        "{shown}"
+    );
+    // `/` sends the filter's parts to the service.
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "action:disableApiKey FORBIDDEN");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::LoadAudit { query }]
+            if query.action.as_deref() == Some("disableApiKey") && query.outcome.as_deref() == Some("FORBIDDEN")),
+        "{effects:?}"
+    );
+    app.update(Action::AuditLoaded(Ok(page(
+        vec![audit_entry("disableApiKey", Some("k-9"), "OK")],
+        false,
+    ))));
+    // Enter on an entry about a key shows that key, selected, with its details.
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(app.tab, Tab::Keys);
+    assert!(app.keys.detail_open);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LocateKey { id, .. } if id == "k-9")),
+        "{effects:?}"
+    );
 }
 
 #[test]
@@ -608,9 +666,27 @@ fn an_identitys_details_list_the_keys_it_created() {
     let effects = press(&mut app, KeyCode::Enter);
     assert_eq!(
         effects,
-        vec![Effect::LoadCreatedKeys {
-            identity_id: "11111111-aaaa".into()
-        }]
+        vec![
+            Effect::LoadCreatedKeys {
+                identity_id: "11111111-aaaa".into()
+            },
+            Effect::LoadHistory {
+                about: About::Actor("11111111-aaaa".into())
+            }
+        ]
+    );
+    app.update(Action::HistoryLoaded {
+        about: About::Actor("11111111-aaaa".into()),
+        result: Ok(page(
+            vec![audit_entry("disableApiKey", Some("k-9"), "OK")],
+            false,
+        )),
+    });
+    let shown = screen(&app, 140, 30);
+    assert!(shown.contains("What it did (1)"), "{shown}");
+    assert!(
+        shown.contains("disableApiKey by bootstrap admin"),
+        "{shown}"
     );
     assert!(screen(&app, 140, 20).contains("Keys it created: loading…"));
     let created = keys(2);

@@ -6,10 +6,10 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use super::built_in::BuiltIn;
-use crate::api::ops::{Identity, Key};
+use crate::api::ops::{AuditEntry, Identity, Key};
 use crate::api::{
-    ApiError, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec, NewKey, Page,
-    Project, QueryStat, QueryStatPoint, Role, RotatedKey,
+    ApiError, AuditQuery, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec,
+    NewKey, Page, Project, QueryStat, QueryStatPoint, Role, RotatedKey,
 };
 use crate::platform::CopyPath;
 use crate::ttl::Ttl;
@@ -36,6 +36,13 @@ pub enum Action {
         result: Result<Page<Key>, ApiError>,
     },
     ProjectsLoaded(Result<Vec<Project>, ApiError>),
+    /// A page of the audit log, newest first (the cursors are not kept: it pages forward).
+    AuditLoaded(Result<Page<(String, AuditEntry)>, ApiError>),
+    /// A details pane's history.
+    HistoryLoaded {
+        about: About,
+        result: Result<Page<(String, AuditEntry)>, ApiError>,
+    },
     RolesLoaded(Result<Vec<Role>, ApiError>),
     /// The longest key lifetime the service grants (`None`: no maximum).
     SettingsLoaded(Result<Option<Ttl>, ApiError>),
@@ -108,6 +115,14 @@ pub enum Effect {
     LoadCreatedKeys {
         identity_id: String,
     },
+    /// A page of the audit log.
+    LoadAudit {
+        query: AuditQuery,
+    },
+    /// The newest entries about a key, or by an identity, for its details.
+    LoadHistory {
+        about: About,
+    },
     LoadProjects,
     LoadRoles,
     /// What the service allows (the longest key lifetime).
@@ -163,4 +178,30 @@ pub enum Effect {
         effect: Box<Effect>,
     },
     Quit,
+}
+
+/// Whose history a details pane shows: the entries about a key, or what an identity did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    Key(String),
+    Actor(String),
+}
+
+/// Entries a details pane lists at most; the count says how many there are.
+const HISTORY_SHOWN: i64 = 20;
+
+impl About {
+    /// The service's filter for it: the newest entries first.
+    pub fn query(&self) -> AuditQuery {
+        let (target, actor_id) = match self {
+            About::Key(id) => (Some(id.clone()), None),
+            About::Actor(id) => (None, Some(id.clone())),
+        };
+        AuditQuery {
+            target,
+            actor_id,
+            first: HISTORY_SHOWN,
+            ..AuditQuery::default()
+        }
+    }
 }

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::action::{Action, Effect};
+use super::action::{About, Action, Effect};
 use super::keymap::{Command, Context, Keymap};
 use super::modal::Outcome;
 pub use super::overlays::Overlay;
 use super::overlays::dialog::TokenDialog;
 use super::overlays::log::LogView;
 use super::tabs::Tab;
+use super::tabs::audit::AuditTab;
 use super::tabs::identities::IdentitiesTab;
 use super::tabs::keys::KeysTab;
 use super::tabs::stats::StatsTab;
-use super::tabs::view::Reply;
+use super::tabs::view::{Jump, Reply};
 use super::tabs::view::{Shared, TabView};
 use super::theme::Theme;
 use super::widgets::Load;
@@ -49,6 +50,7 @@ pub struct App {
     pub keys: KeysTab,
     pub identities: IdentitiesTab,
     pub stats: StatsTab,
+    pub audit: AuditTab,
     pub me: Option<Me>,
     pub projects: Vec<Project>,
     pub catalog: Vec<String>,
@@ -80,6 +82,7 @@ impl App {
             keys: KeysTab::default(),
             identities: IdentitiesTab::default(),
             stats: StatsTab::default(),
+            audit: AuditTab::default(),
             me: None,
             projects: Vec::new(),
             catalog: Vec::new(),
@@ -125,6 +128,7 @@ impl App {
             Tab::Keys => &self.keys,
             Tab::Identities => &self.identities,
             Tab::Stats => &self.stats,
+            Tab::Audit => &self.audit,
         }
     }
 
@@ -133,6 +137,7 @@ impl App {
             Tab::Keys => &mut self.keys,
             Tab::Identities => &mut self.identities,
             Tab::Stats => &mut self.stats,
+            Tab::Audit => &mut self.audit,
         }
     }
 
@@ -211,6 +216,19 @@ impl App {
                 }
                 self.identities.created_loaded(&identity_id, result);
                 Vec::new()
+            }
+            Action::HistoryLoaded { about, result } => {
+                match &about {
+                    About::Key(_) => self.keys.history.loaded(&about, result),
+                    About::Actor(_) => self.identities.history.loaded(&about, result),
+                }
+                Vec::new()
+            }
+            Action::AuditLoaded(result) => {
+                if result.is_ok() {
+                    self.online();
+                }
+                self.audit.on_page(result)
             }
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
@@ -640,6 +658,7 @@ impl App {
             Command::TabKeys => self.switch(Tab::Keys),
             Command::TabIdentities => self.switch(Tab::Identities),
             Command::TabStats => self.switch(Tab::Stats),
+            Command::TabAudit => self.switch(Tab::Audit),
             Command::Refresh => self.active_mut().refresh(),
             Command::Suspend => vec![Effect::Suspend],
             command => {
@@ -663,6 +682,7 @@ impl App {
                     Tab::Keys => &mut self.keys,
                     Tab::Identities => &mut self.identities,
                     Tab::Stats => &mut self.stats,
+                    Tab::Audit => &mut self.audit,
                 };
                 let reply = tab.on_command(command, &shared);
                 self.apply(reply)
@@ -681,7 +701,28 @@ impl App {
         if reply.copying.is_some() {
             self.copying = reply.copying;
         }
-        reply.effects
+        let mut effects = reply.effects;
+        if let Some(jump) = reply.jump {
+            effects.extend(self.jump(jump));
+        }
+        effects
+    }
+
+    /// Shows a key or an identity in its own tab, selected, its details open.
+    fn jump(&mut self, jump: Jump) -> Vec<Effect> {
+        match jump {
+            Jump::Key(id) => {
+                self.switch(Tab::Keys);
+                self.keys.detail_open = true;
+                // Disabled and expired keys too: an audit entry is often about one.
+                self.keys.show_inactive = true;
+                vec![self.keys.show_key(id)]
+            }
+            Jump::Identity(id) => {
+                self.switch(Tab::Identities);
+                vec![self.identities.show(id)]
+            }
+        }
     }
 
     fn switch(&mut self, tab: Tab) -> Vec<Effect> {

@@ -327,6 +327,11 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
                 identity_id,
             }
         }
+        Effect::LoadAudit { query } => Action::AuditLoaded(client.audit_log(&query).await),
+        Effect::LoadHistory { about } => Action::HistoryLoaded {
+            result: client.audit_log(&about.query()).await,
+            about,
+        },
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
         Effect::LoadSettings => Action::SettingsLoaded(client.max_key_ttl().await),

@@ -63,6 +63,7 @@ impl App {
                 super::tabs::view::TabView::render(&self.identities, main, buf, &look)
             }
             Tab::Stats => super::tabs::view::TabView::render(&self.stats, main, buf, &look),
+            Tab::Audit => super::tabs::view::TabView::render(&self.audit, main, buf, &look),
         }
         Paragraph::new(note).render(note_area, buf);
         self.render_hints(hints, buf);

@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::audit::History;
 use super::columns::{Column, Width, table};
 use super::paged::{PagedList, Row, Want};
 use super::search::Search;
@@ -18,7 +19,7 @@ use crate::api::{
 };
 use crate::cli::output::membership_label;
 use crate::text::visible;
-use crate::tui::action::Effect;
+use crate::tui::action::{About, Effect};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::modal::Look;
 use crate::tui::overlays::Overlay;
@@ -43,6 +44,8 @@ pub struct IdentitiesTab {
     pub detail_open: bool,
     /// The keys the selected identity created, for its details.
     created: Created,
+    /// What the selected identity did, for its details.
+    pub history: History,
 }
 
 /// The keys one identity created (at any depth), as far as the first page reaches.
@@ -90,15 +93,18 @@ impl IdentitiesTab {
         else {
             return Vec::new();
         };
+        let history = self.history.want(About::Actor(id.clone()));
         if self.created.identity_id == id && self.created.load != Load::Idle {
-            return Vec::new();
+            return history.into_iter().collect();
         }
         self.created = Created {
             identity_id: id.clone(),
             load: Load::Loading,
             ..Created::default()
         };
-        vec![Effect::LoadCreatedKeys { identity_id: id }]
+        let mut effects = vec![Effect::LoadCreatedKeys { identity_id: id }];
+        effects.extend(history);
+        effects
     }
 
     /// The keys an identity created arrived; an answer for another identity than the one
@@ -197,6 +203,15 @@ impl IdentitiesTab {
             after,
             ..IdentityQuery::default()
         }
+    }
+
+    /// The identity `id` alone (searched by its id), selected with its details open.
+    pub fn show(&mut self, id: String) -> Effect {
+        self.search.input = crate::tui::widgets::text_input::TextInput::new(&id);
+        self.search.send();
+        self.detail_open = true;
+        self.list.select_id = Some(id);
+        self.reload()
     }
 
     /// The first page again.
@@ -458,6 +473,8 @@ impl IdentitiesTab {
                 theme.dim,
             )));
         }
+        lines.push(Line::default());
+        lines.extend(self.history.lines("What it did", look));
         lines
     }
 

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 use time::OffsetDateTime;
 
+use super::audit::History;
 use super::columns::{Column, Width, min_width, table};
 use super::paged::{PagedList, Row, Want};
 use super::search::Search;
@@ -16,7 +17,7 @@ use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permissi
 use crate::api::{KeyQuery, KeySort, KeySortField, Page};
 use crate::cli::output::membership_label;
 use crate::text::visible;
-use crate::tui::action::Effect;
+use crate::tui::action::{About, Effect};
 use crate::tui::keymap::{Command, Context};
 use crate::tui::modal::Look;
 use crate::tui::overlays::Overlay;
@@ -100,6 +101,8 @@ pub struct KeysTab {
     pub detail_open: bool,
     /// Keys marked (`space`) for `d`/`e` on them all, by id, in marking order.
     marked: Vec<String>,
+    /// The selected key's history, while its details are open.
+    pub history: History,
 }
 
 impl Row for Key {
@@ -330,6 +333,23 @@ impl KeysTab {
         self.list.loaded()
     }
 
+    /// The selected key's history, when its details are open and it is not loaded.
+    fn load_history(&mut self) -> Option<Effect> {
+        let id = self
+            .selected()
+            .map(|k| k.id.clone())
+            .filter(|_| self.detail_open)?;
+        self.history.want(About::Key(id))
+    }
+
+    /// The details pane: the key's fields, then its history.
+    fn detail_lines(&self, key: &Key, look: &Look) -> Vec<Line<'static>> {
+        let mut lines = details(key, look.theme, look.now);
+        lines.push(Line::default());
+        lines.extend(self.history.lines("History", look));
+        lines
+    }
+
     /// Whether the text sent is a token's start (`kd_…`), which the service matches against
     /// token prefixes rather than names.
     fn searching_tokens(&self) -> bool {
@@ -469,7 +489,9 @@ impl TabView for KeysTab {
         }
         if move_cursor(&mut self.list.cursor, command, len) {
             let wants = self.list.around();
-            return Reply::effects(self.effects(wants));
+            let mut effects = self.effects(wants);
+            effects.extend(self.load_history());
+            return Reply::effects(effects);
         }
         match command {
             Command::NewKey => Reply::open(Overlay::CreateKey(Box::new(
@@ -501,7 +523,7 @@ impl TabView for KeysTab {
             }
             Command::Open => {
                 self.detail_open = !self.detail_open;
-                Reply::default()
+                Reply::effects(self.load_history().into_iter().collect())
             }
             Command::Filter => self.start_filter(),
             Command::Back if self.detail_open => {
@@ -563,7 +585,7 @@ impl TabView for KeysTab {
                     .areas(area);
             (t, d)
         } else {
-            let lines = details(key, look.theme, look.now);
+            let lines = self.detail_lines(key, look);
             let wanted =
                 fit::wrap_all(&lines, area.width.saturating_sub(2).into()).len() as u16 + 2;
             let table_height = TABLE_MIN_HEIGHT.max(area.height / 2);
@@ -576,7 +598,7 @@ impl TabView for KeysTab {
             (t, d)
         };
         self.render_table(table_area, buf, look);
-        render_detail(key, detail_area, buf, look.theme, look.now);
+        render_detail(&self.detail_lines(key, look), detail_area, buf, look.theme);
     }
 }
 
@@ -732,7 +754,7 @@ fn key_cells(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Span<'static>
     ]
 }
 
-fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: OffsetDateTime) {
+fn render_detail(lines: &[Line<'static>], area: Rect, buf: &mut Buffer, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
@@ -740,8 +762,7 @@ fn render_detail(key: &Key, area: Rect, buf: &mut Buffer, theme: &Theme, now: Of
     let inner = block.inner(area);
     block.render(area, buf);
     let (width, height) = (inner.width.into(), inner.height.into());
-    let lines = details(key, theme, now);
-    let wrapped = fit::wrap_all(&lines, width);
+    let wrapped = fit::wrap_all(lines, width);
     // Wrapped when every line fits; otherwise one line a field, so that a long name does
     // not push the other fields out, and the ones still missing counted.
     let lines = if wrapped.len() <= height {

@@ -10,6 +10,7 @@ use super::theme::Theme;
 use super::widgets::fit;
 use crate::text::visible;
 
+pub mod audit;
 pub mod columns;
 pub mod identities;
 pub mod keys;
@@ -25,16 +26,18 @@ pub enum Tab {
     Keys,
     Identities,
     Stats,
+    Audit,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Keys, Tab::Identities, Tab::Stats];
+    pub const ALL: [Tab; 4] = [Tab::Keys, Tab::Identities, Tab::Stats, Tab::Audit];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Keys => "Keys",
             Tab::Identities => "Identities",
             Tab::Stats => "Query Stats",
+            Tab::Audit => "Audit",
         }
     }
 

@@ -134,11 +134,20 @@ pub fn move_cursor(cursor: &mut Cursor, command: Command, len: usize) -> bool {
     true
 }
 
+/// A key or an identity to show in its own tab, selected with its details open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Jump {
+    Key(String),
+    Identity(String),
+}
+
 /// What a tab asks of the app after a command: effects to run, an overlay to open, a message
 /// to show, and what a copy it asked for holds (named in the confirmation).
 #[derive(Debug, Default)]
 pub struct Reply {
     pub effects: Vec<Effect>,
+    /// Another tab to go to, on a key or an identity (Enter on an audit entry).
+    pub jump: Option<Jump>,
     pub open: Option<Overlay>,
     pub note: Option<Note>,
     pub copying: Option<String>,
