@@ -117,7 +117,10 @@ impl KeysTab {
     pub fn on_page(&mut self, page: Page<Key>, append: bool) -> Vec<Effect> {
         let filter = self.filter();
         self.list.apply(page, append, filter);
-        self.more()
+        let mut effects = self.more();
+        // The details follow the selection, wherever the page put it.
+        effects.extend(self.load_history());
+        effects
     }
 
     /// A page failed: said in the title; the effect that asks for it again.
