@@ -4,10 +4,9 @@
 
 /// mimalloc instead of the system allocator, for every program built on this library (the
 /// binary, its tests and benches alike): the service allocates and frees many small objects
-/// per request from several threads, where glibc's malloc took about a seventh of its CPU
+/// per request from several threads, where glibc's malloc took a large share of its CPU
 /// (`perf` under `cargo bench --bench me_wrk`). Its version 2 (the crate's `v2`): version 3
-/// committed its arenas eagerly and doubled the CLI's resident memory (41 MiB for `keys list`
-/// of 1,000 keys, against 27 MiB).
+/// committed its arenas eagerly and grew the CLI's resident memory by half (benches/README.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -224,7 +224,7 @@ impl ApiClient {
             // move the credential and the request to an address nobody chose.
             .redirect(reqwest::redirect::Policy::none());
         if !may_speak_tls(endpoint, |name| std::env::var_os(name).is_some()) {
-            // Its client need not load the system's root certificates, which were half of
+            // Its client need not load the system's root certificates, a large share of
             // `keydeck keys list`'s own CPU time (`cargo bench --bench cli_vs_curl`).
             builder = builder.tls_certs_only([]);
         }

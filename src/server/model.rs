@@ -128,7 +128,7 @@ pub enum ApiKeyState {
 //
 // Its fields resolve one after another (`serial`), as do those of the other objects listed
 // by the hundred: async-graphql otherwise gives every field of every row its own boxed
-// future in a `FuturesUnordered`, a tenth of a listing's CPU under load
+// future in a `FuturesUnordered`, a visible share of a listing's CPU under load
 // (`cargo bench --bench service_load`), to run side by side fields that are plain data.
 // Relations are the exception: every query resolver that returns keys loads the relations
 // its selection asks for before they resolve (`loaders::prime_keys`), so they wait for

@@ -137,14 +137,12 @@ const WRITE_LOCK: i64 = 0x6b65_7964_6563_6b31; // "keydeck1"
 
 /// PostgreSQL connections per store (per replica), besides the listening one and the session
 /// holding sampling locks. Few: each busy connection is a backend process wanting a core, and
-/// past about twice the cores they only take turns. On 2 cores, `apiKeys(first: 50)` under
-/// 16 clients (`BENCH_DB=… cargo bench --bench service_load`) had its p99 at 10.6 ms with 2,
-/// 9.1–9.8 ms with 4, 12.4 ms with 8 and 13–15 ms with 16.
+/// past about twice the cores they only take turns: 4 gave the lowest p99 on 2 cores
+/// (`BENCH_DB=… cargo bench --bench service_load`; figures in benches/README.md).
 const PG_POOL_SIZE: u32 = 4;
 /// SQLite read connections: one per core, at least two. Each is a thread running SQLite;
-/// more than the cores only queue on the scheduler and on SQLite's allocator lock (8 readers
-/// on 2 cores answered half the requests of 2, with twice the p99: `cargo bench --bench
-/// service_load`).
+/// more than the cores only queue on the scheduler and on SQLite's allocator lock (`cargo
+/// bench --bench service_load` answered fewer requests, with a longer p99, with more).
 fn sqlite_readers() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     u32::try_from(cores.clamp(2, 16)).unwrap_or(2)
@@ -204,9 +202,8 @@ impl Store {
         } else {
             // No ping before each use: a connection to a local file does not break, and the
             // ping is one more round trip to the connection's worker thread per statement.
-            // Pages are read through a memory map (up to 256 MiB) rather than a read() each:
-            // `apiKeys` under 16 clients answered 6 % more with a p99 of 9.5–10.2 ms, from
-            // 10.1–10.5 ms (`cargo bench --bench service_load`).
+            // Pages are read through a memory map (up to 256 MiB) rather than a read() each,
+            // which answered more with a lower p99 (`cargo bench --bench service_load`).
             AnyPoolOptions::new()
                 .max_connections(sqlite_readers())
                 .test_before_acquire(false)

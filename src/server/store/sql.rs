@@ -227,7 +227,7 @@ impl Sql {
 /// (`json_group_array`) and the service parses it: sqlx hands SQLite's rows over one at a
 /// time from the connection's thread, so a page of 50 was 50 handoffs and 50 conversions.
 /// PostgreSQL gives rows, which its binary protocol decodes for less than the server would
-/// spend writing the JSON (`json_agg`: a fifth fewer pages a second in
+/// spend writing the JSON (`json_agg` served fewer pages a second in
 /// `cargo bench --bench service_load`).
 ///
 /// The caller goes on with the conditions (and any inner order and limit) through `Deref` to
