@@ -3,6 +3,7 @@
 //! cursors computed as the service issues them), against a real service on loopback holding
 //! 1,000 keys (a temporary SQLite file, or `BENCH_DB`).
 //! Run: cargo bench --bench cli_vs_curl   (needs curl on PATH)
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -23,6 +23,7 @@
 //!
 //! Run: `cargo bench --bench key_pages`
 //! (`KEY_PAGES_SIZES=1000,100000` changes the sizes; `BENCH_DB=postgres://…` runs on PostgreSQL).
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@
 //! throughput. Any non-2xx answer or socket error fails the bench.
 //!
 //! Run: `cargo bench --bench me_wrk` (needs `wrk` on PATH; `BENCH_DB` picks the store).
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, ExitCode, Stdio};

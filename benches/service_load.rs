@@ -10,6 +10,7 @@
 //!
 //! Run: `cargo bench --bench service_load`
 //! (e.g. `LOAD_CONCURRENCY=32 LOAD_SECONDS=30 cargo bench --bench service_load`).
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

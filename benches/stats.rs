@@ -5,6 +5,7 @@
 //! `KEYDECK_TEST_PG_URL=postgres://… cargo bench --bench stats` (a superuser URL; `eval
 //! "$(.ci/pg-cluster start)"` prints one; pg_stat_statements.max must exceed 5,000, as there).
 //! `STATS_STATEMENTS` and `STATS_REPEAT` change the shape.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@
 //! `KEYDECK_TEST_PG_URL=postgres://… cargo bench --bench stats_memory` (a superuser URL; `eval
 //! "$(.ci/pg-cluster start)"` prints one; pg_stat_statements.max must exceed the statements).
 //! Resets the cluster's pg_stat_statements.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! Keys tab frame time with 100 and with 100,000 keys loaded. Rendering builds only the
 //! visible rows, so the two should cost about the same: the ratio is the figure.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keydeck::tui::app::App;

@@ -1,6 +1,7 @@
 //! Resident memory of the app after paging through 100,000 keys (Linux: /proc/self/status
 //! VmRSS): the Keys tab keeps a window of pages, so it should not grow with the listing.
 //! Run: cargo bench --bench tui_memory
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

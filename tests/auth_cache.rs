@@ -1,6 +1,7 @@
 //! Authentication from memory: principals are cached, and still every change is seen — at
 //! once when made through this service, within `MAX_STALENESS` (one second) when made to the
 //! store by anything else. Uses of keys are written together.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The CLI as scripts use it: the real binary against a real `keydeck serve` (in-process, over
 //! loopback), its stdout, stderr and exit status.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

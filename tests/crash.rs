@@ -2,6 +2,7 @@
 //! answered `ok: true` to must survive, with its audit row, in a store that passes
 //! `PRAGMA integrity_check`. This is the evidence that every change commits before its reply
 //! and together with its audit entry.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

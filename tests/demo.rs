@@ -5,6 +5,7 @@
 //!
 //! The PostgreSQL tests need the server binaries (as the demo finds them); without them they
 //! are skipped, loudly, unless `KEYDECK_REQUIRE_PG=1`, where they fail.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

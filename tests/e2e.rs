@@ -1,5 +1,6 @@
 //! The real binary against a real `keydeck serve` (in-process here, over loopback):
 //! in a pseudo-terminal for the TUI, and as plain commands for login and the CLI.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::io::Write;
 use std::path::Path;

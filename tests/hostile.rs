@@ -8,6 +8,7 @@
 //! Requests are written byte by byte over raw TCP, so that a body can be chunked, lie about
 //! its length or carry bytes no HTTP client library would send. Generation is seeded: a failure
 //! names its category and index and replays the same way.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

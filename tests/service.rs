@@ -1,5 +1,6 @@
 //! The key service end to end: a real `keydeck serve` on loopback, real HTTP, a real SQLite
 //! file. Every test starts its own service over its own store.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! Needs `KEYDECK_TEST_PG_URL=postgres://…`: a database where `CREATE EXTENSION
 //! pg_stat_statements` works and the library is preloaded (`.ci/pg-cluster start` prints
 //! one). Without it the PostgreSQL test is skipped, loudly, unless `KEYDECK_REQUIRE_PG=1`.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

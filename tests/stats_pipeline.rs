@@ -5,6 +5,7 @@
 //!
 //! Needs `KEYDECK_TEST_PG_URL` (`eval "$(.ci/pg-cluster start)"`) as a superuser and pgbench
 //! from the same PostgreSQL; skips loudly without it, fails under `KEYDECK_REQUIRE_PG=1`.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

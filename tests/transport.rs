@@ -2,6 +2,7 @@
 //! to overflow a parser's stack, bodies too large without a Content-Length, silent and slow
 //! connections, thousands of idle sockets, token guessing, and the modes of the files it
 //! writes. All against the real service on loopback, some against the real binary.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! at a fixed size into ratatui's TestBackend and compared with insta snapshots; and the
 //! Query Stats tab as a user meets it, in a pseudo-terminal against a real service and a real
 //! PostgreSQL.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 
