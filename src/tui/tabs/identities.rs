@@ -140,25 +140,15 @@ impl IdentitiesTab {
         self.effect(want)
     }
 
-    /// The effect that reads `want` in the tab's filter and order.
+    /// The effect that reads `want` in the tab's filter and order. (Identities are not
+    /// located by id: nothing creates one from this tab; the first page stands in.)
     fn effect(&self, want: Want) -> Effect {
         let append = want.appends();
         let base = self.query(None);
-        let query = match want {
-            Want::First => base,
-            Want::Next(after) => IdentityQuery { after, ..base },
-            Want::Previous(before) => IdentityQuery {
-                last: Some(PAGE_SIZE),
-                before,
-                ..base
-            },
-            // Identities are not located by id (nothing creates one from this tab).
-            Want::Tail | Want::Around(_) => IdentityQuery {
-                last: Some(PAGE_SIZE),
-                ..base
-            },
-        };
-        Effect::LoadIdentities { query, append }
+        Effect::LoadIdentities {
+            query: want.query(base.clone(), PAGE_SIZE).unwrap_or(base),
+            append,
+        }
     }
 
     fn effects(&self, wants: impl IntoIterator<Item = Want>) -> Vec<Effect> {

@@ -133,21 +133,13 @@ impl KeysTab {
     fn effect(&self, want: Want) -> Effect {
         let append = want.appends();
         let base = self.query(None);
-        let query = match want {
-            Want::First => base,
-            Want::Next(after) => KeyQuery { after, ..base },
-            Want::Previous(before) => KeyQuery {
-                last: Some(PAGE_SIZE),
-                before,
-                ..base
+        match want {
+            Want::Around(id) => Effect::LocateKey { id, query: base },
+            want => Effect::LoadKeys {
+                query: want.query(base.clone(), PAGE_SIZE).unwrap_or(base),
+                append,
             },
-            Want::Tail => KeyQuery {
-                last: Some(PAGE_SIZE),
-                ..base
-            },
-            Want::Around(id) => return Effect::LocateKey { id, query: base },
-        };
-        Effect::LoadKeys { query, append }
+        }
     }
 
     fn effects(&self, wants: impl IntoIterator<Item = Want>) -> Vec<Effect> {

@@ -44,6 +44,54 @@ impl Want {
     pub fn appends(&self) -> bool {
         matches!(self, Want::Next(_))
     }
+
+    /// `base` (a listing's filter and order, first page) turned into the request for this
+    /// page; `None` for [`Want::Around`], which a tab asks for its own way.
+    pub fn query<Q: PageQuery>(self, base: Q, size: i64) -> Option<Q> {
+        Some(match self {
+            Want::First => base,
+            Want::Next(after) => base.after(after),
+            Want::Previous(before) => base.backward(size, before),
+            Want::Tail => base.backward(size, None),
+            Want::Around(_) => return None,
+        })
+    }
+}
+
+/// A listing's request that pages both ways (`first`/`after`, `last`/`before`).
+pub trait PageQuery: Sized {
+    /// The page after `after`.
+    fn after(self, after: Option<String>) -> Self;
+    /// The `last` rows before `before` (the end without it).
+    fn backward(self, last: i64, before: Option<String>) -> Self;
+}
+
+impl PageQuery for crate::api::KeyQuery {
+    fn after(self, after: Option<String>) -> Self {
+        Self { after, ..self }
+    }
+
+    fn backward(self, last: i64, before: Option<String>) -> Self {
+        Self {
+            last: Some(last),
+            before,
+            ..self
+        }
+    }
+}
+
+impl PageQuery for crate::api::IdentityQuery {
+    fn after(self, after: Option<String>) -> Self {
+        Self { after, ..self }
+    }
+
+    fn backward(self, last: i64, before: Option<String>) -> Self {
+        Self {
+            last: Some(last),
+            before,
+            ..self
+        }
+    }
 }
 
 /// One loaded page: how many rows it holds and the cursors of its first and last.
