@@ -132,12 +132,12 @@ impl Modal for RotateKeyForm {
         }
         lines.extend(labelled("Grace", value, true, None, inner, theme));
         let stops = match (typed, self.stops_at(look.now)) {
-            (Ok(0), _) => Span::styled("at once", theme.warn),
-            (Ok(_), Some(at)) => Span::raw(absolute(at)),
+            (Ok(0), _) => Span::styled("stops at once", theme.warn),
+            (Ok(_), Some(at)) => Span::raw(format!("stops {}", absolute(at))),
             _ => Span::styled("—", theme.dim),
         };
         lines.extend(labelled(
-            "Old key ends",
+            "Old key",
             vec![stops],
             false,
             None,
