@@ -2009,12 +2009,13 @@ fn rotating_asks_for_a_grace_period_then_shows_the_new_token_once() {
         previous_expires_at: Some("2026-11-23T13:00:00Z".into()),
     })));
     assert!(effects.contains(&Effect::Copy(token.clone())));
+    // The successor is located and selected wherever it falls in the order.
     assert!(
         effects
             .iter()
-            .any(|e| matches!(e, Effect::LoadKeys { append: false, .. }))
+            .any(|e| matches!(e, Effect::LocateKey { id, .. } if id == "successor"))
     );
-    assert!(matches!(&app.overlay, Some(Overlay::Token(d)) if d.token == token));
+    assert!(matches!(&app.overlay, Some(Overlay::Token(d)) if d.token == token && d.rotated));
     assert_eq!(app.keys.list.select_id.as_deref(), Some("successor"));
     let said = app.message().unwrap_or_default();
     assert!(said.contains("stops working in 1h"), "{said}");

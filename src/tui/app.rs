@@ -423,6 +423,7 @@ impl App {
                     token: token.clone(),
                     key_name: name,
                     local,
+                    rotated: false,
                     copied: None,
                 }));
                 vec![Effect::Copy(token), show]
@@ -455,22 +456,24 @@ impl App {
                     }
                     Some(at) => relative(at, self.now),
                 };
-                self.keys.list.select_id = Some(rotated.created.id.clone());
+                // Shown and selected wherever it falls in the order.
+                let show = self.keys.show_key(rotated.created.id.clone());
                 self.say(Note::done(
                     format!("rotated “{name}”: the previous key stops working {until}"),
                     Tab::Keys,
                 ));
                 let Some(token) = rotated.created.token else {
                     self.overlay = None;
-                    return vec![self.keys.reload()];
+                    return vec![show];
                 };
                 self.overlay = Some(Overlay::Token(TokenDialog {
                     token: token.clone(),
                     key_name: rotated.name,
                     local: false,
+                    rotated: true,
                     copied: None,
                 }));
-                vec![Effect::Copy(token), self.keys.reload()]
+                vec![Effect::Copy(token), show]
             }
             Err(e) => {
                 super::modal::Modal::fail(form, &e);

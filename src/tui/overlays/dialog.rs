@@ -123,6 +123,8 @@ pub struct TokenDialog {
     pub token: String,
     pub key_name: String,
     pub local: bool,
+    /// The key replaced one (a rotation) rather than being new.
+    pub rotated: bool,
     /// How the last copy went: the path used, or why it failed.
     pub copied: Option<Result<CopyPath, String>>,
 }
@@ -165,7 +167,11 @@ impl Modal for TokenDialog {
             Line::from(vec![
                 Span::raw("Key "),
                 Span::styled(format!("“{}”", visible(&self.key_name)), theme.accent),
-                Span::raw(" was created. Its token:"),
+                Span::raw(if self.rotated {
+                    " was replaced by a new key. Its token:"
+                } else {
+                    " was created. Its token:"
+                }),
             ]),
             Line::default(),
             Line::from(Span::styled(

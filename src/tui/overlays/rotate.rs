@@ -136,14 +136,7 @@ impl Modal for RotateKeyForm {
             (Ok(_), Some(at)) => Span::raw(format!("stops {}", absolute(at))),
             _ => Span::styled("—", theme.dim),
         };
-        lines.extend(labelled(
-            "Old key",
-            vec![stops],
-            false,
-            None,
-            inner,
-            theme,
-        ));
+        lines.extend(labelled("Old key", vec![stops], false, None, inner, theme));
         let height = u16::try_from(lines.len() + 6).unwrap_or(u16::MAX);
         render_form(
             lines,
