@@ -745,9 +745,18 @@ impl ApiClient {
             refused: points.iter().map(|p| p.1).sum(),
         };
         Ok(Some([
-            total("24h", key.day.iter().map(|p| (p.requests, p.refused)).collect()),
-            total("7d", key.week.iter().map(|p| (p.requests, p.refused)).collect()),
-            total("30d", key.month.iter().map(|p| (p.requests, p.refused)).collect()),
+            total(
+                "24h",
+                key.day.iter().map(|p| (p.requests, p.refused)).collect(),
+            ),
+            total(
+                "7d",
+                key.week.iter().map(|p| (p.requests, p.refused)).collect(),
+            ),
+            total(
+                "30d",
+                key.month.iter().map(|p| (p.requests, p.refused)).collect(),
+            ),
         ]))
     }
 

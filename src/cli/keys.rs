@@ -11,8 +11,8 @@ use super::resolve::{self, Prefer};
 use super::{exit, output};
 use crate::api::ops::Key;
 use crate::api::{
-    ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec, NewKey,
-    UsageTotal,
+    ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec,
+    NewKey, UsageTotal,
 };
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;

@@ -68,7 +68,7 @@ impl UsageWindow {
         // The end of the minute holding `end`: the current minute counts.
         let last = (end.div_euclid(MINUTE) + 1) * MINUTE;
         let n = i64::from(points);
-        let span = (last - start).max(MINUTE);
+        let span = (end - start).max(MINUTE);
         let width = (span + n - 1) / n;
         let width = ((width + MINUTE - 1) / MINUTE).max(1) * MINUTE;
         let count = ((last - start) / width).clamp(1, n);
@@ -144,7 +144,13 @@ mod tests {
             width: 120,
             count: 3,
         };
-        let rows = [row(540, 9, 9), row(600, 1, 0), row(660, 2, 1), row(840, 4, 2), row(960, 9, 9)];
+        let rows = [
+            row(540, 9, 9),
+            row(600, 1, 0),
+            row(660, 2, 1),
+            row(840, 4, 2),
+            row(960, 9, 9),
+        ];
         let points = w.series(&rows);
         let counts: Vec<(i64, i64)> = points.iter().map(|p| (p.requests, p.refused)).collect();
         assert_eq!(counts, [(3, 1), (0, 0), (4, 2)]);

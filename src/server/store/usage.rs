@@ -53,7 +53,9 @@ impl Store {
         self.touch_last_used(used, at).await?;
         counts.sort_by(|a, b| (&a.key_id, a.minute).cmp(&(&b.key_id, b.minute)));
         for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-            let mut q = Sql::new("INSERT INTO key_usage_minutes (key_id, bucket, requests, refused) VALUES ");
+            let mut q = Sql::new(
+                "INSERT INTO key_usage_minutes (key_id, bucket, requests, refused) VALUES ",
+            );
             for (i, c) in chunk.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");
@@ -123,7 +125,9 @@ impl Store {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<UsageRow>> {
-        let mut q = Sql::new("SELECT key_id, bucket, requests, refused FROM key_usage_minutes WHERE key_id IN ");
+        let mut q = Sql::new(
+            "SELECT key_id, bucket, requests, refused FROM key_usage_minutes WHERE key_id IN ",
+        );
         q.list(key_ids)
             .push(" AND bucket >= ")
             .bind(from)
