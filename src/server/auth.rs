@@ -235,7 +235,7 @@ impl Authenticator {
             .get(&key.id)
             .copied()
             .or(key.last_used_at.map(|t| t.0));
-        if !last.is_some_and(|at| now.0 - at < LAST_USED_RESOLUTION_SECS) {
+        if last.is_none_or(|at| now.0 - at >= LAST_USED_RESOLUTION_SECS) {
             if uses.noted.len() >= MAX_CACHED {
                 uses.noted.clear();
             }
