@@ -9,7 +9,7 @@ use super::built_in::BuiltIn;
 use crate::api::ops::{Identity, Key};
 use crate::api::{
     ApiError, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec, NewKey, Page,
-    Project, QueryStat, QueryStatPoint, Role, RotatedKey,
+    Project, QueryStat, QueryStatPoint, Role, RotatedKey, UsagePoint,
 };
 use crate::platform::CopyPath;
 use crate::ttl::Ttl;
@@ -34,6 +34,11 @@ pub enum Action {
     CreatedKeysLoaded {
         identity_id: String,
         result: Result<Page<Key>, ApiError>,
+    },
+    /// A key's requests over the last 24 hours, for its details' sparkline.
+    KeyUsageLoaded {
+        key_id: String,
+        result: Result<Vec<UsagePoint>, ApiError>,
     },
     ProjectsLoaded(Result<Vec<Project>, ApiError>),
     RolesLoaded(Result<Vec<Role>, ApiError>),
@@ -107,6 +112,10 @@ pub enum Effect {
     /// The keys an identity created (at any depth), for its details.
     LoadCreatedKeys {
         identity_id: String,
+    },
+    /// A key's requests over the last 24 hours, for its details.
+    LoadKeyUsage {
+        key_id: String,
     },
     LoadProjects,
     LoadRoles,

@@ -212,6 +212,13 @@ impl App {
                 self.identities.created_loaded(&identity_id, result);
                 Vec::new()
             }
+            Action::KeyUsageLoaded { key_id, result } => {
+                if result.is_ok() {
+                    self.online();
+                }
+                self.keys.usage_loaded(&key_id, result);
+                Vec::new()
+            }
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
                     self.online();
