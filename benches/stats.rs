@@ -135,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
         },
         limits: Limits::default(),
         audit_retention: None,
+        usage_retention: keydeck::server::DEFAULT_USAGE_RETENTION,
     })
     .await?;
     let token = running

@@ -266,6 +266,10 @@ struct ServeArgs {
     /// Delete audit entries older than this (`90d`, `1y`); by default they are kept.
     #[arg(long, value_parser = parse_duration)]
     audit_retention: Option<Duration>,
+    /// Keep each key's hourly usage counts this long (`90d`); its per-minute counts are kept
+    /// one day, then rolled into hours.
+    #[arg(long, default_value = "90d", value_parser = parse_duration)]
+    usage_retention: Duration,
     /// Keep every sample this long (`24h`).
     #[arg(long, default_value = "24h", value_parser = parse_duration)]
     stats_retention: Duration,
@@ -540,6 +544,7 @@ fn serve_config(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             auth_failures_per_minute: args.auth_failures_per_minute,
         },
         audit_retention: args.audit_retention,
+        usage_retention: args.usage_retention,
     })
 }
 

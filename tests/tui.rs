@@ -8,7 +8,7 @@ mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keydeck::api::ops::{AuditEntry, Identity, Key};
-use keydeck::api::{ApiError, CreatedKey, Database, DatabaseProblem, Page, Refusal};
+use keydeck::api::{ApiError, CreatedKey, Database, DatabaseProblem, Page, Refusal, UsagePoint};
 use keydeck::platform::CopyPath;
 use keydeck::tui::action::{About, Action, Effect};
 use keydeck::tui::app::{App, Overlay, Session};
@@ -2037,4 +2037,51 @@ fn a_disabled_key_is_not_offered_for_rotation() {
     assert!(app.overlay.is_none());
     let said = app.message().unwrap_or_default();
     assert!(said.contains("disabled"), "{said}");
+}
+
+#[test]
+fn the_keys_details_load_and_chart_the_selected_keys_requests_over_24h() {
+    let mut app = loaded(4);
+    press(&mut app, KeyCode::Char('j'));
+    let effects = press(&mut app, KeyCode::Enter);
+    let id = app.keys.selected().unwrap().id.clone();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeyUsage { key_id } if *key_id == id)),
+        "{effects:?}"
+    );
+    let points: Vec<UsagePoint> = (0..48)
+        .map(|i| UsagePoint {
+            start_ts: 1_795_000_000 + i * 1800,
+            end_ts: 1_795_000_000 + (i + 1) * 1800,
+            requests: i % 7,
+            refused: i64::from(i == 40),
+        })
+        .collect();
+    // An answer for another key is dropped.
+    app.update(Action::KeyUsageLoaded {
+        key_id: "another".into(),
+        result: Ok(points.clone()),
+    });
+    assert!(!screen(&app, 120, 35).contains("in 24h"));
+    app.update(Action::KeyUsageLoaded {
+        key_id: id,
+        result: Ok(points),
+    });
+    let text = screen(&app, 120, 35);
+    let total: i64 = (0..48).map(|i| i % 7).sum();
+    assert!(
+        text.contains(&format!("Requests    {total} in 24h (1 refused)")),
+        "{text}"
+    );
+    assert!(text.contains('█'), "a sparkline: {text}");
+    // Moving to another key asks for its usage.
+    let effects = press(&mut app, KeyCode::Char('j'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeyUsage { .. })),
+        "{effects:?}"
+    );
 }

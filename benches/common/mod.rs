@@ -329,6 +329,7 @@ pub async fn start_service(url: &str) -> anyhow::Result<keydeck::server::Running
         sampling: Default::default(),
         limits: keydeck::server::transport::limits::Limits::default(),
         audit_retention: None,
+        usage_retention: keydeck::server::DEFAULT_USAGE_RETENTION,
     })
     .await
 }

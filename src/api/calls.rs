@@ -47,6 +47,8 @@ pub struct KeyQuery {
     /// created, at any depth).
     pub created_by: Option<String>,
     pub created_by_deep: bool,
+    /// Only the keys with no request since this time (Unix seconds), never-used ones included.
+    pub unused_since: Option<i64>,
     /// Only the key with this id (or ids starting with it).
     pub id_prefix: Option<String>,
     pub sort: KeySort,
@@ -55,6 +57,24 @@ pub struct KeyQuery {
     /// Read backward instead: the `last` keys before `before` (or at the end).
     pub last: Option<i64>,
     pub before: Option<String>,
+}
+
+/// A key's requests and refusals over one window (`keys show`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UsageTotal {
+    /// `24h`, `7d` or `30d`.
+    pub window: &'static str,
+    pub requests: i64,
+    pub refused: i64,
+}
+
+/// A key's requests and refusals in one interval of a series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsagePoint {
+    pub start_ts: i64,
+    pub end_ts: i64,
+    pub requests: i64,
+    pub refused: i64,
 }
 
 /// What `keydeck audit` and the TUI's Audit tab ask for: a page of the audit log, newest
@@ -390,6 +410,7 @@ impl ApiClient {
             token_hash: None,
             created_by: query.created_by.clone(),
             created_by_deep: query.created_by_deep,
+            unused_since: query.unused_since,
         };
         use ops::list_keys::{ApiKeyOrder, ApiKeyOrderField, OrderDirection};
         let field = match query.sort.field {
@@ -699,6 +720,81 @@ impl ApiClient {
         Ok(chain)
     }
 
+    /// Key `id`'s requests and refusals over the last 24 hours, 7 days and 30 days, in that
+    /// order (one request); `None` when no key the caller sees has that id.
+    pub async fn key_usage_totals(&self, id: &str) -> Result<Option<[UsageTotal; 3]>, ApiError> {
+        use ops::key_usage::Variables;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let ago = |s: i64| Some(now - s);
+        let data = self
+            .execute::<ops::KeyUsage>(Variables {
+                id: id.to_owned(),
+                day: ago(86_400),
+                week: ago(7 * 86_400),
+                month: ago(30 * 86_400),
+            })
+            .await?;
+        let Some(key) = data.api_keys.nodes.into_iter().find(|k| k.id == id) else {
+            return Ok(None);
+        };
+        let total = |window: &'static str, points: Vec<(i64, i64)>| UsageTotal {
+            window,
+            requests: points.iter().map(|p| p.0).sum(),
+            refused: points.iter().map(|p| p.1).sum(),
+        };
+        Ok(Some([
+            total(
+                "24h",
+                key.day.iter().map(|p| (p.requests, p.refused)).collect(),
+            ),
+            total(
+                "7d",
+                key.week.iter().map(|p| (p.requests, p.refused)).collect(),
+            ),
+            total(
+                "30d",
+                key.month.iter().map(|p| (p.requests, p.refused)).collect(),
+            ),
+        ]))
+    }
+
+    /// Key `id`'s usage since `start_ts` (Unix seconds) in at most `points` intervals, oldest
+    /// first; empty when no key the caller sees has that id.
+    pub async fn key_usage_series(
+        &self,
+        id: &str,
+        start_ts: i64,
+        points: i64,
+    ) -> Result<Vec<UsagePoint>, ApiError> {
+        use ops::key_usage_series::Variables;
+        let data = self
+            .execute::<ops::KeyUsageSeries>(Variables {
+                id: id.to_owned(),
+                start_ts: Some(start_ts),
+                points: Some(points),
+            })
+            .await?;
+        Ok(data
+            .api_keys
+            .nodes
+            .into_iter()
+            .find(|k| k.id == id)
+            .map(|k| {
+                k.usage
+                    .into_iter()
+                    .map(|p| UsagePoint {
+                        start_ts: p.start_ts,
+                        end_ts: p.end_ts,
+                        requests: p.requests,
+                        refused: p.refused,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// Keys (disabled and expired ones too) matching `lookup`, every page of them: a name is
     /// looked up as a substring, and the exact match may be anywhere among the results.
     pub async fn find_keys(&self, lookup: Lookup<'_>) -> Result<Vec<Candidate>, ApiError> {
@@ -721,6 +817,7 @@ impl ApiClient {
                         token_hash: lookup.token_hash.clone(),
                         created_by: None,
                         created_by_deep: false,
+                        unused_since: None,
                     }),
                     first: Some(LOOKUP_PAGE),
                     after,

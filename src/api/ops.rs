@@ -38,6 +38,8 @@ operation!(EnableKey, "graphql/keys.graphql");
 operation!(RotateKey, "graphql/keys.graphql");
 operation!(FindKeys, "graphql/keys.graphql");
 operation!(KeyOwner, "graphql/keys.graphql");
+operation!(KeyUsage, "graphql/keys.graphql");
+operation!(KeyUsageSeries, "graphql/keys.graphql");
 operation!(Me, "graphql/identities.graphql");
 operation!(ListIdentities, "graphql/identities.graphql");
 operation!(RoleCatalog, "graphql/identities.graphql");

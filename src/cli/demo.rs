@@ -127,6 +127,7 @@ pub async fn start(mut monitor: Vec<(String, String)>, own_postgres: bool) -> an
         },
         limits: server::transport::limits::Limits::default(),
         audit_retention: None,
+        usage_retention: crate::server::DEFAULT_USAGE_RETENTION,
     };
     let running = server::start(&config).await?;
     let token = running

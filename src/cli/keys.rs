@@ -11,7 +11,8 @@ use super::resolve::{self, Prefer};
 use super::{exit, output};
 use crate::api::ops::Key;
 use crate::api::{
-    ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec, NewKey,
+    ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec,
+    NewKey, UsageTotal,
 };
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;
@@ -133,6 +134,10 @@ pub struct ListArgs {
     /// description): what an offboarding disables.
     #[arg(long)]
     pub created_by: Option<String>,
+    /// Only the keys with no request for this long (`30d`, `12h`, `1M`), never-used keys
+    /// included: the stale keys, ready for `keys disable`.
+    #[arg(long, value_name = "DURATION")]
+    pub unused_since: Option<String>,
     /// The order, kept by the service across every page.
     #[arg(long, value_enum, default_value = "created")]
     pub sort: SortArg,
@@ -169,6 +174,14 @@ async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>>
         Some(who) => Some(resolve::identity(client, who).await?),
         None => None,
     };
+    let unused_since = match &args.unused_since {
+        Some(window) => {
+            let window = crate::ttl::parse_window(window)
+                .map_err(|e| exit::usage(format!("--unused-since: {e}")))?;
+            Some(now_unix() - window.seconds())
+        }
+        None => None,
+    };
     let limit = args.shape.limit.unwrap_or(usize::MAX);
     let mut keys = Vec::new();
     let mut after = None;
@@ -180,6 +193,7 @@ async fn listed(client: &ApiClient, args: &ListArgs) -> anyhow::Result<Vec<Key>>
                 project: args.project.clone(),
                 created_by_deep: created_by.is_some(),
                 created_by: created_by.clone(),
+                unused_since,
                 sort: KeySort {
                     field: args.sort.into(),
                     descending: args.shape.desc,
@@ -527,6 +541,7 @@ pub async fn set_enabled(
                 search: None,
                 project: None,
                 created_by: Some(who.clone()),
+                unused_since: None,
                 sort: SortArg::Created,
                 shape: ListShape::default(),
             },
@@ -638,6 +653,7 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
                     search: None,
                     project: None,
                     created_by: Some(identity.id.clone()),
+                    unused_since: None,
                     sort: SortArg::Created,
                     shape: ListShape {
                         limit: Some(500),
@@ -650,6 +666,23 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
         None => Vec::new(),
     };
     let created_ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
+    let usage = client.key_usage_totals(&k.id).await?.unwrap_or([
+        UsageTotal {
+            window: "24h",
+            requests: 0,
+            refused: 0,
+        },
+        UsageTotal {
+            window: "7d",
+            requests: 0,
+            refused: 0,
+        },
+        UsageTotal {
+            window: "30d",
+            requests: 0,
+            refused: 0,
+        },
+    ]);
     let chain = match &k.owner {
         Some(owner) => client.owner_chain(&owner.id).await?,
         None => Vec::new(),
@@ -665,6 +698,8 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
             /// The owner, who created the owner's key, … up to the bootstrap admin.
             owner_chain: &'a [ChainLink],
             created_keys: &'a [&'a str],
+            /// Requests and refusals over the last 24 hours, 7 days and 30 days.
+            usage: &'a [UsageTotal],
         }
         return output::json(&Shown {
             key: key_json(&k),
@@ -672,6 +707,7 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
             owner_id: k.owner.as_ref().map(|o| o.id.as_str()),
             owner_chain: &chain,
             created_keys: &created_ids,
+            usage: &usage,
         });
     }
     let j = key_json(&k);
@@ -702,6 +738,7 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
         ("Created", j.created_at.to_owned()),
         ("Expires", j.expires_at.unwrap_or("never").to_owned()),
         ("Last used", j.last_used_at.unwrap_or("never").to_owned()),
+        ("Requests", usage_label(&usage)),
         ("Disabled", disabled),
         ("Identity", j.identity_id.unwrap_or("hidden").to_owned()),
         (
@@ -739,6 +776,22 @@ pub async fn show(client: &ApiClient, key: &str, as_json: bool) -> anyhow::Resul
         text.push_str(&format!("{}\n", visible(&line)));
     }
     output::write(&text)
+}
+
+/// `24h: 120 (3 refused) · 7d: 900 (3 refused) · 30d: 4000 (10 refused)`.
+fn usage_label(usage: &[UsageTotal]) -> String {
+    usage
+        .iter()
+        .map(|u| format!("{}: {} ({} refused)", u.window, u.requests, u.refused))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The current time, Unix seconds.
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// `ops lead ← bootstrap admin`: each identity up the chain; one the caller may not see by

@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
 use crate::server::model::{ApiKey, Identity, Membership, Timestamp, Visibility};
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{MINUTE, Store, StoreError, UsageCount};
 use crate::token;
 
 /// `lastUsedAt` is written at most this often per key.
@@ -119,7 +119,7 @@ async fn principal(store: &Store, key: ApiKey) -> Result<Caller, AuthError> {
 
 /// Most principals kept in memory; past it the cache starts over.
 const MAX_CACHED: usize = 10_000;
-/// How long uses are gathered before their `lastUsedAt` is written, in one statement.
+/// How long uses are gathered before their `lastUsedAt` and counts are written, in one flush.
 const LAST_USED_FLUSH: Duration = Duration::from_secs(1);
 
 /// Authentication from memory: a verified key's principal (key, roles, memberships) is kept
@@ -149,14 +149,21 @@ struct Cached {
 /// process on the same store) and was not announced, or its announcement was lost.
 pub const MAX_STALENESS: Duration = Duration::from_secs(1);
 
-/// Keys used since the last write of `lastUsedAt`, and when each was last noted.
+/// Keys used since the last write of `lastUsedAt`, when each was last noted, and every key's
+/// requests and refusals per minute since the last flush: one flush writes them all.
 #[derive(Default)]
 struct Uses {
     pending: Vec<String>,
     noted: HashMap<String, i64>,
-    /// Whether a write of `pending` is already scheduled.
+    /// Key id → (start of the minute, requests, refused) per minute, drained by the flush.
+    counts: HashMap<String, Vec<(i64, i64, i64)>>,
+    /// Whether a write of `pending` and `counts` is already scheduled.
     scheduled: bool,
 }
+
+/// Most (key, minute) counters gathered between two flushes; past it they are written at once
+/// rather than grown (only a flood of distinct keys within one second gets there).
+const MAX_COUNTERS: usize = 100_000;
 
 impl Authenticator {
     pub fn new(store: Store) -> Self {
@@ -215,42 +222,108 @@ impl Authenticator {
         }
     }
 
-    /// Notes a use of `key`, at most once a minute per key; the uses noted within a few
-    /// seconds are written together, in one statement, off the request's path.
+    /// Counts a request of `key` in its minute, and notes the use for `lastUsedAt` at most
+    /// once a minute per key; what was gathered within a second is written together, in one
+    /// flush, off the request's path.
     fn record_use(&self, key: &ApiKey, now: Timestamp) {
         let Ok(mut uses) = self.uses.lock() else {
             return;
         };
+        count(&mut uses, &key.id, now, 1, 0);
         let last = uses
             .noted
             .get(&key.id)
             .copied()
             .or(key.last_used_at.map(|t| t.0));
-        if last.is_some_and(|at| now.0 - at < LAST_USED_RESOLUTION_SECS) {
+        if last.is_none_or(|at| now.0 - at >= LAST_USED_RESOLUTION_SECS) {
+            if uses.noted.len() >= MAX_CACHED {
+                uses.noted.clear();
+            }
+            uses.noted.insert(key.id.clone(), now.0);
+            uses.pending.push(key.id.clone());
+        }
+        self.schedule_flush(&mut uses);
+    }
+
+    /// Counts a request of key `key_id` (already counted as a request) as refused: the gate or
+    /// the domain answered FORBIDDEN or the like to its authenticated caller.
+    pub fn record_refusal(&self, key_id: &str) {
+        let Ok(mut uses) = self.uses.lock() else {
             return;
-        }
-        if uses.noted.len() >= MAX_CACHED {
-            uses.noted.clear();
-        }
-        uses.noted.insert(key.id.clone(), now.0);
-        uses.pending.push(key.id.clone());
+        };
+        count(&mut uses, key_id, Timestamp::now(), 0, 1);
+        self.schedule_flush(&mut uses);
+    }
+
+    /// Starts the flush that writes what `uses` gathered, unless one is already waiting.
+    fn schedule_flush(&self, uses: &mut Uses) {
         if std::mem::replace(&mut uses.scheduled, true) {
             return;
         }
+        let delay = if uses.counts.len() >= MAX_COUNTERS {
+            Duration::ZERO
+        } else {
+            LAST_USED_FLUSH
+        };
         let (shared, store) = (self.uses.clone(), self.store.clone());
         tokio::spawn(async move {
-            tokio::time::sleep(LAST_USED_FLUSH).await;
-            let batch = match shared.lock() {
-                Ok(mut uses) => {
-                    uses.scheduled = false;
-                    std::mem::take(&mut uses.pending)
-                }
-                Err(_) => return,
-            };
-            if let Err(e) = store.touch_last_used(&batch, now).await {
-                tracing::warn!(error = %e, "could not record key use");
-            }
+            tokio::time::sleep(delay).await;
+            flush(&shared, &store).await;
         });
+    }
+}
+
+/// Adds `requests` and `refused` to `key_id`'s counters of the minute of `now`. A key
+/// already counted allocates nothing.
+fn count(uses: &mut Uses, key_id: &str, now: Timestamp, requests: i64, refused: i64) {
+    let minute = now.0.div_euclid(MINUTE) * MINUTE;
+    let minutes = match uses.counts.get_mut(key_id) {
+        Some(minutes) => minutes,
+        None => uses.counts.entry(key_id.to_owned()).or_default(),
+    };
+    match minutes.iter_mut().find(|(m, _, _)| *m == minute) {
+        Some(slot) => {
+            slot.1 += requests;
+            slot.2 += refused;
+        }
+        None => minutes.push((minute, requests, refused)),
+    }
+}
+
+/// Takes what `shared` gathered and writes it: `lastUsedAt` and the minute counters, in one
+/// flush. Counters that could not be written are lost (and logged), never written twice.
+async fn flush(shared: &Mutex<Uses>, store: &Store) {
+    let (used, counts) = match shared.lock() {
+        Ok(mut uses) => {
+            uses.scheduled = false;
+            (
+                std::mem::take(&mut uses.pending),
+                std::mem::take(&mut uses.counts),
+            )
+        }
+        Err(_) => return,
+    };
+    if used.is_empty() && counts.is_empty() {
+        return;
+    }
+    let mut counts: Vec<UsageCount> = counts
+        .into_iter()
+        .flat_map(|(key_id, minutes)| {
+            minutes
+                .into_iter()
+                .map(move |(minute, requests, refused)| UsageCount {
+                    key_id: key_id.clone(),
+                    minute,
+                    requests,
+                    refused,
+                })
+        })
+        .collect();
+    if let Err(e) = store
+        .record_usage(&used, Timestamp::now(), &mut counts)
+        .await
+    {
+        tracing::warn!(error = %e, "could not record key use");
     }
 }
 

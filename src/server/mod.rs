@@ -48,7 +48,14 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Audit entries older than this are deleted (hourly); `None` keeps them all.
     pub audit_retention: Option<std::time::Duration>,
+    /// `--usage-retention`: keys' hourly usage rows older than this are deleted (hourly);
+    /// minute rows are rolled into hour rows after a day.
+    pub usage_retention: std::time::Duration,
 }
+
+/// `--usage-retention` by default: 90 days of hourly usage per key.
+pub const DEFAULT_USAGE_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(90 * 86_400);
 
 /// A service listening on a socket, as tests and `keydeck demo` run it.
 pub struct Running {
@@ -90,6 +97,10 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     let pruning = config
         .audit_retention
         .map(|keep| tokio::spawn(prune_audit_log(services.store.clone(), keep)));
+    let usage_upkeep = tokio::spawn(roll_up_usage(
+        services.store.clone(),
+        config.usage_retention,
+    ));
     let app = router_with(schema(services.clone()), services, &config.limits);
     let limits = Limits {
         max_connections: listener::connection_cap(config.limits.max_connections),
@@ -103,6 +114,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
         if let Some(pruning) = pruning {
             pruning.abort();
         }
+        usage_upkeep.abort();
         result
     });
     Ok(Running {
@@ -126,6 +138,26 @@ async fn prune_audit_log(store: Store, keep: std::time::Duration) {
             Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
         tokio::time::sleep(AUDIT_PRUNE_EVERY).await;
+    }
+}
+
+/// How often keys' usage rows are rolled up and pruned.
+const USAGE_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Rolls keys' minute usage rows older than a day into hour rows and deletes hour rows older
+/// than `keep` (`--usage-retention`), at start and then every hour, as the audit pruning.
+async fn roll_up_usage(store: Store, keep: std::time::Duration) {
+    let keep = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    loop {
+        let now = model::Timestamp::now();
+        match store.roll_up_usage(now, now.plus_seconds(-keep)).await {
+            Ok((0, 0)) => {}
+            Ok((rolled, deleted)) => {
+                tracing::info!(rolled, deleted, "key usage rolled up and pruned");
+            }
+            Err(e) => tracing::warn!(error = %e, "could not roll up key usage"),
+        }
+        tokio::time::sleep(USAGE_UPKEEP_EVERY).await;
     }
 }
 

@@ -425,6 +425,9 @@ pub struct ApiKeyFilter {
     /// …and, when true, by the keys those created, at any depth.
     #[graphql(default)]
     pub created_by_deep: bool,
+    /// Keys with no request since this time (Unix seconds), never-used keys included: the
+    /// stale keys. `lastUsedAt` is recorded at most once a minute per key.
+    pub unused_since: Option<i32>,
 }
 
 /// Narrows `identities`.

@@ -9,7 +9,7 @@ use super::built_in::BuiltIn;
 use crate::api::ops::{AuditEntry, Identity, Key};
 use crate::api::{
     ApiError, AuditQuery, CreatedKey, Database, IdentityQuery, KeyQuery, Me, MembershipSpec,
-    NewKey, Page, Project, QueryStat, QueryStatPoint, Role, RotatedKey,
+    NewKey, Page, Project, QueryStat, QueryStatPoint, Role, RotatedKey, UsagePoint,
 };
 use crate::platform::CopyPath;
 use crate::ttl::Ttl;
@@ -34,6 +34,11 @@ pub enum Action {
     CreatedKeysLoaded {
         identity_id: String,
         result: Result<Page<Key>, ApiError>,
+    },
+    /// A key's requests over the last 24 hours, for its details' sparkline.
+    KeyUsageLoaded {
+        key_id: String,
+        result: Result<Vec<UsagePoint>, ApiError>,
     },
     ProjectsLoaded(Result<Vec<Project>, ApiError>),
     /// A page of the audit log, newest first (the cursors are not kept: it pages forward).
@@ -122,6 +127,10 @@ pub enum Effect {
     /// The newest entries about a key, or by an identity, for its details.
     LoadHistory {
         about: About,
+    },
+    /// A key's requests over the last 24 hours, for its details.
+    LoadKeyUsage {
+        key_id: String,
     },
     LoadProjects,
     LoadRoles,

@@ -230,6 +230,13 @@ impl App {
                 }
                 self.audit.on_page(result)
             }
+            Action::KeyUsageLoaded { key_id, result } => {
+                if result.is_ok() {
+                    self.online();
+                }
+                self.keys.usage_loaded(&key_id, result);
+                Vec::new()
+            }
             Action::ProjectsLoaded(result) => match result {
                 Ok(projects) => {
                     self.online();

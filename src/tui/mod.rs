@@ -332,6 +332,13 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             result: client.audit_log(&about.query()).await,
             about,
         },
+        Effect::LoadKeyUsage { key_id } => {
+            let (start, points) = crate::tui::tabs::keys::usage_window();
+            Action::KeyUsageLoaded {
+                result: client.key_usage_series(&key_id, start, points).await,
+                key_id,
+            }
+        }
         Effect::LoadProjects => Action::ProjectsLoaded(client.projects().await),
         Effect::LoadRoles => Action::RolesLoaded(client.role_catalog().await),
         Effect::LoadSettings => Action::SettingsLoaded(client.max_key_ttl().await),

@@ -310,6 +310,7 @@ impl TestServer {
             sampling,
             limits,
             audit_retention: None,
+            usage_retention: keydeck::server::DEFAULT_USAGE_RETENTION,
         };
         let running = keydeck::server::start(&config)
             .await

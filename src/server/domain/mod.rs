@@ -17,6 +17,7 @@
 //! | adding, changing and removing project members | [`members`] |
 //! | creating projects: slug, name, role definitions; which projects a caller sees | [`projects`] |
 //! | reading the audit log: filters, and which entries a caller reads (rule in [`authz`]) | [`audit_log`] |
+//! | a key's usage over time: the window, its intervals, the counts in each | [`usage`] |
 //!
 //! What must hold across concurrent writes is enforced by the store, inside the write's
 //! transaction, and reported back as a `StoreError` these operations name: unique key names
@@ -33,6 +34,7 @@ pub mod memberships;
 pub mod projects;
 pub mod roles;
 pub mod rotation;
+pub mod usage;
 
 use crate::server::auth::Caller;
 use crate::server::store::Audit;

@@ -15,6 +15,7 @@ use async_graphql::Lookahead;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::server::auth::Caller;
+use crate::server::domain::usage::{KeyUsagePoint, UsageWindow};
 use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition};
 use crate::server::store::{Store, StoreError};
 
@@ -239,6 +240,14 @@ pub struct MembershipsOf(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RolesOfProject(pub String);
 
+/// A key's usage series over a window (`ApiKey.usage`): the keys of a page asking for the
+/// same window load in one query.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsageOf {
+    pub key_id: String,
+    pub window: UsageWindow,
+}
+
 fn ids<K, F: Fn(&K) -> &String>(keys: &[K], id: F) -> Vec<String> {
     keys.iter().map(|k| id(k).clone()).collect()
 }
@@ -363,5 +372,35 @@ impl Loader<RolesOfProject> for StoreLoader {
     ) -> Result<HashMap<RolesOfProject, Vec<RoleDefinition>>, LoadError> {
         let pairs = self.store.roles_of_projects(&ids(keys, |k| &k.0)).await?;
         Ok(grouped(keys, pairs, RolesOfProject))
+    }
+}
+
+impl Loader<UsageOf> for StoreLoader {
+    type Value = Vec<KeyUsagePoint>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[UsageOf],
+    ) -> Result<HashMap<UsageOf, Vec<KeyUsagePoint>>, LoadError> {
+        let mut windows: HashMap<UsageWindow, Vec<String>> = HashMap::new();
+        for key in keys {
+            windows
+                .entry(key.window)
+                .or_default()
+                .push(key.key_id.clone());
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (window, key_ids) in windows {
+            let rows = self
+                .store
+                .usage_rows(&key_ids, window.first, window.end())
+                .await?;
+            for key_id in key_ids {
+                let series = window.series(rows.iter().filter(|r| r.key_id == key_id));
+                out.insert(UsageOf { key_id, window }, series);
+            }
+        }
+        Ok(out)
     }
 }

@@ -44,8 +44,37 @@ impl KeydeckSchema {
     /// Answers `request` for `caller`.
     pub async fn execute(
         &self,
+        request: async_graphql::Request,
+        caller: Caller,
+    ) -> async_graphql::Response {
+        self.execute_judged(request, caller).await.0
+    }
+
+    /// Answers `request` for `caller`, and says whether it was refused to the caller: the gate
+    /// or a resolver answered `FORBIDDEN`, or a mutation's reply carries a permission refusal
+    /// (what the key's usage counts as refused).
+    pub async fn execute_judged(
+        &self,
+        request: async_graphql::Request,
+        caller: Caller,
+    ) -> (async_graphql::Response, bool) {
+        let mark = RefusedMark::default();
+        let response = self.answer(request, caller, mark.clone()).await;
+        let refused = mark.is_set()
+            || response.errors.iter().any(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .is_some_and(|code| *code == async_graphql::Value::from(FORBIDDEN_CODE))
+            });
+        (response, refused)
+    }
+
+    async fn answer(
+        &self,
         mut request: async_graphql::Request,
         caller: Caller,
+        mark: RefusedMark,
     ) -> async_graphql::Response {
         let operation_name = request.operation_name.clone();
         let known = self
@@ -82,6 +111,7 @@ impl KeydeckSchema {
         }
         let request = request
             .data(caller)
+            .data(mark)
             .data(loaders::RequestLoaders::new(self.store.clone()));
         hide_store_errors(self.running.execute(request).await)
     }
@@ -89,6 +119,25 @@ impl KeydeckSchema {
     /// The schema's SDL.
     pub fn sdl(&self) -> String {
         self.running.sdl()
+    }
+}
+
+/// The `extensions.code` of a permission refusal.
+const FORBIDDEN_CODE: &str = "FORBIDDEN";
+
+/// Set when a mutation's reply refuses the caller for lack of permission (a refusal inside
+/// `{ ok error }`, which is no GraphQL error): read after execution to count the request as
+/// refused in the key's usage.
+#[derive(Clone, Default)]
+pub struct RefusedMark(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl RefusedMark {
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -204,5 +253,5 @@ fn coded_error(code: &'static str, message: impl Into<String>) -> async_graphql:
 }
 
 fn forbidden(denied: crate::server::domain::authz::Denied) -> async_graphql::Error {
-    coded_error("FORBIDDEN", denied.0)
+    coded_error(FORBIDDEN_CODE, denied.0)
 }

@@ -312,6 +312,10 @@ async fn change_member(
     respond(ctx, action, identity_id, changed).await
 }
 
+/// The reply codes that refuse the caller for lack of permission: counted as refused in the
+/// key's usage (the others are about the input or the state of the target).
+const PERMISSION_REFUSALS: [&str; 2] = ["FORBIDDEN", "DISABLED_BY_ADMIN"];
+
 /// Turns the outcome into Contember's reply shape, auditing a refusal or failure (a success
 /// committed its own audit entry with its change).
 async fn respond<C, R, E>(
@@ -336,6 +340,11 @@ where
         }
         Err(Failure::Refused(error)) => {
             let code = code_name(&error.code);
+            if PERMISSION_REFUSALS.contains(&code)
+                && let Some(mark) = ctx.data_opt::<super::RefusedMark>()
+            {
+                mark.set();
+            }
             let detail = Some(error.developer_message.clone());
             let reply = Reply {
                 ok: false,

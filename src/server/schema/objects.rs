@@ -10,12 +10,14 @@ use async_graphql::{ComplexObject, Context, SimpleObject};
 use super::ContextExt;
 use super::loaders::{
     IdentityById, KeyById, KeyOfIdentity, MembershipsOf, ProjectById, RolesOf, RolesOfProject,
-    prime_identities, prime_keys,
+    UsageOf, prime_identities, prime_keys,
 };
 use super::paging::{LOOKUP_COST, bounded, list_cost};
+use crate::server::domain::usage::{KeyUsagePoint, UsageWindow};
 use crate::server::model::{
     ApiKey, ApiKeyState, Identity, Membership, Project, RoleDefinition, Timestamp,
 };
+use crate::server::stats::SERIES_POINTS;
 
 /// An identity's memberships in one project.
 #[derive(SimpleObject)]
@@ -88,6 +90,33 @@ impl ApiKey {
     #[graphql(complexity = "LOOKUP_COST + child_complexity")]
     async fn rotated_from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
         related_key(ctx, self.rotated_from.as_deref()).await
+    }
+
+    /// The requests this key authenticated, and the ones refused to it, over a window
+    /// (`startTs`/`endTs`, Unix seconds, by default the last 24 hours) in at most `points`
+    /// (60 by default, at most 240) equal intervals of whole minutes, oldest first, as
+    /// `getQueryStatSeries` answers: the newest interval ends with the current minute. Counts
+    /// are kept per minute for a day, then per hour for `--usage-retention` (90 days by
+    /// default), and written within about a second of the requests.
+    #[graphql(complexity = "LOOKUP_COST + list_cost(points, SERIES_POINTS, child_complexity)")]
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        start_ts: Option<i32>,
+        end_ts: Option<i32>,
+        points: Option<i32>,
+    ) -> async_graphql::Result<Vec<KeyUsagePoint>> {
+        let window = UsageWindow::new(start_ts, end_ts, points, Timestamp::now())
+            .map_err(|e| super::coded_error("BAD_USER_INPUT", e.to_string()))?;
+        let series = ctx
+            .loaders()
+            .await?
+            .load_one(UsageOf {
+                key_id: self.id.clone(),
+                window,
+            })
+            .await?;
+        Ok(series.unwrap_or_default())
     }
 
     /// The project of a project key: null for global keys, and unless the caller is a member

@@ -203,7 +203,8 @@ impl Store {
             && filter.visibility.is_none()
             && filter.token_prefix.is_none()
             && filter.token_hash.is_none()
-            && filter.created_by.is_none();
+            && filter.created_by.is_none()
+            && filter.unused_since.is_none();
         if unnarrowed {
             return self.count_all_keys(filter).await;
         }
@@ -675,6 +676,12 @@ fn push_key_conditions(q: &mut Sql, backend: Backend, scope: &VisibleKeys, filte
     if let Some(visibility) = filter.visibility {
         q.push(" AND k.visibility = ")
             .bind(visibility.as_str().to_owned());
+    }
+    if let Some(since) = filter.unused_since {
+        // `last_used_at IS NULL OR last_used_at < since`, written as the expression the
+        // index `api_keys_by_last_use` holds (never used is -1), so that it serves it.
+        q.push(" AND COALESCE(k.last_used_at, -1) < ")
+            .bind(i64::from(since));
     }
 }
 

@@ -14,7 +14,8 @@
 //!   committed change is announced to the other replicas ([`changes`]).
 //!
 //! The entities live one per file: [`keys`], [`identities`], [`projects`] (with roles and
-//! memberships), [`audit`]; [`rotation`] replaces a key by a new one.
+//! memberships), [`audit`]; [`rotation`] replaces a key by a new one; [`usage`] counts each
+//! key's requests over time.
 
 mod audit;
 mod changes;
@@ -26,6 +27,7 @@ mod projects;
 mod rotation;
 mod samples;
 mod sql;
+mod usage;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ pub use rotation::{RotateOutcome, Rotated, Rotation};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
 pub use sql::{Backend, redacted};
+pub use usage::{HOUR, MINUTE, MINUTE_ROWS_KEPT_S, UsageCount, UsageRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -78,7 +78,11 @@ async fn graphql(State(http): State<Http>, headers: HeaderMap, request: Request)
         Ok(r) => r,
         Err(Rejection(status, message)) => return error_response(status, "BAD_REQUEST", &message),
     };
-    let response = http.schema.execute(request, caller).await;
+    let key_id = caller.key.id.clone();
+    let (response, refused) = http.schema.execute_judged(request, caller).await;
+    if refused {
+        http.auth.record_refusal(&key_id);
+    }
     match ResponseMedia::accepted_by(&headers) {
         ResponseMedia::Json => Json(response).into_response(),
         ResponseMedia::GraphqlResponse => graphql_response(&response),
@@ -167,9 +171,11 @@ async fn query_page(
         Err(refused) => return refused.into_response(text),
     };
     if !caller.key.allows(Permission::Read) {
+        http.auth.record_refusal(&caller.key.id);
         return text_response(StatusCode::FORBIDDEN, "this page needs a key with READ");
     }
     if let Err(Denied(message)) = caller.may_read_query_stats() {
+        http.auth.record_refusal(&caller.key.id);
         return text_response(StatusCode::FORBIDDEN, &message);
     }
     let monitor = &http.services.monitor;

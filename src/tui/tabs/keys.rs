@@ -14,7 +14,7 @@ use super::view::{Shared, TabView, move_cursor};
 use super::{Tab, framed, message};
 use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permission, Visibility};
-use crate::api::{KeyQuery, KeySort, KeySortField, Page};
+use crate::api::{ApiError, KeyQuery, KeySort, KeySortField, Page, UsagePoint};
 use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{About, Effect};
@@ -103,6 +103,27 @@ pub struct KeysTab {
     marked: Vec<String>,
     /// The selected key's history, while its details are open.
     pub history: History,
+    /// The selected key's requests over the last 24 hours, for its details.
+    usage: KeyUsage,
+}
+
+/// One key's usage series, loaded when its details are open.
+#[derive(Debug, Default)]
+struct KeyUsage {
+    key_id: String,
+    load: Load,
+    points: Vec<UsagePoint>,
+}
+
+/// Intervals of the details' sparkline: 48 half hours.
+const USAGE_POINTS: i64 = 48;
+
+/// What the details' sparkline asks for: since 24 hours ago, in [`USAGE_POINTS`] intervals.
+pub fn usage_window() -> (i64, i64) {
+    (
+        OffsetDateTime::now_utc().unix_timestamp() - 86_400,
+        USAGE_POINTS,
+    )
 }
 
 impl Row for Key {
@@ -112,6 +133,47 @@ impl Row for Key {
 }
 
 impl KeysTab {
+    /// The selected key's usage, when its details are open and it is not loaded (or loading)
+    /// already.
+    fn load_usage(&mut self) -> Vec<Effect> {
+        let Some(id) = self
+            .selected()
+            .map(|k| k.id.clone())
+            .filter(|_| self.detail_open)
+        else {
+            return Vec::new();
+        };
+        if self.usage.key_id == id && self.usage.load != Load::Idle {
+            return Vec::new();
+        }
+        self.usage = KeyUsage {
+            key_id: id.clone(),
+            load: Load::Loading,
+            points: Vec::new(),
+        };
+        vec![Effect::LoadKeyUsage { key_id: id }]
+    }
+
+    /// A key's usage arrived; an answer for another key than the one selected now is dropped.
+    pub fn usage_loaded(&mut self, key_id: &str, result: Result<Vec<UsagePoint>, ApiError>) {
+        if self.usage.key_id != key_id {
+            return;
+        }
+        match result {
+            Ok(points) => {
+                self.usage.points = points;
+                self.usage.load = Load::Loaded;
+            }
+            Err(e) => self.usage.load = Load::Failed(e.to_string()),
+        }
+    }
+
+    /// The loaded usage of `key`, if that is the key it was loaded for.
+    fn usage_of(&self, key: &Key) -> Option<&[UsagePoint]> {
+        (self.usage.key_id == key.id && self.usage.load == Load::Loaded)
+            .then_some(self.usage.points.as_slice())
+    }
+
     /// Takes a page the service sent, and asks for the next one when the cursor is already
     /// near its end (or the end, when `G` was pressed while it was under way).
     pub fn on_page(&mut self, page: Page<Key>, append: bool) -> Vec<Effect> {
@@ -478,7 +540,9 @@ impl TabView for KeysTab {
             }
             Command::First => {
                 let want = self.list.head();
-                return Reply::effects(self.effects(want));
+                let mut effects = self.effects(want);
+                effects.extend(self.load_usage());
+                return Reply::effects(effects);
             }
             _ => {}
         }
@@ -486,6 +550,7 @@ impl TabView for KeysTab {
             let wants = self.list.around();
             let mut effects = self.effects(wants);
             effects.extend(self.load_history());
+            effects.extend(self.load_usage());
             return Reply::effects(effects);
         }
         match command {
@@ -518,7 +583,9 @@ impl TabView for KeysTab {
             }
             Command::Open => {
                 self.detail_open = !self.detail_open;
-                Reply::effects(self.load_history().into_iter().collect())
+                let mut effects: Vec<Effect> = self.load_history().into_iter().collect();
+                effects.extend(self.load_usage());
+                Reply::effects(effects)
             }
             Command::Filter => self.start_filter(),
             Command::Back if self.detail_open => {
@@ -593,7 +660,13 @@ impl TabView for KeysTab {
             (t, d)
         };
         self.render_table(table_area, buf, look);
-        render_detail(&self.detail_lines(key, look), detail_area, buf, look.theme);
+        render_detail(
+            &self.detail_lines(key, look),
+            self.usage_of(key),
+            detail_area,
+            buf,
+            look.theme,
+        );
     }
 }
 
@@ -749,13 +822,29 @@ fn key_cells(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Span<'static>
     ]
 }
 
-fn render_detail(lines: &[Line<'static>], area: Rect, buf: &mut Buffer, theme: &Theme) {
+/// Rows the usage sparkline takes at the bottom of the details: a label and two of bars.
+const USAGE_ROWS: u16 = 3;
+
+fn render_detail(
+    lines: &[Line<'static>],
+    usage: Option<&[UsagePoint]>,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
         .title(Span::styled(" Details ", theme.accent));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     block.render(area, buf);
+    // The sparkline, when loaded and the pane leaves room for it and a few fields.
+    if let Some(points) = usage.filter(|_| inner.height >= USAGE_ROWS + 4) {
+        let [fields, chart] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(USAGE_ROWS)]).areas(inner);
+        render_usage(points, chart, buf, theme);
+        inner = fields;
+    }
     let (width, height) = (inner.width.into(), inner.height.into());
     let wrapped = fit::wrap_all(lines, width);
     // Wrapped when every line fits; otherwise one line a field, so that a long name does
@@ -766,6 +855,35 @@ fn render_detail(lines: &[Line<'static>], area: Rect, buf: &mut Buffer, theme: &
         lines.iter().map(|l| fit::truncate_line(l, width)).collect()
     };
     Paragraph::new(fit::clip(lines, height, theme.dim)).render(inner, buf);
+}
+
+/// `Requests    1234 in 24h (5 refused)` over a sparkline of the requests, one bar per interval;
+/// the refused count is marked in the warning style when there are any.
+fn render_usage(points: &[UsagePoint], area: Rect, buf: &mut Buffer, theme: &Theme) {
+    use ratatui::widgets::Sparkline;
+    let requests: i64 = points.iter().map(|p| p.requests).sum();
+    let refused: i64 = points.iter().map(|p| p.refused).sum();
+    let mut label = vec![
+        Span::styled(format!("{:<12}", "Requests"), theme.dim),
+        Span::raw(format!("{requests} in 24h")),
+    ];
+    if refused > 0 {
+        label.push(Span::styled(format!(" ({refused} refused)"), theme.warn));
+    }
+    let [label_area, bars] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    Paragraph::new(Line::from(label)).render(label_area, buf);
+    // The newest intervals when the pane is narrower than the series.
+    let width = usize::from(bars.width);
+    let data: Vec<u64> = points
+        .iter()
+        .skip(points.len().saturating_sub(width))
+        .map(|p| u64::try_from(p.requests).unwrap_or(0))
+        .collect();
+    Sparkline::default()
+        .data(&data)
+        .style(theme.accent)
+        .render(bars, buf);
 }
 
 /// The details of `key`, a line a field.
