@@ -2046,9 +2046,9 @@ fn the_keys_details_load_and_chart_the_selected_keys_requests_over_24h() {
     let effects = press(&mut app, KeyCode::Enter);
     let id = app.keys.selected().unwrap().id.clone();
     assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::LoadKeyUsage { key_id } if *key_id == id)),
+        effects.iter().any(
+            |e| matches!(e, Effect::LoadKeyUsage { key_id, seconds: 86_400 } if *key_id == id)
+        ),
         "{effects:?}"
     );
     let points: Vec<UsagePoint> = (0..48)
@@ -2076,6 +2076,14 @@ fn the_keys_details_load_and_chart_the_selected_keys_requests_over_24h() {
         "{text}"
     );
     assert!(text.contains('█'), "a sparkline: {text}");
+    // `w` steps the span: the last 7 days, loaded at once.
+    let effects = press(&mut app, KeyCode::Char('w'));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeyUsage { seconds, .. } if *seconds == 7 * 86_400)),
+        "{effects:?}"
+    );
     // Moving to another key asks for its usage.
     let effects = press(&mut app, KeyCode::Char('j'));
     assert!(

@@ -128,9 +128,10 @@ pub enum Effect {
     LoadHistory {
         about: About,
     },
-    /// A key's requests over the last 24 hours, for its details.
+    /// A key's requests over the last `seconds`, for its details.
     LoadKeyUsage {
         key_id: String,
+        seconds: i64,
     },
     LoadProjects,
     LoadRoles,

@@ -251,6 +251,7 @@ pub enum Command {
     CustomWindow,
     PauseRefresh,
     ToggleDatabases,
+    UsageSpan,
 }
 
 /// Every command: its keymap name, its help line, and its footer label ("" keeps it out of
@@ -417,6 +418,12 @@ const COMMANDS: &[(&str, Command, &str, &str)] = &[
         "custom_window",
         Command::CustomWindow,
         "type a time window, e.g. 90m or 3d",
+        "",
+    ),
+    (
+        "usage_span",
+        Command::UsageSpan,
+        "usage chart in the details: 24h, 7d, 30d",
         "",
     ),
     (

@@ -332,8 +332,8 @@ pub async fn network(client: &ApiClient, effect: Effect) -> Option<Action> {
             result: client.audit_log(&about.query()).await,
             about,
         },
-        Effect::LoadKeyUsage { key_id } => {
-            let (start, points) = crate::tui::tabs::keys::usage_window();
+        Effect::LoadKeyUsage { key_id, seconds } => {
+            let (start, points) = crate::tui::tabs::keys::usage_window(seconds);
             Action::KeyUsageLoaded {
                 result: client.key_usage_series(&key_id, start, points).await,
                 key_id,

@@ -103,8 +103,44 @@ pub struct KeysTab {
     marked: Vec<String>,
     /// The selected key's history, while its details are open.
     pub history: History,
-    /// The selected key's requests over the last 24 hours, for its details.
+    /// The selected key's requests over the last day, week or month (`w`), for its details.
     usage: KeyUsage,
+    pub usage_span: UsageSpan,
+}
+
+/// How far back the details' usage sparkline reaches; `w` steps through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsageSpan {
+    #[default]
+    Day,
+    Week,
+    Month,
+}
+
+impl UsageSpan {
+    pub fn seconds(self) -> i64 {
+        match self {
+            UsageSpan::Day => 86_400,
+            UsageSpan::Week => 7 * 86_400,
+            UsageSpan::Month => 30 * 86_400,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UsageSpan::Day => "24h",
+            UsageSpan::Week => "7d",
+            UsageSpan::Month => "30d",
+        }
+    }
+
+    fn next(self) -> UsageSpan {
+        match self {
+            UsageSpan::Day => UsageSpan::Week,
+            UsageSpan::Week => UsageSpan::Month,
+            UsageSpan::Month => UsageSpan::Day,
+        }
+    }
 }
 
 /// One key's usage series, loaded when its details are open.
@@ -115,13 +151,13 @@ struct KeyUsage {
     points: Vec<UsagePoint>,
 }
 
-/// Intervals of the details' sparkline: 48 half hours.
+/// Intervals of the details' sparkline: 48 (half hours over a day).
 const USAGE_POINTS: i64 = 48;
 
-/// What the details' sparkline asks for: since 24 hours ago, in [`USAGE_POINTS`] intervals.
-pub fn usage_window() -> (i64, i64) {
+/// What the details' sparkline asks for: since `seconds` ago, in [`USAGE_POINTS`] intervals.
+pub fn usage_window(seconds: i64) -> (i64, i64) {
     (
-        OffsetDateTime::now_utc().unix_timestamp() - 86_400,
+        OffsetDateTime::now_utc().unix_timestamp() - seconds,
         USAGE_POINTS,
     )
 }
@@ -151,7 +187,10 @@ impl KeysTab {
             load: Load::Loading,
             points: Vec::new(),
         };
-        vec![Effect::LoadKeyUsage { key_id: id }]
+        vec![Effect::LoadKeyUsage {
+            key_id: id,
+            seconds: self.usage_span.seconds(),
+        }]
     }
 
     /// A key's usage arrived; an answer for another key than the one selected now is dropped.
@@ -169,9 +208,23 @@ impl KeysTab {
     }
 
     /// The loaded usage of `key`, if that is the key it was loaded for.
-    fn usage_of(&self, key: &Key) -> Option<&[UsagePoint]> {
+    fn usage_of(&self, key: &Key) -> Option<(&[UsagePoint], UsageSpan)> {
         (self.usage.key_id == key.id && self.usage.load == Load::Loaded)
-            .then_some(self.usage.points.as_slice())
+            .then_some((self.usage.points.as_slice(), self.usage_span))
+    }
+
+    /// `w`: the next span of the usage sparkline, loaded at once.
+    fn step_usage_span(&mut self, shared: &Shared) -> Reply {
+        if !self.detail_open {
+            let open = shared.keymap.key_for(Context::Keys, Command::Open);
+            return Reply::note(Note::info(
+                format!("the usage chart is in a key's details: {open} opens them"),
+                Some(Tab::Keys),
+            ));
+        }
+        self.usage_span = self.usage_span.next();
+        self.usage = KeyUsage::default();
+        Reply::effects(self.load_usage())
     }
 
     /// Takes a page the service sent, and asks for the next one when the cursor is already
@@ -563,6 +616,7 @@ impl TabView for KeysTab {
             Command::DisableKey | Command::EnableKey => {
                 self.toggle(command == Command::EnableKey, shared)
             }
+            Command::UsageSpan => self.step_usage_span(shared),
             Command::Mark => {
                 self.mark();
                 Reply::default()
@@ -827,7 +881,7 @@ const USAGE_ROWS: u16 = 3;
 
 fn render_detail(
     lines: &[Line<'static>],
-    usage: Option<&[UsagePoint]>,
+    usage: Option<(&[UsagePoint], UsageSpan)>,
     area: Rect,
     buf: &mut Buffer,
     theme: &Theme,
@@ -839,10 +893,10 @@ fn render_detail(
     let mut inner = block.inner(area);
     block.render(area, buf);
     // The sparkline, when loaded and the pane leaves room for it and a few fields.
-    if let Some(points) = usage.filter(|_| inner.height >= USAGE_ROWS + 4) {
+    if let Some((points, span)) = usage.filter(|_| inner.height >= USAGE_ROWS + 4) {
         let [fields, chart] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(USAGE_ROWS)]).areas(inner);
-        render_usage(points, chart, buf, theme);
+        render_usage(points, span, chart, buf, theme);
         inner = fields;
     }
     let (width, height) = (inner.width.into(), inner.height.into());
@@ -859,17 +913,24 @@ fn render_detail(
 
 /// `Requests    1234 in 24h (5 refused)` over a sparkline of the requests, one bar per interval;
 /// the refused count is marked in the warning style when there are any.
-fn render_usage(points: &[UsagePoint], area: Rect, buf: &mut Buffer, theme: &Theme) {
+fn render_usage(
+    points: &[UsagePoint],
+    span: UsageSpan,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
     use ratatui::widgets::Sparkline;
     let requests: i64 = points.iter().map(|p| p.requests).sum();
     let refused: i64 = points.iter().map(|p| p.refused).sum();
     let mut label = vec![
         Span::styled(format!("{:<12}", "Requests"), theme.dim),
-        Span::raw(format!("{requests} in 24h")),
+        Span::raw(format!("{requests} in {}", span.label())),
     ];
     if refused > 0 {
         label.push(Span::styled(format!(" ({refused} refused)"), theme.warn));
     }
+    label.push(Span::styled(" · w: 24h, 7d, 30d", theme.dim));
     let [label_area, bars] =
         Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
     Paragraph::new(Line::from(label)).render(label_area, buf);

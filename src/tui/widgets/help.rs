@@ -15,6 +15,8 @@ use crate::tui::theme::Theme;
 
 /// Rows moved by page up/down.
 const PAGE: usize = 10;
+/// Cells the help takes across, borders included.
+const WIDTH: u16 = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct Help {
@@ -111,7 +113,15 @@ impl Help {
         let last = lines.len().saturating_sub(room);
         let scroll = self.scroll.min(last);
         let below = lines.len().saturating_sub(scroll + room);
-        let mut shown: Vec<Line<'static>> = lines.into_iter().skip(scroll).take(room).collect();
+        // One row a line: a long description is cut, so the count of rows is the count of
+        // lines and the footer always shows.
+        let inner = usize::from(WIDTH - 2);
+        let mut shown: Vec<Line<'static>> = lines
+            .into_iter()
+            .skip(scroll)
+            .take(room)
+            .map(|l| super::fit::truncate_line(&l, inner))
+            .collect();
         let caret = if self.typing { "▏" } else { "" };
         let search = format!("/ {}{caret}", visible(self.search.as_str()));
         shown.insert(
@@ -135,7 +145,7 @@ impl Help {
             theme.dim,
         )));
         let height = u16::try_from(shown.len() + 2).unwrap_or(u16::MAX);
-        let area = centered(area, 64, height.min(area.height));
+        let area = centered(area, WIDTH, height.min(area.height));
         popup(shown, " Help ", theme.accent, area, buf);
     }
 }
