@@ -357,7 +357,7 @@ fn print_table(measured: &[Measured], runs: usize, backend: &str) {
     println!();
     println!(
         "apiKeys and identities pages, one request at a time, {runs} runs per case; {backend}; {} cores",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     for m in measured {
         println!(

@@ -132,7 +132,7 @@ fn run() -> anyhow::Result<()> {
         "{{ me {{ id roles }} }}, wrk -t{THREADS} -c{CONNECTIONS} -d{duration}, loopback; store: {} keys ({}); {} cores",
         STORE_KEYS,
         common::backend_name(&url),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     wrk::print_table(&results);
     if let [(_, bare), (_, service)] = results.as_slice() {

@@ -151,7 +151,7 @@ fn load(
     println!(
         "store: {STORE_KEYS} keys ({}); query: 50 keys + totalCount; wrk -t{THREADS} -c{connections} -d{duration}, loopback; {} cores",
         common::backend_name(url),
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
     );
     wrk::print_table(&results);
     if let [(_, graphql), (_, plain)] = results.as_slice() {

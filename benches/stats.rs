@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
         public_url: None,
         monitor: vec![("bench".into(), db_url.clone())],
         sampling: Sampling {
-            interval: Duration::from_secs(3600),
+            interval: Duration::from_hours(1),
             ..Sampling::default()
         },
         limits: Limits::default(),

@@ -190,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     db.close().await;
     drop_database(&url, &name).await?;
 
-    let mib = |bytes: usize| bytes as f64 / (1 << 20) as f64;
+    let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
     println!(
         "statement texts: {count} distinct statements with a {comment_kib} KiB comment, sampled every second for {seconds} s ({passes} passes of all of them)\n"
     );

@@ -42,17 +42,17 @@ fn token_checks(c: &mut Criterion) {
             let t = black_box(good.as_str());
             token::verify_format(t).expect("a generated token verifies");
             token::hash(t)
-        })
+        });
     });
     group.bench_function("verify_format", |b| {
-        b.iter(|| token::verify_format(black_box(good.as_str())))
+        b.iter(|| token::verify_format(black_box(good.as_str())));
     });
     group.bench_function("reject_bad_checksum", |b| {
         b.iter(|| {
             let result = token::verify_format(black_box(bad.as_str()));
             debug_assert_eq!(result, Err(TokenFormatError::BadChecksum));
             result
-        })
+        });
     });
     group.finish();
 }
@@ -93,13 +93,13 @@ fn authenticate(c: &mut Criterion) {
                 .await
                 .expect("the bootstrap token authenticates");
             black_box(caller)
-        })
+        });
     });
     group.bench_function("unknown_token_10k_keys", |b| {
         b.to_async(&rt).iter(|| async {
             let refused = auth::authenticate(&store, black_box(unknown.as_str())).await;
             assert!(matches!(refused, Err(auth::AuthError::Rejected)));
-        })
+        });
     });
     group.finish();
 
@@ -118,7 +118,7 @@ fn authenticate(c: &mut Criterion) {
                 .expect("listing keys");
             assert_eq!(page.items.len(), 50);
             page
-        })
+        });
     });
     group.bench_function("count_keys_10k", |b| {
         b.to_async(&rt).iter(|| async {
@@ -127,7 +127,7 @@ fn authenticate(c: &mut Criterion) {
                 .await
                 .expect("counting keys");
             assert_eq!(n, STORE_KEYS as i64);
-        })
+        });
     });
     group.finish();
 

@@ -25,7 +25,7 @@ fn frame(c: &mut Criterion) {
             b.iter(|| {
                 buf.reset();
                 app.render(area, &mut buf);
-            })
+            });
         });
     }
     group.finish();

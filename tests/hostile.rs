@@ -683,7 +683,7 @@ fn malformed(rng: &mut StdRng, plan: Plan) -> Plan {
                 r#"{"query": ["{ me { id } }"]}"#,
                 r#"{"query": "{ me { id } }", "query": "mutation { x }"}"#,
                 r#"{"query": "{ me { id } }",}"#,
-                r#"{'query': '{ me { id } }'}"#,
+                r"{'query': '{ me { id } }'}",
                 "{\"query\": \"{ me { id } }\"} trailing",
             ],
         )),

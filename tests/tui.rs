@@ -1666,7 +1666,10 @@ fn stats_custom_window_is_typed_and_checked() {
             since: Some("90m".parse().unwrap())
         }]
     );
-    assert_eq!(app.stats.window.map(|w| w.seconds()), Some(5_400));
+    assert_eq!(
+        app.stats.window.map(keydeck::ttl::Ttl::seconds),
+        Some(5_400)
+    );
     press(&mut app, KeyCode::Char('W'));
     type_text(&mut app, "3y");
     assert!(press(&mut app, KeyCode::Enter).is_empty());
@@ -1675,7 +1678,11 @@ fn stats_custom_window_is_typed_and_checked() {
         "{:?}",
         app.message()
     );
-    assert_eq!(app.stats.window.map(|w| w.seconds()), Some(5_400), "kept");
+    assert_eq!(
+        app.stats.window.map(keydeck::ttl::Ttl::seconds),
+        Some(5_400),
+        "kept"
+    );
     press(&mut app, KeyCode::Char('W'));
     type_text(&mut app, "3d");
     assert!(press(&mut app, KeyCode::Esc).is_empty(), "esc cancels");
@@ -1722,7 +1729,7 @@ fn stats_refresh_every_ten_seconds_unless_paused_and_chart_the_service_series() 
             let calls = if i >= 108 { 300 } else { 0 };
             serde_json::from_value(json!({
                 "startTs": i * 720, "endTs": (i + 1) * 720, "rounds": if i >= 98 { 12 } else { 0 },
-                "calls": calls, "totalTime": 2.0 * calls as f64
+                "calls": calls, "totalTime": 2.0 * f64::from(calls)
             }))
             .unwrap()
         })

@@ -131,7 +131,7 @@ fn render_table(header: &[&str], rows: &[Vec<Cow<'_, str>>], width: Option<usize
     };
     let mut out = line(&mut header.iter().copied());
     for row in rows {
-        out.push_str(&line(&mut row.iter().map(|cell| cell.as_ref())));
+        out.push_str(&line(&mut row.iter().map(std::convert::AsRef::as_ref)));
     }
     out
 }

@@ -94,7 +94,9 @@ impl MemoryStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         // A panic while holding this lock cannot leave the map half-updated; keep going.
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -192,7 +194,9 @@ impl FileStore {
     }
 
     fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+        self.lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -685,9 +689,10 @@ mod tests {
         let Err(reason) = KeyRing::from_special_id(KeyRingIdentifier::Session, false) else {
             return false;
         };
-        if std::env::var("KEYDECK_REQUIRE_KEYRING").as_deref() == Ok("1") {
-            panic!("KEYDECK_REQUIRE_KEYRING=1 but the kernel denies keyrings here ({reason:?})");
-        }
+        assert!(
+            std::env::var("KEYDECK_REQUIRE_KEYRING").as_deref() != Ok("1"),
+            "KEYDECK_REQUIRE_KEYRING=1 but the kernel denies keyrings here ({reason:?})"
+        );
         eprintln!(
             "\n*** SKIPPED {test}: the kernel denies keyrings here ({reason:?}); \
              set KEYDECK_REQUIRE_KEYRING=1 to make this a failure ***\n"

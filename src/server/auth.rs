@@ -179,14 +179,13 @@ impl Authenticator {
         check_format(token)?;
         let hash = token::hash(token);
         let now = Timestamp::now();
-        let caller = match self.cached(&hash) {
-            Some(caller) => caller,
-            None => {
-                let generation = self.store.generation();
-                let caller = principal(&self.store, lookup(&self.store, &hash).await?).await?;
-                self.remember(hash, caller.clone(), generation);
-                caller
-            }
+        let caller = if let Some(caller) = self.cached(&hash) {
+            caller
+        } else {
+            let generation = self.store.generation();
+            let caller = principal(&self.store, lookup(&self.store, &hash).await?).await?;
+            self.remember(hash, caller.clone(), generation);
+            caller
         };
         if !caller.key.enabled || caller.key.is_expired_at(now) {
             return Err(AuthError::Rejected);

@@ -54,8 +54,7 @@ pub struct ServeConfig {
 }
 
 /// `--usage-retention` by default: 90 days of hourly usage per key.
-pub const DEFAULT_USAGE_RETENTION: std::time::Duration =
-    std::time::Duration::from_secs(90 * 86_400);
+pub const DEFAULT_USAGE_RETENTION: std::time::Duration = std::time::Duration::from_hours(2160);
 
 /// A service listening on a socket, as tests and `keydeck demo` run it.
 pub struct Running {
@@ -125,7 +124,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
 }
 
 /// How often audit entries past `--audit-retention` are deleted.
-const AUDIT_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const AUDIT_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// Deletes the audit entries older than `keep`, at start and then every hour.
 async fn prune_audit_log(store: Store, keep: std::time::Duration) {
@@ -142,7 +141,7 @@ async fn prune_audit_log(store: Store, keep: std::time::Duration) {
 }
 
 /// How often keys' usage rows are rolled up and pruned.
-const USAGE_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const USAGE_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
 
 /// Rolls keys' minute usage rows older than a day into hour rows and deletes hour rows older
 /// than `keep` (`--usage-retention`), at start and then every hour, as the audit pruning.

@@ -178,7 +178,7 @@ async fn event_loop(launch: Launch) -> anyhow::Result<()> {
             },
             action = rx.recv() => action,
             _ = ticker.tick() => Some(Action::Tick),
-            _ = signals.recv() => Some(Action::Quit),
+            () = signals.recv() => Some(Action::Quit),
         };
         // Process everything that is ready, then draw once.
         let mut pending: Vec<Action> = first.into_iter().collect();

@@ -60,7 +60,7 @@ impl App {
         match self.tab {
             Tab::Keys => super::tabs::view::TabView::render(&self.keys, main, buf, &look),
             Tab::Identities => {
-                super::tabs::view::TabView::render(&self.identities, main, buf, &look)
+                super::tabs::view::TabView::render(&self.identities, main, buf, &look);
             }
             Tab::Stats => super::tabs::view::TabView::render(&self.stats, main, buf, &look),
             Tab::Audit => super::tabs::view::TabView::render(&self.audit, main, buf, &look),

@@ -640,9 +640,10 @@ where
         if check().await {
             return;
         }
-        if start.elapsed() >= bound {
-            panic!("{what}: still not true after {bound:?}");
-        }
+        assert!(
+            start.elapsed() < bound,
+            "{what}: still not true after {bound:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

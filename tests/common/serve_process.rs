@@ -79,7 +79,7 @@ impl ServeProcess {
                 tail.push(line);
             }
         });
-        let addr = match ready_rx.recv_timeout(Duration::from_secs(60)) {
+        let addr = match ready_rx.recv_timeout(Duration::from_mins(1)) {
             Ok(Ok(addr)) => addr,
             outcome => {
                 let _ = child.kill();

@@ -111,9 +111,9 @@ async fn disabling_a_key_disables_the_personal_keys_it_created() {
         .mutate(&server.admin, DISABLE_CASCADE, json!({ "id": parent.id }))
         .await;
     let mut also = ok(&reply)["alsoDisabled"].as_array().unwrap().clone();
-    also.sort_by_key(|v| v.to_string());
+    also.sort_by_key(std::string::ToString::to_string);
     let mut expected = vec![json!(child.id), json!(grandchild.id)];
-    expected.sort_by_key(|v| v.to_string());
+    expected.sort_by_key(std::string::ToString::to_string);
     assert_eq!(also, expected);
     for key in [&parent, &child, &grandchild] {
         assert_eq!(server.status_of(&key.token).await, 401);

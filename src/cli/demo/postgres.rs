@@ -29,7 +29,7 @@ const SUPERUSER: &str = "postgres";
 /// The unprivileged user the cluster runs as when keydeck runs as root.
 const RUN_AS: &str = "postgres";
 /// How long the server may take to accept connections.
-const READY_WITHIN: Duration = Duration::from_secs(60);
+const READY_WITHIN: Duration = Duration::from_mins(1);
 /// How long an immediate shutdown may take before the postmaster is killed.
 const STOP_WITHIN: Duration = Duration::from_secs(5);
 

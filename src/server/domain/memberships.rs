@@ -59,7 +59,7 @@ pub fn validate(
             code,
             role: role.to_owned(),
             variable: variable.map(str::to_owned),
-        })
+        });
     };
     for m in memberships {
         let Some(def) = definitions.iter().find(|d| d.name == m.role) else {

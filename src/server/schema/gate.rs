@@ -132,7 +132,7 @@ impl Extension for Gate {
             .map_err(|e| coded(e, "GRAPHQL_PARSE_FAILED"))?;
         let shape = Shape::new(document);
         for (name, operation) in document.operations.iter() {
-            if wanted.is_some() && name.map(|n| n.as_str()) != wanted.as_deref() {
+            if wanted.is_some() && name.map(async_graphql::Name::as_str) != wanted.as_deref() {
                 continue;
             }
             let operation = &operation.node;
@@ -210,15 +210,14 @@ impl Extension for Gate {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let reusable = self.reusable.lock().ok().and_then(|mut r| r.take());
-        let result = match reusable.as_ref().and_then(Checked::validation) {
-            Some(result) => result,
-            None => {
-                let result = next.run(ctx).await.map_err(explain_validation)?;
-                if let Some(checked) = &reusable {
-                    checked.validated(result);
-                }
-                result
+        let result = if let Some(result) = reusable.as_ref().and_then(Checked::validation) {
+            result
+        } else {
+            let result = next.run(ctx).await.map_err(explain_validation)?;
+            if let Some(checked) = &reusable {
+                checked.validated(result);
             }
+            result
         };
         let refusal = self.refusal.lock().ok().and_then(|mut r| r.take());
         let Some(refusal) = refusal else {
@@ -257,7 +256,7 @@ pub(super) fn refusal(
     let shape = Shape::new(document);
     let nul = nul::in_variables(variables) || nul::in_document(document);
     for (name, operation) in document.operations.iter() {
-        if wanted.is_some() && name.map(|n| n.as_str()) != wanted {
+        if wanted.is_some() && name.map(async_graphql::Name::as_str) != wanted {
             continue;
         }
         if nul {
@@ -495,11 +494,11 @@ impl<'a> Shape<'a> {
             match &item.node {
                 Selection::Field(field) => out.push(field),
                 Selection::InlineFragment(inline) => {
-                    self.collect_fields(&inline.node.selection_set.node, out, depth + 1)?
+                    self.collect_fields(&inline.node.selection_set.node, out, depth + 1)?;
                 }
                 Selection::FragmentSpread(spread) => {
                     let fragment = self.fragment(spread.node.fragment_name.node.as_str())?;
-                    self.collect_fields(&fragment.selection_set.node, out, depth + 1)?
+                    self.collect_fields(&fragment.selection_set.node, out, depth + 1)?;
                 }
             }
         }

@@ -137,6 +137,6 @@ async fn probe(options: PgConnectOptions) -> Probed {
 /// (57014).
 fn timed_out(e: &sqlx::Error) -> bool {
     e.as_database_error()
-        .and_then(|e| e.code())
+        .and_then(sqlx::error::DatabaseError::code)
         .is_some_and(|code| code == "55P03" || code == "57014")
 }

@@ -31,10 +31,10 @@ pub struct Sampling {
 impl Default for Sampling {
     fn default() -> Self {
         Sampling {
-            interval: Duration::from_secs(60),
-            retention: Duration::from_secs(24 * 3600),
-            rollup: Duration::from_secs(3600),
-            rollup_retention: Duration::from_secs(30 * 86_400),
+            interval: Duration::from_mins(1),
+            retention: Duration::from_hours(24),
+            rollup: Duration::from_hours(1),
+            rollup_retention: Duration::from_hours(720),
         }
     }
 }
@@ -276,6 +276,5 @@ async fn retain(store: &Store, database_id: i64, sampling: &Sampling) -> anyhow:
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -172,18 +172,16 @@ impl Store {
         }
         let mut ids = Vec::with_capacity(wanted.len());
         for w in wanted {
-            let id = match known.get(w.name) {
-                Some(&id) => id,
-                None => {
-                    let next: i64 = sqlx::query_scalar(
-                        "SELECT COALESCE(MAX(id), 0) + 1 FROM monitored_databases",
-                    )
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    insert_monitored(&mut tx, next, w.name, now_ms).await?;
-                    known.insert(w.name.to_owned(), next);
-                    next
-                }
+            let id = if let Some(&id) = known.get(w.name) {
+                id
+            } else {
+                let next: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM monitored_databases")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                insert_monitored(&mut tx, next, w.name, now_ms).await?;
+                known.insert(w.name.to_owned(), next);
+                next
             };
             ids.push(id);
         }
@@ -783,7 +781,7 @@ mod tests {
             .into_iter()
             .map(|b| (b.query_id, b.counters.calls))
             .collect();
-        found.sort();
+        found.sort_unstable();
         found
     }
 

@@ -68,8 +68,8 @@ pub fn text_value<'a>(
 /// Draws a form: its `lines`, then the form-level error, then the key hints (or
 /// "`busy`…" while the request is out), in a popup titled `title`.
 #[allow(clippy::too_many_arguments)]
-pub fn render_form<'a>(
-    mut lines: Vec<Line<'a>>,
+pub fn render_form(
+    mut lines: Vec<Line<'_>>,
     error: Option<&str>,
     busy: Option<&str>,
     hints: &str,

@@ -347,35 +347,34 @@ impl MembershipEditor {
                 .get(i)
                 .map_or_else(String::new, |p| format!("{} · {}", p.slug, p.name))
         };
-        match &self.picker {
-            Some(picker) => lines.extend(picker.lines(
+        if let Some(picker) = &self.picker {
+            lines.extend(picker.lines(
                 "Project",
                 self.project,
                 name,
                 self.projects.len(),
                 (None, width),
                 theme,
-            )),
-            None => {
-                let mut value = match self.project {
-                    Some(i) => vec![Span::raw(crate::text::visible(&name(i)).into_owned())],
-                    None => vec![Span::styled("none", theme.dim)],
-                };
-                if f(Field::Project) {
-                    value.push(Span::styled(
-                        format!("  type to search {} projects", self.projects.len()),
-                        theme.dim,
-                    ));
-                }
-                lines.extend(labelled(
-                    "Project",
-                    value,
-                    f(Field::Project),
-                    None,
-                    width,
-                    theme,
+            ));
+        } else {
+            let mut value = match self.project {
+                Some(i) => vec![Span::raw(crate::text::visible(&name(i)).into_owned())],
+                None => vec![Span::styled("none", theme.dim)],
+            };
+            if f(Field::Project) {
+                value.push(Span::styled(
+                    format!("  type to search {} projects", self.projects.len()),
+                    theme.dim,
                 ));
             }
+            lines.extend(labelled(
+                "Project",
+                value,
+                f(Field::Project),
+                None,
+                width,
+                theme,
+            ));
         }
         let held: Vec<String> = self
             .held()

@@ -138,10 +138,10 @@ impl Modal for RolesEditor {
             .enumerate()
             .map(|(i, role)| {
                 let mark = if self.on[i] { "[x]" } else { "[ ]" };
-                let changed = if self.on[i] != self.original[i] {
-                    " *"
-                } else {
+                let changed = if self.on[i] == self.original[i] {
                     ""
+                } else {
+                    " *"
                 };
                 let style = if i == self.cursor {
                     theme.selected

@@ -55,7 +55,7 @@ pub enum Permissions {
 
 impl Permissions {
     fn cycle(self, forward: bool) -> Self {
-        use Permissions::*;
+        use Permissions::{Read, ReadWrite, Write};
         match (self, forward) {
             (Read, true) | (ReadWrite, false) => Write,
             (Write, true) | (Read, false) => ReadWrite,
@@ -532,11 +532,11 @@ impl Modal for CreateKeyForm {
     }
 
     fn fail(&mut self, error: &ApiError) {
-        CreateKeyForm::fail(self, error)
+        CreateKeyForm::fail(self, error);
     }
 
     fn render(&self, area: Rect, buf: &mut Buffer, look: &Look) {
-        CreateKeyForm::render(self, area, buf, look)
+        CreateKeyForm::render(self, area, buf, look);
     }
 }
 

@@ -58,8 +58,8 @@ impl CreateKeyForm {
                 self.scope_value(f(Field::Scope), theme),
             )),
         }
-        match self.project() {
-            None => out.extend(field(
+        if self.project().is_none() {
+            out.extend(field(
                 Field::Grants,
                 "Roles",
                 choices(
@@ -68,31 +68,30 @@ impl CreateKeyForm {
                     f(Field::Grants).then_some(self.grant_cursor),
                     theme,
                 ),
-            )),
-            Some(_) => {
-                let offered = self.offered_roles();
-                let names: Vec<String> = offered.iter().map(|r| r.name.clone()).collect();
-                let on: Vec<bool> = (0..names.len())
-                    .map(|i| Some(i) == self.project_role)
-                    .collect();
-                let value = if names.is_empty() {
-                    vec![Span::styled("(no role you may grant here)", theme.dim)]
-                } else {
-                    choices(
-                        &names,
-                        &on,
-                        self.project_role.filter(|_| f(Field::Grants)),
-                        theme,
-                    )
-                };
-                let hint = variables_hint(self.project_role.and_then(|r| offered.get(r).copied()));
-                out.extend(field(Field::Grants, "Role", value));
-                out.extend(field(
-                    Field::Variables,
-                    "Variables",
-                    text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
-                ));
-            }
+            ));
+        } else {
+            let offered = self.offered_roles();
+            let names: Vec<String> = offered.iter().map(|r| r.name.clone()).collect();
+            let on: Vec<bool> = (0..names.len())
+                .map(|i| Some(i) == self.project_role)
+                .collect();
+            let value = if names.is_empty() {
+                vec![Span::styled("(no role you may grant here)", theme.dim)]
+            } else {
+                choices(
+                    &names,
+                    &on,
+                    self.project_role.filter(|_| f(Field::Grants)),
+                    theme,
+                )
+            };
+            let hint = variables_hint(self.project_role.and_then(|r| offered.get(r).copied()));
+            out.extend(field(Field::Grants, "Role", value));
+            out.extend(field(
+                Field::Variables,
+                "Variables",
+                text_value(self.variables.as_str(), f(Field::Variables), &hint, theme),
+            ));
         }
         let perm_names = [
             Permissions::Read,
@@ -129,7 +128,7 @@ impl CreateKeyForm {
                 theme.dim,
             )),
             Err(e) if self.error(Field::Ttl).is_none() => {
-                ttl_spans.push(Span::styled(format!("   {}", visible(&e)), theme.warn))
+                ttl_spans.push(Span::styled(format!("   {}", visible(&e)), theme.warn));
             }
             Err(_) => {}
         }
@@ -190,9 +189,10 @@ impl CreateKeyForm {
                 inner,
             ));
         }
-        let status = match self.submitting {
-            true => "Creating…",
-            false => look.hints.as_str(),
+        let status = if self.submitting {
+            "Creating…"
+        } else {
+            look.hints.as_str()
         };
         footer.extend(wrap(&Line::from(Span::styled(status, theme.dim)), inner));
         let height = (fields.len() + footer.len() + 2).min(area.height as usize);
