@@ -1,7 +1,8 @@
 //! What the logged-in caller may grant, as the forms offer it: the service refuses the rest,
 //! so a form never offers it.
 
-use crate::api::Me;
+use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
+use crate::api::{Me, Project};
 use crate::roles;
 
 /// What the caller may grant, from its own roles (`me`). The service refuses anything else,
@@ -57,4 +58,14 @@ impl Grantor {
     pub fn administers(&self, slug: &str) -> bool {
         roles::administers(|r| self.holds(r), |r| self.held_in(slug).any(|h| h == r))
     }
+}
+
+/// The roles of `project` that `grantor` may give (all of them while `me` is not loaded: the
+/// service decides in the end). Both forms offer exactly these.
+pub fn grantable<'a>(grantor: Option<&Grantor>, project: &'a Project) -> Vec<&'a ProjectRole> {
+    project
+        .roles
+        .iter()
+        .filter(|r| grantor.is_none_or(|g| g.may_grant_in(&project.slug, &r.name)))
+        .collect()
 }

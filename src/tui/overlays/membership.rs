@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::form::{choices, labelled, render_form, text_value, variables_hint};
-use super::grantor::Grantor;
+use super::grantor::{self, Grantor};
 use super::picker::{self, Pick, ProjectPicker};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, Me, MembershipSpec, Project, parse_variables};
@@ -120,18 +120,8 @@ impl MembershipEditor {
 
     /// The picked project's roles the caller may grant.
     pub fn offered_roles(&self) -> Vec<&ProjectRole> {
-        let Some(project) = self.picked() else {
-            return Vec::new();
-        };
-        project
-            .roles
-            .iter()
-            .filter(|r| {
-                self.grantor
-                    .as_ref()
-                    .is_none_or(|g| g.may_grant_in(&project.slug, &r.name))
-            })
-            .collect()
+        self.picked()
+            .map_or_else(Vec::new, |p| grantor::grantable(self.grantor.as_ref(), p))
     }
 
     fn chosen_role(&self) -> Option<&ProjectRole> {

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::grantor::Grantor;
+use super::grantor::{self, Grantor};
 use super::picker::{self, Pick, ProjectPicker};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
 use crate::api::{ApiError, KeyScope, Me, MembershipSpec, NewKey, Project, parse_variables};
@@ -165,18 +165,8 @@ impl CreateKeyForm {
 
     /// The project roles offered for the chosen project.
     pub fn offered_roles(&self) -> Vec<&ProjectRole> {
-        let Some(project) = self.project() else {
-            return Vec::new();
-        };
-        project
-            .roles
-            .iter()
-            .filter(|r| {
-                self.grantor
-                    .as_ref()
-                    .is_none_or(|g| g.may_grant_in(&project.slug, &r.name))
-            })
-            .collect()
+        self.project()
+            .map_or_else(Vec::new, |p| grantor::grantable(self.grantor.as_ref(), p))
     }
 
     /// The TTL as typed, refused here when it does not parse or is longer than the service
