@@ -81,7 +81,7 @@ SELECT 'product ' || i, (ARRAY['books','garden','kitchen','toys','audio','outdoo
 FROM generate_series(1, 200) i;
 INSERT INTO orders (customer_id, status, created_at)
 SELECT 1 + (random() * 499)::int, (ARRAY['new','paid','shipped','returned'])[1 + i % 4],
-       now() - (random() * 60 || ' days')::interval
+       now() - random() * interval '60 days'
 FROM generate_series(1, 3000) i;
 INSERT INTO order_items (order_id, product_id, quantity, unit_price)
 SELECT o.id, p.id, 1 + (random() * 3)::int, p.price
