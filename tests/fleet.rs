@@ -958,5 +958,5 @@ async fn the_tui_works_at_3000_keys_and_300_projects() {
 
 /// `3129` as `3,129`.
 fn thousands(n: usize) -> String {
-    keydeck::tui::tabs::paged::thousands(n)
+    keydeck::tui::widgets::numbers::thousands(n)
 }

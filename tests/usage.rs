@@ -154,6 +154,44 @@ async fn refusals_are_counted_as_refused() {
     .await;
 }
 
+/// A page of keys with each key's own count over the last day, as the TUI's "Req 24h"
+/// column asks for it: one `usage(points: 1)` per key, answered for the whole page at once.
+#[tokio::test]
+async fn a_page_of_keys_carries_each_keys_own_last_day() {
+    let server = TestServer::start().await;
+    let mut keys = Vec::new();
+    for (i, uses) in [3, 0, 7, 1].into_iter().enumerate() {
+        let key = server.global_key(&format!("page-{i}"), &[]).await;
+        for _ in 0..uses {
+            server.me(&key.token).await;
+        }
+        keys.push((key.id, uses));
+    }
+    let client = reqwest::Client::new();
+    let url = server.graphql_url();
+    let page = || async {
+        let (status, body) = send(client.post(&url).bearer_auth(&server.admin).json(&json!({
+            "query": "{ apiKeys(filter: { search: \"page-\" }, first: 10) { \
+                      nodes { id lastDay: usage(points: 1) { requests refused } } } }",
+        })))
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body:#}");
+        assert!(body.get("errors").is_none(), "{body:#}");
+        body["data"]["apiKeys"]["nodes"].as_array().unwrap().clone()
+    };
+    eventually_within("each key's own count on the page", FLUSHED, || async {
+        let nodes = page().await;
+        nodes.len() == keys.len()
+            && keys.iter().all(|(id, uses)| {
+                nodes.iter().any(|n| {
+                    n["id"] == *id.as_str()
+                        && n["lastDay"] == json!([{ "requests": uses, "refused": 0 }])
+                })
+            })
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn usage_answers_a_series_of_points() {
     let server = TestServer::start().await;

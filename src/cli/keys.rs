@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::output::ListShape;
 use super::resolve::{self, Prefer};
 use super::{exit, output};
-use crate::api::ops::Key;
+use crate::api::ops::{Key, last_day};
 use crate::api::{
     ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec,
     NewKey, UsageTotal,
@@ -39,6 +39,10 @@ struct KeyJson<'a> {
     created_at: &'a str,
     expires_at: Option<&'a str>,
     last_used_at: Option<&'a str>,
+    /// Requests the service authenticated for the key over the last 24 hours, and of those
+    /// the ones it refused.
+    requests24h: i64,
+    refused24h: i64,
     disabled_at: Option<&'a str>,
     /// The identity that disabled the key, and with which authority (`owner`,
     /// `project_admin`, `super_admin`).
@@ -109,6 +113,8 @@ fn key_json(k: &Key) -> KeyJson<'_> {
         created_at: &k.created_at,
         expires_at: k.expires_at.as_deref(),
         last_used_at: k.last_used_at.as_deref(),
+        requests24h: last_day(k).0,
+        refused24h: last_day(k).1,
         disabled_at: k.disabled_at.as_deref(),
         disabled_by: k.disabled_by.as_deref(),
         disabled_as: k.disabled_as.as_ref().map(authority_label),

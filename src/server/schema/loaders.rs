@@ -17,7 +17,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use crate::server::auth::Caller;
 use crate::server::domain::usage::{KeyUsagePoint, UsageWindow};
 use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition};
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{Store, StoreError, UsageRow};
 
 use super::when;
 
@@ -394,10 +394,14 @@ impl Loader<UsageOf> for StoreLoader {
         for (window, key_ids) in windows {
             let rows = self
                 .store
-                .usage_rows(&key_ids, window.first, window.end())
+                .usage_rows(&key_ids, window.first, window.end(), window.width)
                 .await?;
+            let mut of_key: HashMap<&str, Vec<&UsageRow>> = HashMap::new();
+            for row in &rows {
+                of_key.entry(row.key_id.as_str()).or_default().push(row);
+            }
             for key_id in key_ids {
-                let series = window.series(rows.iter().filter(|r| r.key_id == key_id));
+                let series = window.series(of_key.remove(key_id.as_str()).unwrap_or_default());
                 out.insert(UsageOf { key_id, window }, series);
             }
         }

@@ -117,28 +117,40 @@ impl Store {
         Ok((rolled, deleted))
     }
 
-    /// The stored rows (minute and hour) of `key_ids` whose bucket starts in `[from, to)`, in
-    /// one query however many keys ask.
+    /// The stored counts (minute and hour rows) of `key_ids` whose bucket starts in
+    /// `[from, to)`, summed by the database into intervals of `width` seconds from `from`:
+    /// one row per key and interval with any requests, its `bucket` inside that interval.
+    /// One query however many keys ask, and what it returns is bounded by keys × intervals,
+    /// not by how busy the keys were.
     pub async fn usage_rows(
         &self,
         key_ids: &[String],
         from: i64,
         to: i64,
+        width: i64,
     ) -> StoreResult<Vec<UsageRow>> {
         let mut q = Sql::new(
-            "SELECT key_id, bucket, requests, refused FROM key_usage_minutes WHERE key_id IN ",
+            "SELECT key_id, MIN(bucket) AS bucket, CAST(SUM(requests) AS BIGINT) AS requests, \
+             CAST(SUM(refused) AS BIGINT) AS refused FROM (",
         );
-        q.list(key_ids)
-            .push(" AND bucket >= ")
-            .bind(from)
-            .push(" AND bucket < ")
-            .bind(to);
-        q.push(" UNION ALL SELECT key_id, bucket, requests, refused FROM key_usage_hours WHERE key_id IN ")
-            .list(key_ids)
-            .push(" AND bucket >= ")
-            .bind(from)
-            .push(" AND bucket < ")
-            .bind(to);
+        for (i, table) in ["key_usage_minutes", "key_usage_hours"].iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT key_id, bucket, (bucket - ")
+                .bind(from)
+                .push(") / ")
+                .bind(width.max(1))
+                .push(&format!(
+                    " AS slot, requests, refused FROM {table} WHERE key_id IN "
+                ))
+                .list(key_ids)
+                .push(" AND bucket >= ")
+                .bind(from)
+                .push(" AND bucket < ")
+                .bind(to);
+        }
+        q.push(") u GROUP BY key_id, slot");
         Ok(q.query_as::<UsageRow>()?.fetch_all(&self.read).await?)
     }
 }

@@ -10,7 +10,6 @@ use ratatui::text::Span;
 
 use super::columns::{Column, Width, table};
 use super::paged::PREFETCH_MARGIN;
-use super::paged::thousands;
 use super::search::Search;
 use super::view::{Jump, Reply, Shared, TabView, move_cursor};
 use super::{Cursor, Tab, framed, message};
@@ -22,6 +21,7 @@ use crate::tui::keymap::{Command, Context};
 use crate::tui::modal::Look;
 use crate::tui::widgets::Load;
 use crate::tui::widgets::messages::Note;
+use crate::tui::widgets::numbers::thousands;
 use crate::tui::widgets::time::relative;
 
 /// Entries fetched per request.

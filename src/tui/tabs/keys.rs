@@ -12,8 +12,8 @@ use super::paged::{PagedList, Row, Want};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
 use super::{Tab, framed, message};
-use crate::api::ops::Key;
 use crate::api::ops::list_keys::{ApiKeyState, ApiKeyType, KeyAuthority, Permission, Visibility};
+use crate::api::ops::{Key, last_day};
 use crate::api::{ApiError, KeyQuery, KeySort, KeySortField, Page, UsagePoint};
 use crate::cli::output::membership_label;
 use crate::text::visible;
@@ -27,6 +27,7 @@ use crate::tui::overlays::rotate::RotateKeyForm;
 use crate::tui::tabs::view::Reply;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::messages::Note;
+use crate::tui::widgets::numbers::compact;
 use crate::tui::widgets::time::{SOON_SECS, relative, seconds_until};
 use crate::tui::widgets::{Load, fit};
 
@@ -551,6 +552,7 @@ impl KeysTab {
             ("Created", Width::Fixed(8), 2),
             ("Expires", Width::Fixed(9), 7),
             ("Last used", Width::Fixed(9), 4),
+            ("Req 24h", Width::Fixed(7), 3),
         ];
         columns
             .into_iter()
@@ -873,7 +875,19 @@ fn key_cells(key: &Key, theme: &Theme, now: OffsetDateTime) -> Vec<Span<'static>
                 .as_deref()
                 .map_or_else(|| "never".into(), |t| relative(t, now)),
         ),
+        last_day_cell(key, theme),
     ]
+}
+
+/// The key's requests over the last 24 hours, as the page brought them: marked in the
+/// warning style, with a `!`, when any were refused.
+fn last_day_cell(key: &Key, theme: &Theme) -> Span<'static> {
+    let (requests, refused) = last_day(key);
+    if refused > 0 {
+        Span::styled(format!("{}!", compact(requests)), theme.warn)
+    } else {
+        Span::raw(compact(requests))
+    }
 }
 
 /// Rows the usage sparkline takes at the bottom of the details: a label and two of bars.

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use super::Cursor;
 use crate::api::Page;
 use crate::tui::widgets::Load;
+use crate::tui::widgets::numbers::thousands;
 
 /// Fetch the next (or previous) page when the cursor gets this close to the last (or first)
 /// loaded row.
@@ -419,19 +420,6 @@ impl<T: Row> PagedList<T> {
             _ => format!("{} loaded of {total}", thousands(self.rows.len())),
         }
     }
-}
-
-/// `3129` as `3,129`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod fit;
 pub mod help;
 pub mod messages;
+pub mod numbers;
 pub mod status_bar;
 pub mod text_input;
 pub mod time;
