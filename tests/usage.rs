@@ -192,6 +192,49 @@ async fn a_page_of_keys_carries_each_keys_own_last_day() {
     .await;
 }
 
+/// The Keys tab of the real binary shows each key's requests of the last day, and marks a
+/// key that had requests refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keys_tab_shows_each_keys_requests_of_the_last_day() {
+    let server = TestServer::start().await;
+    let busy = server.global_key("busy reader", &[]).await;
+    let refused_key = server.global_key("refused writer", &[]).await;
+    for _ in 0..7 {
+        server.me(&busy.token).await;
+    }
+    let code = server
+        .error_code(
+            &refused_key.token,
+            "{ getQueryStats(databaseId: \"1\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+    let client = reqwest::Client::new();
+    let url = server.graphql_url();
+    eventually_within("both keys' requests counted", FLUSHED, || async {
+        totals(&client, &url, &server.admin, &busy.id).await == (7, 0)
+            && totals(&client, &url, &server.admin, &refused_key.id).await == (1, 1)
+    })
+    .await;
+    let mut tui = common::pty::Tui::start(&url, &server.admin);
+    let screen = tui.screen.wait_for("refused writer");
+    assert!(screen.contains("Req 24h"), "{screen}");
+    let last_cell = |name: &str| {
+        let row = screen.lines().find(|l| l.contains(name)).unwrap_or_default();
+        row.trim_end_matches(['│', ' ', '"'])
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(last_cell("busy reader"), "7", "{screen}");
+    assert_eq!(last_cell("refused writer"), "1!", "{screen}");
+    tui.send("q");
+    let status = tui.child.wait().unwrap();
+    assert!(status.success(), "keydeck exited with {status:?}");
+}
+
 #[tokio::test]
 async fn usage_answers_a_series_of_points() {
     let server = TestServer::start().await;
