@@ -2100,3 +2100,53 @@ fn the_keys_details_load_and_chart_the_selected_keys_requests_over_24h() {
         "{effects:?}"
     );
 }
+
+/// Holding `j` with the details open asks for a key's history and usage at most once a tick
+/// (four times a second), not once a row; a tick after the key is let go asks for the row
+/// the cursor stopped on, and the pane never shows the history of a row it left.
+#[test]
+fn holding_j_with_the_details_open_costs_a_request_a_tick_not_one_a_row() {
+    let mut app = loaded(60);
+    press(&mut app, KeyCode::Enter);
+    let details = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::LoadHistory { .. } | Effect::LoadKeyUsage { .. }))
+            .count()
+    };
+    // The first move of a tick answers at once: history and usage of the next key.
+    assert_eq!(details(&press(&mut app, KeyCode::Char('j'))), 2);
+    let mut asked = 0;
+    let mut last_tick = Vec::new();
+    for _ in 0..3 {
+        for _ in 0..10 {
+            asked += details(&press(&mut app, KeyCode::Char('j')));
+        }
+        last_tick = app.update(Action::Tick);
+        asked += details(&last_tick);
+    }
+    assert!(
+        asked <= 3 * 2,
+        "{asked} detail requests for 30 rows in 3 ticks"
+    );
+    // Let go: the last tick asked for the row the cursor stopped on, and the pane says it is
+    // loading rather than showing another key's history; the tick after asks for nothing.
+    let stopped = app.keys.selected().unwrap().id.clone();
+    assert!(
+        last_tick
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeyUsage { key_id, .. } if *key_id == stopped)),
+        "{last_tick:?}"
+    );
+    assert!(screen(&app, 120, 35).contains("History: loading…"));
+    assert_eq!(details(&app.update(Action::Tick)), 0);
+    let effects = press(&mut app, KeyCode::Char('k'));
+    let previous = app.keys.selected().unwrap().id.clone();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadKeyUsage { key_id, .. } if *key_id == previous)),
+        "a single press after a rest answers at once: {effects:?}"
+    );
+    assert_ne!(stopped, previous);
+}

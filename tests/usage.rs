@@ -221,7 +221,10 @@ async fn the_keys_tab_shows_each_keys_requests_of_the_last_day() {
     let screen = tui.screen.wait_for("refused writer");
     assert!(screen.contains("Req 24h"), "{screen}");
     let last_cell = |name: &str| {
-        let row = screen.lines().find(|l| l.contains(name)).unwrap_or_default();
+        let row = screen
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default();
         row.trim_end_matches(['│', ' ', '"'])
             .rsplit(' ')
             .next()

@@ -35,7 +35,7 @@ pub fn sample_key(i: usize) -> Result<Key, serde_json::Error> {
         "project": project,
         "owner": {"id": "owner", "description": "bootstrap admin"},
         // Used keys were used a lot; one in three of them also had requests refused.
-        "lastDay": if i.is_multiple_of(2) { json!([{"requests": 1234 * (i as i64 + 1), "refused": if i % 3 == 0 { 5 } else { 0 }}]) } else { json!([{"requests": 0, "refused": 0}]) },
+        "lastDay": if i.is_multiple_of(2) { json!([{"requests": 1234 * (i as i64 + 1), "refused": if i.is_multiple_of(3) { 5 } else { 0 }}]) } else { json!([{"requests": 0, "refused": 0}]) },
         "identity": {"id": format!("identity-{i}"), "roles": if i == 0 { json!(["super_admin"]) } else { json!([]) }, "projects": projects}
     }))
 }

@@ -307,6 +307,12 @@ pub struct History {
 }
 
 impl History {
+    /// The pane moved to a row whose history is not asked for yet: it reads "loading…", and
+    /// an answer still on its way for the row left is dropped.
+    pub fn forget(&mut self) {
+        *self = History::default();
+    }
+
     /// Asks for `about`'s history unless it is what is shown (or on its way) already.
     pub fn want(&mut self, about: About) -> Option<Effect> {
         if self.about.as_ref() == Some(&about) && self.load != Load::Idle {

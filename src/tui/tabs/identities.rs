@@ -7,6 +7,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::audit::History;
 use super::columns::{Column, Width, table};
+use super::follow::Follow;
 use super::paged::{PagedList, Row, Want};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
@@ -46,6 +47,8 @@ pub struct IdentitiesTab {
     created: Created,
     /// What the selected identity did, for its details.
     pub history: History,
+    /// The details follow the cursor at most once a tick.
+    follow: Follow,
 }
 
 /// The keys one identity created (at any depth), as far as the first page reaches.
@@ -105,6 +108,21 @@ impl IdentitiesTab {
         let mut effects = vec![Effect::LoadCreatedKeys { identity_id: id }];
         effects.extend(history);
         effects
+    }
+
+    /// The cursor moved: the new identity's created keys and doings, now or at the next
+    /// tick.
+    fn follow_cursor(&mut self) -> Vec<Effect> {
+        if !self.detail_open {
+            return Vec::new();
+        }
+        if self.follow.moved() {
+            self.load_created()
+        } else {
+            self.created = Created::default();
+            self.history.forget();
+            Vec::new()
+        }
     }
 
     /// The keys an identity created arrived; an answer for another identity than the one
@@ -290,7 +308,7 @@ impl TabView for IdentitiesTab {
         };
         if let Some(wants) = wants {
             let mut effects = self.effects(wants);
-            effects.extend(self.load_created());
+            effects.extend(self.follow_cursor());
             return Reply::effects(effects);
         }
         match command {
@@ -356,6 +374,14 @@ impl TabView for IdentitiesTab {
 
     fn reload_rows(&mut self) -> Effect {
         self.reload()
+    }
+
+    fn owed_details(&mut self) -> Vec<Effect> {
+        if self.follow.tick() {
+            self.load_created()
+        } else {
+            Vec::new()
+        }
     }
 
     fn load(&self) -> &Load {

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::audit::History;
 use super::columns::{Column, Width, min_width, table};
+use super::follow::Follow;
 use super::paged::{PagedList, Row, Want};
 use super::search::Search;
 use super::view::{Shared, TabView, move_cursor};
@@ -107,6 +108,8 @@ pub struct KeysTab {
     /// The selected key's requests over the last day, week or month (`w`), for its details.
     usage: KeyUsage,
     pub usage_span: UsageSpan,
+    /// The details follow the cursor at most once a tick.
+    follow: Follow,
 }
 
 /// How far back the details' usage sparkline reaches; `w` steps through them.
@@ -235,7 +238,7 @@ impl KeysTab {
         self.list.apply(page, append, filter);
         let mut effects = self.more();
         // The details follow the selection, wherever the page put it.
-        effects.extend(self.load_history());
+        effects.extend(self.load_details());
         effects
     }
 
@@ -445,6 +448,28 @@ impl KeysTab {
     }
 
     /// The selected key's history, when its details are open and it is not loaded.
+    /// The cursor moved: the new key's history and usage, now or at the next tick.
+    fn follow_cursor(&mut self) -> Vec<Effect> {
+        if !self.detail_open {
+            return Vec::new();
+        }
+        if self.follow.moved() {
+            self.load_details()
+        } else {
+            self.history.forget();
+            self.usage = KeyUsage::default();
+            Vec::new()
+        }
+    }
+
+    /// The selected key's history and usage, when its details are open and they are not
+    /// loaded (or loading) already.
+    fn load_details(&mut self) -> Vec<Effect> {
+        let mut effects: Vec<Effect> = self.load_history().into_iter().collect();
+        effects.extend(self.load_usage());
+        effects
+    }
+
     fn load_history(&mut self) -> Option<Effect> {
         let id = self
             .selected()
@@ -589,14 +614,14 @@ impl TabView for KeysTab {
     fn on_command(&mut self, command: Command, shared: &Shared) -> Reply {
         let len = self.len();
         match command {
-            Command::Last => {
-                let want = self.list.tail();
-                return Reply::effects(self.effects(want));
-            }
-            Command::First => {
-                let want = self.list.head();
+            Command::Last | Command::First => {
+                let want = if command == Command::Last {
+                    self.list.tail()
+                } else {
+                    self.list.head()
+                };
                 let mut effects = self.effects(want);
-                effects.extend(self.load_usage());
+                effects.extend(self.load_details());
                 return Reply::effects(effects);
             }
             _ => {}
@@ -604,8 +629,7 @@ impl TabView for KeysTab {
         if move_cursor(&mut self.list.cursor, command, len) {
             let wants = self.list.around();
             let mut effects = self.effects(wants);
-            effects.extend(self.load_history());
-            effects.extend(self.load_usage());
+            effects.extend(self.follow_cursor());
             return Reply::effects(effects);
         }
         match command {
@@ -639,9 +663,7 @@ impl TabView for KeysTab {
             }
             Command::Open => {
                 self.detail_open = !self.detail_open;
-                let mut effects: Vec<Effect> = self.load_history().into_iter().collect();
-                effects.extend(self.load_usage());
-                Reply::effects(effects)
+                Reply::effects(self.load_details())
             }
             Command::Filter => self.start_filter(),
             Command::Back if self.detail_open => {
@@ -679,6 +701,14 @@ impl TabView for KeysTab {
 
     fn reload_rows(&mut self) -> Effect {
         self.reload()
+    }
+
+    fn owed_details(&mut self) -> Vec<Effect> {
+        if self.follow.tick() {
+            self.load_details()
+        } else {
+            Vec::new()
+        }
     }
 
     fn load(&self) -> &Load {

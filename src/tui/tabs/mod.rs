@@ -12,6 +12,7 @@ use crate::text::visible;
 
 pub mod audit;
 pub mod columns;
+pub mod follow;
 pub mod identities;
 pub mod keys;
 pub mod paged;

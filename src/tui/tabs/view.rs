@@ -75,15 +75,22 @@ pub trait TabView {
         }
         Reply::default()
     }
-    /// The clock advanced: a filter the user paused on is sent.
+    /// The clock advanced: details the cursor left owing are asked for, and a filter the
+    /// user paused on is sent.
     fn on_tick(&mut self, tick: u64) -> Vec<Effect> {
-        match self.search_mut() {
-            Some(search) if search.due(tick) => {
-                search.send();
-                vec![self.reload_rows()]
-            }
-            _ => Vec::new(),
+        let mut effects = self.owed_details();
+        if let Some(search) = self.search_mut()
+            && search.due(tick)
+        {
+            search.send();
+            effects.push(self.reload_rows());
         }
+        effects
+    }
+    /// The details of the selected row, when moving the cursor left them owing
+    /// ([`super::follow::Follow`]).
+    fn owed_details(&mut self) -> Vec<Effect> {
+        Vec::new()
     }
     /// Starts typing into the filter.
     fn start_filter(&mut self) -> Reply {
