@@ -4,6 +4,7 @@
 mod calls;
 mod client;
 pub mod ops;
+pub mod wording;
 
 pub use calls::{
     AuditQuery, Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery,

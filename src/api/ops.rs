@@ -62,13 +62,6 @@ operation!(AuditLog, "graphql/audit.graphql");
 /// A key as listings show it.
 pub type Key = list_keys::KeyFields;
 
-/// The requests the service authenticated for `key` over the last 24 hours, and of those
-/// the ones it refused, as its listing brought them.
-pub fn last_day(key: &Key) -> (i64, i64) {
-    key.last_day
-        .iter()
-        .fold((0, 0), |(n, r), p| (n + p.requests, r + p.refused))
-}
 /// An audit entry as `keydeck audit` and the TUI show it.
 pub type AuditEntry = audit_log::AuditFields;
 /// What an audit entry's target names.

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::output::{self, ListShape, membership_label};
+use super::output::{self, ListShape};
+use crate::api::wording::membership_label;
 use crate::api::{ApiClient, IdentityQuery, IdentitySort, IdentitySortField};
 
 #[derive(Serialize)]

@@ -9,7 +9,10 @@ use serde::Serialize;
 use super::output::ListShape;
 use super::resolve::{self, Prefer};
 use super::{exit, output};
-use crate::api::ops::{Key, last_day};
+use crate::api::ops::Key;
+use crate::api::wording::{
+    authority_label, grants_label, last_day, permissions_label, scope_label, state_label,
+};
 use crate::api::{
     ApiClient, ChainLink, KeyQuery, KeyScope, KeySort, KeySortField, Lookup, MembershipSpec,
     NewKey, UsageTotal,
@@ -17,9 +20,6 @@ use crate::api::{
 use crate::platform::{Clipboard, ClipboardMode};
 use crate::text::visible;
 use crate::token;
-use crate::tui::tabs::keys::{
-    authority_label, grants_label, permissions_label, scope_label, state_label,
-};
 
 /// A key as `keys list --json` prints it: a stable shape for scripts.
 #[derive(Serialize)]

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::output::{self, membership_label};
+use super::output;
 use super::resolve;
-use super::roles::narrowed_note;
+use crate::api::wording::{membership_label, narrowed_note};
 use crate::api::{ApiClient, MembershipSpec};
 use crate::text::visible;
 

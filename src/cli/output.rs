@@ -180,23 +180,6 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     line(serde_json::to_string_pretty(value)?)
 }
 
-/// `role`, or `role(var=v1,v2;var2=v3)`: a membership as the Keys table writes it, so a grant
-/// reads the same wherever it is listed.
-pub fn membership_label<'a>(
-    role: &str,
-    variables: impl IntoIterator<Item = (&'a str, &'a [String])>,
-) -> String {
-    let vars: Vec<String> = variables
-        .into_iter()
-        .map(|(name, values)| format!("{name}={}", values.join(",")))
-        .collect();
-    if vars.is_empty() {
-        role.to_owned()
-    } else {
-        format!("{role}({})", vars.join(";"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::{output, resolve};
 use crate::api::ApiClient;
+use crate::api::wording::narrowed_note;
 use crate::text::visible;
 
 #[derive(Serialize)]
@@ -99,15 +100,5 @@ pub async fn change(
             visible(&held.join(", ")),
             narrowed_note(narrowed.len())
         ))
-    }
-}
-
-/// What the service did to the personal keys an identity created when it lost access, as the
-/// end of a sentence (empty when it did nothing).
-pub fn narrowed_note(narrowed: usize) -> String {
-    match narrowed {
-        0 => String::new(),
-        1 => " 1 personal key it created lost the same.".to_owned(),
-        n => format!(" {n} personal keys it created lost the same."),
     }
 }

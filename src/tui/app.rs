@@ -363,7 +363,7 @@ impl App {
                     self.overlay = None;
                     let text = format!(
                         "saved the identity’s roles and memberships.{}",
-                        crate::cli::roles::narrowed_note(narrowed.len())
+                        crate::api::wording::narrowed_note(narrowed.len())
                     );
                     self.say(Note::done(text, Tab::Identities));
                     vec![self.identities.reload(), self.keys.reload()]

@@ -14,11 +14,11 @@ use super::view::{Shared, TabView, move_cursor};
 use super::{Tab, framed, message};
 use crate::api::ops::list_keys::ApiKeyState;
 use crate::api::ops::{Identity, Key};
+use crate::api::wording::membership_label;
 use crate::api::{
     ApiError, IdentityQuery, IdentitySort, IdentitySortField, KeyQuery, KeySort, KeySortField,
     MembershipSpec, Page,
 };
-use crate::cli::output::membership_label;
 use crate::text::visible;
 use crate::tui::action::{About, Effect};
 use crate::tui::keymap::{Command, Context};
@@ -465,7 +465,7 @@ impl IdentitiesTab {
         }
         for key in &created.keys {
             let live = super::keys::live_state(key, look.now);
-            let state = super::keys::state_label(&live);
+            let state = crate::api::wording::state_label(&live);
             lines.push(Line::from(vec![
                 Span::raw(format!(
                     "{} ",
