@@ -42,6 +42,32 @@ const PAGE: usize = 50;
 
 const NODE: &str = "id description tokenPrefix state createdAt expiresAt permissions visibility";
 
+/// The Keys tab's own page: the `ListKeys` operation exactly as the TUI sends it.
+const KEYS_TAB_PAGE: &str = "Keys tab page (ListKeys, 200)";
+/// What `ListKeys` asks for its "Req 24h" column.
+const LAST_DAY: &str =
+    "lastDay: usage(startTs: $dayFrom, endTs: $dayTo, points: 1) { requests refused }";
+/// The variables `ListKeys` declares for it.
+const LAST_DAY_VARIABLES: &str = "$dayFrom: Int\n  $dayTo: Int\n";
+/// Requests each key of the Keys tab's first page made every minute of the last day
+/// ([`common::seed_busy_day`]), so that its "Req 24h" column is measured at its costliest.
+const BUSY_PER_MINUTE: i64 = 5;
+
+/// `ListKeys` from `operations`, for the first page as the TUI asks for it.
+fn keys_tab_body(operations: &str) -> String {
+    let now = keydeck::server::model::Timestamp::now().0;
+    let (day_from, day_to) = keydeck::api::last_day_window(now);
+    let mut variables = json!({
+        "filter": {"includeDisabled": false, "includeExpired": false},
+        "first": keydeck::tui::tabs::keys::PAGE_SIZE,
+    });
+    if operations.contains(LAST_DAY) {
+        variables["dayFrom"] = json!(day_from);
+        variables["dayTo"] = json!(day_to);
+    }
+    json!({ "query": operations, "operationName": "ListKeys", "variables": variables }).to_string()
+}
+
 /// One measured request shape.
 struct Case {
     name: &'static str,
@@ -52,7 +78,7 @@ struct Case {
     expected: fn(size: usize) -> usize,
 }
 
-const CASES: [Case; 14] = [
+const CASES: [Case; 15] = [
     Case {
         name: "first page, no count",
         body: |_| page_body("first: 50", false),
@@ -123,17 +149,24 @@ const CASES: [Case; 14] = [
         expected: |_| PAGE,
     },
     Case {
-        name: "Keys tab page (ListKeys, 200)",
+        name: KEYS_TAB_PAGE,
+        body: |_| keys_tab_body(include_str!("../graphql/keys.graphql")),
+        with_total: true,
+        expected: |size| size.min(keydeck::tui::tabs::keys::PAGE_SIZE as usize),
+    },
+    Case {
+        name: "Keys tab page without Req 24h",
         body: |_| {
-            json!({
-                "query": include_str!("../graphql/keys.graphql"),
-                "operationName": "ListKeys",
-                "variables": {
-                    "filter": {"includeDisabled": false, "includeExpired": false},
-                    "first": keydeck::tui::tabs::keys::PAGE_SIZE,
-                }
-            })
-            .to_string()
+            let operations = include_str!("../graphql/keys.graphql");
+            let without = operations
+                .replace(LAST_DAY, "")
+                .replacen(LAST_DAY_VARIABLES, "", 1);
+            assert_eq!(
+                without.len(),
+                operations.len() - LAST_DAY.len() - LAST_DAY_VARIABLES.len(),
+                "ListKeys no longer asks for {LAST_DAY}"
+            );
+            keys_tab_body(&without)
         },
         with_total: true,
         expected: |size| size.min(keydeck::tui::tabs::keys::PAGE_SIZE as usize),
@@ -274,6 +307,29 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
         .build()?;
     let endpoint = running.graphql_url();
     let authorization = format!("Bearer {token}");
+    // The keys of the Keys tab's first page were busy all day: their usage is read at its most.
+    let first_page: Value = client
+        .post(&endpoint)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::AUTHORIZATION, &authorization)
+        .body(keys_tab_body(include_str!("../graphql/keys.graphql")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ids: Vec<String> = first_page["data"]["apiKeys"]["nodes"]
+        .as_array()
+        .context("the Keys tab's first page")?
+        .iter()
+        .filter_map(|n| n["id"].as_str().map(str::to_owned))
+        .collect();
+    let started = Instant::now();
+    common::seed_busy_day(url, &ids, BUSY_PER_MINUTE).await?;
+    eprintln!(
+        "seeded a busy day of usage for {} keys in {:.1} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
     let mut cases = Vec::new();
     for case in &CASES {
         let body = (case.body)(size);
@@ -340,6 +396,19 @@ fn check(
     let items = list["edges"].as_array().or(list["nodes"].as_array());
     let n = items.map_or(0, Vec::len);
     ensure!(n == expected, "expected {expected} keys, got {n}");
+    if case.name == KEYS_TAB_PAGE {
+        // Every key of the page carries its busy day: at least the 23 whole hours of it that
+        // the window (the clock hours up to the end of the current one) holds.
+        let least = items
+            .into_iter()
+            .flatten()
+            .map(|k| k["lastDay"][0]["requests"].as_i64().unwrap_or(0))
+            .min();
+        ensure!(
+            least >= Some(BUSY_PER_MINUTE * 1_380),
+            "a key of the page lacks its day of requests: {least:?}"
+        );
+    }
     if case.with_total {
         let total = list["totalCount"].as_i64();
         ensure!(

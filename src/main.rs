@@ -267,7 +267,7 @@ struct ServeArgs {
     #[arg(long, value_parser = parse_duration)]
     audit_retention: Option<Duration>,
     /// Keep each key's hourly usage counts this long (`90d`); its per-minute counts are kept
-    /// one day, then rolled into hours.
+    /// one day.
     #[arg(long, default_value = "90d", value_parser = parse_duration)]
     usage_retention: Duration,
     /// Keep every sample this long (`24h`).

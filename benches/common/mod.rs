@@ -91,6 +91,48 @@ pub async fn seeded_store(url: &str, keys: usize) -> anyhow::Result<(Store, Stri
     Ok((store, admin))
 }
 
+/// `per_minute` requests, one of them refused, in every minute of the last day for each of
+/// `key_ids`: as busy as the "Req 24h" column can find a key (1,440 minute rows each, and
+/// their hour rows, as the service's flush writes both).
+pub async fn seed_busy_day(url: &str, key_ids: &[String], per_minute: i64) -> anyhow::Result<()> {
+    let minute = Timestamp::now().0 / 60 * 60;
+    // The ids are the service's own UUIDs; quoted all the same.
+    let ids: Vec<String> = key_ids
+        .iter()
+        .map(|id| format!("'{}'", id.replace('\'', "''")))
+        .collect();
+    let ids = ids.join(", ");
+    let minutes = format!(
+        "INSERT INTO key_usage_minutes (key_id, bucket, requests, refused) \
+         WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 1439) \
+         SELECT k.id, {minute} - m.i * 60, {per_minute}, 1 FROM api_keys k CROSS JOIN m \
+         WHERE k.id IN ({ids})"
+    );
+    let hours = format!(
+        "INSERT INTO key_usage_hours (key_id, bucket, requests, refused) \
+         SELECT key_id, bucket - (bucket % 3600), SUM(requests), SUM(refused) \
+         FROM key_usage_minutes WHERE key_id IN ({ids}) GROUP BY key_id, bucket - (bucket % 3600)"
+    );
+    if url.starts_with("postgres") {
+        let mut conn = PgConnection::connect(url).await?;
+        for sql in [&minutes, &hours] {
+            sqlx::query(sql).execute(&mut conn).await?;
+        }
+        sqlx::query("ANALYZE key_usage_minutes, key_usage_hours")
+            .execute(&mut conn)
+            .await?;
+    } else {
+        let mut conn = SqliteConnectOptions::from_str(url)?
+            .busy_timeout(Duration::from_secs(30))
+            .connect()
+            .await?;
+        for sql in [&minutes, &hours] {
+            sqlx::query(sql).execute(&mut conn).await?;
+        }
+    }
+    Ok(())
+}
+
 /// What a search for the seeded needles types.
 pub const NEEDLE: &str = "needle";
 /// How many seeded keys are needles.

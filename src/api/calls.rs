@@ -391,6 +391,13 @@ fn code_text(debug: String) -> String {
         .map_or(debug.clone(), str::to_owned)
 }
 
+/// The window of a key's "Req 24h" figures at `now`: the 24 clock hours up to the end of the
+/// current one, which lie whole in one interval, so the service reads each from its hour row.
+pub fn last_day_window(now: i64) -> (i64, i64) {
+    let hour = now.div_euclid(3600) * 3600;
+    (hour - 23 * 3600, hour + 3599)
+}
+
 impl ApiClient {
     pub async fn me(&self) -> Result<Me, ApiError> {
         Ok(self.execute::<ops::Me>(ops::me::Variables).await?.me)
@@ -426,8 +433,11 @@ impl ApiClient {
             OrderDirection::ASC
         };
         let backward = query.last.is_some();
+        let (day_from, day_to) = last_day_window(time::OffsetDateTime::now_utc().unix_timestamp());
         let data = self
             .execute::<ops::ListKeys>(Variables {
+                day_from: Some(day_from),
+                day_to: Some(day_to),
                 filter: Some(filter),
                 order_by: Some(ApiKeyOrder { field, direction }),
                 first: (!backward).then_some(query.first),

@@ -10,6 +10,6 @@ pub use calls::{
     AuditQuery, Candidate, ChainLink, CreatedKey, Database, DatabaseProblem, IdentityQuery,
     IdentityRoles, IdentitySort, IdentitySortField, KeyQuery, KeyScope, KeySort, KeySortField,
     Lookup, Me, MembershipSpec, NewKey, Page, Project, ProjectMember, QueryStat, QueryStatPoint,
-    Role, RotatedKey, UsagePoint, UsageTotal, parse_variables,
+    Role, RotatedKey, UsagePoint, UsageTotal, last_day_window, parse_variables,
 };
 pub use client::{ApiClient, ApiError, AuthScheme, Refusal};

@@ -49,7 +49,7 @@ pub struct ServeConfig {
     /// Audit entries older than this are deleted (hourly); `None` keeps them all.
     pub audit_retention: Option<std::time::Duration>,
     /// `--usage-retention`: keys' hourly usage rows older than this are deleted (hourly);
-    /// minute rows are rolled into hour rows after a day.
+    /// minute rows, after a day.
     pub usage_retention: std::time::Duration,
 }
 
@@ -96,10 +96,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Running> {
     let pruning = config
         .audit_retention
         .map(|keep| tokio::spawn(prune_audit_log(services.store.clone(), keep)));
-    let usage_upkeep = tokio::spawn(roll_up_usage(
-        services.store.clone(),
-        config.usage_retention,
-    ));
+    let usage_upkeep = tokio::spawn(prune_usage(services.store.clone(), config.usage_retention));
     let app = router_with(schema(services.clone()), services, &config.limits);
     let limits = Limits {
         max_connections: listener::connection_cap(config.limits.max_connections),
@@ -140,21 +137,22 @@ async fn prune_audit_log(store: Store, keep: std::time::Duration) {
     }
 }
 
-/// How often keys' usage rows are rolled up and pruned.
+/// How often keys' usage rows are pruned.
 const USAGE_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
 
-/// Rolls keys' minute usage rows older than a day into hour rows and deletes hour rows older
-/// than `keep` (`--usage-retention`), at start and then every hour, as the audit pruning.
-async fn roll_up_usage(store: Store, keep: std::time::Duration) {
+/// Deletes keys' minute usage rows older than a day (their hour rows hold the same counts)
+/// and hour rows older than `keep` (`--usage-retention`), at start and then every hour, as
+/// the audit pruning.
+async fn prune_usage(store: Store, keep: std::time::Duration) {
     let keep = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
     loop {
         let now = model::Timestamp::now();
-        match store.roll_up_usage(now, now.plus_seconds(-keep)).await {
+        match store.prune_usage(now, now.plus_seconds(-keep)).await {
             Ok((0, 0)) => {}
-            Ok((rolled, deleted)) => {
-                tracing::info!(rolled, deleted, "key usage rolled up and pruned");
+            Ok((minutes, hours)) => {
+                tracing::info!(minutes, hours, "key usage rows past their keeping deleted");
             }
-            Err(e) => tracing::warn!(error = %e, "could not roll up key usage"),
+            Err(e) => tracing::warn!(error = %e, "could not prune key usage"),
         }
         tokio::time::sleep(USAGE_UPKEEP_EVERY).await;
     }

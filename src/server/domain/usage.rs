@@ -12,7 +12,7 @@ use async_graphql::SimpleObject;
 
 use crate::server::model::Timestamp;
 use crate::server::stats::SERIES_POINTS;
-use crate::server::store::{MINUTE, UsageRow};
+use crate::server::store::{HOUR, MINUTE, MINUTE_ROWS_KEPT_S, UsageRead, UsageRow};
 
 /// The default window: the last 24 hours.
 const DEFAULT_WINDOW_S: i64 = 24 * 3600;
@@ -84,6 +84,41 @@ impl UsageWindow {
         self.first + self.count * self.width
     }
 
+    /// The interval holding the second `at` (at or after `first`).
+    fn interval(&self, at: i64) -> i64 {
+        (at - self.first).div_euclid(self.width)
+    }
+
+    /// Where this window's counts are read, when every minute from `minutes_from` on is still
+    /// kept ([`minutes_kept_from`]): an hour that lies whole inside one interval from its hour
+    /// row, one row rather than sixty; the hours split between intervals (or by the window's
+    /// edges) from their minute rows; and an older hour, whose minutes are gone, from its
+    /// hour row, in the interval holding its start. An older hour begun before the window is
+    /// left out: the oldest interval starts no earlier than `startTs`.
+    pub fn read(&self, minutes_from: i64) -> UsageRead {
+        let end = self.end();
+        let mut read = UsageRead {
+            first: self.first,
+            width: self.width,
+            ..UsageRead::default()
+        };
+        let mut hour = self.first.div_euclid(HOUR) * HOUR;
+        while hour < end {
+            let next = hour + HOUR;
+            let whole =
+                hour >= self.first && next <= end && self.interval(hour) == self.interval(next - 1);
+            if whole || hour < minutes_from {
+                if hour >= self.first {
+                    extend(&mut read.hours, hour, next);
+                }
+            } else {
+                extend(&mut read.minutes, hour.max(self.first), next.min(end));
+            }
+            hour = next;
+        }
+        read
+    }
+
     /// The intervals with `rows` (of one key) summed into them, oldest first.
     pub fn series<'a>(&self, rows: impl IntoIterator<Item = &'a UsageRow>) -> Vec<KeyUsagePoint> {
         let mut out: Vec<KeyUsagePoint> = (0..self.count)
@@ -103,6 +138,21 @@ impl UsageWindow {
             point.refused += row.refused;
         }
         out
+    }
+}
+
+/// The first hour whose minute rows are all still stored at `now`: the hourly upkeep (at
+/// some time up to `now`) deletes the minutes before the hour holding "a day before", so
+/// every minute from that hour on is there.
+pub fn minutes_kept_from(now: Timestamp) -> i64 {
+    (now.0 - MINUTE_ROWS_KEPT_S).div_euclid(HOUR) * HOUR
+}
+
+/// Adds `[from, to)` to `ranges`, joined to the last one when they meet.
+fn extend(ranges: &mut Vec<(i64, i64)>, from: i64, to: i64) {
+    match ranges.last_mut() {
+        Some(last) if last.1 == from => last.1 = to,
+        _ => ranges.push((from, to)),
     }
 }
 
@@ -155,6 +205,67 @@ mod tests {
         let counts: Vec<(i64, i64)> = points.iter().map(|p| (p.requests, p.refused)).collect();
         assert_eq!(counts, [(3, 1), (0, 0), (4, 2)]);
         assert_eq!((points[0].start_ts, points[2].end_ts), (600, 960));
+    }
+
+    /// The window the Keys tab's "Req 24h" column asks for: the 24 clock hours up to the end
+    /// of the current one, in one interval.
+    #[test]
+    fn a_day_of_whole_hours_in_one_interval_is_read_from_24_hour_rows() {
+        let now = Timestamp(1_700_000_000);
+        let hour = now.0.div_euclid(HOUR) * HOUR;
+        let w = UsageWindow::new(
+            i32::try_from(hour - 23 * HOUR).ok(),
+            i32::try_from(hour + HOUR - 1).ok(),
+            Some(1),
+            now,
+        )
+        .unwrap();
+        let read = w.read(minutes_kept_from(now));
+        assert_eq!(read.hours, [(hour - 23 * HOUR, hour + HOUR)]);
+        assert!(read.minutes.is_empty(), "{read:?}");
+    }
+
+    #[test]
+    fn hours_split_by_the_edges_or_by_intervals_are_read_from_minutes() {
+        let now = Timestamp(1_700_000_000);
+        // The default window: the last 24 hours to the end of the current minute.
+        let w = UsageWindow::new(None, None, Some(1), now).unwrap();
+        let read = w.read(minutes_kept_from(now));
+        let (first, end) = (w.first, w.end());
+        let first_hour_end = (first.div_euclid(HOUR) + 1) * HOUR;
+        let last_hour = end.div_euclid(HOUR) * HOUR;
+        assert_eq!(read.minutes, [(first, first_hour_end), (last_hour, end)]);
+        assert_eq!(read.hours, [(first_hour_end, last_hour)]);
+        // Half-hour intervals split every hour: minutes throughout.
+        let w = UsageWindow::new(None, None, Some(48), now).unwrap();
+        let read = w.read(minutes_kept_from(now));
+        assert_eq!(read.minutes, [(w.first, w.end())]);
+        assert!(read.hours.is_empty(), "{read:?}");
+    }
+
+    #[test]
+    fn hours_older_than_the_minutes_kept_are_read_from_hour_rows() {
+        let now = Timestamp(1_700_000_000);
+        // A week in 48 intervals of 3.5 hours: the hours split between intervals are read
+        // from minutes only within the last day; before it, from their hour rows.
+        let w = UsageWindow::new(Some(1_700_000_000 - 7 * 86_400), None, Some(48), now).unwrap();
+        let kept = minutes_kept_from(now);
+        let read = w.read(kept);
+        assert!(
+            read.minutes.iter().all(|&(from, _)| from >= kept),
+            "{read:?}"
+        );
+        assert!(!read.minutes.is_empty());
+        // Never both sources for one second, and every hour of the window read once.
+        let mut covered: Vec<(i64, i64)> =
+            read.minutes.iter().chain(&read.hours).copied().collect();
+        covered.sort_unstable();
+        for pair in covered.windows(2) {
+            assert!(pair[0].1 <= pair[1].0, "{covered:?}");
+        }
+        let first_whole_hour = (w.first + HOUR - 1).div_euclid(HOUR) * HOUR;
+        assert_eq!(covered.first().map(|r| r.0), Some(first_whole_hour));
+        assert_eq!(covered.last().map(|r| r.1), Some(w.end()));
     }
 
     #[test]

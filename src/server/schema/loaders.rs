@@ -15,8 +15,8 @@ use async_graphql::Lookahead;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::server::auth::Caller;
-use crate::server::domain::usage::{KeyUsagePoint, UsageWindow};
-use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition};
+use crate::server::domain::usage::{KeyUsagePoint, UsageWindow, minutes_kept_from};
+use crate::server::model::{ApiKey, Identity, Membership, Project, RoleDefinition, Timestamp};
 use crate::server::store::{Store, StoreError, UsageRow};
 
 use super::when;
@@ -392,10 +392,8 @@ impl Loader<UsageOf> for StoreLoader {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (window, key_ids) in windows {
-            let rows = self
-                .store
-                .usage_rows(&key_ids, window.first, window.end(), window.width)
-                .await?;
+            let read = window.read(minutes_kept_from(Timestamp::now()));
+            let rows = self.store.usage_rows(&key_ids, &read).await?;
             let mut of_key: HashMap<&str, Vec<&UsageRow>> = HashMap::new();
             for row in &rows {
                 of_key.entry(row.key_id.as_str()).or_default().push(row);

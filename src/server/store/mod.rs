@@ -47,7 +47,7 @@ pub use rotation::{RotateOutcome, Rotated, Rotation};
 use samples::SamplingLocks;
 pub use samples::{Busy, Counters, Round, Sampled, Wanted, WindowActivity, WindowRounds};
 pub use sql::{Backend, redacted};
-pub use usage::{HOUR, MINUTE, MINUTE_ROWS_KEPT_S, UsageCount, UsageRow};
+pub use usage::{HOUR, MINUTE, MINUTE_ROWS_KEPT_S, UsageCount, UsageRead, UsageRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

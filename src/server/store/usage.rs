@@ -1,11 +1,14 @@
-//! Usage over time: per key and per minute (kept a day) or hour (kept `--usage-retention`),
-//! the requests it authenticated and the ones refused to it.
+//! Usage over time: per key, the requests it authenticated and the ones refused to it, per
+//! minute (kept a day) and per hour (kept `--usage-retention`).
 //!
 //! The counts arrive in batches from the authenticator's flush (with `lastUsedAt`, never one
 //! write per request) and are *added* to what is stored (`ON CONFLICT … DO UPDATE SET
-//! requests = requests + excluded.requests`), so replicas sharing one PostgreSQL database add
-//! up without losing or doubling. The hourly maintenance ([`Store::roll_up_usage`]) moves
-//! minute rows older than a day into hour rows, in one transaction, and deletes hour rows past
+//! requests = requests + excluded.requests`) in both the minute and the hour rows, so
+//! replicas sharing one PostgreSQL database add up without losing or doubling, and every
+//! hour's row is whole as soon as the hour is. A reader takes an hour that lies whole in one
+//! of its intervals from its one hour row rather than sixty minute rows (a day's total is 24
+//! rows, not 1,440), and minute rows where it needs them. The hourly upkeep
+//! ([`Store::prune_usage`]) only deletes: minute rows older than a day, hour rows past
 //! retention.
 
 use super::sql::Sql;
@@ -16,7 +19,7 @@ use crate::server::model::Timestamp;
 pub const MINUTE: i64 = 60;
 /// Seconds in an hour bucket.
 pub const HOUR: i64 = 3600;
-/// How long minute rows are kept before they are rolled into hour rows.
+/// How long minute rows are kept (the hour rows hold the same counts, coarser).
 pub const MINUTE_ROWS_KEPT_S: i64 = 24 * HOUR;
 /// Rows per upsert statement: 4 values each, well under SQLite's bind limit.
 const ROWS_PER_STATEMENT: usize = 200;
@@ -42,8 +45,8 @@ pub struct UsageRow {
 
 impl Store {
     /// Writes one flush of the authenticator: `lastUsedAt` of `used` keys (at `at`) and the
-    /// minute counts, added to those stored. Rows are written in (key, minute) order so that
-    /// replicas flushing together lock them in the same order.
+    /// counts, added to the minute rows and to the hour rows. Rows are written in (key,
+    /// bucket) order so that replicas flushing together lock them in the same order.
     pub async fn record_usage(
         &self,
         used: &[String],
@@ -52,105 +55,147 @@ impl Store {
     ) -> StoreResult<()> {
         self.touch_last_used(used, at).await?;
         counts.sort_by(|a, b| (&a.key_id, a.minute).cmp(&(&b.key_id, b.minute)));
-        for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-            let mut q = Sql::new(
-                "INSERT INTO key_usage_minutes (key_id, bucket, requests, refused) VALUES ",
-            );
-            for (i, c) in chunk.iter().enumerate() {
+        let minutes: Vec<UsageRow> = counts
+            .iter()
+            .map(|c| UsageRow {
+                key_id: c.key_id.clone(),
+                bucket: c.minute,
+                requests: c.requests,
+                refused: c.refused,
+            })
+            .collect();
+        // The same counts by hour: the sort keeps one key's minutes of one hour together.
+        let mut hours: Vec<UsageRow> = Vec::new();
+        for row in &minutes {
+            let hour = row.bucket.div_euclid(HOUR) * HOUR;
+            match hours.last_mut() {
+                Some(last) if last.key_id == row.key_id && last.bucket == hour => {
+                    last.requests += row.requests;
+                    last.refused += row.refused;
+                }
+                _ => hours.push(UsageRow {
+                    bucket: hour,
+                    ..row.clone()
+                }),
+            }
+        }
+        self.add_usage("key_usage_minutes", &minutes).await?;
+        self.add_usage("key_usage_hours", &hours).await
+    }
+
+    /// Adds `rows` to `table`'s counts, a statement per [`ROWS_PER_STATEMENT`] rows.
+    async fn add_usage(&self, table: &str, rows: &[UsageRow]) -> StoreResult<()> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = Sql::new(format!(
+                "INSERT INTO {table} (key_id, bucket, requests, refused) VALUES "
+            ));
+            for (i, row) in chunk.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");
                 }
                 q.push("(")
-                    .bind(c.key_id.clone())
+                    .bind(row.key_id.clone())
                     .push(", ")
-                    .bind(c.minute)
+                    .bind(row.bucket)
                     .push(", ")
-                    .bind(c.requests)
+                    .bind(row.requests)
                     .push(", ")
-                    .bind(c.refused)
+                    .bind(row.refused)
                     .push(")");
             }
-            q.push(
+            q.push(&format!(
                 " ON CONFLICT (key_id, bucket) DO UPDATE SET \
-                 requests = key_usage_minutes.requests + excluded.requests, \
-                 refused = key_usage_minutes.refused + excluded.refused",
-            );
+                 requests = {table}.requests + excluded.requests, \
+                 refused = {table}.refused + excluded.refused"
+            ));
             q.query()?.execute(&self.write).await?;
         }
         Ok(())
     }
 
-    /// The hourly maintenance: minute rows older than a day (whole hours) become hour rows,
-    /// added to any already there, and hour rows from before `delete_before` are deleted. One
-    /// transaction under the write lock, so replicas doing it together do it once. Returns
-    /// the minute rows rolled up and the hour rows deleted.
-    pub async fn roll_up_usage(
+    /// The hourly upkeep: minute rows older than a day (whole hours) and hour rows from before
+    /// `delete_before` are deleted. Only deletes, so replicas doing it together do no harm.
+    /// Returns the minute rows and the hour rows deleted.
+    pub async fn prune_usage(
         &self,
         now: Timestamp,
         delete_before: Timestamp,
     ) -> StoreResult<(u64, u64)> {
         let cutoff = (now.0 - MINUTE_ROWS_KEPT_S).div_euclid(HOUR) * HOUR;
-        let mut tx = self.begin().await?;
-        let mut q = Sql::new(
-            "INSERT INTO key_usage_hours (key_id, bucket, requests, refused) \
-             SELECT key_id, bucket - (bucket % 3600), SUM(requests), SUM(refused) \
-             FROM key_usage_minutes WHERE bucket < ",
-        );
-        q.bind(cutoff).push(
-            " GROUP BY key_id, bucket - (bucket % 3600) \
-             ON CONFLICT (key_id, bucket) DO UPDATE SET \
-             requests = key_usage_hours.requests + excluded.requests, \
-             refused = key_usage_hours.refused + excluded.refused",
-        );
-        q.query()?.execute(&mut *tx).await?;
-        let rolled = sqlx::query("DELETE FROM key_usage_minutes WHERE bucket < $1")
+        let minutes = sqlx::query("DELETE FROM key_usage_minutes WHERE bucket < $1")
             .bind(cutoff)
-            .execute(&mut *tx)
+            .execute(&self.write)
             .await?
             .rows_affected();
-        let deleted = sqlx::query("DELETE FROM key_usage_hours WHERE bucket < $1")
+        let hours = sqlx::query("DELETE FROM key_usage_hours WHERE bucket < $1")
             .bind(delete_before.0)
-            .execute(&mut *tx)
+            .execute(&self.write)
             .await?
             .rows_affected();
-        tx.commit().await?;
-        Ok((rolled, deleted))
+        Ok((minutes, hours))
     }
 
-    /// The stored counts (minute and hour rows) of `key_ids` whose bucket starts in
-    /// `[from, to)`, summed by the database into intervals of `width` seconds from `from`:
-    /// one row per key and interval with any requests, its `bucket` inside that interval.
-    /// One query however many keys ask, and what it returns is bounded by keys × intervals,
-    /// not by how busy the keys were.
+    /// The counts of `key_ids` that `read` names, summed by the database into its intervals:
+    /// one row per key and interval with any requests, its `bucket` inside that interval. One
+    /// query however many keys ask; what it reads is bounded by keys × (hours + the minutes
+    /// of hours split between intervals), not by how busy the keys were.
     pub async fn usage_rows(
         &self,
         key_ids: &[String],
-        from: i64,
-        to: i64,
-        width: i64,
+        read: &UsageRead,
     ) -> StoreResult<Vec<UsageRow>> {
+        let sources = [
+            ("key_usage_minutes", &read.minutes),
+            ("key_usage_hours", &read.hours),
+        ];
+        let sources: Vec<_> = sources
+            .into_iter()
+            .filter(|(_, ranges)| !ranges.is_empty())
+            .collect();
+        if sources.is_empty() || key_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut q = Sql::new(
             "SELECT key_id, MIN(bucket) AS bucket, CAST(SUM(requests) AS BIGINT) AS requests, \
              CAST(SUM(refused) AS BIGINT) AS refused FROM (",
         );
-        for (i, table) in ["key_usage_minutes", "key_usage_hours"].iter().enumerate() {
+        for (i, (table, ranges)) in sources.into_iter().enumerate() {
             if i > 0 {
                 q.push(" UNION ALL ");
             }
             q.push("SELECT key_id, bucket, (bucket - ")
-                .bind(from)
+                .bind(read.first)
                 .push(") / ")
-                .bind(width.max(1))
+                .bind(read.width.max(1))
                 .push(&format!(
                     " AS slot, requests, refused FROM {table} WHERE key_id IN "
                 ))
                 .list(key_ids)
-                .push(" AND bucket >= ")
-                .bind(from)
-                .push(" AND bucket < ")
-                .bind(to);
+                .push(" AND (");
+            for (j, (from, to)) in ranges.iter().enumerate() {
+                if j > 0 {
+                    q.push(" OR ");
+                }
+                q.push("(bucket >= ")
+                    .bind(*from)
+                    .push(" AND bucket < ")
+                    .bind(*to)
+                    .push(")");
+            }
+            q.push(")");
         }
         q.push(") u GROUP BY key_id, slot");
         Ok(q.query_as::<UsageRow>()?.fetch_all(&self.read).await?)
     }
+}
+
+/// What one read of usage takes: the intervals (`width` seconds each from `first`) the
+/// counts are summed into, and the bucket ranges `[from, to)` read from the minute rows and
+/// from the hour rows, which never overlap.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UsageRead {
+    pub first: i64,
+    pub width: i64,
+    pub minutes: Vec<(i64, i64)>,
+    pub hours: Vec<(i64, i64)>,
 }
