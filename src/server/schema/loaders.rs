@@ -117,7 +117,43 @@ pub async fn prime_keys(
         to.into_iter().chain(from)
     });
     load_now(loaders, linked.map(KeyById)).await?;
+    prime_usage(loaders, keys, &selection).await?;
     load_identities(loaders, Known::No(identities), identity, projects).await
+}
+
+/// Each `usage(…)` the selection asks of every key (the Keys tab's "Req 24h", a script's
+/// series), for the whole page in one query per window. A window the resolver will refuse is
+/// left to it.
+async fn prime_usage(
+    loaders: &Loaders,
+    keys: &[ApiKey],
+    selection: &Lookahead<'_>,
+) -> Result<(), LoadError> {
+    let now = Timestamp::now();
+    for field in selection.field("usage").selection_fields() {
+        let Ok(arguments) = field.arguments() else {
+            continue;
+        };
+        let int = |name: &str| {
+            arguments
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .and_then(|(_, v)| match v {
+                    async_graphql::Value::Number(n) => n.as_i64(),
+                    _ => None,
+                })
+                .and_then(|n| i32::try_from(n).ok())
+        };
+        let Ok(window) = UsageWindow::new(int("startTs"), int("endTs"), int("points"), now) else {
+            continue;
+        };
+        let wanted = keys.iter().map(|k| UsageOf {
+            key_id: k.id.clone(),
+            window,
+        });
+        load_now(loaders, wanted).await?;
+    }
+    Ok(())
 }
 
 /// Identities whose relations a listing loads: already in the loaders' cache (a page of
