@@ -148,6 +148,17 @@ pub struct MembershipSpec {
 }
 
 impl MembershipSpec {
+    /// `role` or `role(var=v1,v2;var2=v3)`, as listings print a membership
+    /// ([`super::wording::membership_label`]), which [`MembershipSpec::parse`] reads back.
+    pub fn label(&self) -> String {
+        super::wording::membership_label(
+            &self.role,
+            self.variables
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_slice())),
+        )
+    }
+
     /// Parses `ROLE` or `ROLE:VAR=V1,V2;VAR2=V3` (the CLI's `--membership`), or
     /// `ROLE(VAR=V1,V2;VAR2=V3)` as listings print a membership.
     pub fn parse(text: &str) -> Result<MembershipSpec, String> {

@@ -348,49 +348,20 @@ pub async fn create(
             token_hash: local_token.as_deref().map(token::hash),
         })
         .await?;
-    let token = created.token.clone().or(local_token);
-    let copied = match (&token, args.copy) {
-        (Some(t), true) => Some(copy_to_terminal(clipboard_mode, t)),
-        _ => None,
+    let issued = Issued {
+        id: &created.id,
+        name: &args.name,
+        token: created.token.clone().or(local_token),
+        expires_at: created.expires_at.as_deref(),
+        previous: None,
     };
-    if args.json {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Created<'a> {
-            id: &'a str,
-            name: &'a str,
-            token: Option<&'a str>,
-            expires_at: Option<&'a str>,
-            copied: Option<String>,
-        }
-        return output::json(&Created {
-            id: &created.id,
-            name: &args.name,
-            token: token.as_deref(),
-            expires_at: created.expires_at.as_deref(),
-            copied: copied.map(|r| r.unwrap_or_else(|e| format!("not copied: {e}"))),
-        });
-    }
-    let mut text = format!(
+    let head = format!(
         "Created key \"{}\" ({})\nExpires: {}\n",
         visible(&args.name),
         visible(&created.id),
         visible(created.expires_at.as_deref().unwrap_or("never"))
     );
-    if let Some(t) = &token {
-        text.push_str(&format!(
-            "Token (shown once, store it now):\n\n    {}\n\n",
-            visible(t)
-        ));
-    }
-    output::write(&text)?;
-    if let Some(result) = copied {
-        match result {
-            Ok(how) => output::note(format!("Token {how}.")),
-            Err(e) => output::note(format!("Token not copied: {}", visible(&e))),
-        }
-    }
-    Ok(())
+    issued.report(args.copy, clipboard_mode, args.json, head)
 }
 
 /// What `keys rotate` was asked for.
@@ -439,41 +410,17 @@ pub async fn rotate(
         )
         .await?;
     let created = &rotated.created;
-    let token = created.token.clone().or(local_token);
-    let copied = match (&token, args.copy) {
-        (Some(t), true) => Some(copy_to_terminal(clipboard_mode, t)),
-        _ => None,
+    let issued = Issued {
+        id: &created.id,
+        name: &rotated.name,
+        token: created.token.clone().or(local_token),
+        expires_at: created.expires_at.as_deref(),
+        previous: Some(Previous {
+            id: &rotated.previous_id,
+            expires_at: rotated.previous_expires_at.as_deref(),
+        }),
     };
-    if args.json {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Previous<'a> {
-            id: &'a str,
-            expires_at: Option<&'a str>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Rotated<'a> {
-            id: &'a str,
-            name: &'a str,
-            token: Option<&'a str>,
-            expires_at: Option<&'a str>,
-            copied: Option<String>,
-            previous: Previous<'a>,
-        }
-        return output::json(&Rotated {
-            id: &created.id,
-            name: &rotated.name,
-            token: token.as_deref(),
-            expires_at: created.expires_at.as_deref(),
-            copied: copied.map(|r| r.unwrap_or_else(|e| format!("not copied: {e}"))),
-            previous: Previous {
-                id: &rotated.previous_id,
-                expires_at: rotated.previous_expires_at.as_deref(),
-            },
-        });
-    }
-    let mut text = format!(
+    let head = format!(
         "Rotated key \"{}\": the new key is {}\nExpires: {}\nThe previous key {} stops working at {}.\n",
         visible(&rotated.name),
         visible(&created.id),
@@ -481,20 +428,72 @@ pub async fn rotate(
         visible(&rotated.previous_id),
         visible(rotated.previous_expires_at.as_deref().unwrap_or("never")),
     );
-    if let Some(t) = &token {
-        text.push_str(&format!(
-            "Token (shown once, store it now):\n\n    {}\n\n",
-            visible(t)
-        ));
-    }
-    output::write(&text)?;
-    if let Some(result) = copied {
-        match result {
-            Ok(how) => output::note(format!("Token {how}.")),
-            Err(e) => output::note(format!("Token not copied: {}", visible(&e))),
+    issued.report(args.copy, clipboard_mode, args.json, head)
+}
+
+/// A key just created or rotated in, with its token (shown this once), as `--json` prints
+/// it; a rotation also names the key it replaced.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Issued<'a> {
+    id: &'a str,
+    name: &'a str,
+    token: Option<String>,
+    expires_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<Previous<'a>>,
+}
+
+/// The key a rotation replaced, and when it stops working.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Previous<'a> {
+    id: &'a str,
+    expires_at: Option<&'a str>,
+}
+
+impl Issued<'_> {
+    /// Copies the token when asked, then prints the key: `head` and the token on a terminal,
+    /// or one JSON object (with `copied`) for `--json`.
+    fn report(
+        &self,
+        copy: bool,
+        clipboard_mode: ClipboardMode,
+        json: bool,
+        head: String,
+    ) -> anyhow::Result<()> {
+        let copied = match (&self.token, copy) {
+            (Some(t), true) => Some(copy_to_terminal(clipboard_mode, t)),
+            _ => None,
+        };
+        if json {
+            #[derive(Serialize)]
+            struct WithCopy<'a, 'b> {
+                #[serde(flatten)]
+                issued: &'a Issued<'b>,
+                copied: Option<String>,
+            }
+            return output::json(&WithCopy {
+                issued: self,
+                copied: copied.map(|r| r.unwrap_or_else(|e| format!("not copied: {e}"))),
+            });
         }
+        let mut text = head;
+        if let Some(t) = &self.token {
+            text.push_str(&format!(
+                "Token (shown once, store it now):\n\n    {}\n\n",
+                visible(t)
+            ));
+        }
+        output::write(&text)?;
+        if let Some(result) = copied {
+            match result {
+                Ok(how) => output::note(format!("Token {how}.")),
+                Err(e) => output::note(format!("Token not copied: {}", visible(&e))),
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Copies via the profile's clipboard mode; OSC 52 goes to the controlling terminal, never

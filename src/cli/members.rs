@@ -98,15 +98,7 @@ pub async fn set(client: &ApiClient, args: MemberArgs, already_member: bool) -> 
     let narrowed = client
         .set_membership(&args.project, &id, &memberships, already_member)
         .await?;
-    let labels: Vec<String> = memberships
-        .iter()
-        .map(|m| {
-            membership_label(
-                &m.role,
-                m.variables.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
-            )
-        })
-        .collect();
+    let labels: Vec<String> = memberships.iter().map(MembershipSpec::label).collect();
     output::line(format_args!(
         "{} {} in {}: {}.{}",
         if already_member { "Updated" } else { "Added" },

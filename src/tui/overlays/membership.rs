@@ -14,7 +14,6 @@ use super::form::{choices, labelled, render_form, text_value, variables_hint};
 use super::grantor::{self, Grantor};
 use super::picker::{self, Pick, ProjectPicker};
 use crate::api::ops::projects::ProjectsProjectsRoles as ProjectRole;
-use crate::api::wording::membership_label;
 use crate::api::{ApiError, Me, MembershipSpec, Project, parse_variables};
 use crate::tui::action::Effect;
 use crate::tui::keymap::{Command, Context};
@@ -366,16 +365,7 @@ impl MembershipEditor {
                 theme,
             ));
         }
-        let held: Vec<String> = self
-            .held()
-            .iter()
-            .map(|m| {
-                membership_label(
-                    &m.role,
-                    m.variables.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
-                )
-            })
-            .collect();
+        let held: Vec<String> = self.held().iter().map(MembershipSpec::label).collect();
         let held = if held.is_empty() {
             vec![Span::styled("not a member", theme.dim)]
         } else {
