@@ -25,17 +25,18 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Connection as _;
 
 mod common;
 
+use common::pages;
+
 const DEFAULT_SIZES: [usize; 2] = [1_000, 1_000_000];
 const DEFAULT_RUNS: usize = 200;
-const WARM_UP: usize = 20;
 const PAGE: usize = 50;
 const KEYS: usize = 100;
 const HOT_ACTOR: &str = "actor-hot";
@@ -105,43 +106,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// Latencies of one size, sorted, one list per case.
-struct Measured {
-    size: usize,
-    seeding: Duration,
-    cases: Vec<Vec<Duration>>,
-}
-
 fn run() -> anyhow::Result<()> {
-    let sizes = match std::env::var("AUDIT_PAGES_SIZES") {
-        Ok(list) => list
-            .split(',')
-            .map(|s| match s.trim().parse::<usize>() {
-                Ok(n) if n >= 1_000 => Ok(n),
-                _ => bail!("AUDIT_PAGES_SIZES: {s:?} is not a size of at least 1000"),
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?,
-        Err(_) => DEFAULT_SIZES.to_vec(),
-    };
-    let runs = match std::env::var("AUDIT_PAGES_RUNS") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .context("AUDIT_PAGES_RUNS must be a number")?,
-        Err(_) => DEFAULT_RUNS,
-    };
-    let mut measured = Vec::new();
-    let mut backend = "";
-    for &size in &sizes {
-        let runtime = tokio::runtime::Runtime::new().context("building the tokio runtime")?;
-        let dir = tempfile::tempdir().context("creating a temporary directory")?;
-        let url = runtime.block_on(common::bench_store(dir.path(), "audit.db"))?;
-        backend = common::backend_name(&url);
-        measured.push(runtime.block_on(measure(&url, size, runs))?);
-        runtime.shutdown_timeout(Duration::from_secs(5));
-        drop(dir);
-    }
-    print_table(&measured, runs, backend);
+    let sizes = pages::sizes("AUDIT_PAGES_SIZES", &DEFAULT_SIZES, 1_000)?;
+    let runs = pages::runs("AUDIT_PAGES_RUNS", DEFAULT_RUNS)?;
+    let (measured, backend) = pages::each_size(&sizes, "audit.db", |url, size| async move {
+        measure(&url, size, runs).await
+    })?;
+    let names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+    pages::print_table(
+        &format!("auditLog pages of 50, one request at a time, {runs} runs per case; {backend}"),
+        "entries",
+        &names,
+        &measured,
+    );
     Ok(())
 }
 
@@ -185,7 +162,7 @@ async fn seed_audit(url: &str, size: usize) -> anyhow::Result<String> {
     Ok(hot_key)
 }
 
-async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured> {
+async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<pages::Measured> {
     let started = Instant::now();
     let (store, token) = common::seeded_store(url, KEYS).await?;
     drop(store);
@@ -202,7 +179,6 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
         .timeout(Duration::from_secs(30))
         .build()?;
     let endpoint = running.graphql_url();
-    let authorization = format!("Bearer {token}");
     let mut cases = Vec::new();
     for case in &CASES {
         let query = format!(
@@ -212,25 +188,11 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
             (case.arguments)(&seeded)
         );
         let body = json!({ "query": query }).to_string();
-        let mut latencies = Vec::with_capacity(runs);
-        for i in 0..WARM_UP + runs {
-            let sent = Instant::now();
-            let response = client
-                .post(&endpoint)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(reqwest::header::AUTHORIZATION, &authorization)
-                .body(body.clone())
-                .send()
-                .await?;
-            let status = response.status();
-            let bytes = response.bytes().await?;
-            let elapsed = sent.elapsed();
-            check(status, &bytes).with_context(|| format!("{size} entries, {}", case.name))?;
-            if i >= WARM_UP {
-                latencies.push(elapsed);
-            }
-        }
-        latencies.sort_unstable();
+        let latencies =
+            pages::latencies(&client, &endpoint, &token, &body, runs, |status, bytes| {
+                check(status, bytes).with_context(|| format!("{size} entries, {}", case.name))
+            })
+            .await?;
         eprintln!(
             "{size} entries, {}: median {}",
             case.name,
@@ -239,7 +201,7 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
         cases.push(latencies);
     }
     running.task.abort();
-    Ok(Measured {
+    Ok(pages::Measured {
         size,
         seeding,
         cases,
@@ -248,70 +210,8 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
 
 /// The reply is a full page of entries.
 fn check(status: reqwest::StatusCode, body: &[u8]) -> anyhow::Result<()> {
-    ensure!(
-        status == reqwest::StatusCode::OK,
-        "HTTP {status}: {}",
-        String::from_utf8_lossy(&body[..body.len().min(300)])
-    );
-    let value: Value = serde_json::from_slice(body).context("the reply is not JSON")?;
-    if let Some(errors) = value.get("errors") {
-        bail!("GraphQL errors: {errors}");
-    }
-    let n = value["data"]["auditLog"]["edges"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let data = pages::data(status, body)?;
+    let n = data["auditLog"]["edges"].as_array().map_or(0, Vec::len);
     ensure!(n == PAGE, "expected {PAGE} entries, got {n}");
     Ok(())
-}
-
-fn print_table(measured: &[Measured], runs: usize, backend: &str) {
-    let (Some(small), Some(large)) = (measured.first(), measured.last()) else {
-        return;
-    };
-    println!();
-    println!(
-        "auditLog pages of 50, one request at a time, {runs} runs per case; {backend}; {} cores",
-        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
-    );
-    for m in measured {
-        println!(
-            "seeding {} entries: {:.1} s",
-            m.size,
-            m.seeding.as_secs_f64()
-        );
-    }
-    let mut header = format!("| {:<28} |", "case");
-    let mut rule = format!("|{:-<30}|", "");
-    for m in measured {
-        for what in ["median", "p99"] {
-            header.push_str(&format!(" {:>16} |", format!("{} {what}", m.size)));
-            rule.push_str(&format!("{:->18}|", ""));
-        }
-    }
-    header.push_str(&format!(" {:>14} |", "ratio (median)"));
-    rule.push_str(&format!("{:->16}|", ""));
-    println!("{header}");
-    println!("{rule}");
-    for (i, case) in CASES.iter().enumerate() {
-        let mut line = format!("| {:<28} |", case.name);
-        for m in measured {
-            for p in [50.0, 99.0] {
-                line.push_str(&format!(
-                    " {:>16} |",
-                    common::fmt_ms(common::percentile(&m.cases[i], p))
-                ));
-            }
-        }
-        let ratio = match (
-            common::percentile(&small.cases[i], 50.0),
-            common::percentile(&large.cases[i], 50.0),
-        ) {
-            (Some(a), Some(b)) if !a.is_zero() => {
-                format!("{:.2}", b.as_secs_f64() / a.as_secs_f64())
-            }
-            _ => "-".to_owned(),
-        };
-        line.push_str(&format!(" {ratio:>14} |"));
-        println!("{line}");
-    }
 }

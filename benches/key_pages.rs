@@ -28,16 +28,17 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 mod common;
 
+use common::pages;
+
 const DEFAULT_SIZES: [usize; 2] = [1_000, 1_000_000];
 const DEFAULT_RUNS: usize = 200;
-const WARM_UP: usize = 20;
 const PAGE: usize = 50;
 
 const NODE: &str = "id description tokenPrefix state createdAt expiresAt permissions visibility";
@@ -248,54 +249,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// Latencies of one size, sorted, one list per case.
-struct Measured {
-    size: usize,
-    seeding: Duration,
-    cases: Vec<Vec<Duration>>,
-}
-
 fn run() -> anyhow::Result<()> {
-    let sizes = sizes()?;
-    let runs = match std::env::var("KEY_PAGES_RUNS") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .context("KEY_PAGES_RUNS must be a number")?,
-        Err(_) => DEFAULT_RUNS,
-    };
-    let mut measured = Vec::new();
-    let mut backend = "";
-    for &size in &sizes {
-        let runtime = tokio::runtime::Runtime::new().context("building the tokio runtime")?;
-        let dir = tempfile::tempdir().context("creating a temporary directory")?;
-        let url = runtime.block_on(common::bench_store(dir.path(), "pages.db"))?;
-        backend = common::backend_name(&url);
-        measured.push(runtime.block_on(measure(&url, size, runs))?);
-        // Stops the service (a spawned task) and closes the store before its directory goes.
-        runtime.shutdown_timeout(Duration::from_secs(5));
-        drop(dir);
-    }
-    print_table(&measured, runs, backend);
+    let sizes = pages::sizes("KEY_PAGES_SIZES", &DEFAULT_SIZES, 10 * PAGE)?;
+    let runs = pages::runs("KEY_PAGES_RUNS", DEFAULT_RUNS)?;
+    let (measured, backend) = pages::each_size(&sizes, "pages.db", |url, size| async move {
+        measure(&url, size, runs).await
+    })?;
+    let names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+    pages::print_table(
+        &format!(
+            "apiKeys and identities pages, one request at a time, {runs} runs per case; {backend}"
+        ),
+        "keys",
+        &names,
+        &measured,
+    );
     Ok(())
 }
 
-fn sizes() -> anyhow::Result<Vec<usize>> {
-    let Ok(list) = std::env::var("KEY_PAGES_SIZES") else {
-        return Ok(DEFAULT_SIZES.to_vec());
-    };
-    list.split(',')
-        .map(|s| match s.trim().parse::<usize>() {
-            Ok(n) if n >= 10 * PAGE => Ok(n),
-            _ => bail!(
-                "KEY_PAGES_SIZES: {s:?} is not a size of at least {}",
-                10 * PAGE
-            ),
-        })
-        .collect()
-}
-
-async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured> {
+async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<pages::Measured> {
     let started = Instant::now();
     let (store, token) = common::seeded_store(url, size).await?;
     let seeding = started.elapsed();
@@ -306,12 +278,11 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
         .timeout(Duration::from_secs(30))
         .build()?;
     let endpoint = running.graphql_url();
-    let authorization = format!("Bearer {token}");
     // The keys of the Keys tab's first page were busy all day: their usage is read at its most.
     let first_page: Value = client
         .post(&endpoint)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(reqwest::header::AUTHORIZATION, &authorization)
+        .bearer_auth(&token)
         .body(keys_tab_body(include_str!("../graphql/keys.graphql")))
         .send()
         .await?
@@ -334,26 +305,12 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
     for case in &CASES {
         let body = (case.body)(size);
         let expected = (case.expected)(size);
-        let mut latencies = Vec::with_capacity(runs);
-        for i in 0..WARM_UP + runs {
-            let sent = Instant::now();
-            let response = client
-                .post(&endpoint)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(reqwest::header::AUTHORIZATION, &authorization)
-                .body(body.clone())
-                .send()
-                .await?;
-            let status = response.status();
-            let bytes = response.bytes().await?;
-            let elapsed = sent.elapsed();
-            check(case, status, &bytes, expected, size)
-                .with_context(|| format!("{} keys, {}", size, case.name))?;
-            if i >= WARM_UP {
-                latencies.push(elapsed);
-            }
-        }
-        latencies.sort_unstable();
+        let latencies =
+            pages::latencies(&client, &endpoint, &token, &body, runs, |status, bytes| {
+                check(case, status, bytes, expected, size)
+                    .with_context(|| format!("{} keys, {}", size, case.name))
+            })
+            .await?;
         eprintln!(
             "{size} keys, {}: median {}",
             case.name,
@@ -362,7 +319,7 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<Measured
         cases.push(latencies);
     }
     running.task.abort();
-    Ok(Measured {
+    Ok(pages::Measured {
         size,
         seeding,
         cases,
@@ -377,16 +334,7 @@ fn check(
     expected: usize,
     size: usize,
 ) -> anyhow::Result<()> {
-    ensure!(
-        status == reqwest::StatusCode::OK,
-        "HTTP {status}: {}",
-        String::from_utf8_lossy(&body[..body.len().min(300)])
-    );
-    let value: Value = serde_json::from_slice(body).context("the reply is not JSON")?;
-    if let Some(errors) = value.get("errors") {
-        bail!("GraphQL errors: {errors}");
-    }
-    let data = &value["data"];
+    let data = pages::data(status, body)?;
     let list = if data["identities"].is_object() {
         &data["identities"]
     } else {
@@ -417,79 +365,4 @@ fn check(
         );
     }
     Ok(())
-}
-
-fn print_table(measured: &[Measured], runs: usize, backend: &str) {
-    let (Some(small), Some(large)) = (measured.first(), measured.last()) else {
-        return;
-    };
-    println!();
-    println!(
-        "apiKeys and identities pages, one request at a time, {runs} runs per case; {backend}; {} cores",
-        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
-    );
-    for m in measured {
-        println!(
-            "seeding {} keys: {:.1} s",
-            thousands(m.size),
-            m.seeding.as_secs_f64()
-        );
-    }
-    let mut header = format!("| {:<30} |", "case");
-    let mut rule = format!("|{:-<32}|", "");
-    for m in measured {
-        for what in ["median", "p99"] {
-            header.push_str(&format!(
-                " {:>20} |",
-                format!("{} {what}", thousands(m.size))
-            ));
-            rule.push_str(&format!("{:->22}|", ""));
-        }
-    }
-    let compared = measured.len() > 1;
-    if compared {
-        header.push_str(&format!(" {:>14} |", "ratio (median)"));
-        rule.push_str(&format!("{:->16}|", ""));
-    }
-    println!("{header}");
-    println!("{rule}");
-    for (i, case) in CASES.iter().enumerate() {
-        let mut line = format!("| {:<30} |", case.name);
-        for m in measured {
-            for p in [50.0, 99.0] {
-                line.push_str(&format!(
-                    " {:>20} |",
-                    common::fmt_ms(common::percentile(&m.cases[i], p))
-                ));
-            }
-        }
-        if !compared {
-            println!("{line}");
-            continue;
-        }
-        let ratio = match (
-            common::percentile(&small.cases[i], 50.0),
-            common::percentile(&large.cases[i], 50.0),
-        ) {
-            (Some(a), Some(b)) if !a.is_zero() => {
-                format!("{:.2}", b.as_secs_f64() / a.as_secs_f64())
-            }
-            _ => "-".to_owned(),
-        };
-        line.push_str(&format!(" {ratio:>14} |"));
-        println!("{line}");
-    }
-}
-
-/// `1,000,000`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each benchmark uses a different part
 
 pub mod monitored;
+pub mod pages;
 
 use std::str::FromStr as _;
 use std::time::{Duration, Instant};
