@@ -17,41 +17,6 @@ use serde_json::{Value, json};
 
 use common::*;
 
-/// Everything a key holds, as `me` answers it.
-const ACCESS: &str = "query { me { roles projects { project { slug } \
-    memberships { role variables { name values } } } } }";
-
-/// What `token` can do now: `None` when it no longer authenticates, else its global roles and
-/// `slug:role(var=a,b)` memberships, sorted.
-async fn access(server: &TestServer, token: &str) -> Option<Vec<String>> {
-    let (status, body) = server.gql(token, ACCESS, json!({})).await;
-    if status == StatusCode::UNAUTHORIZED {
-        return None;
-    }
-    assert_eq!(status, StatusCode::OK, "{body:#}");
-    assert!(body.get("errors").is_none(), "{body:#}");
-    let me = &body["data"]["me"];
-    let mut held: Vec<String> = me["roles"].as_array().unwrap().iter().map(string).collect();
-    for relation in me["projects"].as_array().unwrap() {
-        let slug = string(&relation["project"]["slug"]);
-        for m in relation["memberships"].as_array().unwrap() {
-            let vars: Vec<String> = m["variables"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| {
-                    let values: Vec<String> =
-                        v["values"].as_array().unwrap().iter().map(string).collect();
-                    format!("{}={}", string(&v["name"]), values.join(","))
-                })
-                .collect();
-            held.push(format!("{slug}:{}({})", string(&m["role"]), vars.join(";")));
-        }
-    }
-    held.sort();
-    Some(held)
-}
-
 fn held(items: &[&str]) -> Option<Vec<String>> {
     let mut v: Vec<String> = items.iter().map(|s| (*s).to_owned()).collect();
     v.sort();

@@ -39,38 +39,6 @@ async fn read_key(server: &TestServer, id: &Value) -> Value {
 const AUDIT: &str =
     "query { auditLog(first: 200) { nodes { actorId action target outcome detail } } }";
 
-/// Everything a key holds, as `me` answers it: global roles and `slug:role(var=a,b)`
-/// memberships, sorted; `None` when the token no longer authenticates.
-async fn access(server: &TestServer, token: &str) -> Option<Vec<String>> {
-    let query = "query { me { roles projects { project { slug } \
-        memberships { role variables { name values } } } } }";
-    let (status, body) = server.gql(token, query, json!({})).await;
-    if status == StatusCode::UNAUTHORIZED {
-        return None;
-    }
-    assert_eq!(status, StatusCode::OK, "{body:#}");
-    let me = &body["data"]["me"];
-    let mut held: Vec<String> = me["roles"].as_array().unwrap().iter().map(string).collect();
-    for relation in me["projects"].as_array().unwrap() {
-        let slug = string(&relation["project"]["slug"]);
-        for m in relation["memberships"].as_array().unwrap() {
-            let vars: Vec<String> = m["variables"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| {
-                    let values: Vec<String> =
-                        v["values"].as_array().unwrap().iter().map(string).collect();
-                    format!("{}={}", string(&v["name"]), values.join(","))
-                })
-                .collect();
-            held.push(format!("{slug}:{}({})", string(&m["role"]), vars.join(";")));
-        }
-    }
-    held.sort();
-    Some(held)
-}
-
 async fn rotate(server: &TestServer, by: &str, id: &str, variables: Value) -> Value {
     let mut all = json!({ "id": id });
     if let (Some(all), Some(more)) = (all.as_object_mut(), variables.as_object()) {
