@@ -188,16 +188,9 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<pages::M
             (case.arguments)(&seeded)
         );
         let body = json!({ "query": query }).to_string();
+        let label = format!("{size} entries, {}", case.name);
         let latencies =
-            pages::latencies(&client, &endpoint, &token, &body, runs, |status, bytes| {
-                check(status, bytes).with_context(|| format!("{size} entries, {}", case.name))
-            })
-            .await?;
-        eprintln!(
-            "{size} entries, {}: median {}",
-            case.name,
-            common::fmt_ms(common::percentile(&latencies, 50.0))
-        );
+            pages::latencies(&label, &client, &endpoint, &token, &body, runs, check).await?;
         cases.push(latencies);
     }
     running.task.abort();

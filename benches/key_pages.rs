@@ -305,17 +305,17 @@ async fn measure(url: &str, size: usize, runs: usize) -> anyhow::Result<pages::M
     for case in &CASES {
         let body = (case.body)(size);
         let expected = (case.expected)(size);
-        let latencies =
-            pages::latencies(&client, &endpoint, &token, &body, runs, |status, bytes| {
-                check(case, status, bytes, expected, size)
-                    .with_context(|| format!("{} keys, {}", size, case.name))
-            })
-            .await?;
-        eprintln!(
-            "{size} keys, {}: median {}",
-            case.name,
-            common::fmt_ms(common::percentile(&latencies, 50.0))
-        );
+        let label = format!("{size} keys, {}", case.name);
+        let latencies = pages::latencies(
+            &label,
+            &client,
+            &endpoint,
+            &token,
+            &body,
+            runs,
+            |status, bytes| check(case, status, bytes, expected, size),
+        )
+        .await?;
         cases.push(latencies);
     }
     running.task.abort();

@@ -68,9 +68,10 @@ where
     Ok((measured, backend))
 }
 
-/// One request shape sent `WARM_UP + runs` times, one at a time, each reply checked by
-/// `check`: the latencies of the last `runs`, sorted.
+/// One request shape (`label`) sent `WARM_UP + runs` times, one at a time, each reply
+/// checked by `check`: the latencies of the last `runs`, sorted; the median is printed.
 pub async fn latencies(
+    label: &str,
     client: &reqwest::Client,
     endpoint: &str,
     token: &str,
@@ -92,12 +93,16 @@ pub async fn latencies(
         let status = response.status();
         let bytes = response.bytes().await?;
         let elapsed = sent.elapsed();
-        check(status, &bytes)?;
+        check(status, &bytes).with_context(|| label.to_owned())?;
         if i >= WARM_UP {
             latencies.push(elapsed);
         }
     }
     latencies.sort_unstable();
+    eprintln!(
+        "{label}: median {}",
+        super::fmt_ms(super::percentile(&latencies, 50.0))
+    );
     Ok(latencies)
 }
 
